@@ -1,0 +1,126 @@
+# pmarena - one non-recursive GNU Makefile for the library, the CLI, the tests
+# and the benchmarks.
+#
+#   make run        install missing packages, build, run configs/default.json
+#   make test       install missing packages, build, run every Check suite
+#   make test-asan  the suite under AddressSanitizer + UBSan (build/asan/)
+#   make test-tsan  the suite under ThreadSanitizer (build/tsan/)
+#   make bench      benchmarks: print numbers and ratios, assert nothing
+#   make install    PREFIX=/usr/local: library, headers, pmarena, pmarena.pc
+#
+# Every target that compiles first runs scripts/deps.sh (order-only prerequisite
+# `deps`), which installs only the missing Debian packages. pkg-config is asked
+# for flags lazily, on first use inside a recipe, i.e. after deps has run.
+
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+VARIANT ?=
+BUILD := build$(if $(VARIANT),/$(VARIANT))
+
+DEB_PKGS := pkg-config libgsl-dev libjansson-dev check gnuplot-nox libpmem-dev \
+            zlib1g-dev parallel
+BENCH_DEB_PKGS := libjemalloc-dev libmimalloc-dev libpmemobj-dev
+PC_LIB := gsl jansson libpmem zlib
+PC_TEST := check
+
+# Evaluated once, at first expansion (in a recipe, after `deps`).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PC_LIB)))$(PKG_CFLAGS)
+PKG_LIBS = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PC_LIB)))$(PKG_LIBS)
+CHECK_CFLAGS = $(eval CHECK_CFLAGS := $$(shell pkg-config --cflags $(PC_TEST)))$(CHECK_CFLAGS)
+CHECK_LIBS = $(eval CHECK_LIBS := $$(shell pkg-config --libs $(PC_TEST)))$(CHECK_LIBS)
+
+OPT := -O2
+SAN :=
+ifeq ($(VARIANT),asan)
+  OPT := -O1
+  SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+ifeq ($(VARIANT),tsan)
+  OPT := -O1
+  SAN := -fsanitize=thread
+endif
+
+CC ?= gcc
+WARN := -Wall -Wextra -Werror
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SAN) -pthread -Iinclude \
+             -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(SAN) -pthread $(PKG_LIBS) -lm $(LDFLAGS)
+
+LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c) $(wildcard cli/config_*.c)
+CLI_SRCS := cli/main.c $(wildcard cli/cmd_*.c)
+TEST_SRCS := $(wildcard tests/test_*.c)
+BENCH_SRCS := $(wildcard bench/bench_*.c)
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+LIB := $(BUILD)/libpmarena.a
+CLI := $(BUILD)/pmarena
+
+.PHONY: all deps deps-bench run test test-asan test-tsan bench clean install
+.DEFAULT_GOAL := all
+
+all: $(LIB) $(CLI)
+
+deps:
+	@scripts/deps.sh $(DEB_PKGS)
+
+deps-bench: deps
+	@scripts/deps.sh $(BENCH_DEB_PKGS)
+
+$(BUILD)/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(CLI): $(CLI_OBJS) $(LIB)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -o $@ $< $(LIB) $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/bench/%: bench/%.c $(LIB) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL)
+
+run: all
+	$(CLI) validate configs/default.json
+
+# Each suite prints libcheck's summary line; the run fails if any suite does.
+test: $(TEST_BINS) $(CLI)
+	@fail=0; for t in $(TEST_BINS); do \
+	  printf '== %s\n' "$${t##*/}"; \
+	  PMARENA_BIN=$(CLI) $(TEST_WRAP) $$t || fail=1; \
+	done; \
+	if [ $$fail -eq 0 ]; then echo "all suites passed"; else echo "some suites FAILED"; fi; \
+	exit $$fail
+
+test-asan:
+	@$(MAKE) --no-print-directory VARIANT=asan test
+
+# TSan needs the classic address layout; setarch -R turns ASLR off for the run.
+test-tsan:
+	@$(MAKE) --no-print-directory VARIANT=tsan TEST_WRAP="setarch $$(uname -m) -R" test
+
+bench: $(BENCH_BINS) | deps-bench
+	@for b in $(BENCH_BINS); do $$b || exit 1; done
+
+clean:
+	rm -rf build results
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
+	  $(DESTDIR)$(PREFIX)/include/pmarena $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 include/pmarena/*.h $(DESTDIR)$(PREFIX)/include/pmarena/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
+	  -e 's|@REQUIRES@|$(PC_LIB)|' pmarena.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pmarena.pc
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,12 @@
+/* cmd.h - the subcommands of `pmarena`, one file each (cli/cmd_*.c). Each
+ * takes argv with argv[0] = the command's name and returns the exit status. */
+#ifndef PMARENA_CLI_CMD_H
+#define PMARENA_CLI_CMD_H
+
+#define PMARENA_VERSION "0.1.0"
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_BADINPUT = 2 };
+
+int cmd_validate(int argc, char **argv);
+
+#endif

@@ -1,0 +1,218 @@
+/*
+ * config_device.c - the "device" object of an experiment config -> nv_config,
+ * and back (for the resolved config written into summaries).
+ *
+ * Keys: kind, size, path, cell_size, write_model, media_line, preset, latency
+ * {read_ns, write_ns, flush_ns, fence_ns}, crash_sim. The preset is applied
+ * first, whatever the key order, so latency overrides always win over it.
+ * Cross-field checks (media_line >= cell_size, ...) are nv_config_check's, so
+ * the rules live in one place; this file checks types and names.
+ */
+#include "pmarena/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cfg_fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return CFG_EINVAL;
+}
+
+/* The JSON value as compact text, for messages. */
+static void cfg_value_text(const json_t *v, char *buf, size_t len)
+{
+    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    snprintf(buf, len, "%s", s ? s : "?");
+    free(s);
+}
+
+int cfg_size_parse(const json_t *v, uint64_t *out, const char *key, char *err, size_t errlen)
+{
+    char shown[96];
+    cfg_value_text(v, shown, sizeof shown);
+    if (json_is_integer(v)) {
+        if (json_integer_value(v) < 0)
+            return cfg_fail(err, errlen, "%s: %s is not allowed (a size in bytes, >= 0)", key, shown);
+        *out = (uint64_t)json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return cfg_fail(err, errlen, "%s: %s is not a size (an integer, or a string like \"256MiB\")",
+                        key, shown);
+    const char *s = json_string_value(v);
+    char *end;
+    errno = 0;
+    double num = strtod(s, &end);
+    if (end == s || errno || !(num >= 0) || isinf(num))
+        return cfg_fail(err, errlen, "%s: %s is not a size (like \"256MiB\", \"4KiB\", \"64\")", key, shown);
+    while (isspace((unsigned char)*end))
+        end++;
+    static const struct { const char *unit; double mult; } units[] = {
+        {"", 1}, {"B", 1},
+        {"K", 1024.0}, {"KiB", 1024.0}, {"KB", 1e3},
+        {"M", 1048576.0}, {"MiB", 1048576.0}, {"MB", 1e6},
+        {"G", 1073741824.0}, {"GiB", 1073741824.0}, {"GB", 1e9},
+        {"T", 1099511627776.0}, {"TiB", 1099511627776.0}, {"TB", 1e12},
+    };
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(end, units[i].unit) != 0)
+            continue;
+        double bytes = num * units[i].mult;
+        if (bytes != floor(bytes) || bytes > 18446744073709549568.0)
+            return cfg_fail(err, errlen, "%s: %s is not a whole number of bytes", key, shown);
+        *out = (uint64_t)bytes;
+        return 0;
+    }
+    return cfg_fail(err, errlen, "%s: %s has an unknown unit (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)",
+                    key, shown);
+}
+
+/* An integer key that must fit in uint32. */
+static int cfg_u32(const json_t *v, uint32_t *out, const char *key, const char *field,
+                   char *err, size_t errlen)
+{
+    char shown[96];
+    cfg_value_text(v, shown, sizeof shown);
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+        return cfg_fail(err, errlen, "%s.%s: %s is not allowed (a non-negative integer)", key, field, shown);
+    *out = (uint32_t)json_integer_value(v);
+    return 0;
+}
+
+/* A string key whose value must be one of names[0..n). */
+static int cfg_enum(const json_t *v, int *out, const char *const *names, int n,
+                    const char *key, const char *field, char *err, size_t errlen)
+{
+    char shown[96], allowed[160] = "";
+    cfg_value_text(v, shown, sizeof shown);
+    for (int i = 0; i < n; i++) {
+        if (json_is_string(v) && strcmp(json_string_value(v), names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+        size_t used = strlen(allowed);
+        snprintf(allowed + used, sizeof allowed - used, "%s%s", i ? ", " : "", names[i]);
+    }
+    return cfg_fail(err, errlen, "%s.%s: %s is not allowed (one of: %s)", key, field, shown, allowed);
+}
+
+static int cfg_latency(nv_latency *lat, const json_t *obj, const char *key, char *err, size_t errlen)
+{
+    static const char *const names[] = {"read_ns", "write_ns", "flush_ns", "fence_ns"};
+    double *field[] = {&lat->read_ns, &lat->write_ns, &lat->flush_ns, &lat->fence_ns};
+    if (!json_is_object(obj))
+        return cfg_fail(err, errlen, "%s.latency: expected an object with read_ns, write_ns, flush_ns, fence_ns", key);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        int i = 0;
+        while (i < 4 && strcmp(k, names[i]) != 0)
+            i++;
+        if (i == 4)
+            return cfg_fail(err, errlen, "%s.latency.%s: unknown key (allowed: read_ns, write_ns, flush_ns, fence_ns)",
+                            key, k);
+        char shown[96];
+        cfg_value_text(v, shown, sizeof shown);
+        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e9)
+            return cfg_fail(err, errlen, "%s.latency.%s: %s is not allowed (a number of ns from 0 to 1e9)",
+                            key, k, shown);
+        *field[i] = json_number_value(v);
+    }
+    return 0;
+}
+
+int cfg_device_from_json(nv_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
+{
+    static const char *const kinds[] = {"sim", "dram", "file"};
+    static const char *const models[] = {"line", "dcw"};
+    static const char *const presets[] = {"optane", "pcm", "sttram", "reram"};
+    static const char *const known[] = {"kind", "size", "path", "cell_size", "write_model",
+                                        "media_line", "preset", "latency", "crash_sim"};
+    if (!json_is_object(obj))
+        return cfg_fail(err, errlen, "%s: expected an object", key);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        size_t i = 0;
+        while (i < sizeof known / sizeof known[0] && strcmp(k, known[i]) != 0)
+            i++;
+        if (i == sizeof known / sizeof known[0])
+            return cfg_fail(err, errlen, "%s.%s: unknown key (allowed: kind, size, path, cell_size, "
+                            "write_model, media_line, preset, latency, crash_sim)", key, k);
+    }
+    int e, x;
+    json_t *p = json_object_get(obj, "preset");
+    if (p) {
+        if ((e = cfg_enum(p, &x, presets, 4, key, "preset", err, errlen)))
+            return e;
+        nv_config_set_preset(cfg, (nv_preset)x);
+    }
+    if ((v = json_object_get(obj, "kind"))) {
+        if ((e = cfg_enum(v, &x, kinds, 3, key, "kind", err, errlen)))
+            return e;
+        cfg->kind = (nv_kind)x;
+    }
+    if ((v = json_object_get(obj, "write_model"))) {
+        if ((e = cfg_enum(v, &x, models, 2, key, "write_model", err, errlen)))
+            return e;
+        cfg->write_model = (nv_write_model)x;
+    }
+    char path[128];
+    if ((v = json_object_get(obj, "size"))) {
+        snprintf(path, sizeof path, "%s.size", key);
+        if ((e = cfg_size_parse(v, &cfg->size, path, err, errlen)))
+            return e;
+    }
+    if ((v = json_object_get(obj, "path"))) {
+        if (!json_is_string(v) || !*json_string_value(v))
+            return cfg_fail(err, errlen, "%s.path: expected a non-empty string (a file path)", key);
+        cfg->path = json_string_value(v);
+    }
+    if ((v = json_object_get(obj, "cell_size")) &&
+        (e = cfg_u32(v, &cfg->cell_size, key, "cell_size", err, errlen)))
+        return e;
+    if ((v = json_object_get(obj, "media_line")) &&
+        (e = cfg_u32(v, &cfg->media_line, key, "media_line", err, errlen)))
+        return e;
+    if ((v = json_object_get(obj, "crash_sim"))) {
+        if (!json_is_boolean(v))
+            return cfg_fail(err, errlen, "%s.crash_sim: expected true or false", key);
+        cfg->crash_sim = json_is_true(v);
+    }
+    if ((v = json_object_get(obj, "latency")) && (e = cfg_latency(&cfg->latency, v, key, err, errlen)))
+        return e;
+    char msg[200];
+    if (nv_config_check(cfg, msg, sizeof msg) != 0)
+        return cfg_fail(err, errlen, "%s.%s", key, msg);
+    return 0;
+}
+
+json_t *cfg_device_to_json(const nv_config *cfg)
+{
+    json_t *lat = json_pack("{s:f, s:f, s:f, s:f}",
+                            "read_ns", cfg->latency.read_ns, "write_ns", cfg->latency.write_ns,
+                            "flush_ns", cfg->latency.flush_ns, "fence_ns", cfg->latency.fence_ns);
+    json_t *o = json_pack("{s:s, s:I, s:i, s:s, s:i, s:s, s:o, s:b}",
+                          "kind", nv_kind_name(cfg->kind),
+                          "size", (json_int_t)cfg->size,
+                          "cell_size", (int)cfg->cell_size,
+                          "write_model", nv_write_model_name(cfg->write_model),
+                          "media_line", (int)cfg->media_line,
+                          "preset", nv_preset_name(cfg->preset),
+                          "latency", lat,
+                          "crash_sim", cfg->crash_sim);
+    if (o && cfg->path)
+        json_object_set_new(o, "path", json_string(cfg->path));
+    return o;
+}

@@ -1,0 +1,58 @@
+/*
+ * main.c - the `pmarena` command: dispatches to subcommands. A thin layer over
+ * the library; each subcommand lives in cli/cmd_*.c.
+ *
+ * Exit codes everywhere: 0 ok, 1 failure while running, 2 bad input (usage,
+ * config, trace).
+ */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct cmd {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} cmds[] = {
+    {"validate", cmd_validate, "check experiment configs without running them"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: pmarena COMMAND [ARGS...]\n"
+            "       pmarena --help | --version\n"
+            "\n"
+            "pmarena simulates a persistent-memory (NVRAM) arena allocator on a\n"
+            "wear-counting device and reports where the writes went.\n"
+            "\n"
+            "commands:\n");
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+    fprintf(out,
+            "\n"
+            "Run 'pmarena COMMAND --help' for a command's options.\n"
+            "Exit status: 0 ok, 1 failure, 2 bad input.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("pmarena %s\n", PMARENA_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (strcmp(argv[1], cmds[i].name) == 0)
+            return cmds[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "pmarena: unknown command '%s' (see 'pmarena --help')\n", argv[1]);
+    return 2;
+}

@@ -1,0 +1,228 @@
+/*
+ * device.h - the NVRAM device interface: what the allocator may touch.
+ *
+ * A device is a mapped byte region plus a small table of operations (write,
+ * set, read, flush, fence, crash, close), called through the inline wrappers
+ * below, in the manner of PMDK's pmem_ops. The allocator knows only this
+ * interface, so the same allocator runs on three backends:
+ *
+ *   sim   simulated NVRAM: counts every write per cell (data vs metadata, and
+ *         per metadata kind), charges latency, can simulate crashes;
+ *   dram  plain memory, no counting: the speed baseline;
+ *   file  a memory-mapped file through libpmem: the real persistent backend.
+ *
+ * Callers get pointers into the region (nv_base) for reading, but every store
+ * they want to persist or to be counted must go through nv_write / nv_set.
+ * A write counts when it is stored, not when it is flushed.
+ *
+ * Thread safety: every operation may be called from any number of threads at
+ * once; the sim backend loses no counts. Crash simulation and injection are
+ * for tests and serialize their bookkeeping with a lock.
+ *
+ * Errors: functions return 0 or a negative NV_E* code; nv_strerror names it.
+ */
+#ifndef PMARENA_DEVICE_H
+#define PMARENA_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    NV_OK = 0,
+    NV_EINVAL = -1,    /* a bad argument or configuration value */
+    NV_ENOMEM = -2,    /* host memory exhausted */
+    NV_ERANGE = -3,    /* offset/length outside the device */
+    NV_EIO = -4,       /* the file backend failed (errno has detail) */
+    NV_ENOTSUP = -5,   /* the backend does not do this (e.g. counters on dram) */
+};
+
+const char *nv_strerror(int err);
+
+/* What a store is: application data, or allocator metadata of a given kind.
+ * The source (data vs metadata) is implied by the tag. */
+typedef enum nv_tag {
+    NV_DATA = 0,
+    NV_META_BITMAP,
+    NV_META_HEADER,
+    NV_META_LIST,
+    NV_META_ROOT,
+    NV_META_LOG,
+    NV_TAGS            /* number of tags */
+} nv_tag;
+
+#define NV_META_KINDS (NV_TAGS - 1)
+static inline bool nv_tag_is_meta(nv_tag t) { return t != NV_DATA; }
+const char *nv_tag_name(nv_tag t);        /* "data", "bitmap", "header", ... */
+int nv_tag_from_name(const char *name);   /* tag, or NV_EINVAL */
+
+typedef enum nv_kind { NV_KIND_SIM = 0, NV_KIND_DRAM, NV_KIND_FILE } nv_kind;
+typedef enum nv_write_model { NV_MODEL_LINE = 0, NV_MODEL_DCW } nv_write_model;
+typedef enum nv_preset {
+    NV_PRESET_OPTANE = 0, NV_PRESET_PCM, NV_PRESET_STTRAM, NV_PRESET_RERAM,
+    NV_PRESETS
+} nv_preset;
+
+/* Latency model, in ns. read and write are charged per 64-byte line an access
+ * touches, flush per line flushed, fence per fence. */
+typedef struct nv_latency {
+    double read_ns, write_ns, flush_ns, fence_ns;
+} nv_latency;
+
+#define NV_CACHE_LINE 64u      /* flush granularity, whatever the cell size */
+#define NV_CELL_MAX 4096u
+#define NV_MAX_THREADS 64      /* per-thread time slots; later threads share the last */
+
+typedef struct nv_config {
+    nv_kind kind;
+    uint64_t size;             /* bytes */
+    const char *path;          /* file backend only; borrowed, not copied */
+    uint32_t cell_size;        /* sim: power of two, 1..4096 */
+    nv_write_model write_model;
+    uint32_t media_line;       /* sim: 0 (off) or a power of two >= cell_size */
+    nv_preset preset;
+    nv_latency latency;        /* filled from the preset by nv_config_set_preset */
+    bool crash_sim;            /* sim: keep the persisted image for crash tests */
+} nv_config;
+
+/* Defaults: sim, 256 MiB, 64-byte cells, line model, no media line, optane. */
+void nv_config_defaults(nv_config *cfg);
+/* Sets preset and overwrites cfg->latency with its figures. */
+int nv_config_set_preset(nv_config *cfg, nv_preset p);
+const char *nv_preset_name(nv_preset p);
+int nv_preset_from_name(const char *name);       /* preset, or NV_EINVAL */
+nv_latency nv_preset_latency(nv_preset p);
+const char *nv_kind_name(nv_kind k);
+const char *nv_write_model_name(nv_write_model m);
+/* 0 when cfg is usable; else NV_EINVAL and a message naming the field. */
+int nv_config_check(const nv_config *cfg, char *msg, size_t msglen);
+
+/* Crash options: each line that was written but not persisted survives the
+ * crash with probability survive_p, drawn from a generator seeded by seed. */
+typedef struct nv_crash_opts {
+    double survive_p;
+    uint64_t seed;
+} nv_crash_opts;
+
+typedef struct nv_device nv_device;
+
+typedef struct nv_ops {
+    int (*write)(nv_device *d, uint64_t off, const void *src, size_t len, nv_tag tag);
+    int (*set)(nv_device *d, uint64_t off, int byte, size_t len, nv_tag tag);
+    int (*read)(nv_device *d, uint64_t off, void *dst, size_t len);
+    void (*flush)(nv_device *d, uint64_t off, size_t len);
+    void (*fence)(nv_device *d);
+    int (*crash)(nv_device *d, const nv_crash_opts *opts);
+    void (*close)(nv_device *d);
+} nv_ops;
+
+/* Every backend's state begins with this, so the wrappers stay inline. */
+struct nv_device {
+    const nv_ops *ops;
+    unsigned char *base;
+    uint64_t size;
+    nv_kind kind;
+};
+
+/* Opens a device of cfg->kind. The file backend opens cfg->path if it exists
+ * (its size then comes from the file) and creates it with cfg->size if not. */
+int nv_open(nv_device **dev, const nv_config *cfg);
+static inline void nv_close(nv_device *d) { if (d) d->ops->close(d); }
+
+static inline void *nv_base(const nv_device *d) { return d->base; }
+static inline uint64_t nv_size(const nv_device *d) { return d->size; }
+static inline nv_kind nv_device_kind(const nv_device *d) { return d->kind; }
+
+static inline uint64_t nv_offset_of(const nv_device *d, const void *p)
+{
+    return (uint64_t)((const unsigned char *)p - d->base);
+}
+
+static inline int nv_write(nv_device *d, uint64_t off, const void *src, size_t len, nv_tag tag)
+{
+    return d->ops->write(d, off, src, len, tag);
+}
+
+static inline int nv_set(nv_device *d, uint64_t off, int byte, size_t len, nv_tag tag)
+{
+    return d->ops->set(d, off, byte, len, tag);
+}
+
+static inline int nv_read(nv_device *d, uint64_t off, void *dst, size_t len)
+{
+    return d->ops->read(d, off, dst, len);
+}
+
+static inline void nv_flush(nv_device *d, uint64_t off, size_t len) { d->ops->flush(d, off, len); }
+static inline void nv_fence(nv_device *d) { d->ops->fence(d); }
+
+static inline void nv_persist(nv_device *d, uint64_t off, size_t len)
+{
+    d->ops->flush(d, off, len);
+    d->ops->fence(d);
+}
+
+/* Simulates a power failure: on sim with crash_sim, every line not persisted
+ * reverts to its last persisted contents (some may survive, see opts; NULL
+ * means none survive). NV_ENOTSUP on other backends or without crash_sim. */
+static inline int nv_crash(nv_device *d, const nv_crash_opts *opts)
+{
+    return d->ops->crash(d, opts);
+}
+
+/* ---- sim only: counters, simulated time, crash injection ---------------- */
+
+typedef struct nv_kind_counts {
+    uint64_t writes;         /* per-cell increments of this kind */
+    uint64_t hottest_cell;   /* index of the cell this kind wore most */
+    uint64_t hottest_count;  /* ... and its count of this kind (0: untouched) */
+} nv_kind_counts;
+
+typedef struct nv_counters {
+    uint64_t cells, cell_size;
+    uint64_t total_writes;            /* sum of all per-cell increments */
+    uint64_t data_writes, meta_writes;
+    nv_kind_counts kind[NV_TAGS];     /* indexed by nv_tag; [NV_DATA] is data */
+    uint64_t bits_flipped[NV_TAGS];   /* dcw model only: bits changed by stores */
+    uint64_t stores, reads, flushes, fences;   /* operations */
+    uint64_t bytes_stored, bytes_read;
+    uint64_t cells_touched;           /* cells with at least one write */
+    double time_ns;                   /* simulated time, all threads */
+} nv_counters;
+
+/* Fills *out (a full scan of the counters: call between phases, not per op). */
+int nv_counters_get(nv_device *d, nv_counters *out);
+/* Writes of one cell with the given tag, or (tag < 0) of all tags. */
+uint64_t nv_cell_count(nv_device *d, uint64_t cell, int tag);
+/* Per-cell counts of cells [first, first+n) into out: data, metadata (all
+ * kinds), or both summed (which: 0 data, 1 metadata, 2 total). */
+int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_t *out);
+/* Zeroes every counter and the simulated time (contents are kept). */
+int nv_counters_reset(nv_device *d);
+
+/* Simulated time charged by one thread slot. Each OS thread gets its own slot
+ * on first use; a replay engine that interleaves logical threads on one OS
+ * thread binds the slot explicitly (one OS thread per slot at a time). */
+double nv_time_thread_ns(nv_device *d, int slot);
+int nv_thread_slot(void);
+void nv_thread_slot_bind(int slot);
+
+/* Crash injection (sim with crash_sim). Arms the device to crash after the
+ * n-th operation of the kinds in mask counted from now (n >= 1): that
+ * operation completes, and from then on nothing more persists until
+ * nv_crash. nv_crash_ops_count tells how many such operations ran since the
+ * last arm or reset, so a test can first count, then place a crash at each. */
+enum { NV_OP_STORE = 1, NV_OP_FLUSH = 2, NV_OP_FENCE = 4, NV_OP_ALL = 7 };
+int nv_crash_arm(nv_device *d, unsigned mask, uint64_t n);
+int nv_crash_disarm(nv_device *d);
+bool nv_crash_triggered(nv_device *d);
+uint64_t nv_crash_ops_count(nv_device *d, unsigned mask);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

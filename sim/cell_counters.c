@@ -1,0 +1,88 @@
+/*
+ * cell_counters.c - the compact, wrap-free per-cell counter array (see
+ * cell_counters.h for the scheme). The low parts live in an anonymous mapping
+ * so that an untouched region of a large device costs no memory.
+ */
+#include "cell_counters.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int nv_cell_counters_init(nv_cell_counters *c, uint64_t cells)
+{
+    memset(c, 0, sizeof *c);
+    c->cells = cells;
+    c->map_bytes = (size_t)cells * sizeof(uint16_t);
+    void *p = mmap(NULL, c->map_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    c->low = p;
+    c->chunks = (cells + NV_CARRY_CHUNK - 1) / NV_CARRY_CHUNK;
+    c->carry = calloc(c->chunks, sizeof *c->carry);
+    if (!c->carry) {
+        munmap(p, c->map_bytes);
+        return -1;
+    }
+    pthread_mutex_init(&c->carry_lock, NULL);
+    return 0;
+}
+
+void nv_cell_counters_free(nv_cell_counters *c)
+{
+    if (!c->low)
+        return;
+    for (uint64_t i = 0; i < c->chunks; i++)
+        free(atomic_load(&c->carry[i]));
+    free(c->carry);
+    munmap((void *)c->low, c->map_bytes);
+    pthread_mutex_destroy(&c->carry_lock);
+    c->low = NULL;
+}
+
+void nv_cell_counters_reset(nv_cell_counters *c)
+{
+    if (!atomic_load(&c->used))
+        return;
+    /* Dropping and remapping returns the pages instead of touching them all. */
+    munmap((void *)c->low, c->map_bytes);
+    void *p = mmap(NULL, c->map_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        abort();   /* we just released this much address space */
+    c->low = p;
+    for (uint64_t i = 0; i < c->chunks; i++) {
+        free(atomic_load(&c->carry[i]));
+        atomic_store(&c->carry[i], NULL);
+    }
+    atomic_store(&c->used, 0);
+}
+
+/* Called by the one thread whose increment wrapped the cell's low part. */
+void nv_cell_counters_carry(nv_cell_counters *c, uint64_t cell)
+{
+    uint64_t ci = cell / NV_CARRY_CHUNK;
+    pthread_mutex_lock(&c->carry_lock);
+    uint64_t *chunk = atomic_load_explicit(&c->carry[ci], memory_order_relaxed);
+    if (!chunk) {
+        chunk = calloc(NV_CARRY_CHUNK, sizeof *chunk);
+        if (!chunk)
+            abort();   /* losing a count silently is not an option */
+        atomic_store_explicit(&c->carry[ci], chunk, memory_order_release);
+    }
+    chunk[cell % NV_CARRY_CHUNK] += (uint64_t)UINT16_MAX + 1;
+    pthread_mutex_unlock(&c->carry_lock);
+}
+
+uint64_t nv_cell_counters_get(nv_cell_counters *c, uint64_t cell)
+{
+    uint64_t v = atomic_load_explicit(&c->low[cell], memory_order_relaxed);
+    uint64_t *chunk = atomic_load_explicit(&c->carry[cell / NV_CARRY_CHUNK], memory_order_acquire);
+    if (chunk) {
+        pthread_mutex_lock(&c->carry_lock);
+        v += chunk[cell % NV_CARRY_CHUNK];
+        pthread_mutex_unlock(&c->carry_lock);
+    }
+    return v;
+}

@@ -1,0 +1,55 @@
+/*
+ * cell_counters.h - compact per-cell write counters that never wrap.
+ *
+ * One array of 16-bit counters per cell, incremented with a relaxed atomic
+ * add, plus a sparse table of high parts ("carries") for the rare cell that
+ * passes 65535: the thread whose increment takes a counter from 0xFFFF to 0
+ * adds 65536 to the cell's carry, under a lock. The count of a cell is
+ * carry + low. Two bytes a cell keeps a 256 MiB device at 1-byte cells at
+ * 512 MiB per array, and the arrays are mapped lazily (untouched pages cost
+ * nothing), so only regions that were written take memory.
+ *
+ * Reads are exact once writers are quiescent; during concurrent writes a read
+ * of a cell that is just carrying may be 65536 short for an instant.
+ */
+#ifndef PMARENA_SIM_CELL_COUNTERS_H
+#define PMARENA_SIM_CELL_COUNTERS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <pthread.h>
+
+#define NV_CARRY_CHUNK 4096u
+
+typedef struct nv_cell_counters {
+    _Atomic uint16_t *low;
+    uint64_t cells;
+    size_t map_bytes;
+    pthread_mutex_t carry_lock;
+    _Atomic(uint64_t *) *carry;   /* chunk directory; a chunk appears on first carry */
+    uint64_t chunks;
+    _Atomic int used;             /* set on the first increment: lets scans skip */
+} nv_cell_counters;
+
+int nv_cell_counters_init(nv_cell_counters *c, uint64_t cells);
+void nv_cell_counters_free(nv_cell_counters *c);
+void nv_cell_counters_reset(nv_cell_counters *c);
+void nv_cell_counters_carry(nv_cell_counters *c, uint64_t cell);
+
+static inline void nv_cell_counters_mark_used(nv_cell_counters *c)
+{
+    if (!atomic_load_explicit(&c->used, memory_order_relaxed))
+        atomic_store_explicit(&c->used, 1, memory_order_relaxed);
+}
+
+/* Adds one to every cell in [first, last]. The caller has marked the array used. */
+static inline void nv_cell_counters_add_range(nv_cell_counters *c, uint64_t first, uint64_t last)
+{
+    for (uint64_t i = first; i <= last; i++)
+        if (atomic_fetch_add_explicit(&c->low[i], 1, memory_order_relaxed) == UINT16_MAX)
+            nv_cell_counters_carry(c, i);
+}
+
+uint64_t nv_cell_counters_get(nv_cell_counters *c, uint64_t cell);
+
+#endif

@@ -1,0 +1,110 @@
+/*
+ * file_device.c - the persistent backend: a memory-mapped file through
+ * libpmem. Stores are memcpy into the mapping; flush is pmem_flush when the
+ * mapping is real (or forced, PMEM_IS_PMEM_FORCE=1) persistent memory and
+ * pmem_msync otherwise; fence is pmem_drain. Nothing is counted.
+ *
+ * An existing file is opened as it is (its size wins over cfg->size), so a
+ * heap on it survives process exit; a missing one is created with cfg->size.
+ */
+#include "sim_internal.h"
+
+#include <libpmem.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct nv_file {
+    nv_device dev;
+    size_t mapped_len;
+    int is_pmem;
+} nv_file;
+
+static int file_write(nv_device *d, uint64_t off, const void *src, size_t len, nv_tag tag)
+{
+    (void)tag;
+    if (off > d->size || len > d->size - off)
+        return NV_ERANGE;
+    memcpy(d->base + off, src, len);
+    return 0;
+}
+
+static int file_set(nv_device *d, uint64_t off, int byte, size_t len, nv_tag tag)
+{
+    (void)tag;
+    if (off > d->size || len > d->size - off)
+        return NV_ERANGE;
+    memset(d->base + off, byte, len);
+    return 0;
+}
+
+static int file_read(nv_device *d, uint64_t off, void *dst, size_t len)
+{
+    if (off > d->size || len > d->size - off)
+        return NV_ERANGE;
+    memcpy(dst, d->base + off, len);
+    return 0;
+}
+
+static void file_flush(nv_device *d, uint64_t off, size_t len)
+{
+    nv_file *f = (nv_file *)d;
+    if (off >= d->size || len == 0)
+        return;
+    if (len > d->size - off)
+        len = (size_t)(d->size - off);
+    if (f->is_pmem)
+        pmem_flush(d->base + off, len);
+    else
+        pmem_msync(d->base + off, len);
+}
+
+static void file_fence(nv_device *d)
+{
+    if (((nv_file *)d)->is_pmem)
+        pmem_drain();
+}
+
+static int file_crash(nv_device *d, const nv_crash_opts *opts)
+{
+    (void)d;
+    (void)opts;
+    return NV_ENOTSUP;
+}
+
+static void file_close(nv_device *d)
+{
+    nv_file *f = (nv_file *)d;
+    pmem_unmap(d->base, f->mapped_len);
+    free(f);
+}
+
+static const nv_ops file_ops = {
+    .write = file_write,
+    .set = file_set,
+    .read = file_read,
+    .flush = file_flush,
+    .fence = file_fence,
+    .crash = file_crash,
+    .close = file_close,
+};
+
+int nv_file_open(nv_device **dev, const nv_config *cfg)
+{
+    nv_file *f = calloc(1, sizeof *f);
+    if (!f)
+        return NV_ENOMEM;
+    void *base;
+    if (access(cfg->path, F_OK) == 0)
+        base = pmem_map_file(cfg->path, 0, 0, 0, &f->mapped_len, &f->is_pmem);
+    else
+        base = pmem_map_file(cfg->path, (size_t)cfg->size, PMEM_FILE_CREATE | PMEM_FILE_EXCL,
+                             0644, &f->mapped_len, &f->is_pmem);
+    if (!base) {
+        free(f);
+        return NV_EIO;
+    }
+    f->dev = (nv_device){.ops = &file_ops, .base = base, .size = f->mapped_len, .kind = NV_KIND_FILE};
+    *dev = &f->dev;
+    return 0;
+}

@@ -1,0 +1,116 @@
+/*
+ * sim_counters.c - queries over the sim device's counters: totals, per-kind
+ * hottest cells, per-cell exports, per-thread simulated time, reset.
+ *
+ * The store path keeps only per-cell counters and per-thread tallies (so it
+ * never touches a shared total); everything here is derived from them by a
+ * scan. Call these between phases, when writers are quiescent.
+ */
+#include "sim_internal.h"
+
+#include <string.h>
+
+static nv_sim *sim_of(nv_device *d)
+{
+    return d && d->kind == NV_KIND_SIM ? nv_sim_of(d) : NULL;
+}
+
+int nv_counters_get(nv_device *d, nv_counters *out)
+{
+    nv_sim *s = sim_of(d);
+    if (!s)
+        return NV_ENOTSUP;
+    memset(out, 0, sizeof *out);
+    out->cells = s->cells;
+    out->cell_size = s->cfg.cell_size;
+    for (int k = 0; k < NV_TAGS; k++) {
+        nv_cell_counters *c = &s->count[k];
+        if (!atomic_load(&c->used))
+            continue;
+        nv_kind_counts *kc = &out->kind[k];
+        for (uint64_t i = 0; i < s->cells; i++) {
+            uint64_t v = nv_cell_counters_get(c, i);
+            kc->writes += v;
+            if (v > kc->hottest_count) {
+                kc->hottest_count = v;
+                kc->hottest_cell = i;
+            }
+        }
+        if (k == NV_DATA)
+            out->data_writes = kc->writes;
+        else
+            out->meta_writes += kc->writes;
+    }
+    out->total_writes = out->data_writes + out->meta_writes;
+    for (uint64_t i = 0; i < s->cells; i++)
+        if (nv_cell_count(d, i, -1))
+            out->cells_touched++;
+    uint64_t ps = 0;
+    for (int t = 0; t < NV_MAX_THREADS; t++) {
+        nv_slot *sl = &s->slot[t];
+        ps += atomic_load(&sl->time_ps);
+        out->stores += atomic_load(&sl->stores);
+        out->reads += atomic_load(&sl->reads);
+        out->flushes += atomic_load(&sl->flushes);
+        out->fences += atomic_load(&sl->fences);
+        out->bytes_stored += atomic_load(&sl->bytes_stored);
+        out->bytes_read += atomic_load(&sl->bytes_read);
+        for (int k = 0; k < NV_TAGS; k++)
+            out->bits_flipped[k] += atomic_load(&sl->bits_flipped[k]);
+    }
+    out->time_ns = (double)ps / 1000.0;
+    return 0;
+}
+
+uint64_t nv_cell_count(nv_device *d, uint64_t cell, int tag)
+{
+    nv_sim *s = sim_of(d);
+    if (!s || cell >= s->cells || tag >= NV_TAGS)
+        return 0;
+    if (tag >= 0)
+        return nv_cell_counters_get(&s->count[tag], cell);
+    uint64_t v = 0;
+    for (int k = 0; k < NV_TAGS; k++)
+        if (atomic_load_explicit(&s->count[k].used, memory_order_relaxed))
+            v += nv_cell_counters_get(&s->count[k], cell);
+    return v;
+}
+
+int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_t *out)
+{
+    nv_sim *s = sim_of(d);
+    if (!s)
+        return NV_ENOTSUP;
+    if (which < 0 || which > 2)
+        return NV_EINVAL;
+    if (first > s->cells || n > s->cells - first)
+        return NV_ERANGE;
+    memset(out, 0, n * sizeof *out);
+    for (int k = 0; k < NV_TAGS; k++) {
+        bool want = which == 2 || (which == 0) == (k == NV_DATA);
+        if (!want || !atomic_load(&s->count[k].used))
+            continue;
+        for (uint64_t i = 0; i < n; i++)
+            out[i] += nv_cell_counters_get(&s->count[k], first + i);
+    }
+    return 0;
+}
+
+int nv_counters_reset(nv_device *d)
+{
+    nv_sim *s = sim_of(d);
+    if (!s)
+        return NV_ENOTSUP;
+    for (int k = 0; k < NV_TAGS; k++)
+        nv_cell_counters_reset(&s->count[k]);
+    memset(s->slot, 0, sizeof s->slot);
+    return 0;
+}
+
+double nv_time_thread_ns(nv_device *d, int slot)
+{
+    nv_sim *s = sim_of(d);
+    if (!s || slot < 0 || slot >= NV_MAX_THREADS)
+        return 0.0;
+    return (double)atomic_load(&s->slot[slot].time_ps) / 1000.0;
+}

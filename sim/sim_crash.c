@@ -1,0 +1,253 @@
+/*
+ * sim_crash.c - crash simulation and crash injection for the sim device.
+ *
+ * The device keeps, beside the working region, the last persisted image of
+ * every 64-byte cache line (the flush granularity, whatever the cell size),
+ * and a state per line:
+ *
+ *   clean    working == persisted
+ *   dirty    stored since its last flush
+ *   flushed  flushed, waiting for a fence
+ *
+ * A store makes its lines dirty; a flush makes dirty lines flushed; a fence
+ * copies every flushed line into the image and makes it clean. (The fence is
+ * global, stronger than x86's per-thread sfence; the allocator's protocols
+ * flush and fence on one thread, so this does not hide bugs there.) A crash
+ * reverts every line that is not clean to its image, except that each may
+ * survive with probability survive_p (a seeded draw): caches do evict lines
+ * nobody flushed. Lines not clean are also kept in an array, so fence and
+ * crash cost the number of lines in flight, not the device size.
+ *
+ * Injection: armed with (mask, n), the device counts stores, flushes and
+ * fences in mask; the n-th completes, and from then on nothing persists:
+ * stores still dirty lines, but flushes and fences do nothing until nv_crash.
+ *
+ * Locking: every function here runs under crash.lock (the store path takes it
+ * in sim_device.c around the memcpy so image and state stay consistent).
+ */
+#include "sim_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+int nv_sim_crash_init(nv_sim *s)
+{
+    nv_crash_state *c = &s->crash;
+    uint64_t lines = (s->dev.size + NV_CACHE_LINE - 1) / NV_CACHE_LINE;
+    c->image = mmap(NULL, s->map_bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (c->image == MAP_FAILED) {
+        c->image = NULL;
+        return -1;
+    }
+    c->line_state = calloc(lines, 1);
+    c->cap = 1024;
+    c->pending = malloc(c->cap * sizeof *c->pending);
+    if (!c->line_state || !c->pending) {
+        free(c->line_state);
+        free(c->pending);
+        munmap(c->image, s->map_bytes);
+        return -1;
+    }
+    pthread_mutex_init(&c->lock, NULL);
+    return 0;
+}
+
+void nv_sim_crash_free(nv_sim *s)
+{
+    nv_crash_state *c = &s->crash;
+    munmap(c->image, s->map_bytes);
+    free(c->line_state);
+    free(c->pending);
+    pthread_mutex_destroy(&c->lock);
+}
+
+/* Counts one operation of kind bit; trips the armed crash on the n-th. */
+static void crash_count_op(nv_crash_state *c, unsigned bit, int idx)
+{
+    c->ops[idx]++;
+    if (c->arm_n && !c->triggered && (c->arm_mask & bit)) {
+        uint64_t seen = 0;
+        for (int i = 0; i < 3; i++)
+            if (c->arm_mask & (1u << i))
+                seen += c->ops[i];
+        if (seen >= c->arm_n)
+            c->triggered = true;
+    }
+}
+
+static void crash_push(nv_crash_state *c, uint64_t line)
+{
+    if (c->npending == c->cap) {
+        uint64_t *p = realloc(c->pending, 2 * c->cap * sizeof *p);
+        if (!p)
+            abort();   /* the image would silently diverge otherwise */
+        c->pending = p;
+        c->cap *= 2;
+    }
+    c->pending[c->npending++] = line;
+}
+
+void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len)
+{
+    nv_crash_state *c = &s->crash;
+    uint64_t l0 = off / NV_CACHE_LINE, l1 = (off + len - 1) / NV_CACHE_LINE;
+    for (uint64_t l = l0; l <= l1; l++) {
+        if (c->line_state[l] == NV_LINE_CLEAN)
+            crash_push(c, l);
+        c->line_state[l] = NV_LINE_DIRTY;
+    }
+    crash_count_op(c, NV_OP_STORE, 0);
+}
+
+void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len)
+{
+    nv_crash_state *c = &s->crash;
+    pthread_mutex_lock(&c->lock);
+    if (!c->triggered) {
+        uint64_t l0 = off / NV_CACHE_LINE, l1 = (off + len - 1) / NV_CACHE_LINE;
+        for (uint64_t l = l0; l <= l1; l++)
+            if (c->line_state[l] == NV_LINE_DIRTY)
+                c->line_state[l] = NV_LINE_FLUSHED;
+    }
+    crash_count_op(c, NV_OP_FLUSH, 1);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void crash_copy_line(nv_sim *s, unsigned char *dst, const unsigned char *src, uint64_t line)
+{
+    uint64_t off = line * NV_CACHE_LINE;
+    uint64_t n = s->dev.size - off < NV_CACHE_LINE ? s->dev.size - off : NV_CACHE_LINE;
+    memcpy(dst + off, src + off, n);
+}
+
+void nv_sim_crash_fence(nv_sim *s)
+{
+    nv_crash_state *c = &s->crash;
+    pthread_mutex_lock(&c->lock);
+    if (!c->triggered) {
+        uint64_t keep = 0;
+        for (uint64_t i = 0; i < c->npending; i++) {
+            uint64_t l = c->pending[i];
+            if (c->line_state[l] == NV_LINE_FLUSHED) {
+                crash_copy_line(s, c->image, s->dev.base, l);
+                c->line_state[l] = NV_LINE_CLEAN;
+            } else {
+                c->pending[keep++] = l;
+            }
+        }
+        c->npending = keep;
+    }
+    crash_count_op(c, NV_OP_FENCE, 2);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* splitmix64: sim/ stays libc-only, and survivors need only a seeded coin. */
+static uint64_t crash_rand(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static int crash_cmp_line(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+int nv_sim_crash(nv_device *d, const nv_crash_opts *opts)
+{
+    nv_sim *s = nv_sim_of(d);
+    if (!s->crash_sim)
+        return NV_ENOTSUP;
+    double p = opts ? opts->survive_p : 0.0;
+    if (p < 0.0 || p > 1.0)
+        return NV_EINVAL;
+    uint64_t rng = opts ? opts->seed : 0;
+    nv_crash_state *c = &s->crash;
+    pthread_mutex_lock(&c->lock);
+    /* Sorted order makes the survivor draw independent of store order. */
+    qsort(c->pending, c->npending, sizeof *c->pending, crash_cmp_line);
+    for (uint64_t i = 0; i < c->npending; i++) {
+        uint64_t l = c->pending[i];
+        bool survives = p > 0.0 && (double)(crash_rand(&rng) >> 11) * 0x1.0p-53 < p;
+        if (survives)
+            crash_copy_line(s, c->image, d->base, l);
+        else
+            crash_copy_line(s, d->base, c->image, l);
+        c->line_state[l] = NV_LINE_CLEAN;
+    }
+    c->npending = 0;
+    c->triggered = false;
+    c->arm_n = 0;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
+}
+
+void nv_sim_crash_reset_ops(nv_sim *s)
+{
+    memset(s->crash.ops, 0, sizeof s->crash.ops);
+}
+
+static nv_sim *crash_sim_of(nv_device *d)
+{
+    if (!d || d->kind != NV_KIND_SIM || !nv_sim_of(d)->crash_sim)
+        return NULL;
+    return nv_sim_of(d);
+}
+
+int nv_crash_arm(nv_device *d, unsigned mask, uint64_t n)
+{
+    nv_sim *s = crash_sim_of(d);
+    if (!s)
+        return NV_ENOTSUP;
+    if (n == 0 || (mask & NV_OP_ALL) == 0 || (mask & ~(unsigned)NV_OP_ALL))
+        return NV_EINVAL;
+    pthread_mutex_lock(&s->crash.lock);
+    nv_sim_crash_reset_ops(s);
+    s->crash.arm_mask = mask;
+    s->crash.arm_n = n;
+    s->crash.triggered = false;
+    pthread_mutex_unlock(&s->crash.lock);
+    return 0;
+}
+
+int nv_crash_disarm(nv_device *d)
+{
+    nv_sim *s = crash_sim_of(d);
+    if (!s)
+        return NV_ENOTSUP;
+    pthread_mutex_lock(&s->crash.lock);
+    s->crash.arm_n = 0;
+    nv_sim_crash_reset_ops(s);
+    pthread_mutex_unlock(&s->crash.lock);
+    return 0;
+}
+
+bool nv_crash_triggered(nv_device *d)
+{
+    nv_sim *s = crash_sim_of(d);
+    if (!s)
+        return false;
+    pthread_mutex_lock(&s->crash.lock);
+    bool t = s->crash.triggered;
+    pthread_mutex_unlock(&s->crash.lock);
+    return t;
+}
+
+uint64_t nv_crash_ops_count(nv_device *d, unsigned mask)
+{
+    nv_sim *s = crash_sim_of(d);
+    if (!s)
+        return 0;
+    uint64_t n = 0;
+    pthread_mutex_lock(&s->crash.lock);
+    for (int i = 0; i < 3; i++)
+        if (mask & (1u << i))
+            n += s->crash.ops[i];
+    pthread_mutex_unlock(&s->crash.lock);
+    return n;
+}

@@ -1,0 +1,241 @@
+/*
+ * sim_device.c - the simulated NVRAM device: stores, reads, flushes and
+ * fences, with per-cell wear counting and a latency model.
+ *
+ * Wear counting. A store of len bytes at off adds one to the counter of every
+ * wear unit it touches, for the store's tag. The wear unit is the cell, or
+ * the media line when one is configured (a store that reaches the media wears
+ * the whole media line: read-modify-write amplification); a unit's increment
+ * adds one to each cell inside it. Under the dcw model (data-comparison write)
+ * a unit wears only if at least one of its bytes changes, and the changed bits
+ * are counted. A store counts when it is stored, not when it is flushed.
+ *
+ * Latency: read and write cost per 64-byte line touched, flush per line
+ * flushed, fence per fence, charged to the calling thread's slot.
+ *
+ * Locking: counters are atomic (cell_counters.h) and slots are per thread, so
+ * stores run in parallel. With crash simulation on, a store, flush or fence
+ * also updates the persisted-image bookkeeping under the crash lock.
+ */
+#include "sim_internal.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static inline int sim_range_ok(const nv_sim *s, uint64_t off, size_t len)
+{
+    return off <= s->dev.size && len <= s->dev.size - off;
+}
+
+/* Adds one to each cell of the units [u0, u1] (unit indexes). */
+static void sim_wear_units(nv_sim *s, nv_tag tag, uint64_t u0, uint64_t u1)
+{
+    uint64_t first = (u0 * s->unit) >> s->cell_shift;
+    uint64_t last = (((u1 + 1) * s->unit) >> s->cell_shift) - 1;
+    if (last >= s->cells)
+        last = s->cells - 1;
+    nv_cell_counters_add_range(&s->count[tag], first, last);
+}
+
+/* The dcw model: compare the new bytes (src, or `byte` when src is NULL) with
+ * the stored ones unit by unit, wear only the units that change. Returns the
+ * number of flipped bits. */
+static uint64_t sim_wear_dcw(nv_sim *s, uint64_t off, size_t len,
+                             const unsigned char *src, int byte, nv_tag tag)
+{
+    const unsigned char *old = s->dev.base;
+    uint64_t flips = 0, end = off + len;
+    uint64_t u = off / s->unit, ulast = (end - 1) / s->unit;
+    for (; u <= ulast; u++) {
+        uint64_t lo = u * s->unit > off ? u * s->unit : off;
+        uint64_t hi = (u + 1) * s->unit < end ? (u + 1) * s->unit : end;
+        uint64_t unit_flips = 0, i = lo;
+        uint64_t rep = 0x0101010101010101ull * (unsigned char)byte;
+        for (; i + 8 <= hi; i += 8) {       /* a word at a time: dcw is on the hot path */
+            uint64_t a, b = rep;
+            memcpy(&a, old + i, 8);
+            if (src)
+                memcpy(&b, src + (i - off), 8);
+            unit_flips += (uint64_t)__builtin_popcountll(a ^ b);
+        }
+        for (; i < hi; i++) {
+            unsigned char nb = src ? src[i - off] : (unsigned char)byte;
+            unit_flips += (uint64_t)__builtin_popcount((unsigned)(old[i] ^ nb));
+        }
+        if (unit_flips) {
+            sim_wear_units(s, tag, u, u);
+            flips += unit_flips;
+        }
+    }
+    return flips;
+}
+
+static uint64_t sim_wear(nv_sim *s, uint64_t off, size_t len,
+                         const unsigned char *src, int byte, nv_tag tag)
+{
+    nv_cell_counters_mark_used(&s->count[tag]);
+    if (s->cfg.write_model == NV_MODEL_DCW)
+        return sim_wear_dcw(s, off, len, src, byte, tag);
+    if (s->unit == ((uint64_t)1 << s->cell_shift))
+        nv_cell_counters_add_range(&s->count[tag], off >> s->cell_shift,
+                                   (off + len - 1) >> s->cell_shift);
+    else
+        sim_wear_units(s, tag, off / s->unit, (off + len - 1) / s->unit);
+    return 0;
+}
+
+static void sim_account_store(nv_sim *s, uint64_t off, size_t len, nv_tag tag, uint64_t flips)
+{
+    bool shared;
+    nv_slot *t = nv_sim_slot(s, &shared);
+    nv_slot_add(&t->stores, 1, shared);
+    nv_slot_add(&t->bytes_stored, len, shared);
+    nv_slot_add(&t->time_ps, nv_lines_spanned(off, len) * s->ps_write, shared);
+    if (flips)
+        nv_slot_add(&t->bits_flipped[tag], flips, shared);
+}
+
+/* One store: src bytes, or `byte` repeated when src is NULL. */
+static int sim_store(nv_device *d, uint64_t off, const void *src, int byte,
+                     size_t len, nv_tag tag)
+{
+    nv_sim *s = nv_sim_of(d);
+    if ((unsigned)tag >= NV_TAGS)
+        return NV_EINVAL;
+    if (!sim_range_ok(s, off, len))
+        return NV_ERANGE;
+    if (len == 0)
+        return 0;
+    if (s->crash_sim)
+        pthread_mutex_lock(&s->crash.lock);
+    uint64_t flips = sim_wear(s, off, len, src, byte, tag);
+    if (src)
+        memcpy(d->base + off, src, len);
+    else
+        memset(d->base + off, byte, len);
+    if (s->crash_sim) {
+        nv_sim_crash_store(s, off, len);
+        pthread_mutex_unlock(&s->crash.lock);
+    }
+    sim_account_store(s, off, len, tag, flips);
+    return 0;
+}
+
+static int sim_write(nv_device *d, uint64_t off, const void *src, size_t len, nv_tag tag)
+{
+    if (!src && len)
+        return NV_EINVAL;
+    return sim_store(d, off, src, 0, len, tag);
+}
+
+static int sim_set(nv_device *d, uint64_t off, int byte, size_t len, nv_tag tag)
+{
+    return sim_store(d, off, NULL, byte, len, tag);
+}
+
+static int sim_read(nv_device *d, uint64_t off, void *dst, size_t len)
+{
+    nv_sim *s = nv_sim_of(d);
+    if (!sim_range_ok(s, off, len))
+        return NV_ERANGE;
+    memcpy(dst, d->base + off, len);
+    bool shared;
+    nv_slot *t = nv_sim_slot(s, &shared);
+    nv_slot_add(&t->reads, 1, shared);
+    nv_slot_add(&t->bytes_read, len, shared);
+    nv_slot_add(&t->time_ps, nv_lines_spanned(off, len) * s->ps_read, shared);
+    return 0;
+}
+
+static void sim_flush(nv_device *d, uint64_t off, size_t len)
+{
+    nv_sim *s = nv_sim_of(d);
+    if (off >= s->dev.size || len == 0)
+        return;
+    if (len > s->dev.size - off)
+        len = (size_t)(s->dev.size - off);
+    bool shared;
+    nv_slot *t = nv_sim_slot(s, &shared);
+    nv_slot_add(&t->flushes, 1, shared);
+    nv_slot_add(&t->time_ps, nv_lines_spanned(off, len) * s->ps_flush, shared);
+    if (s->crash_sim)
+        nv_sim_crash_flush(s, off, len);
+}
+
+static void sim_fence(nv_device *d)
+{
+    nv_sim *s = nv_sim_of(d);
+    bool shared;
+    nv_slot *t = nv_sim_slot(s, &shared);
+    nv_slot_add(&t->fences, 1, shared);
+    nv_slot_add(&t->time_ps, s->ps_fence, shared);
+    if (s->crash_sim)
+        nv_sim_crash_fence(s);
+}
+
+static void sim_close(nv_device *d)
+{
+    nv_sim *s = nv_sim_of(d);
+    for (int k = 0; k < NV_TAGS; k++)
+        nv_cell_counters_free(&s->count[k]);
+    if (s->crash_sim)
+        nv_sim_crash_free(s);
+    munmap(d->base, s->map_bytes);
+    free(s);
+}
+
+static const nv_ops sim_ops = {
+    .write = sim_write,
+    .set = sim_set,
+    .read = sim_read,
+    .flush = sim_flush,
+    .fence = sim_fence,
+    .crash = nv_sim_crash,
+    .close = sim_close,
+};
+
+static uint64_t ns_to_ps(double ns) { return (uint64_t)llround(ns * 1000.0); }
+
+int nv_sim_open(nv_device **dev, const nv_config *cfg)
+{
+    nv_sim *s = calloc(1, sizeof *s);
+    if (!s)
+        return NV_ENOMEM;
+    s->cfg = *cfg;
+    s->cfg.path = NULL;
+    s->cell_shift = (unsigned)__builtin_ctz(cfg->cell_size);
+    s->cells = (cfg->size + cfg->cell_size - 1) >> s->cell_shift;
+    s->unit = cfg->media_line ? cfg->media_line : cfg->cell_size;
+    s->ps_read = ns_to_ps(cfg->latency.read_ns);
+    s->ps_write = ns_to_ps(cfg->latency.write_ns);
+    s->ps_flush = ns_to_ps(cfg->latency.flush_ns);
+    s->ps_fence = ns_to_ps(cfg->latency.fence_ns);
+    s->map_bytes = (size_t)((cfg->size + 4095) & ~(uint64_t)4095);
+    void *base = mmap(NULL, s->map_bytes, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        free(s);
+        return NV_ENOMEM;
+    }
+    s->dev.ops = &sim_ops;
+    s->dev.base = base;
+    s->dev.size = cfg->size;
+    s->dev.kind = NV_KIND_SIM;
+    int k = 0;
+    for (; k < NV_TAGS; k++)
+        if (nv_cell_counters_init(&s->count[k], s->cells) != 0)
+            break;
+    s->crash_sim = cfg->crash_sim;
+    if (k < NV_TAGS || (s->crash_sim && nv_sim_crash_init(s) != 0)) {
+        while (k-- > 0)
+            nv_cell_counters_free(&s->count[k]);
+        munmap(base, s->map_bytes);
+        free(s);
+        return NV_ENOMEM;
+    }
+    *dev = &s->dev;
+    return 0;
+}

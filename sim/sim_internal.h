@@ -1,0 +1,98 @@
+/*
+ * sim_internal.h - state of the simulated NVRAM device, shared by the files
+ * of sim/ (sim_device.c: stores, reads, counting, latency; sim_crash.c: the
+ * persisted image, crash and injection; sim_counters.c: the counter queries).
+ */
+#ifndef PMARENA_SIM_INTERNAL_H
+#define PMARENA_SIM_INTERNAL_H
+
+#include "pmarena/device.h"
+#include "cell_counters.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* Per-thread-slot tallies. A slot is written by one OS thread at a time
+ * (relaxed load + store), except the last, shared by surplus threads
+ * (atomic add). Time is kept in picoseconds so it can be added atomically. */
+typedef struct nv_slot {
+    _Atomic uint64_t time_ps;
+    _Atomic uint64_t stores, reads, flushes, fences;
+    _Atomic uint64_t bytes_stored, bytes_read;
+    _Atomic uint64_t bits_flipped[NV_TAGS];
+} __attribute__((aligned(64))) nv_slot;
+
+enum { NV_LINE_CLEAN = 0, NV_LINE_DIRTY = 1, NV_LINE_FLUSHED = 2 };
+
+typedef struct nv_crash_state {
+    pthread_mutex_t lock;
+    unsigned char *image;        /* last persisted contents */
+    unsigned char *line_state;   /* NV_LINE_* per 64-byte line */
+    uint64_t *pending;           /* lines not clean, in no particular order */
+    uint64_t npending, cap;
+    uint64_t ops[3];             /* stores, flushes, fences since arm/reset */
+    unsigned arm_mask;
+    uint64_t arm_n;              /* 0: not armed */
+    bool triggered;              /* past the injected crash point */
+} nv_crash_state;
+
+typedef struct nv_sim {
+    nv_device dev;               /* must be first */
+    nv_config cfg;
+    unsigned cell_shift;
+    uint64_t cells;
+    uint64_t unit;               /* wear unit: media line if set, else cell */
+    size_t map_bytes;
+    uint64_t ps_read, ps_write, ps_flush, ps_fence;   /* latency in ps */
+    nv_cell_counters count[NV_TAGS];
+    nv_slot slot[NV_MAX_THREADS];
+    bool crash_sim;
+    nv_crash_state crash;
+} nv_sim;
+
+static inline nv_sim *nv_sim_of(nv_device *d) { return (nv_sim *)d; }
+
+/* Slot bookkeeping (device.c owns the thread index). */
+extern _Thread_local int nv_tls_slot;
+int nv_thread_slot_assign(void);
+
+static inline nv_slot *nv_sim_slot(nv_sim *s, bool *shared)
+{
+    int i = nv_tls_slot;
+    if (i < 0)
+        i = nv_thread_slot_assign();
+    *shared = (i == NV_MAX_THREADS - 1);
+    return &s->slot[i];
+}
+
+static inline void nv_slot_add(_Atomic uint64_t *v, uint64_t x, bool shared)
+{
+    if (shared)
+        atomic_fetch_add_explicit(v, x, memory_order_relaxed);
+    else
+        atomic_store_explicit(v, atomic_load_explicit(v, memory_order_relaxed) + x,
+                              memory_order_relaxed);
+}
+
+static inline uint64_t nv_lines_spanned(uint64_t off, size_t len)
+{
+    return len ? ((off + len - 1) / NV_CACHE_LINE) - (off / NV_CACHE_LINE) + 1 : 0;
+}
+
+/* sim_crash.c */
+int nv_sim_crash_init(nv_sim *s);
+void nv_sim_crash_free(nv_sim *s);
+void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len);  /* lock held */
+void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len);
+void nv_sim_crash_fence(nv_sim *s);
+int nv_sim_crash(nv_device *d, const nv_crash_opts *opts);
+void nv_sim_crash_reset_ops(nv_sim *s);
+
+/* sim_device.c */
+int nv_sim_open(nv_device **dev, const nv_config *cfg);
+
+/* dram_device.c, file_device.c */
+int nv_dram_open(nv_device **dev, const nv_config *cfg);
+int nv_file_open(nv_device **dev, const nv_config *cfg);
+
+#endif
