@@ -54,9 +54,37 @@ int nv_sim_crash_init(nv_sim *s)
     return 0;
 }
 
+static void crash_unfreeze(nv_crash_state *c)
+{
+    free(c->frozen_line);
+    free(c->frozen_data);
+    c->frozen_line = NULL;
+    c->frozen_data = NULL;
+    c->nfrozen = 0;
+}
+
+/* The crash point: remember the lines in flight as they are now. */
+static void crash_freeze(nv_sim *s)
+{
+    nv_crash_state *c = &s->crash;
+    crash_unfreeze(c);
+    c->frozen_line = malloc((c->npending + 1) * sizeof *c->frozen_line);
+    c->frozen_data = malloc((c->npending + 1) * NV_CACHE_LINE);
+    if (!c->frozen_line || !c->frozen_data)
+        abort();   /* a crash image we cannot build would be silently wrong */
+    for (uint64_t i = 0; i < c->npending; i++) {
+        uint64_t l = c->pending[i], off = l * NV_CACHE_LINE;
+        uint64_t n = s->dev.size - off < NV_CACHE_LINE ? s->dev.size - off : NV_CACHE_LINE;
+        c->frozen_line[i] = l;
+        memcpy(c->frozen_data + i * NV_CACHE_LINE, s->dev.base + off, n);
+    }
+    c->nfrozen = c->npending;
+}
+
 void nv_sim_crash_free(nv_sim *s)
 {
     nv_crash_state *c = &s->crash;
+    crash_unfreeze(c);
     munmap(c->image, s->map_bytes);
     free(c->line_state);
     free(c->pending);
@@ -64,16 +92,19 @@ void nv_sim_crash_free(nv_sim *s)
 }
 
 /* Counts one operation of kind bit; trips the armed crash on the n-th. */
-static void crash_count_op(nv_crash_state *c, unsigned bit, int idx)
+static void crash_count_op(nv_sim *s, unsigned bit, int idx)
 {
+    nv_crash_state *c = &s->crash;
     c->ops[idx]++;
     if (c->arm_n && !c->triggered && (c->arm_mask & bit)) {
         uint64_t seen = 0;
         for (int i = 0; i < 3; i++)
             if (c->arm_mask & (1u << i))
                 seen += c->ops[i];
-        if (seen >= c->arm_n)
+        if (seen >= c->arm_n) {
             c->triggered = true;
+            crash_freeze(s);
+        }
     }
 }
 
@@ -98,7 +129,7 @@ void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len)
             crash_push(c, l);
         c->line_state[l] = NV_LINE_DIRTY;
     }
-    crash_count_op(c, NV_OP_STORE, 0);
+    crash_count_op(s, NV_OP_STORE, 0);
 }
 
 void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len)
@@ -111,7 +142,7 @@ void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len)
             if (c->line_state[l] == NV_LINE_DIRTY)
                 c->line_state[l] = NV_LINE_FLUSHED;
     }
-    crash_count_op(c, NV_OP_FLUSH, 1);
+    crash_count_op(s, NV_OP_FLUSH, 1);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -139,7 +170,7 @@ void nv_sim_crash_fence(nv_sim *s)
         }
         c->npending = keep;
     }
-    crash_count_op(c, NV_OP_FENCE, 2);
+    crash_count_op(s, NV_OP_FENCE, 2);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -152,9 +183,11 @@ static uint64_t crash_rand(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-static int crash_cmp_line(const void *a, const void *b)
+static _Thread_local const uint64_t *crash_frozen_sort;
+
+static int crash_cmp_frozen(const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint64_t x = crash_frozen_sort[*(const uint64_t *)a], y = crash_frozen_sort[*(const uint64_t *)b];
     return (x > y) - (x < y);
 }
 
@@ -169,16 +202,33 @@ int nv_sim_crash(nv_device *d, const nv_crash_opts *opts)
     uint64_t rng = opts ? opts->seed : 0;
     nv_crash_state *c = &s->crash;
     pthread_mutex_lock(&c->lock);
-    /* Sorted order makes the survivor draw independent of store order. */
-    qsort(c->pending, c->npending, sizeof *c->pending, crash_cmp_line);
-    for (uint64_t i = 0; i < c->npending; i++) {
-        uint64_t l = c->pending[i];
+    /* Survivors: lines in flight at the crash point (all pending lines when
+     * the crash was not injected), with their contents at that point. Sorted
+     * order makes the draw independent of store order. */
+    if (!c->triggered)
+        crash_freeze(s);
+    uint64_t *order = malloc((c->nfrozen + 1) * sizeof *order);
+    if (!order)
+        abort();
+    for (uint64_t i = 0; i < c->nfrozen; i++)
+        order[i] = i;
+    crash_frozen_sort = c->frozen_line;
+    qsort(order, c->nfrozen, sizeof *order, crash_cmp_frozen);
+    for (uint64_t i = 0; i < c->nfrozen; i++) {
+        uint64_t k = order[i];
         bool survives = p > 0.0 && (double)(crash_rand(&rng) >> 11) * 0x1.0p-53 < p;
-        if (survives)
-            crash_copy_line(s, c->image, d->base, l);
-        else
-            crash_copy_line(s, d->base, c->image, l);
-        c->line_state[l] = NV_LINE_CLEAN;
+        if (survives) {
+            uint64_t off = c->frozen_line[k] * NV_CACHE_LINE;
+            uint64_t n = s->dev.size - off < NV_CACHE_LINE ? s->dev.size - off : NV_CACHE_LINE;
+            memcpy(c->image + off, c->frozen_data + k * NV_CACHE_LINE, n);
+        }
+    }
+    free(order);
+    crash_unfreeze(c);
+    /* Everything not clean now takes the image's contents. */
+    for (uint64_t i = 0; i < c->npending; i++) {
+        crash_copy_line(s, d->base, c->image, c->pending[i]);
+        c->line_state[c->pending[i]] = NV_LINE_CLEAN;
     }
     c->npending = 0;
     c->triggered = false;

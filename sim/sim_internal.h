@@ -34,6 +34,11 @@ typedef struct nv_crash_state {
     unsigned arm_mask;
     uint64_t arm_n;              /* 0: not armed */
     bool triggered;              /* past the injected crash point */
+    /* At the crash point: the lines then in flight and their contents, the
+     * only candidates to survive (what is stored later never persists). */
+    uint64_t *frozen_line;
+    unsigned char *frozen_data;
+    uint64_t nfrozen;
 } nv_crash_state;
 
 typedef struct nv_sim {

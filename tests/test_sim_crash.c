@@ -150,6 +150,25 @@ START_TEST(injection_by_kind_and_counting)
 }
 END_TEST
 
+/* After the injected crash point nothing persists, not even by surviving:
+ * survivors are the lines in flight at that point, with their contents then. */
+START_TEST(nothing_after_the_crash_point_survives)
+{
+    nv_device *d = test_sim_open(4096, 64, NV_MODEL_LINE, 0, true);
+    ck_assert_int_eq(nv_crash_arm(d, NV_OP_STORE, 1), 0);
+    unsigned char a = 0xA1, b = 0xB2;
+    nv_write(d, 0, &a, 1, NV_DATA);           /* the crash point: in flight */
+    nv_write(d, 0, &b, 1, NV_DATA);           /* after it: line 0 changes again */
+    nv_write(d, 64, &b, 1, NV_DATA);          /* after it: a new line */
+    nv_persist(d, 0, 128);                    /* too late */
+    nv_crash_opts all = {.survive_p = 1.0, .seed = 3};
+    ck_assert_int_eq(nv_crash(d, &all), 0);
+    ck_assert_uint_eq(byte_at(d, 0), 0xA1);   /* survived as it was at the point */
+    ck_assert_uint_eq(byte_at(d, 64), 0);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim_crash");
@@ -158,6 +177,7 @@ int main(void)
     tcase_add_test(tc, survivors_are_seeded_and_reproducible);
     tcase_add_test(tc, injection_at_nth_operation);
     tcase_add_test(tc, injection_by_kind_and_counting);
+    tcase_add_test(tc, nothing_after_the_crash_point_survives);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "pmarena/device.h"
+#include "pmarena/pma.h"
 
 static inline nv_device *test_sim_open(uint64_t size, uint32_t cell, nv_write_model model,
                                        uint32_t media_line, bool crash_sim)
@@ -22,6 +23,31 @@ static inline nv_device *test_sim_open(uint64_t size, uint32_t cell, nv_write_mo
     ck_assert_int_eq(nv_open(&d, &cfg), 0);
     ck_assert_ptr_nonnull(d);
     return d;
+}
+
+/* For hot loops: Check records every passing ck_assert (a write to its log),
+ * which costs a syscall; this asserts only on failure. */
+#define TEST_REQUIRE(cond, ...) do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
+
+/* A heap with cfg (NULL: defaults) on a new sim device of `size` bytes. */
+static inline pma_heap *test_heap_open(nv_device **dev, uint64_t size, uint32_t cell,
+                                       const pma_config *cfg)
+{
+    *dev = test_sim_open(size, cell, NV_MODEL_LINE, 0, false);
+    pma_config c;
+    pma_config_defaults(&c);
+    if (cfg)
+        c = *cfg;
+    pma_heap *h = NULL;
+    ck_assert_int_eq(pma_init(&h, *dev, &c), 0);
+    return h;
+}
+
+static inline void test_heap_ok(pma_heap *h)
+{
+    char msg[256] = "";
+    int rc = pma_check(h, msg, sizeof msg);
+    ck_assert_msg(rc == 0, "pma_check: %s", msg);
 }
 
 static inline int test_run_suite(Suite *s)

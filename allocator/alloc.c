@@ -1,0 +1,416 @@
+/*
+ * alloc.c - Get_Mem and Return_Mem (pma_get_mem, pma_return_mem), and
+ * pma_usable_size.
+ *
+ * Get_Mem: pad the request to a multiple of max(G, A); find its class.
+ *   1. Fast path: the arena this thread last used in the class (per-thread
+ *      affinity), if it is free to lock and still on the list.
+ *   2. The class's list, then once the next larger class's list. Arenas
+ *      another thread holds are skipped, so threads spread over arenas and
+ *      scale; when every candidate was busy and the class already has
+ *      PMA_BUSY_ARENAS arenas, the lists are searched again, waiting.
+ *      lafo takes the list's least-allocated arena that fits instead.
+ *   3. Create an arena, single-flight: a thread that finds another already
+ *      creating one for the class waits for it and starts its search again
+ *      from the beginning (counted in search_restarts). An empty arena from
+ *      the pool is reused before the heap grows.
+ * Large objects (padded size above 4096) get an arena of their own, the
+ * object plus header rounded up to a power of two; freed ones wait in a pool
+ * for a request of the same arena size.
+ *
+ * Return_Mem: find the arena by the page map; refuse what is not the start of
+ * a live object; clear the bits; an arena that regains room rejoins its list;
+ * one that becomes empty while its class has another arena with room goes to
+ * the pool, so any class can reuse it.
+ *
+ * Locking: see heap_internal.h (class -> arena; grow alone or under class).
+ */
+#include "heap_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PMA_BUSY_ARENAS 4
+
+static _Thread_local struct {
+    uint64_t heap_id;
+    pma_arena *arena[PMA_CLASSES];
+} affinity;
+
+static void *fail(pma_heap *h, int err)
+{
+    pma_set_error(err);
+    if (h)
+        atomic_fetch_add_explicit(&h->failed_allocs, 1, memory_order_relaxed);
+    return NULL;
+}
+
+static void *unit_ptr(pma_heap *h, pma_arena *a, uint32_t u)
+{
+    atomic_fetch_add_explicit(&h->allocs, 1, memory_order_relaxed);
+    return (unsigned char *)nv_base(h->dev) + a->data + (uint64_t)u * h->cfg.granularity;
+}
+
+static void remember(pma_heap *h, int cls, pma_arena *a)
+{
+    if (affinity.heap_id != h->id) {
+        memset(&affinity, 0, sizeof affinity);
+        affinity.heap_id = h->id;
+    }
+    affinity.arena[cls] = a;
+}
+
+/* An arena that filled leaves its list (called with no lock held). */
+static void leave_if_full(pma_heap *h, pma_arena *a)
+{
+    int cls = atomic_load(&a->cls);
+    pma_class *c = &h->cls[cls];
+    pthread_mutex_lock(&c->lock);
+    pma_spin_lock(&a->lock);
+    if (a->on_list && atomic_load(&a->cls) == cls && !pma_arena_has_room(h, a, cls))
+        pma_list_remove(h, c, a);
+    pma_spin_unlock(&a->lock);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Tries one arena (class lock held): allocates, and takes the arena off the
+ * list if that filled it. Returns the unit or PMA_BM_NONE; -1 when busy. */
+static int64_t try_arena(pma_heap *h, pma_class *c, int lcls, pma_arena *a, uint32_t n,
+                         uint64_t size, bool wait)
+{
+    if (wait)
+        pma_spin_lock(&a->lock);
+    else if (!pma_spin_trylock(&a->lock))
+        return -1;
+    uint32_t u = pma_arena_alloc(h, a, n, size);
+    if (!pma_arena_has_room(h, a, lcls))
+        pma_list_remove(h, c, a);
+    pma_spin_unlock(&a->lock);
+    return u;
+}
+
+typedef struct lafo_pick { uint64_t allocs; pma_arena *a; } lafo_pick;
+
+static int lafo_cmp(const void *x, const void *y)
+{
+    const lafo_pick *a = x, *b = y;
+    return (a->allocs > b->allocs) - (a->allocs < b->allocs);
+}
+
+/* Searches one class list (class lock held): in list order, or for lafo in
+ * order of fewest allocations so far. Counts the list's arenas in *len and
+ * those skipped because busy in *busy. */
+static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, uint64_t size, bool wait,
+                            pma_arena **got, int *busy, uint32_t *len)
+{
+    enum { LAFO_MAX = 256 };
+    pma_class *c = &h->cls[lcls];
+    pma_arena *order[LAFO_MAX];
+    uint32_t count = 0;
+    if (h->cfg.policy == PMA_LAFO) {
+        lafo_pick picks[LAFO_MAX];
+        for (pma_arena *x = c->head; x && count < LAFO_MAX; x = x->next, count++)
+            picks[count] = (lafo_pick){atomic_load_explicit(&x->allocs_total, memory_order_relaxed), x};
+        qsort(picks, count, sizeof picks[0], lafo_cmp);
+        for (uint32_t i = 0; i < count; i++)
+            order[i] = picks[i].a;
+    }
+    uint32_t seen = 0;
+    pma_arena *a = h->cfg.policy == PMA_LAFO ? (count ? order[0] : NULL) : c->head;
+    while (a) {
+        seen++;
+        pma_arena *next = h->cfg.policy == PMA_LAFO ? (seen < count ? order[seen] : NULL) : a->next;
+        int64_t u = try_arena(h, c, lcls, a, n, size, wait);
+        if (u < 0)
+            (*busy)++;
+        else if (u != PMA_BM_NONE) {
+            *got = a;
+            if (len)
+                *len = seen;
+            return (uint32_t)u;
+        }
+        a = next;
+    }
+    if (len)
+        *len = seen;
+    return PMA_BM_NONE;
+}
+
+/* A new arena for class cls: from the pool, or grown from the device. */
+static int new_small_arena(pma_heap *h, int cls, pma_arena **out)
+{
+    pthread_mutex_lock(&h->grow);
+    pma_arena *a = h->pool_small;
+    if (a) {
+        h->pool_small = a->pool_next;
+        pthread_mutex_unlock(&h->grow);
+        pma_spin_lock(&a->lock);
+        a->in_pool = false;
+        a->pool_next = NULL;
+        pma_arena_set_class(h, a, cls);
+        pma_spin_unlock(&a->lock);
+        *out = a;
+        return 0;
+    }
+    uint64_t off;
+    int rc = pma_heap_alloc_space(h, h->cfg.arena_size, &off);
+    if (rc == 0)
+        rc = pma_arena_create(h, cls, off, h->cfg.arena_size, &a);
+    if (rc == 0) {
+        pma_heap_register(h, a);
+        h->hwm = off + h->cfg.arena_size;
+        pma_heap_publish_hwm(h);
+        atomic_fetch_add_explicit(&h->creations, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&h->grow);
+    *out = rc ? NULL : a;
+    return rc;
+}
+
+static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
+{
+    pma_class *c = &h->cls[cls];
+    for (;;) {
+        int busy = 0;
+        uint32_t len = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            for (int k = 0; k < 2 && cls + k < PMA_CLASS_LARGE; k++) {
+                pma_class *lc = &h->cls[cls + k];
+                pma_arena *a = NULL;
+                pthread_mutex_lock(&lc->lock);
+                uint32_t u = search_list(h, cls + k, n, size, pass == 1, &a, &busy, k ? NULL : &len);
+                pthread_mutex_unlock(&lc->lock);
+                if (u != PMA_BM_NONE) {
+                    if (k)
+                        atomic_fetch_add_explicit(&h->next_class_hits, 1, memory_order_relaxed);
+                    else
+                        remember(h, cls, a);
+                    return unit_ptr(h, a, u);
+                }
+            }
+            if (!(busy && len >= PMA_BUSY_ARENAS))
+                break;    /* nothing was busy, or few arenas: create one */
+        }
+        pthread_mutex_lock(&c->lock);
+        if (c->creating) {
+            atomic_fetch_add_explicit(&h->restarts, 1, memory_order_relaxed);
+            while (c->creating)
+                pthread_cond_wait(&c->created, &c->lock);
+            pthread_mutex_unlock(&c->lock);
+            continue;
+        }
+        c->creating = true;
+        pthread_mutex_unlock(&c->lock);
+        pma_arena *a = NULL;
+        int rc = new_small_arena(h, cls, &a);
+        uint32_t u = PMA_BM_NONE;
+        pthread_mutex_lock(&c->lock);
+        if (a) {
+            pma_spin_lock(&a->lock);
+            u = pma_arena_alloc(h, a, n, size);
+            if (pma_arena_has_room(h, a, cls))
+                pma_list_push(h, c, a);
+            pma_spin_unlock(&a->lock);
+        }
+        c->creating = false;
+        pthread_cond_broadcast(&c->created);
+        pthread_mutex_unlock(&c->lock);
+        if (!a)
+            return fail(h, rc);
+        if (u == PMA_BM_NONE)
+            return fail(h, PMA_ENOMEM);     /* an object bigger than an arena's data area */
+        remember(h, cls, a);
+        return unit_ptr(h, a, u);
+    }
+}
+
+static uint64_t next_pow2(uint64_t x)
+{
+    uint64_t p = PMA_ARENA_ALIGN;
+    while (p < x)
+        p <<= 1;
+    return p;
+}
+
+static void *get_large(pma_heap *h, uint64_t size, uint64_t padded)
+{
+    uint64_t hdr = (sizeof(pma_arena_header) + h->q - 1) / h->q * h->q;
+    if (hdr < sizeof(pma_arena_header))
+        hdr = sizeof(pma_arena_header);
+    uint64_t need = next_pow2(hdr + padded);
+    pma_arena *a = NULL;
+    pthread_mutex_lock(&h->grow);
+    for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next) {
+        if ((*pp)->size == need) {
+            a = *pp;
+            *pp = a->pool_next;
+            break;
+        }
+    }
+    int rc = 0;
+    if (!a) {
+        uint64_t off;
+        rc = pma_heap_alloc_space(h, need, &off);
+        if (rc == 0)
+            rc = pma_arena_create(h, PMA_CLASS_LARGE, off, need, &a);
+        if (rc == 0) {
+            pma_heap_register(h, a);
+            h->hwm = off + need;
+            pma_heap_publish_hwm(h);
+            atomic_fetch_add_explicit(&h->creations, 1, memory_order_relaxed);
+        }
+    }
+    pthread_mutex_unlock(&h->grow);
+    if (rc)
+        return fail(h, rc);
+    pma_spin_lock(&a->lock);
+    a->in_pool = false;
+    a->pool_next = NULL;
+    pma_arena_large_set(h, a, true, size);
+    pma_spin_unlock(&a->lock);
+    atomic_fetch_add_explicit(&h->allocs, 1, memory_order_relaxed);
+    return (unsigned char *)nv_base(h->dev) + a->data;
+}
+
+void *pma_get_mem(pma_heap *h, size_t size)
+{
+    if (!h || size == 0)
+        return fail(h, PMA_EINVAL);
+    if (size > nv_size(h->dev))
+        return fail(h, PMA_ENOMEM);
+    uint64_t padded = ((uint64_t)size + h->q - 1) / h->q * h->q;
+    int cls = (int)pma_heap_class_of(h, padded);
+    if (cls == PMA_CLASS_LARGE)
+        return get_large(h, size, padded);
+    uint32_t n = (uint32_t)(padded / h->cfg.granularity);
+    if (affinity.heap_id == h->id && h->cfg.policy != PMA_LAFO) {
+        pma_arena *a = affinity.arena[cls];
+        if (a && pma_spin_trylock(&a->lock)) {
+            uint32_t u = PMA_BM_NONE;
+            bool full = false;
+            if (a->on_list && atomic_load_explicit(&a->cls, memory_order_relaxed) == cls) {
+                u = pma_arena_alloc(h, a, n, size);
+                full = !pma_arena_has_room(h, a, cls);
+            }
+            pma_spin_unlock(&a->lock);
+            if (full)
+                leave_if_full(h, a);
+            if (u != PMA_BM_NONE)
+                return unit_ptr(h, a, u);
+        }
+    }
+    return get_small(h, cls, n, size);
+}
+
+/* The arena and unit of ptr, or an error; no lock taken. */
+static int locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit)
+{
+    const unsigned char *p = ptr, *base = nv_base(h->dev);
+    if (!ptr || p < base + PMA_HEAP_HEADER_SIZE || p >= base + nv_size(h->dev))
+        return PMA_EINVAL;
+    uint64_t off = (uint64_t)(p - base);
+    pma_arena *a = pma_heap_arena_at(h, off);
+    if (!a || off < a->data)
+        return PMA_EINVAL;
+    uint64_t rel = off - a->data;
+    if (a->large) {
+        if (rel)
+            return PMA_EINVAL;
+        *unit = 0;
+    } else {
+        if (rel % h->q || rel / h->cfg.granularity >= a->units)
+            return PMA_EINVAL;
+        *unit = (uint32_t)(rel / h->cfg.granularity);
+    }
+    *out = a;
+    return 0;
+}
+
+static int bad_free(pma_heap *h, int err)
+{
+    atomic_fetch_add_explicit(&h->bad_frees, 1, memory_order_relaxed);
+    pma_set_error(err);
+    return err;
+}
+
+static int return_large(pma_heap *h, pma_arena *a)
+{
+    pma_spin_lock(&a->lock);
+    if (!a->live) {
+        pma_spin_unlock(&a->lock);
+        return bad_free(h, PMA_EDOUBLE);
+    }
+    pma_arena_large_set(h, a, false, 0);
+    a->in_pool = true;
+    pma_spin_unlock(&a->lock);
+    pthread_mutex_lock(&h->grow);
+    a->pool_next = h->pool_large;
+    h->pool_large = a;
+    pthread_mutex_unlock(&h->grow);
+    atomic_fetch_add_explicit(&h->frees, 1, memory_order_relaxed);
+    return 0;
+}
+
+int pma_return_mem(pma_heap *h, void *ptr)
+{
+    if (!h)
+        return PMA_EINVAL;
+    pma_arena *a;
+    uint32_t u;
+    int rc = locate(h, ptr, &a, &u);
+    if (rc)
+        return bad_free(h, rc);
+    if (a->large)
+        return return_large(h, a);
+    pma_spin_lock(&a->lock);
+    if (!pma_bm_get(a->start, u)) {
+        rc = pma_bm_get(a->alloc, u) ? PMA_EINVAL : pma_bm_get(a->freed, u) ? PMA_EDOUBLE : PMA_EINVAL;
+        pma_spin_unlock(&a->lock);
+        return bad_free(h, rc);
+    }
+    pma_arena_release(h, a, u, pma_arena_object_units(a, u));
+    int cls = atomic_load_explicit(&a->cls, memory_order_relaxed);
+    bool rejoin = !a->on_list && !a->in_pool && pma_arena_has_room(h, a, cls);
+    bool empty = a->on_list && a->free_units == a->units;
+    pma_spin_unlock(&a->lock);
+    atomic_fetch_add_explicit(&h->frees, 1, memory_order_relaxed);
+    if (!rejoin && !empty)
+        return 0;
+    pma_class *c = &h->cls[cls];
+    pthread_mutex_lock(&c->lock);
+    pma_spin_lock(&a->lock);
+    bool to_pool = false;
+    if (atomic_load(&a->cls) == cls && !a->in_pool) {
+        if (!a->on_list && pma_arena_has_room(h, a, cls))
+            pma_list_push(h, c, a);
+        else if (a->on_list && a->free_units == a->units && (c->head != a || a->next)) {
+            pma_list_remove(h, c, a);
+            a->in_pool = to_pool = true;
+        }
+    }
+    pma_spin_unlock(&a->lock);
+    pthread_mutex_unlock(&c->lock);
+    if (to_pool) {
+        pthread_mutex_lock(&h->grow);
+        a->pool_next = h->pool_small;
+        h->pool_small = a;
+        pthread_mutex_unlock(&h->grow);
+    }
+    return 0;
+}
+
+size_t pma_usable_size(pma_heap *h, const void *ptr)
+{
+    pma_arena *a;
+    uint32_t u;
+    if (!h || locate(h, ptr, &a, &u) != 0)
+        return 0;
+    size_t n = 0;
+    pma_spin_lock(&a->lock);
+    if (a->large)
+        n = a->live ? (size_t)a->allocated : 0;
+    else if (pma_bm_get(a->start, u))
+        n = (size_t)pma_arena_object_units(a, u) * h->cfg.granularity;
+    pma_spin_unlock(&a->lock);
+    return n;
+}

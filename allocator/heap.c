@@ -1,0 +1,393 @@
+/*
+ * heap.c - the heap: configuration, the heap header, formatting (pma_init),
+ * finding a heap again (pma_open), the arena registry and page map, growing
+ * into the device (hwm), the root, and statistics.
+ *
+ * The heap header sits at device offset 0 (layout.h). Its static line is
+ * written once and checksummed; hwm, the root and (metadata nvram) the list
+ * heads each have a line of their own. Growing: an arena is formatted and
+ * persisted first, then hwm is moved over it and persisted (an 8-byte store,
+ * failure-atomic), so a crash in between leaves the new arena invisible and
+ * its space is reused.
+ *
+ * Locking: the grow lock protects hwm, the registry and the pools; see
+ * heap_internal.h for the order.
+ */
+#include "heap_internal.h"
+
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static const uint32_t class_sizes[PMA_CLASSES] = {64, 128, 256, 512, 1024, 2048, 4096, 0};
+static const char *const policy_names[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
+static const char *const layout_names[] = {"linear", "interleaved"};
+static const char *const metadata_names[] = {"nvram", "hybrid", "dram"};
+static _Atomic uint64_t next_heap_id = 1;
+static _Thread_local int last_error;
+
+void pma_set_error(int err) { last_error = err; }
+int pma_last_error(void) { return last_error; }
+uint32_t pma_class_size(int cls) { return cls >= 0 && cls < PMA_CLASSES ? class_sizes[cls] : 0; }
+
+void pma_spin_wait(pma_spin *l)
+{
+    for (unsigned spins = 0;; spins++) {
+        while (atomic_load_explicit(&l->v, memory_order_relaxed)) {
+            if (spins++ > 64)
+                sched_yield();
+            else
+                __builtin_ia32_pause();
+        }
+        if (!atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
+            return;
+    }
+}
+
+const char *pma_strerror(int err)
+{
+    switch (err) {
+    case PMA_OK: return "success";
+    case PMA_EINVAL: return "invalid argument (not the start of an object, or a bad size or config)";
+    case PMA_EDOUBLE: return "double free: the object at that address is already free";
+    case PMA_ENOMEM: return "out of memory: the device has no room for this request";
+    case PMA_ENOHEAP: return "no pmarena heap on this device (a heap with metadata \"dram\" keeps "
+                             "nothing on the device and cannot be reopened)";
+    case PMA_ECORRUPT: return "the heap's metadata is inconsistent";
+    case PMA_EDEVICE: return "the device refused an operation";
+    case PMA_ENOTSUP: return "not supported in this configuration";
+    default: return nv_strerror(err);
+    }
+}
+
+const char *pma_policy_name(pma_policy p) { return (unsigned)p < PMA_POLICIES ? policy_names[p] : "?"; }
+const char *pma_layout_name(pma_bitmap_layout l) { return (unsigned)l <= 1 ? layout_names[l] : "?"; }
+const char *pma_metadata_name(pma_metadata m) { return (unsigned)m <= 2 ? metadata_names[m] : "?"; }
+
+static int name_index(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (s && strcmp(s, names[i]) == 0)
+            return i;
+    return PMA_EINVAL;
+}
+int pma_policy_from_name(const char *s) { return name_index(s, policy_names, 4); }
+int pma_layout_from_name(const char *s) { return name_index(s, layout_names, 2); }
+int pma_metadata_from_name(const char *s) { return name_index(s, metadata_names, 3); }
+
+void pma_config_defaults(pma_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->granularity = 1;
+    cfg->alignment = 16;
+    cfg->arena_size = 1u << 20;
+    cfg->policy = PMA_FIRST_FIT;
+    cfg->bitmap_layout = PMA_LAYOUT_LINEAR;
+    cfg->metadata = PMA_META_HYBRID;
+}
+
+static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
+
+#define FAIL(...) do { if (msg && msglen) snprintf(msg, msglen, __VA_ARGS__); return PMA_EINVAL; } while (0)
+
+int pma_config_check(const pma_config *cfg, char *msg, size_t msglen)
+{
+    if (!is_pow2(cfg->granularity) || cfg->granularity > 4096)
+        FAIL("granularity: %u is not allowed (a power of two from 1 to 4096)", cfg->granularity);
+    if (!is_pow2(cfg->alignment) || cfg->alignment > 4096)
+        FAIL("alignment: %u is not allowed (a power of two from 1 to 4096)", cfg->alignment);
+    if (cfg->arena_size < 16384 || cfg->arena_size % PMA_ARENA_ALIGN ||
+        cfg->arena_size > ((uint64_t)1 << 30))
+        FAIL("arena_size: %llu is not allowed (a multiple of 4096 from 16 KiB to 1 GiB)",
+             (unsigned long long)cfg->arena_size);
+    if (cfg->arena_size / cfg->granularity > PMA_MAX_UNITS)
+        FAIL("arena_size: %llu is too large for granularity %u (at most %u bitmap bits per arena)",
+             (unsigned long long)cfg->arena_size, cfg->granularity, PMA_MAX_UNITS);
+    if ((unsigned)cfg->policy >= PMA_POLICIES)
+        FAIL("policy: %d is not a policy (first-fit, next-fit, wear-aware, lafo)", (int)cfg->policy);
+    if ((unsigned)cfg->bitmap_layout > PMA_LAYOUT_INTERLEAVED)
+        FAIL("bitmap_layout: %d is not a layout (linear, interleaved)", (int)cfg->bitmap_layout);
+    if ((unsigned)cfg->metadata > PMA_META_DRAM)
+        FAIL("metadata: %d is not a placement (nvram, hybrid, dram)", (int)cfg->metadata);
+    return 0;
+}
+
+/* ---- construction ---------------------------------------------------------- */
+
+static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
+{
+    pma_heap *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->dev = dev;
+    h->cfg = *cfg;
+    h->q = cfg->granularity > cfg->alignment ? cfg->granularity : cfg->alignment;
+    h->id = atomic_fetch_add(&next_heap_id, 1);
+    h->persistent = cfg->metadata != PMA_META_DRAM;
+    h->hwm = PMA_HEAP_HEADER_SIZE;
+    pthread_mutex_init(&h->grow, NULL);
+    for (int c = 0; c < PMA_CLASSES; c++) {
+        pthread_mutex_init(&h->cls[c].lock, NULL);
+        pthread_cond_init(&h->cls[c].created, NULL);
+        uint64_t sz = class_sizes[c] ? class_sizes[c] : h->q;
+        h->cls[c].units = (uint32_t)(((sz + h->q - 1) / h->q * h->q) / cfg->granularity);
+    }
+    h->pagemap_bytes = (size_t)((nv_size(dev) + PMA_ARENA_ALIGN - 1) / PMA_ARENA_ALIGN) * sizeof *h->pagemap;
+    void *pm = mmap(NULL, h->pagemap_bytes ? h->pagemap_bytes : 1, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pm == MAP_FAILED) {
+        free(h);
+        return NULL;
+    }
+    h->pagemap = pm;
+    return h;
+}
+
+void pma_destroy(pma_heap *h)
+{
+    if (!h)
+        return;
+    for (pma_arena *a = h->first, *n; a; a = n) {
+        n = a->all_next;
+        pma_arena_free_dram(a);
+    }
+    for (int c = 0; c < PMA_CLASSES; c++) {
+        pthread_mutex_destroy(&h->cls[c].lock);
+        pthread_cond_destroy(&h->cls[c].created);
+    }
+    pthread_mutex_destroy(&h->grow);
+    munmap(h->pagemap, h->pagemap_bytes ? h->pagemap_bytes : 1);
+    free(h);
+}
+
+int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
+{
+    *heap = NULL;
+    if (!dev || !cfg || pma_config_check(cfg, NULL, 0) != 0)
+        return PMA_EINVAL;
+    if (nv_size(dev) < PMA_HEAP_HEADER_SIZE + PMA_ARENA_ALIGN)
+        return PMA_ENOMEM;
+    pma_heap *h = heap_new(dev, cfg);
+    if (!h)
+        return PMA_ENOMEM;
+    if (h->persistent) {
+        /* Invalidate any older heap first, so a crash mid-format finds none. */
+        uint64_t zero = 0;
+        nv_write(dev, 0, &zero, 8, NV_META_HEADER);
+        nv_persist(dev, 0, 8);
+        pma_heap_header hd;
+        memset(&hd, 0, sizeof hd);
+        hd.version = PMA_LAYOUT_VERSION;
+        hd.granularity = cfg->granularity;
+        hd.alignment = cfg->alignment;
+        hd.policy = (uint8_t)cfg->policy;
+        hd.bitmap_layout = (uint8_t)cfg->bitmap_layout;
+        hd.metadata = (uint8_t)cfg->metadata;
+        hd.arena_size = cfg->arena_size;
+        hd.device_size = nv_size(dev);
+        hd.hwm = PMA_HEAP_HEADER_SIZE;
+        hd.magic = PMA_HEAP_MAGIC;
+        hd.checksum = pma_checksum(&hd, offsetof(pma_heap_header, checksum));
+        /* Magic last: written after the rest is persisted. */
+        nv_write(dev, 8, (const unsigned char *)&hd + 8, sizeof hd - 8, NV_META_HEADER);
+        nv_persist(dev, 8, sizeof hd - 8);
+        nv_write(dev, 0, &hd.magic, 8, NV_META_HEADER);
+        nv_persist(dev, 0, 8);
+    }
+    *heap = h;
+    return 0;
+}
+
+int pma_open(pma_heap **heap, nv_device *dev)
+{
+    *heap = NULL;
+    if (!dev)
+        return PMA_EINVAL;
+    if (nv_size(dev) < PMA_HEAP_HEADER_SIZE)
+        return PMA_ENOHEAP;
+    const pma_heap_header *hd = nv_base(dev);
+    if (hd->magic != PMA_HEAP_MAGIC)
+        return PMA_ENOHEAP;
+    if (hd->version != PMA_LAYOUT_VERSION ||
+        hd->checksum != pma_checksum(hd, offsetof(pma_heap_header, checksum)))
+        return PMA_ECORRUPT;
+    pma_config cfg = {
+        .granularity = hd->granularity, .alignment = hd->alignment, .arena_size = hd->arena_size,
+        .policy = (pma_policy)hd->policy, .bitmap_layout = (pma_bitmap_layout)hd->bitmap_layout,
+        .metadata = (pma_metadata)hd->metadata,
+    };
+    if (pma_config_check(&cfg, NULL, 0) != 0 || cfg.metadata == PMA_META_DRAM ||
+        hd->hwm < PMA_HEAP_HEADER_SIZE || hd->hwm > nv_size(dev) || hd->hwm % PMA_ARENA_ALIGN ||
+        hd->device_size > nv_size(dev) || (hd->root && hd->root >= hd->hwm))
+        return PMA_ECORRUPT;
+    pma_heap *h = heap_new(dev, &cfg);
+    if (!h)
+        return PMA_ENOMEM;
+    h->hwm = hd->hwm;
+    h->root = hd->root;
+    int rc = 0;
+    for (uint64_t off = PMA_HEAP_HEADER_SIZE; off < h->hwm;) {
+        pma_arena *a;
+        if ((rc = pma_arena_load(h, off, &a)) != 0)
+            break;
+        pma_heap_register(h, a);
+        if ((rc = pma_arena_recover(h, a)) != 0)
+            break;
+        off += a->size;
+    }
+    if (rc) {
+        pma_destroy(h);
+        return rc;
+    }
+    /* Rebuild the DRAM indexes: lists of arenas with room, the pools. */
+    for (pma_arena *a = h->first; a; a = a->all_next) {
+        int c = atomic_load(&a->cls);
+        if (a->large) {
+            if (!a->live) {
+                a->in_pool = true;
+                a->pool_next = h->pool_large;
+                h->pool_large = a;
+            }
+        } else if (pma_arena_has_room(h, a, c)) {
+            pma_list_push(h, &h->cls[c], a);
+        }
+    }
+    if (cfg.metadata == PMA_META_NVRAM)
+        for (int c = 0; c < PMA_CLASS_LARGE; c++)
+            pma_heap_persist_list(h, c);
+    *heap = h;
+    return 0;
+}
+
+/* ---- growing --------------------------------------------------------------- */
+
+void pma_heap_register(pma_heap *h, pma_arena *a)
+{
+    if (h->last)
+        h->last->all_next = a;
+    else
+        h->first = a;
+    h->last = a;
+    for (uint64_t p = a->off / PMA_ARENA_ALIGN; p < (a->off + a->size) / PMA_ARENA_ALIGN; p++)
+        atomic_store_explicit(&h->pagemap[p], a, memory_order_release);
+}
+
+/* Reserves `bytes` past hwm (grow lock held). The caller formats the arena,
+ * registers it, then publishes the new hwm. */
+int pma_heap_alloc_space(pma_heap *h, uint64_t bytes, uint64_t *off)
+{
+    if (bytes > nv_size(h->dev) || h->hwm > nv_size(h->dev) - bytes)
+        return PMA_ENOMEM;
+    *off = h->hwm;
+    return 0;
+}
+
+void pma_heap_publish_hwm(pma_heap *h)
+{
+    if (!h->persistent)
+        return;
+    uint64_t off = offsetof(pma_heap_header, hwm);
+    nv_write(h->dev, off, &h->hwm, 8, NV_META_HEADER);
+    nv_persist(h->dev, off, 8);
+}
+
+/* Metadata nvram: the class list's head and every member's links, as the
+ * origin design keeps them (a crash can tear them; pma_open rebuilds the
+ * lists from the arena walk, which is authoritative). Class lock held. */
+int pma_heap_persist_list(pma_heap *h, int cls)
+{
+    if (h->cfg.metadata != PMA_META_NVRAM || cls >= PMA_CLASS_LARGE)
+        return 0;
+    uint64_t head = h->cls[cls].head ? h->cls[cls].head->off : 0;
+    uint64_t off = offsetof(pma_heap_header, list_head) + (uint64_t)cls * 8;
+    nv_write(h->dev, off, &head, 8, NV_META_LIST);
+    nv_persist(h->dev, off, 8);
+    return 0;
+}
+
+/* ---- root and offsets ------------------------------------------------------ */
+
+uint64_t pma_offset(pma_heap *h, const void *p) { return nv_offset_of(h->dev, p); }
+void *pma_pointer(pma_heap *h, uint64_t off) { return (unsigned char *)nv_base(h->dev) + off; }
+nv_device *pma_device(pma_heap *h) { return h->dev; }
+const pma_config *pma_heap_config(pma_heap *h) { return &h->cfg; }
+
+int pma_set_root(pma_heap *h, void *ptr)
+{
+    uint64_t off = 0;
+    if (ptr) {
+        const unsigned char *p = ptr, *base = nv_base(h->dev);
+        if (p < base + PMA_HEAP_HEADER_SIZE || p >= base + nv_size(h->dev))
+            return PMA_EINVAL;
+        off = (uint64_t)(p - base);
+    }
+    pthread_mutex_lock(&h->grow);
+    h->root = off;
+    if (h->persistent) {
+        uint64_t at = offsetof(pma_heap_header, root);
+        nv_write(h->dev, at, &off, 8, NV_META_ROOT);
+        nv_persist(h->dev, at, 8);
+    }
+    pthread_mutex_unlock(&h->grow);
+    return 0;
+}
+
+void *pma_root(pma_heap *h)
+{
+    pthread_mutex_lock(&h->grow);
+    uint64_t off = h->root;
+    pthread_mutex_unlock(&h->grow);
+    return off ? pma_pointer(h, off) : NULL;
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+int pma_stats(pma_heap *h, pma_heap_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    pthread_mutex_lock(&h->grow);
+    s->footprint_bytes = h->hwm;
+    for (pma_arena *a = h->first; a; a = a->all_next) {
+        pma_spin_lock(&a->lock);
+        s->requested_bytes += a->requested;
+        s->allocated_bytes += a->allocated;
+        s->live_objects += a->objects;
+        s->arenas[atomic_load(&a->cls)]++;
+        if (!a->large) {
+            if (a->free_units == a->units)
+                s->empty_arenas++;
+            s->free_bytes += (uint64_t)a->free_units * h->cfg.granularity;
+            for (uint32_t u = pma_bm_next_zero(a->alloc, 0, a->units); u < a->units;) {
+                uint32_t end = pma_bm_next_one(a->alloc, u, a->units);
+                uint64_t run = (uint64_t)(end - u) * h->cfg.granularity;
+                if (run > s->largest_free_run)
+                    s->largest_free_run = run;
+                s->free_runs++;
+                u = pma_bm_next_zero(a->alloc, end, a->units);
+            }
+        }
+        pma_spin_unlock(&a->lock);
+    }
+    s->leaked_bytes = h->leaked_bytes;
+    s->recovered_ops = h->recovered_ops;
+    pthread_mutex_unlock(&h->grow);
+    s->arena_creations = atomic_load(&h->creations);
+    s->search_restarts = atomic_load(&h->restarts);
+    s->next_class_hits = atomic_load(&h->next_class_hits);
+    s->failed_allocs = atomic_load(&h->failed_allocs);
+    s->bad_frees = atomic_load(&h->bad_frees);
+    s->allocs = atomic_load(&h->allocs);
+    s->frees = atomic_load(&h->frees);
+    return 0;
+}
+
+uint32_t pma_heap_class_of(const pma_heap *h, uint64_t padded)
+{
+    (void)h;
+    for (int c = 0; c < PMA_CLASS_LARGE; c++)
+        if (padded <= class_sizes[c])
+            return (uint32_t)c;
+    return PMA_CLASS_LARGE;
+}

@@ -1,0 +1,141 @@
+/*
+ * heap_internal.h - the allocator's DRAM state: the heap, its classes and
+ * their free lists, and the arenas' DRAM mirrors and indexes. Shared by the
+ * files of allocator/; nothing here is on the device.
+ *
+ * Locking (always in this order; never the reverse):
+ *   class lock  (pma_class.lock)  the class's list, its single-flight flag
+ *   arena lock  (pma_arena.lock)  the arena's bitmaps, counters, log slot
+ *   grow lock   (pma_heap.grow)   hwm, the arena registry, the empty pools
+ * The grow lock is only ever taken with no arena lock held (a class lock may
+ * be held). Counters that pma_stats reads without locks are atomics.
+ */
+#ifndef PMARENA_ALLOCATOR_HEAP_INTERNAL_H
+#define PMARENA_ALLOCATOR_HEAP_INTERNAL_H
+
+#include "pmarena/pma.h"
+#include "layout.h"
+#include "bitmap.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+/* A test-and-test-and-set spinlock: the uncontended pair costs one atomic
+ * exchange, a third of a mutex pair, and get_mem/return_mem take one each. */
+typedef struct pma_spin { _Atomic int v; } pma_spin;
+void pma_spin_wait(pma_spin *l);
+
+static inline void pma_spin_lock(pma_spin *l)
+{
+    if (atomic_exchange_explicit(&l->v, 1, memory_order_acquire))
+        pma_spin_wait(l);
+}
+static inline bool pma_spin_trylock(pma_spin *l)
+{
+    return !atomic_load_explicit(&l->v, memory_order_relaxed) &&
+           !atomic_exchange_explicit(&l->v, 1, memory_order_acquire);
+}
+static inline void pma_spin_unlock(pma_spin *l)
+{
+    atomic_store_explicit(&l->v, 0, memory_order_release);
+}
+
+#define PMA_WEAR_BLOCK 64u           /* data bytes per wear-aware estimate slot */
+#define PMA_WEAR_CANDIDATES 8        /* free runs compared per wear-aware choice */
+
+typedef struct pma_arena {
+    pma_spin lock;
+    uint64_t off, size;              /* device offset and bytes of the arena */
+    uint64_t data;                   /* device offset of the data area */
+    _Atomic int cls;                 /* size class (changes when reused from the pool) */
+    bool large;
+    /* small arenas */
+    uint32_t units, stride;          /* bits; units between possible starts */
+    uint32_t bitmap_bytes, stripe;   /* persistent bitmap size; interleave stripe */
+    uint64_t alloc_dev, start_dev;   /* device offsets of the persistent bitmaps */
+    uint64_t *alloc, *start;         /* logical mirrors */
+    uint64_t *alloc_phys, *start_phys;   /* physical mirrors (interleaved), else = above */
+    uint64_t *freed;                 /* starts freed since open: double-free detection */
+    uint16_t *slack;                 /* per start slot: allocated - requested bytes */
+    uint32_t *wear;                  /* wear-aware: allocations per PMA_WEAR_BLOCK */
+    uint32_t free_units;
+    uint32_t first_free;             /* no free unit below this (first-fit hint) */
+    uint32_t cursor;                 /* next-fit / wear-aware position */
+    uint32_t no_run;                 /* a run this long is known missing (0: unknown) */
+    unsigned log_slot, log_seq;      /* next intent slot and sequence */
+    /* large arenas */
+    uint64_t capacity;               /* bytes the data area holds */
+    bool live;
+    /* counters (arena lock; mirrored to atomics for lock-free reads) */
+    uint64_t requested, allocated, objects;
+    _Atomic uint64_t allocs_total;   /* lafo: allocations ever made here */
+    /* list membership (class lock + arena lock to change) */
+    struct pma_arena *prev, *next;
+    bool on_list, in_pool;
+    struct pma_arena *all_next;      /* registry, in address order */
+    struct pma_arena *pool_next;
+} pma_arena;
+
+typedef struct pma_class {
+    pthread_mutex_t lock;
+    pthread_cond_t created;
+    pma_arena *head, *tail;
+    bool creating;
+    uint32_t units;                  /* units of one object of the class's full size */
+} pma_class;
+
+struct pma_heap {
+    nv_device *dev;
+    pma_config cfg;
+    uint32_t q;                      /* max(G, A): start alignment and size quantum */
+    uint64_t id;                     /* tells this heap's TLS affinity from others' */
+    bool persistent;                 /* metadata != dram */
+    pthread_mutex_t grow;
+    uint64_t hwm;                    /* end of the last arena */
+    uint64_t root;                   /* DRAM copy of the root offset */
+    pma_arena *first, *last;         /* registry */
+    pma_arena *pool_small, *pool_large;
+    _Atomic(pma_arena *) *pagemap;   /* 4 KiB page of the device -> its arena */
+    size_t pagemap_bytes;
+    pma_class cls[PMA_CLASSES];
+    _Atomic uint64_t creations, restarts, next_class_hits, failed_allocs, bad_frees;
+    _Atomic uint64_t allocs, frees;
+    uint64_t leaked_bytes, recovered_ops;
+};
+
+/* heap.c */
+void pma_set_error(int err);
+uint32_t pma_heap_class_of(const pma_heap *h, uint64_t padded);
+void pma_heap_register(pma_heap *h, pma_arena *a);
+int pma_heap_alloc_space(pma_heap *h, uint64_t bytes, uint64_t *off);
+void pma_heap_publish_hwm(pma_heap *h);
+int pma_heap_persist_list(pma_heap *h, int cls);
+
+static inline pma_arena *pma_heap_arena_at(pma_heap *h, uint64_t off)
+{
+    return atomic_load_explicit(&h->pagemap[off / PMA_ARENA_ALIGN], memory_order_acquire);
+}
+
+/* arena.c: creation, loading, the persistent bit protocol */
+int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_arena **out);
+int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out);
+void pma_arena_free_dram(pma_arena *a);
+int pma_arena_set_class(pma_heap *h, pma_arena *a, int cls);
+bool pma_arena_has_room(const pma_heap *h, const pma_arena *a, int cls);
+/* Allocates n units in a small arena (arena lock held); returns the first
+ * unit or PMA_BM_NONE. */
+uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n, uint64_t requested);
+void pma_arena_release(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n);
+uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first);
+int pma_arena_large_set(pma_heap *h, pma_arena *a, bool live, uint64_t requested);
+int pma_arena_recover(pma_heap *h, pma_arena *a);
+
+/* placement.c: the policy's choice of a free run of n units (arena lock held) */
+uint32_t pma_place(pma_heap *h, pma_arena *a, uint32_t n);
+
+/* list.c: class free lists */
+void pma_list_push(pma_heap *h, pma_class *c, pma_arena *a);
+void pma_list_remove(pma_heap *h, pma_class *c, pma_arena *a);
+
+#endif

@@ -1,0 +1,116 @@
+/*
+ * layout.h - the heap's on-media layout: plain structs and offsets, nothing
+ * about DRAM state. Offsets are device offsets; pointers appear only at the
+ * API edge. Fields that are rewritten during the heap's life each sit in a
+ * 64-byte line of their own, so their wear is attributed to one kind and does
+ * not pile onto a neighbour's cell.
+ *
+ *   device offset 0      heap header (4 KiB)
+ *   4096 .. hwm          arenas, each 4 KiB-aligned, laid end to end
+ *
+ * Arena (small classes):
+ *   header (lines 0..10) | alloc bitmap | start bitmap | data area
+ * Arena (large class): header | data area (one object; no bitmaps)
+ *
+ * Intent log word (one per log slot; 8 slots, one line each, used in turn):
+ *   bits 63..62 op (0 none, 1 alloc, 2 free) | 61..56 sequence (mod 64) |
+ *   55..28 first unit | 27..0 number of units
+ */
+#ifndef PMARENA_ALLOCATOR_LAYOUT_H
+#define PMARENA_ALLOCATOR_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PMA_HEAP_MAGIC 0x50454548414d5050ull    /* "PPMAHEEP" */
+#define PMA_ARENA_MAGIC 0x414e455241414d50ull   /* "PMAARENA" */
+#define PMA_LAYOUT_VERSION 1u
+#define PMA_HEAP_HEADER_SIZE 4096u
+#define PMA_ARENA_ALIGN 4096u
+#define PMA_LINE 64u
+#define PMA_LOG_SLOTS 8
+#define PMA_MAX_UNITS ((1u << 28) - 1)        /* units per arena: fits the log word */
+
+typedef struct pma_heap_header {
+    /* line 0: written once, at init (kind: header) */
+    uint64_t magic;
+    uint32_t version;
+    uint32_t granularity;
+    uint32_t alignment;
+    uint8_t policy, bitmap_layout, metadata, reserved0;
+    uint64_t arena_size;
+    uint64_t device_size;
+    uint64_t reserved1;
+    uint64_t checksum;            /* of the bytes before it */
+    uint8_t pad0[8];
+    /* line 1: end of the last arena; moves when an arena is created (header) */
+    uint64_t hwm;
+    uint8_t pad1[56];
+    /* line 2: the persistent root, an offset, 0 for none (root) */
+    uint64_t root;
+    uint8_t pad2[56];
+    /* line 3: heads of the class lists, metadata "nvram" only (list) */
+    uint64_t list_head[8];
+} pma_heap_header;
+
+typedef struct pma_log_slot {
+    uint64_t word;
+    uint8_t pad[56];
+} pma_log_slot;
+
+typedef struct pma_arena_header {
+    /* line 0: written when the arena is created (header) */
+    uint64_t magic;
+    uint64_t size;                /* arena bytes */
+    uint32_t units;               /* bits per bitmap; 0 for a large arena */
+    uint32_t bitmap_bytes;        /* bytes of each bitmap */
+    uint32_t alloc_off;           /* from the arena start */
+    uint32_t start_off;
+    uint32_t data_off;
+    uint32_t reserved;
+    uint64_t checksum;            /* of the bytes before it */
+    uint64_t class_word;          /* size class; rewritten when an empty arena is reused */
+    uint8_t pad0[8];
+    /* line 1: list links, metadata "nvram" only (list) */
+    uint64_t prev, next;
+    uint8_t pad1[48];
+    /* line 2: the large class's object: live bit 63 | requested size (header) */
+    uint64_t object;
+    uint8_t pad2[56];
+    /* lines 3..10: the intent log (log) */
+    pma_log_slot log[PMA_LOG_SLOTS];
+} pma_arena_header;
+
+#define PMA_OBJECT_LIVE (1ull << 63)
+
+enum { PMA_OP_NONE = 0, PMA_OP_ALLOC = 1, PMA_OP_FREE = 2 };
+
+static inline uint64_t pma_log_pack(unsigned op, unsigned seq, uint32_t first, uint32_t n)
+{
+    return ((uint64_t)op << 62) | ((uint64_t)(seq & 63) << 56) |
+           ((uint64_t)first << 28) | (uint64_t)n;
+}
+static inline unsigned pma_log_op(uint64_t w) { return (unsigned)(w >> 62); }
+static inline unsigned pma_log_seq(uint64_t w) { return (unsigned)(w >> 56) & 63; }
+static inline uint32_t pma_log_first(uint64_t w) { return (uint32_t)(w >> 28) & PMA_MAX_UNITS; }
+static inline uint32_t pma_log_count(uint64_t w) { return (uint32_t)w & PMA_MAX_UNITS; }
+
+/* FNV-1a over a header's static part: catches torn or foreign headers. */
+static inline uint64_t pma_checksum(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    return h;
+}
+
+_Static_assert(offsetof(pma_heap_header, hwm) == 64, "hwm has its own line");
+_Static_assert(offsetof(pma_heap_header, root) == 128, "root has its own line");
+_Static_assert(offsetof(pma_heap_header, list_head) == 192, "list heads have their own line");
+_Static_assert(offsetof(pma_arena_header, prev) == 64, "links have their own line");
+_Static_assert(offsetof(pma_arena_header, object) == 128, "object word has its own line");
+_Static_assert(offsetof(pma_arena_header, log) == 192, "log slots start at line 3");
+_Static_assert(sizeof(pma_arena_header) == 704, "11 lines");
+
+#endif

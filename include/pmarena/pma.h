@@ -1,0 +1,149 @@
+/*
+ * pma.h - the persistent arena allocator (the origin design's four APIs,
+ * plus reopen).
+ *
+ * A heap lives on an nv_device. It owns arenas; each arena belongs to a size
+ * class (64, 128, ..., 4096 bytes, or the large class) and has an allocation
+ * bitmap in which one bit covers G bytes (the granularity), plus a start
+ * bitmap recording where each object begins. Each class has a free list: the
+ * arenas of that class that still have room. Get_Mem pads the request, looks
+ * in its class's list, then once in the next class's list, and only then
+ * creates an arena (single-flight: a thread that finds another creating one
+ * starts again). Return_Mem clears the object's bits; an arena that regains
+ * room rejoins its list. Large objects (above 4096 bytes) each get an arena of
+ * their own, sized to the object rounded up to a power of two.
+ *
+ * Persistence (metadata "nvram" and "hybrid"): the heap header, arena headers
+ * and bitmaps are on the device and every store to them goes through it,
+ * tagged by kind; pma_open rebuilds the DRAM indexes from them after a restart
+ * or crash. The crash-consistency protocol is described in allocator/arena.c.
+ * With metadata "dram" nothing is stored on the device but application data,
+ * and the heap cannot be reopened.
+ *
+ * Thread safety: every function may be called concurrently on one heap, except
+ * pma_destroy (no other call may be running) and pma_check (call when
+ * quiescent). Threads in different classes do not share a lock; a thread keeps
+ * reusing the arena it last used in a class (affinity), so threads scale.
+ *
+ * Errors: int functions return 0 or a negative PMA_E* code; pma_strerror
+ * names it. pma_get_mem returns NULL on failure; pma_last_error tells why
+ * (thread-local).
+ *
+ * Limits of detection: pma_return_mem refuses pointers that are not the start
+ * of a live object (PMA_EINVAL) and objects already free (PMA_EDOUBLE), leaving
+ * the heap unchanged. A stale pointer into memory that has since been handed
+ * out again cannot be told from a live one: freeing it frees the new object.
+ * Double frees are told from foreign pointers only while the heap stays open
+ * (the record of freed starts is in DRAM); after a reopen both are PMA_EINVAL.
+ */
+#ifndef PMARENA_PMA_H
+#define PMARENA_PMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmarena/device.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    PMA_OK = 0,
+    PMA_EINVAL = -101,    /* bad argument: not an object start, bad size, bad config */
+    PMA_EDOUBLE = -102,   /* the object at that address is already free */
+    PMA_ENOMEM = -103,    /* the device (or host memory) is full */
+    PMA_ENOHEAP = -104,   /* no valid heap on the device */
+    PMA_ECORRUPT = -105,  /* the heap's metadata is inconsistent */
+    PMA_EDEVICE = -106,   /* the device refused an operation */
+    PMA_ENOTSUP = -107,   /* not possible in this configuration */
+};
+
+#define PMA_CLASSES 8            /* 64 .. 4096, and large */
+#define PMA_CLASS_LARGE 7
+
+typedef enum pma_policy {
+    PMA_FIRST_FIT = 0, PMA_NEXT_FIT, PMA_WEAR_AWARE, PMA_LAFO, PMA_POLICIES
+} pma_policy;
+typedef enum pma_bitmap_layout { PMA_LAYOUT_LINEAR = 0, PMA_LAYOUT_INTERLEAVED } pma_bitmap_layout;
+typedef enum pma_metadata { PMA_META_NVRAM = 0, PMA_META_HYBRID, PMA_META_DRAM } pma_metadata;
+
+typedef struct pma_config {
+    uint32_t granularity;        /* G: bytes per bitmap bit, power of two 1..4096 [1] */
+    uint32_t alignment;          /* A: power of two 1..4096 [16] */
+    uint64_t arena_size;         /* bytes, multiple of 4096 [1 MiB] */
+    pma_policy policy;           /* [first-fit] */
+    pma_bitmap_layout bitmap_layout;   /* [linear] */
+    pma_metadata metadata;       /* [hybrid] */
+} pma_config;
+
+typedef struct pma_heap pma_heap;
+
+void pma_config_defaults(pma_config *cfg);
+/* 0 when usable; else PMA_EINVAL and a message naming the field. */
+int pma_config_check(const pma_config *cfg, char *msg, size_t msglen);
+const char *pma_policy_name(pma_policy p);
+const char *pma_layout_name(pma_bitmap_layout l);
+const char *pma_metadata_name(pma_metadata m);
+int pma_policy_from_name(const char *s);      /* value, or PMA_EINVAL */
+int pma_layout_from_name(const char *s);
+int pma_metadata_from_name(const char *s);
+const char *pma_strerror(int err);
+int pma_last_error(void);
+
+/* Formats a new heap on dev (whatever was there is forgotten). */
+int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg);
+/* Finds the heap on dev again, rebuilding DRAM state and repairing what a crash
+ * left half done. PMA_ENOHEAP when there is none (or it was made with
+ * metadata "dram"). */
+int pma_open(pma_heap **heap, nv_device *dev);
+/* Releases DRAM state; the device keeps the heap. */
+void pma_destroy(pma_heap *heap);
+
+void *pma_get_mem(pma_heap *heap, size_t size);
+int pma_return_mem(pma_heap *heap, void *ptr);
+
+/* Bytes usable at ptr (the padded size), or 0 if ptr is not a live object. */
+size_t pma_usable_size(pma_heap *heap, const void *ptr);
+
+/* A persistent root: the one pointer a program finds again after reopen. */
+int pma_set_root(pma_heap *heap, void *ptr);
+void *pma_root(pma_heap *heap);
+
+/* Device offsets <-> pointers (offsets survive remapping). */
+uint64_t pma_offset(pma_heap *heap, const void *ptr);
+void *pma_pointer(pma_heap *heap, uint64_t off);
+nv_device *pma_device(pma_heap *heap);
+const pma_config *pma_heap_config(pma_heap *heap);
+uint32_t pma_class_size(int cls);            /* 64 .. 4096; 0 for large */
+
+typedef struct pma_heap_stats {
+    uint64_t requested_bytes;     /* live objects: sizes asked for */
+    uint64_t allocated_bytes;     /* live objects: padded sizes */
+    uint64_t live_objects;
+    uint64_t footprint_bytes;     /* device bytes the heap spans (header + arenas) */
+    uint64_t arenas[PMA_CLASSES]; /* arenas per class (large: one per object slot) */
+    uint64_t empty_arenas;        /* small arenas with nothing allocated */
+    uint64_t free_bytes;          /* free inside small arenas */
+    uint64_t largest_free_run;    /* bytes, over all small arenas */
+    uint64_t free_runs;           /* number of maximal free runs */
+    uint64_t arena_creations;
+    uint64_t search_restarts;     /* single-flight waits */
+    uint64_t next_class_hits;     /* served from the next larger class */
+    uint64_t leaked_bytes;        /* found at open: reclaimed orphans */
+    uint64_t recovered_ops;       /* found at open: half-done ops rolled back/forward */
+    uint64_t allocs, frees, failed_allocs, bad_frees;
+} pma_heap_stats;
+
+/* A consistent snapshot (takes every lock briefly). */
+int pma_stats(pma_heap *heap, pma_heap_stats *out);
+
+/* Walks every invariant (headers, bitmaps vs their persistent copies, lists,
+ * counters). 0 when they hold, else PMA_ECORRUPT and the first violation in
+ * msg. Call when no other thread is using the heap. */
+int pma_check(pma_heap *heap, char *msg, size_t msglen);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,85 @@
+/* test_pma_bitmap.c - the allocator's bitmap primitives (allocator/bitmap.c):
+ * ranges across word boundaries, next zero/one, aligned run search against a
+ * brute-force model, and the interleaved layout's mapping being a bijection
+ * that spreads consecutive bits over different lines. */
+#include "testutil.h"
+#include "../allocator/bitmap.h"
+
+#include <string.h>
+
+START_TEST(set_clear_count_across_words)
+{
+    uint64_t w[8] = {0};
+    pma_bm_set_range(w, 60, 70);          /* bits 60..129 */
+    ck_assert_uint_eq(pma_bm_count_ones(w, 0, 512), 70);
+    ck_assert(!pma_bm_get(w, 59));
+    ck_assert(pma_bm_get(w, 60));
+    ck_assert(pma_bm_get(w, 129));
+    ck_assert(!pma_bm_get(w, 130));
+    ck_assert_uint_eq(pma_bm_next_one(w, 0, 512), 60);
+    ck_assert_uint_eq(pma_bm_next_zero(w, 60, 512), 130);
+    ck_assert_uint_eq(pma_bm_next_one(w, 130, 512), 512);
+    ck_assert_uint_eq(pma_bm_next_zero(w, 70, 100), 100);     /* none: returns `to` */
+    pma_bm_clear_range(w, 64, 64);        /* all of word 1 */
+    ck_assert_uint_eq(w[1], 0);
+    ck_assert_uint_eq(pma_bm_count_ones(w, 0, 512), 6);
+    pma_bm_set_range(w, 0, 512);
+    ck_assert_uint_eq(pma_bm_count_ones(w, 3, 509), 506);
+}
+END_TEST
+
+/* find_run agrees with brute force on random bitmaps, strides and lengths. */
+START_TEST(find_run_matches_brute_force)
+{
+    uint64_t seed = 12345;
+    for (int trial = 0; trial < 3000; trial++) {
+        uint64_t w[4];
+        for (int i = 0; i < 4; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            w[i] = seed & (seed >> 17) & (seed >> 29);       /* sparse ones */
+        }
+        uint32_t stride = 1u << (trial % 5), n = 1 + (uint32_t)(trial % 37);
+        uint32_t from = (uint32_t)(trial * 7) % 200, to = 256 - (uint32_t)(trial % 11);
+        uint32_t want = PMA_BM_NONE;
+        for (uint32_t s = (from + stride - 1) / stride * stride; s + n <= to; s += stride) {
+            uint32_t k = 0;
+            while (k < n && !pma_bm_get(w, s + k))
+                k++;
+            if (k == n) {
+                want = s;
+                break;
+            }
+        }
+        ck_assert_uint_eq(pma_bm_find_run(w, n, stride, from, to), want);
+    }
+}
+END_TEST
+
+START_TEST(interleave_is_a_spreading_bijection)
+{
+    enum { S = 8, BITS = 512 * S * 3 };
+    static unsigned char seen[BITS];
+    memset(seen, 0, sizeof seen);
+    for (uint32_t i = 0; i < BITS; i++) {
+        uint32_t p = pma_bm_interleave(i, S);
+        ck_assert_uint_lt(p, BITS);
+        ck_assert_uint_eq(seen[p], 0);
+        seen[p] = 1;
+        if (i % (512 * S) != 0)               /* neighbours sit in different lines */
+            ck_assert_uint_ne(p / 512, pma_bm_interleave(i - 1, S) / 512);
+    }
+    for (uint32_t i = 0; i < 1000; i++)       /* stripe 1 is the identity */
+        ck_assert_uint_eq(pma_bm_interleave(i, 1), i);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pma_bitmap");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, set_clear_count_across_words);
+    tcase_add_test(tc, find_run_matches_brute_force);
+    tcase_add_test(tc, interleave_is_a_spreading_bijection);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}

@@ -1,0 +1,222 @@
+/* test_pma_crash.c - crash consistency. A seeded workload (allocations of
+ * mixed sizes, large ones too, frees, root updates) runs on a sim device with
+ * crash simulation; a crash is injected after the k-th store, flush or fence
+ * for every k (or 300+ evenly spaced k when there are more), half of them with
+ * random survivors among the unpersisted lines. After each crash pma_open
+ * must succeed and pma_check pass; every allocation whose pma_get_mem returned
+ * before the crash is still allocated (and not freed unless its free returned
+ * too); live objects are disjoint; the root is the last one set (or the one in
+ * flight); the heap keeps working. Crashes inside pma_init are covered too. */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { W_ALLOC, W_FREE, W_ROOT };
+enum { NOPS = 160, MAX_POINTS = 320 };
+
+typedef struct wop { int kind; size_t size; int target; } wop;
+typedef struct wres { unsigned char *p; bool done; bool freed_durably, free_in_flight; } wres;
+
+static void make_workload(wop *ops, uint64_t seed)
+{
+    int live[NOPS], nlive = 0;
+    for (int i = 0; i < NOPS; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t r = seed >> 33;
+        if (nlive > 0 && r % 10 < 4) {
+            int k = (int)((r / 10) % (uint64_t)nlive);
+            ops[i] = (wop){W_FREE, 0, live[k]};
+            live[k] = live[--nlive];
+        } else if (nlive > 0 && r % 10 == 4) {
+            ops[i] = (wop){W_ROOT, 0, live[(r / 10) % (uint64_t)nlive]};
+        } else {
+            size_t size = r % 17 == 0 ? 5000 + r % 9000 : 1 + (r / 7) % 700;
+            ops[i] = (wop){W_ALLOC, size, -1};
+            live[nlive++] = i;
+        }
+    }
+}
+
+/* Runs the workload; an op is `done` when it returned before the crash point. */
+static void run_workload(pma_heap *h, nv_device *d, const wop *ops, wres *res, int *root_done, int *root_flying)
+{
+    memset(res, 0, NOPS * sizeof *res);
+    *root_done = *root_flying = -1;
+    for (int i = 0; i < NOPS; i++) {
+        bool before = !nv_crash_triggered(d);
+        switch (ops[i].kind) {
+        case W_ALLOC:
+            res[i].p = pma_get_mem(h, ops[i].size);
+            TEST_REQUIRE(res[i].p != NULL, "op %d: get_mem failed", i);
+            break;
+        case W_FREE:
+            TEST_REQUIRE(pma_return_mem(h, res[ops[i].target].p) == 0, "op %d: return_mem failed", i);
+            break;
+        case W_ROOT:
+            pma_set_root(h, res[ops[i].target].p);
+            break;
+        }
+        res[i].done = !nv_crash_triggered(d);
+        if (ops[i].kind == W_FREE && res[i].done)
+            res[ops[i].target].freed_durably = true;
+        else if (ops[i].kind == W_FREE && before)
+            res[ops[i].target].free_in_flight = true;    /* cut by the crash: either way */
+        if (ops[i].kind == W_ROOT) {
+            if (res[i].done)
+                *root_done = ops[i].target;
+            else if (before)
+                *root_flying = ops[i].target;
+        }
+    }
+}
+
+static nv_device *crash_device(void)
+{
+    return test_sim_open(8 << 20, 64, NV_MODEL_LINE, 0, true);
+}
+
+typedef struct span { uintptr_t lo, hi; } span;
+static int span_cmp(const void *a, const void *b)
+{
+    const span *x = a, *y = b;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+static void verify_after_crash(pma_heap *h, const wop *ops, const wres *res, int root_done,
+                               int root_flying, uint64_t point)
+{
+    char msg[256] = "";
+    TEST_REQUIRE(pma_check(h, msg, sizeof msg) == 0, "crash point %llu: pma_check: %s",
+                 (unsigned long long)point, msg);
+    span spans[NOPS];
+    int ns = 0;
+    for (int i = 0; i < NOPS; i++) {
+        if (ops[i].kind != W_ALLOC || !res[i].done || res[i].freed_durably || res[i].free_in_flight)
+            continue;
+        size_t us = pma_usable_size(h, res[i].p);
+        TEST_REQUIRE(us >= ops[i].size, "crash point %llu: allocation %d (%zu bytes) lost",
+                     (unsigned long long)point, i, ops[i].size);
+        spans[ns++] = (span){(uintptr_t)res[i].p, (uintptr_t)res[i].p + us};
+    }
+    qsort(spans, (size_t)ns, sizeof spans[0], span_cmp);
+    for (int i = 1; i < ns; i++)
+        TEST_REQUIRE(spans[i].lo >= spans[i - 1].hi, "crash point %llu: objects overlap",
+                     (unsigned long long)point);
+    void *root = pma_root(h);
+    void *want = root_done >= 0 ? res[root_done].p : NULL;
+    void *alt = root_flying >= 0 ? res[root_flying].p : want;
+    TEST_REQUIRE(root == want || root == alt, "crash point %llu: root %p, want %p",
+                 (unsigned long long)point, root, want);
+    pma_heap_stats s;
+    pma_stats(h, &s);
+    TEST_REQUIRE(s.leaked_bytes == 0, "crash point %llu: %llu bytes leaked",
+                 (unsigned long long)point, (unsigned long long)s.leaked_bytes);
+    /* The heap keeps working: free every surviving object, allocate anew. */
+    for (int i = 0; i < NOPS; i++)
+        if (ops[i].kind == W_ALLOC && res[i].done && !res[i].freed_durably &&
+            (!res[i].free_in_flight || pma_usable_size(h, res[i].p) > 0))
+            TEST_REQUIRE(pma_return_mem(h, res[i].p) == 0, "crash point %llu: free of survivor %d",
+                         (unsigned long long)point, i);
+    for (int i = 0; i < 20; i++)
+        TEST_REQUIRE(pma_get_mem(h, 100 + (size_t)i * 300) != NULL, "crash point %llu: heap unusable",
+                     (unsigned long long)point);
+    TEST_REQUIRE(pma_check(h, msg, sizeof msg) == 0, "crash point %llu: after reuse: %s",
+                 (unsigned long long)point, msg);
+}
+
+static const struct { uint32_t g; pma_policy p; pma_bitmap_layout l; pma_metadata m; } configs[] = {
+    {1, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
+    {16, PMA_NEXT_FIT, PMA_LAYOUT_INTERLEAVED, PMA_META_NVRAM},
+    {64, PMA_WEAR_AWARE, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
+};
+
+START_TEST(crash_at_every_point)
+{
+    pma_config c;
+    pma_config_defaults(&c);
+    c.granularity = configs[_i].g;
+    c.policy = configs[_i].p;
+    c.bitmap_layout = configs[_i].l;
+    c.metadata = configs[_i].m;
+    c.arena_size = 64 << 10;
+    wop ops[NOPS];
+    wres res[NOPS];
+    make_workload(ops, 42 + (uint64_t)_i);
+    int root_done, root_flying;
+    /* Count the workload's stores, flushes and fences. */
+    nv_device *d = crash_device();
+    pma_heap *h;
+    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    nv_crash_disarm(d);
+    run_workload(h, d, ops, res, &root_done, &root_flying);
+    uint64_t total = nv_crash_ops_count(d, NV_OP_ALL);
+    pma_destroy(h);
+    nv_close(d);
+    ck_assert_uint_gt(total, 200);
+    uint64_t points = total < MAX_POINTS ? total : MAX_POINTS, tested = 0;
+    for (uint64_t j = 0; j < points; j++) {
+        uint64_t k = 1 + j * total / points;
+        d = crash_device();
+        ck_assert_int_eq(pma_init(&h, d, &c), 0);
+        ck_assert_int_eq(nv_crash_arm(d, NV_OP_ALL, k), 0);
+        run_workload(h, d, ops, res, &root_done, &root_flying);
+        TEST_REQUIRE(nv_crash_triggered(d), "point %llu did not trigger", (unsigned long long)k);
+        pma_destroy(h);
+        nv_crash_opts o = {.survive_p = (j % 2) ? 0.5 : 0.0, .seed = k};
+        ck_assert_int_eq(nv_crash(d, &o), 0);
+        int rc = pma_open(&h, d);
+        TEST_REQUIRE(rc == 0, "crash point %llu: pma_open: %s", (unsigned long long)k, pma_strerror(rc));
+        verify_after_crash(h, ops, res, root_done, root_flying, k);
+        pma_destroy(h);
+        nv_close(d);
+        tested++;
+    }
+    ck_assert_uint_ge(tested, 200);
+}
+END_TEST
+
+/* A crash inside pma_init leaves either no heap or a valid empty one. */
+START_TEST(crash_during_init)
+{
+    pma_config c;
+    pma_config_defaults(&c);
+    nv_device *d = crash_device();
+    pma_heap *h;
+    nv_crash_disarm(d);
+    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    uint64_t total = nv_crash_ops_count(d, NV_OP_ALL);
+    pma_destroy(h);
+    nv_close(d);
+    ck_assert_uint_ge(total, 6);
+    int found = 0;
+    for (uint64_t k = 1; k <= total; k++) {
+        d = crash_device();
+        nv_crash_arm(d, NV_OP_ALL, k);
+        ck_assert_int_eq(pma_init(&h, d, &c), 0);
+        pma_destroy(h);
+        nv_crash(d, NULL);
+        int rc = pma_open(&h, d);
+        ck_assert(rc == 0 || rc == PMA_ENOHEAP);
+        if (rc == 0) {
+            found++;
+            test_heap_ok(h);
+            ck_assert_ptr_nonnull(pma_get_mem(h, 10));
+            pma_destroy(h);
+        }
+        nv_close(d);
+    }
+    ck_assert_int_ge(found, 1);                     /* the last point: init finished */
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pma_crash");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, crash_at_every_point, 0, (int)(sizeof configs / sizeof configs[0]));
+    tcase_add_test(tc, crash_during_init);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}
