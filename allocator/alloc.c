@@ -12,16 +12,16 @@
  *      lafo takes the list's least-allocated arena that fits instead.
  *   3. Create an arena, single-flight: a thread that finds another already
  *      creating one for the class waits for it and starts its search again
- *      from the beginning (counted in search_restarts). An empty arena from
- *      the pool is reused before the heap grows.
+ *      from the beginning (counted in search_restarts). Before the heap
+ *      grows, an empty arena of another class (not another thread's current
+ *      one) is taken over: arenas are reassigned lazily, when one is needed,
+ *      so alloc/free churn never moves an arena back and forth.
  * Large objects (padded size above 4096) get an arena of their own, the
  * object plus header rounded up to a power of two; freed ones wait in a pool
  * for a request of the same arena size.
  *
  * Return_Mem: find the arena by the page map; refuse what is not the start of
- * a live object; clear the bits; an arena that regains room rejoins its list;
- * one that becomes empty while its class has another arena with room goes to
- * the pool, so any class can reuse it.
+ * a live object; clear the bits; an arena that regains room rejoins its list.
  *
  * Locking: see heap_internal.h (class -> arena; grow alone or under class).
  */
@@ -45,10 +45,13 @@ static void *fail(pma_heap *h, int err)
     return NULL;
 }
 
+static _Thread_local char thread_tag;      /* its address names the thread */
+
+static inline uintptr_t me(void) { return (uintptr_t)&thread_tag; }
+
 static void *unit_ptr(pma_heap *h, pma_arena *a, uint32_t u)
 {
-    atomic_fetch_add_explicit(&h->allocs, 1, memory_order_relaxed);
-    return (unsigned char *)nv_base(h->dev) + a->data + (uint64_t)u * h->cfg.granularity;
+    return (unsigned char *)nv_base(h->dev) + a->data + ((uint64_t)u << h->g_shift);
 }
 
 static void remember(pma_heap *h, int cls, pma_arena *a)
@@ -57,7 +60,12 @@ static void remember(pma_heap *h, int cls, pma_arena *a)
         memset(&affinity, 0, sizeof affinity);
         affinity.heap_id = h->id;
     }
+    pma_arena *old = affinity.arena[cls];
+    if (old && old != a && atomic_load_explicit(&old->owner, memory_order_relaxed) == me())
+        atomic_store_explicit(&old->owner, 0, memory_order_relaxed);   /* no longer my current one */
     affinity.arena[cls] = a;
+    if (atomic_load_explicit(&a->owner, memory_order_relaxed) != me())
+        atomic_store_explicit(&a->owner, me(), memory_order_relaxed);
 }
 
 /* An arena that filled leaves its list (called with no lock held). */
@@ -120,6 +128,12 @@ static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, uint64_t size, bo
     while (a) {
         seen++;
         pma_arena *next = h->cfg.policy == PMA_LAFO ? (seen < count ? order[seen] : NULL) : a->next;
+        uintptr_t owner = atomic_load_explicit(&a->owner, memory_order_relaxed);
+        if (!wait && owner && owner != me() && h->cfg.policy != PMA_LAFO) {
+            (*busy)++;             /* another thread's arena: leave it to its owner */
+            a = next;
+            continue;
+        }
         int64_t u = try_arena(h, c, lcls, a, n, size, wait);
         if (u < 0)
             (*busy)++;
@@ -136,22 +150,43 @@ static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, uint64_t size, bo
     return PMA_BM_NONE;
 }
 
-/* A new arena for class cls: from the pool, or grown from the device. */
+/* Takes over an empty arena of another class that no other thread has as its
+ * current arena (no lock held on entry). */
+static pma_arena *steal_empty(pma_heap *h, int cls)
+{
+    for (int k = 0; k < PMA_CLASS_LARGE; k++) {
+        pma_class *c = &h->cls[k];
+        if (k == cls || atomic_load_explicit(&c->listed, memory_order_relaxed) == 0)
+            continue;
+        pthread_mutex_lock(&c->lock);
+        for (pma_arena *a = c->head; a; a = a->next) {
+            uintptr_t owner = atomic_load_explicit(&a->owner, memory_order_relaxed);
+            if ((owner && owner != me()) || !pma_spin_trylock(&a->lock))
+                continue;
+            if (a->free_units == a->units) {
+                pma_list_remove(h, c, a);
+                pma_arena_set_class(h, a, cls);
+                a->no_run = 0;
+                pma_spin_unlock(&a->lock);
+                pthread_mutex_unlock(&c->lock);
+                return a;
+            }
+            pma_spin_unlock(&a->lock);
+        }
+        pthread_mutex_unlock(&c->lock);
+    }
+    return NULL;
+}
+
+/* A new arena for class cls: an empty one taken over, or grown from the device. */
 static int new_small_arena(pma_heap *h, int cls, pma_arena **out)
 {
-    pthread_mutex_lock(&h->grow);
-    pma_arena *a = h->pool_small;
+    pma_arena *a = steal_empty(h, cls);
     if (a) {
-        h->pool_small = a->pool_next;
-        pthread_mutex_unlock(&h->grow);
-        pma_spin_lock(&a->lock);
-        a->in_pool = false;
-        a->pool_next = NULL;
-        pma_arena_set_class(h, a, cls);
-        pma_spin_unlock(&a->lock);
         *out = a;
         return 0;
     }
+    pthread_mutex_lock(&h->grow);
     uint64_t off;
     int rc = pma_heap_alloc_space(h, h->cfg.arena_size, &off);
     if (rc == 0)
@@ -268,7 +303,6 @@ static void *get_large(pma_heap *h, uint64_t size, uint64_t padded)
     a->pool_next = NULL;
     pma_arena_large_set(h, a, true, size);
     pma_spin_unlock(&a->lock);
-    atomic_fetch_add_explicit(&h->allocs, 1, memory_order_relaxed);
     return (unsigned char *)nv_base(h->dev) + a->data;
 }
 
@@ -278,11 +312,11 @@ void *pma_get_mem(pma_heap *h, size_t size)
         return fail(h, PMA_EINVAL);
     if (size > nv_size(h->dev))
         return fail(h, PMA_ENOMEM);
-    uint64_t padded = ((uint64_t)size + h->q - 1) / h->q * h->q;
+    uint64_t padded = (((uint64_t)size + h->q - 1) >> h->q_shift) << h->q_shift;
     int cls = (int)pma_heap_class_of(h, padded);
     if (cls == PMA_CLASS_LARGE)
         return get_large(h, size, padded);
-    uint32_t n = (uint32_t)(padded / h->cfg.granularity);
+    uint32_t n = (uint32_t)(padded >> h->g_shift);
     if (affinity.heap_id == h->id && h->cfg.policy != PMA_LAFO) {
         pma_arena *a = affinity.arena[cls];
         if (a && pma_spin_trylock(&a->lock)) {
@@ -318,9 +352,9 @@ static int locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit)
             return PMA_EINVAL;
         *unit = 0;
     } else {
-        if (rel % h->q || rel / h->cfg.granularity >= a->units)
+        if ((rel & (h->q - 1)) || (rel >> h->g_shift) >= a->units)
             return PMA_EINVAL;
-        *unit = (uint32_t)(rel / h->cfg.granularity);
+        *unit = (uint32_t)(rel >> h->g_shift);
     }
     *out = a;
     return 0;
@@ -347,7 +381,6 @@ static int return_large(pma_heap *h, pma_arena *a)
     a->pool_next = h->pool_large;
     h->pool_large = a;
     pthread_mutex_unlock(&h->grow);
-    atomic_fetch_add_explicit(&h->frees, 1, memory_order_relaxed);
     return 0;
 }
 
@@ -370,32 +403,17 @@ int pma_return_mem(pma_heap *h, void *ptr)
     }
     pma_arena_release(h, a, u, pma_arena_object_units(a, u));
     int cls = atomic_load_explicit(&a->cls, memory_order_relaxed);
-    bool rejoin = !a->on_list && !a->in_pool && pma_arena_has_room(h, a, cls);
-    bool empty = a->on_list && a->free_units == a->units;
+    bool rejoin = !a->on_list && pma_arena_has_room(h, a, cls);
     pma_spin_unlock(&a->lock);
-    atomic_fetch_add_explicit(&h->frees, 1, memory_order_relaxed);
-    if (!rejoin && !empty)
+    if (!rejoin)
         return 0;
     pma_class *c = &h->cls[cls];
     pthread_mutex_lock(&c->lock);
     pma_spin_lock(&a->lock);
-    bool to_pool = false;
-    if (atomic_load(&a->cls) == cls && !a->in_pool) {
-        if (!a->on_list && pma_arena_has_room(h, a, cls))
-            pma_list_push(h, c, a);
-        else if (a->on_list && a->free_units == a->units && (c->head != a || a->next)) {
-            pma_list_remove(h, c, a);
-            a->in_pool = to_pool = true;
-        }
-    }
+    if (atomic_load(&a->cls) == cls && !a->on_list && pma_arena_has_room(h, a, cls))
+        pma_list_push(h, c, a);
     pma_spin_unlock(&a->lock);
     pthread_mutex_unlock(&c->lock);
-    if (to_pool) {
-        pthread_mutex_lock(&h->grow);
-        a->pool_next = h->pool_small;
-        h->pool_small = a;
-        pthread_mutex_unlock(&h->grow);
-    }
     return 0;
 }
 

@@ -112,6 +112,7 @@ static int arena_dram_init(pma_heap *h, pma_arena *a, const geometry *g)
 {
     a->units = g->units;
     a->stride = h->q / h->cfg.granularity;
+    a->stride_shift = (unsigned)__builtin_ctz(a->stride);
     a->bitmap_bytes = g->bitmap_bytes;
     a->stripe = g->stripe;
     a->alloc_dev = a->off + g->alloc_off;
@@ -158,7 +159,7 @@ void pma_arena_free_dram(pma_arena *a)
 
 /* ---- persistent stores ----------------------------------------------------- */
 
-static void dev_store(pma_heap *h, uint64_t off, const void *src, size_t len, nv_tag tag)
+static inline void dev_store(pma_heap *h, uint64_t off, const void *src, size_t len, nv_tag tag)
 {
     nv_write(h->dev, off, src, len, tag);
     nv_flush(h->dev, off, len);
@@ -177,7 +178,10 @@ static void bits_store(pma_heap *h, pma_arena *a, uint64_t *logical, uint64_t *p
         return;
     if (phys == logical) {
         uint32_t w0 = first >> 6, w1 = (first + n - 1) >> 6;
-        dev_store(h, dev_off + (uint64_t)w0 * 8, &logical[w0], (size_t)(w1 - w0 + 1) * 8, NV_META_BITMAP);
+        if (w0 == w1)    /* the common case, a constant-size store the compiler inlines */
+            dev_store(h, dev_off + (uint64_t)w0 * 8, &logical[w0], 8, NV_META_BITMAP);
+        else
+            dev_store(h, dev_off + (uint64_t)w0 * 8, &logical[w0], (size_t)(w1 - w0 + 1) * 8, NV_META_BITMAP);
         return;
     }
     /* Interleaved: consecutive logical bits sit in different lines; write each
@@ -458,16 +462,17 @@ uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n, uint64_t request
     bits_store(h, a, a->alloc, a->alloc_phys, a->alloc_dev, u, n, true);
     if (h->persistent)
         nv_fence(h->dev);
-    uint64_t bytes = (uint64_t)n * h->cfg.granularity;
+    uint64_t bytes = (uint64_t)n << h->g_shift;
     a->free_units -= n;
-    a->slack[u / a->stride] = (uint16_t)(bytes - requested);
+    a->slack[u >> a->stride_shift] = (uint16_t)(bytes - requested);
+    a->allocs++;
     a->requested += requested;
     a->allocated += bytes;
     a->objects++;
     a->freed[u >> 6] &= ~(1ull << (u & 63));
     a->first_free = pma_bm_next_zero(a->alloc, a->first_free, a->units);
     a->cursor = u + n < a->units ? u + n : 0;
-    atomic_fetch_add_explicit(&a->allocs_total, 1, memory_order_relaxed);
+    pma_arena_count_alloc(a);
     if (a->wear) {
         uint64_t b0 = (uint64_t)u * h->cfg.granularity / PMA_WEAR_BLOCK;
         uint64_t b1 = ((uint64_t)(u + n) * h->cfg.granularity - 1) / PMA_WEAR_BLOCK;
@@ -491,9 +496,10 @@ void pma_arena_release(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n)
     bits_store(h, a, a->alloc, a->alloc_phys, a->alloc_dev, first, n, false);
     if (h->persistent)
         nv_fence(h->dev);
-    uint64_t bytes = (uint64_t)n * h->cfg.granularity;
+    uint64_t bytes = (uint64_t)n << h->g_shift;
     a->free_units += n;
-    a->requested -= bytes - a->slack[first / a->stride];
+    a->requested -= bytes - a->slack[first >> a->stride_shift];
+    a->frees++;
     a->allocated -= bytes;
     a->objects--;
     a->freed[first >> 6] |= 1ull << (first & 63);
@@ -508,8 +514,12 @@ int pma_arena_large_set(pma_heap *h, pma_arena *a, bool live, uint64_t requested
     a->requested = live ? requested : 0;
     a->allocated = live ? round_up(requested, h->q) : 0;
     a->objects = live;
-    if (live)
-        atomic_fetch_add_explicit(&a->allocs_total, 1, memory_order_relaxed);
+    if (live) {
+        a->allocs++;
+        pma_arena_count_alloc(a);
+    } else {
+        a->frees++;
+    }
     if (!h->persistent)
         return 0;
     uint64_t w = (live ? PMA_OBJECT_LIVE : 0) | requested;

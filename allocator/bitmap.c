@@ -6,7 +6,7 @@
 
 static inline uint64_t mask_from(uint32_t bit) { return ~0ull << (bit & 63); }
 
-void pma_bm_set_range(uint64_t *w, uint32_t i, uint32_t n)
+void pma_bm_set_range_slow(uint64_t *w, uint32_t i, uint32_t n)
 {
     uint32_t end = i + n;
     while (i < end) {
@@ -18,7 +18,7 @@ void pma_bm_set_range(uint64_t *w, uint32_t i, uint32_t n)
     }
 }
 
-void pma_bm_clear_range(uint64_t *w, uint32_t i, uint32_t n)
+void pma_bm_clear_range_slow(uint64_t *w, uint32_t i, uint32_t n)
 {
     uint32_t end = i + n;
     while (i < end) {

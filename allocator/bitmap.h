@@ -24,8 +24,25 @@ static inline bool pma_bm_get(const uint64_t *w, uint32_t i)
     return (w[i >> 6] >> (i & 63)) & 1;
 }
 
-void pma_bm_set_range(uint64_t *w, uint32_t i, uint32_t n);
-void pma_bm_clear_range(uint64_t *w, uint32_t i, uint32_t n);
+void pma_bm_set_range_slow(uint64_t *w, uint32_t i, uint32_t n);
+void pma_bm_clear_range_slow(uint64_t *w, uint32_t i, uint32_t n);
+
+/* Most objects' bits sit in one word: one mask, no loop. */
+static inline void pma_bm_set_range(uint64_t *w, uint32_t i, uint32_t n)
+{
+    if ((i & 63) + n <= 64 && n)
+        w[i >> 6] |= (n == 64 ? ~0ull : ((1ull << n) - 1)) << (i & 63);
+    else
+        pma_bm_set_range_slow(w, i, n);
+}
+
+static inline void pma_bm_clear_range(uint64_t *w, uint32_t i, uint32_t n)
+{
+    if ((i & 63) + n <= 64 && n)
+        w[i >> 6] &= ~((n == 64 ? ~0ull : ((1ull << n) - 1)) << (i & 63));
+    else
+        pma_bm_clear_range_slow(w, i, n);
+}
 /* First zero (one) bit in [from, to), or `to` if none. */
 uint32_t pma_bm_next_zero(const uint64_t *w, uint32_t from, uint32_t to);
 uint32_t pma_bm_next_one(const uint64_t *w, uint32_t from, uint32_t to);

@@ -15,7 +15,7 @@
  *   - large arenas: the object fits, and agrees with the persistent word;
  *   - each class list is doubly linked correctly, holds only arenas of its
  *     class with on_list set, and every arena with on_list is on it; pooled
- *     arenas are on no list (small ones empty, large ones not live).
+ *     large arenas are not live and on no list.
  * Together these mean no byte is allocated twice: objects are disjoint runs
  * of one bitmap, and arenas are disjoint.
  */
@@ -133,9 +133,6 @@ static int check_lists(pma_heap *h, char *msg, size_t len)
     if (flagged != on_lists)
         return bad(msg, len, "%llu arenas flagged on a list, %llu found on lists",
                    (unsigned long long)flagged, (unsigned long long)on_lists);
-    for (pma_arena *a = h->pool_small; a; a = a->pool_next)
-        if (!a->in_pool || a->on_list || a->large || a->free_units != a->units)
-            return bad(msg, len, "small pool: arena @%llu not empty or on a list", (unsigned long long)a->off);
     for (pma_arena *a = h->pool_large; a; a = a->pool_next)
         if (!a->in_pool || !a->large || a->live)
             return bad(msg, len, "large pool: arena @%llu live or not large", (unsigned long long)a->off);

@@ -124,6 +124,8 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
     h->dev = dev;
     h->cfg = *cfg;
     h->q = cfg->granularity > cfg->alignment ? cfg->granularity : cfg->alignment;
+    h->g_shift = (unsigned)__builtin_ctz(cfg->granularity);
+    h->q_shift = (unsigned)__builtin_ctz(h->q);
     h->id = atomic_fetch_add(&next_heap_id, 1);
     h->persistent = cfg->metadata != PMA_META_DRAM;
     h->hwm = PMA_HEAP_HEADER_SIZE;
@@ -354,6 +356,8 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
         s->requested_bytes += a->requested;
         s->allocated_bytes += a->allocated;
         s->live_objects += a->objects;
+        s->allocs += a->allocs;
+        s->frees += a->frees;
         s->arenas[atomic_load(&a->cls)]++;
         if (!a->large) {
             if (a->free_units == a->units)
@@ -378,8 +382,6 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     s->next_class_hits = atomic_load(&h->next_class_hits);
     s->failed_allocs = atomic_load(&h->failed_allocs);
     s->bad_frees = atomic_load(&h->bad_frees);
-    s->allocs = atomic_load(&h->allocs);
-    s->frees = atomic_load(&h->frees);
     return 0;
 }
 

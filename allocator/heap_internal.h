@@ -52,6 +52,7 @@ typedef struct pma_arena {
     bool large;
     /* small arenas */
     uint32_t units, stride;          /* bits; units between possible starts */
+    unsigned stride_shift;           /* log2(stride): no division on the hot path */
     uint32_t bitmap_bytes, stripe;   /* persistent bitmap size; interleave stripe */
     uint64_t alloc_dev, start_dev;   /* device offsets of the persistent bitmaps */
     uint64_t *alloc, *start;         /* logical mirrors */
@@ -67,8 +68,11 @@ typedef struct pma_arena {
     /* large arenas */
     uint64_t capacity;               /* bytes the data area holds */
     bool live;
-    /* counters (arena lock; mirrored to atomics for lock-free reads) */
+    /* counters (arena lock): kept here, not in the heap, so threads working
+     * in different arenas never share a counter's cache line */
     uint64_t requested, allocated, objects;
+    uint64_t allocs, frees;
+    _Atomic uintptr_t owner;         /* the thread that last adopted it (affinity) */
     _Atomic uint64_t allocs_total;   /* lafo: allocations ever made here */
     /* list membership (class lock + arena lock to change) */
     struct pma_arena *prev, *next;
@@ -83,26 +87,36 @@ typedef struct pma_class {
     pma_arena *head, *tail;
     bool creating;
     uint32_t units;                  /* units of one object of the class's full size */
+    _Atomic uint32_t listed;         /* arenas on the list (read without the lock) */
 } pma_class;
 
 struct pma_heap {
     nv_device *dev;
     pma_config cfg;
     uint32_t q;                      /* max(G, A): start alignment and size quantum */
+    unsigned g_shift, q_shift;       /* log2(G), log2(q) */
     uint64_t id;                     /* tells this heap's TLS affinity from others' */
     bool persistent;                 /* metadata != dram */
     pthread_mutex_t grow;
     uint64_t hwm;                    /* end of the last arena */
     uint64_t root;                   /* DRAM copy of the root offset */
     pma_arena *first, *last;         /* registry */
-    pma_arena *pool_small, *pool_large;
+    pma_arena *pool_large;           /* freed large arenas, reused by size */
     _Atomic(pma_arena *) *pagemap;   /* 4 KiB page of the device -> its arena */
     size_t pagemap_bytes;
     pma_class cls[PMA_CLASSES];
     _Atomic uint64_t creations, restarts, next_class_hits, failed_allocs, bad_frees;
-    _Atomic uint64_t allocs, frees;
     uint64_t leaked_bytes, recovered_ops;
 };
+
+/* allocs_total changes only under the arena lock; lafo reads it without one.
+ * A relaxed load and store keep that race-free without a locked add. */
+static inline void pma_arena_count_alloc(pma_arena *a)
+{
+    atomic_store_explicit(&a->allocs_total,
+                          atomic_load_explicit(&a->allocs_total, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
 
 /* heap.c */
 void pma_set_error(int err);

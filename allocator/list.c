@@ -37,6 +37,7 @@ void pma_list_push(pma_heap *h, pma_class *c, pma_arena *a)
         c->head = a;
     c->tail = a;
     a->on_list = true;
+    atomic_fetch_add_explicit(&c->listed, 1, memory_order_relaxed);
     link_store(h, a->prev);
     link_store(h, a);
     if (c->head == a)
@@ -56,6 +57,7 @@ void pma_list_remove(pma_heap *h, pma_class *c, pma_arena *a)
         c->tail = p;
     a->prev = a->next = NULL;
     a->on_list = false;
+    atomic_fetch_sub_explicit(&c->listed, 1, memory_order_relaxed);
     link_store(h, p);
     link_store(h, n);
     link_store(h, a);

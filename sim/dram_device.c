@@ -40,8 +40,6 @@ static int dram_read(nv_device *d, uint64_t off, void *dst, size_t len)
     return 0;
 }
 
-static void dram_flush(nv_device *d, uint64_t off, size_t len) { (void)d; (void)off; (void)len; }
-static void dram_fence(nv_device *d) { (void)d; }
 
 static int dram_crash(nv_device *d, const nv_crash_opts *opts)
 {
@@ -61,8 +59,8 @@ static const nv_ops dram_ops = {
     .write = dram_write,
     .set = dram_set,
     .read = dram_read,
-    .flush = dram_flush,
-    .fence = dram_fence,
+    .flush = NULL,       /* plain memory: nothing to flush or order */
+    .fence = NULL,
     .crash = dram_crash,
     .close = dram_close,
 };
@@ -79,7 +77,8 @@ int nv_dram_open(nv_device **dev, const nv_config *cfg)
         free(m);
         return NV_ENOMEM;
     }
-    m->dev = (nv_device){.ops = &dram_ops, .base = base, .size = cfg->size, .kind = NV_KIND_DRAM};
+    m->dev = (nv_device){.ops = &dram_ops, .base = base, .size = cfg->size, .kind = NV_KIND_DRAM,
+                        .direct = true};
     *dev = &m->dev;
     return 0;
 }

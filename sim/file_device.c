@@ -104,7 +104,8 @@ int nv_file_open(nv_device **dev, const nv_config *cfg)
         free(f);
         return NV_EIO;
     }
-    f->dev = (nv_device){.ops = &file_ops, .base = base, .size = f->mapped_len, .kind = NV_KIND_FILE};
+    f->dev = (nv_device){.ops = &file_ops, .base = base, .size = f->mapped_len, .kind = NV_KIND_FILE,
+                        .direct = true};
     *dev = &f->dev;
     return 0;
 }
