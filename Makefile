@@ -18,7 +18,7 @@ VARIANT ?=
 BUILD := build$(if $(VARIANT),/$(VARIANT))
 
 DEB_PKGS := pkg-config libgsl-dev libjansson-dev check gnuplot-nox libpmem-dev \
-            zlib1g-dev parallel
+            zlib1g-dev parallel sqlite3 jq
 BENCH_DEB_PKGS := libjemalloc-dev libmimalloc-dev libpmemobj-dev
 PC_LIB := gsl jansson libpmem zlib
 PC_TEST := check
@@ -50,18 +50,22 @@ LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c) $(wildcard
 CLI_SRCS := cli/main.c $(wildcard cli/cmd_*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := $(wildcard bench/bench_*.c)
+RECORD_SRCS := $(wildcard traces/record/*.c)
+PROG_SRCS := $(wildcard tests/progs/*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+PROG_BINS := $(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%)
 LIB := $(BUILD)/libpmarena.a
 CLI := $(BUILD)/pmarena
+RECORD_LIB := $(BUILD)/libpmarena-record.so
 
 .PHONY: all deps deps-bench run test test-asan test-tsan bench clean install
 .DEFAULT_GOAL := all
 
-all: $(LIB) $(CLI)
+all: $(LIB) $(CLI) $(RECORD_LIB)
 
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
@@ -81,6 +85,17 @@ $(LIB): $(LIB_OBJS)
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS_ALL)
 
+# The recorder is preloaded into other programs: never built with sanitizers.
+$(RECORD_LIB): $(RECORD_SRCS) $(wildcard traces/record/*.h) | deps
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -g -fPIC -shared -pthread -Iinclude \
+	  -o $@ $(RECORD_SRCS) -ldl
+
+# Small programs the tests run (the recorder's subjects); plain C, no library.
+$(BUILD)/tests/progs/%: tests/progs/%.c | deps
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread -o $@ $<
+
 $(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -o $@ $< $(LIB) $(CHECK_LIBS) $(LDLIBS_ALL)
@@ -93,10 +108,11 @@ run: all
 	$(CLI) validate configs/default.json
 
 # Each suite prints libcheck's summary line; the run fails if any suite does.
-test: $(TEST_BINS) $(CLI)
+test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS)
 	@fail=0; for t in $(TEST_BINS); do \
 	  printf '== %s\n' "$${t##*/}"; \
-	  PMARENA_BIN=$(CLI) $(TEST_WRAP) $$t || fail=1; \
+	  PMARENA_BIN=$(CLI) PMARENA_RECORD_LIB=$(RECORD_LIB) PMARENA_PROGS=$(BUILD)/tests/progs \
+	    $(TEST_WRAP) $$t || fail=1; \
 	done; \
 	if [ $$fail -eq 0 ]; then echo "all suites passed"; else echo "some suites FAILED"; fi; \
 	exit $$fail

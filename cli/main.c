@@ -15,7 +15,9 @@ static const struct cmd {
     int (*run)(int argc, char **argv);
     const char *summary;
 } cmds[] = {
-    {"validate", cmd_validate, "check experiment configs without running them"},
+    {"gen", cmd_gen, "generate a synthetic allocation trace"},
+    {"record", cmd_record, "record the allocations of a real program as a trace"},
+    {"validate", cmd_validate, "check traces and experiment configs without running them"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,88 @@
+/*
+ * trace.h - allocation traces: the event model, a writer, a streaming
+ * reader, and the replay engine's entry points.
+ *
+ * A trace is JSON Lines (traces/FORMAT.md): a header line
+ *   {"format":"pmarena-trace","version":1,"threads":N,"source":"..."}
+ * then one event per line, e.g. {"op":"alloc","id":7,"size":48,"thread":1}.
+ * Files ending in .gz are gzip-compressed, read and written transparently.
+ * A small trace may instead be one JSON document {"events":[...]}.
+ *
+ * Errors: functions return 0 or a negative TR_E* code and fill a tr_error
+ * naming the file, line and column (column 0 when it is the event as a whole
+ * that is wrong) and what was expected.
+ */
+#ifndef PMARENA_TRACE_H
+#define PMARENA_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    TR_OK = 0,
+    TR_EIO = -201,        /* cannot open, read or write the file */
+    TR_ESYNTAX = -202,    /* not JSON, or JSON of the wrong shape */
+    TR_ESEMANTIC = -203,  /* well-formed, but impossible (unknown id, double free, ...) */
+    TR_ENOMEM = -204,
+    TR_EREPLAY = -205,    /* the allocator or device failed during replay */
+};
+
+#define TR_FORMAT_VERSION 1
+#define TR_MAX_THREADS 1024
+#define TR_MAX_SIZE ((uint64_t)1 << 40)     /* sizes above 1 TiB are absurd */
+
+typedef enum tr_op { TR_ALLOC = 0, TR_FREE, TR_REALLOC, TR_WRITE, TR_READ, TR_OPS } tr_op;
+
+typedef struct tr_event {
+    tr_op op;
+    uint32_t thread;
+    uint64_t id;          /* alloc, free, write, read: the object; realloc: the old one */
+    uint64_t new_id;      /* realloc */
+    uint64_t size;        /* alloc; realloc: the new size */
+    uint64_t offset, len; /* write, read */
+    uint64_t align;       /* alloc, realloc: 0, or the alignment asked for */
+} tr_event;
+
+typedef struct tr_header {
+    uint32_t version;
+    uint32_t threads;
+    char source[512];     /* free text: where the trace came from; may be empty */
+} tr_header;
+
+typedef struct tr_error {
+    char file[512];
+    uint64_t line;        /* 1-based; 0 when not tied to a line */
+    uint64_t column;      /* 1-based; 0 when not tied to a column */
+    char msg[512];
+} tr_error;
+
+const char *tr_op_name(tr_op op);
+/* "FILE:LINE:COLUMN: MSG" (LINE and COLUMN left out when 0). */
+void tr_error_format(const tr_error *e, char *buf, size_t len);
+void tr_error_set(tr_error *e, const char *file, uint64_t line, uint64_t column, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* ---- writer --------------------------------------------------------------- */
+
+typedef struct tr_writer tr_writer;
+
+/* Writes to PATH.tmp.PID and renames it to PATH on tr_writer_close, so a
+ * reader never sees half a file. ".gz" paths are gzip-compressed. */
+int tr_writer_open(tr_writer **w, const char *path, const tr_header *hdr, tr_error *err);
+int tr_writer_event(tr_writer *w, const tr_event *e);
+/* Finishes and renames; on failure (or when abandon is true) removes the temp file. */
+int tr_writer_close(tr_writer *w, bool abandon, tr_error *err);
+
+/* One event as its JSON line (no newline), into buf; returns the length or
+ * a negative code. Used by the writer and by tools that stream events. */
+int tr_event_to_json(const tr_event *e, char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
