@@ -82,6 +82,43 @@ int tr_writer_close(tr_writer *w, bool abandon, tr_error *err);
  * a negative code. Used by the writer and by tools that stream events. */
 int tr_event_to_json(const tr_event *e, char *buf, size_t len);
 
+/* ---- reader --------------------------------------------------------------- */
+
+/* A live object of the trace. The reader owns the id map; records stay where
+ * they are until released, so a replay can keep its pointer in `user` and
+ * threads can wait on `done`. */
+typedef struct tr_obj {
+    uint64_t id, size;
+    void *user;                  /* the replay's allocation */
+    uint64_t issued;             /* events handed out on this object so far */
+    _Atomic uint64_t done;       /* events finished on it (concurrent replay) */
+} tr_obj;
+
+typedef struct tr_reader tr_reader;
+
+/* Opens a JSON Lines trace (plain or gzip, found by content) or a JSON
+ * document with an "events" array. */
+int tr_reader_open(tr_reader **r, const char *path, tr_error *err);
+/* Reads events from an in-memory array of event objects (inline traces);
+ * `name` stands for the file in messages. The array is borrowed. */
+struct json_t;
+int tr_reader_open_json(tr_reader **r, const struct json_t *events, const char *name, tr_error *err);
+const tr_header *tr_reader_header(const tr_reader *r);
+/* Next event: 1, 0 at the end, or a negative TR_E* code with err filled.
+ * Checks it against the live objects (unknown ids, double frees, writes past
+ * the object, ...). *obj is the event's object (for realloc, the new one;
+ * *old then is the old one). A freed object (free, and realloc's old) is out
+ * of the map but stays valid until tr_reader_release. */
+int tr_reader_next(tr_reader *r, tr_event *e, tr_obj **obj, tr_obj **old, tr_error *err);
+void tr_reader_release(tr_reader *r, tr_obj *o);
+uint64_t tr_reader_line(const tr_reader *r);
+const char *tr_reader_name(const tr_reader *r);      /* line (or event index) of the last event */
+uint64_t tr_reader_live_objects(const tr_reader *r);
+uint64_t tr_reader_live_bytes(const tr_reader *r);
+uint64_t tr_reader_peak_live_bytes(const tr_reader *r);
+uint64_t tr_reader_bytes_read(const tr_reader *r); /* compressed bytes consumed, for progress */
+void tr_reader_close(tr_reader *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,63 @@
+/*
+ * replay.h - the replay engine: runs a trace against an allocator heap on a
+ * device, turning allocs, frees and reallocs into pma_get_mem /
+ * pma_return_mem, and application writes into device stores tagged data.
+ *
+ *   deterministic  one OS thread runs the events in file order; each logical
+ *                  thread's simulated time goes to its own slot. Two runs give
+ *                  bit-identical counters and stats.
+ *   concurrent     one pthread per trace thread; events on one object keep
+ *                  their file order across threads (an event waits until every
+ *                  earlier event on its object has finished).
+ *
+ * Application writes: the trace's write events, plus a model for traces that
+ * have none: on_alloc "full" writes the whole object once when it is
+ * allocated, and extra_writes more full writes happen during its life (before
+ * its free). The bytes written are seeded pseudo-random (or zeros), so the dcw
+ * model sees realistic change. A realloc copies the old contents (a data
+ * write of the smaller size) and, with on_alloc full, writes the new tail.
+ * Reads are charged through nv_read. Alignment requests above the heap's own
+ * (max(G, A)) cannot be honoured and are counted, not failed.
+ */
+#ifndef PMARENA_REPLAY_H
+#define PMARENA_REPLAY_H
+
+#include "pmarena/pma.h"
+#include "pmarena/trace.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum tr_mode { TR_DETERMINISTIC = 0, TR_CONCURRENT } tr_mode;
+typedef enum tr_on_alloc { TR_ON_ALLOC_FULL = 0, TR_ON_ALLOC_NONE } tr_on_alloc;
+typedef enum tr_data { TR_DATA_RANDOM = 0, TR_DATA_ZERO } tr_data;
+
+typedef struct tr_replay_config {
+    tr_mode mode;
+    tr_on_alloc on_alloc;
+    uint32_t extra_writes;
+    tr_data data;
+    uint64_t seed;
+    uint64_t sample_every;                /* events between samples; 0: never */
+    void (*sample)(void *ctx, uint64_t events);
+    void (*progress)(void *ctx, uint64_t events);   /* every 65536 events */
+    void *ctx;
+} tr_replay_config;
+
+typedef struct tr_replay_stats {
+    uint64_t events[TR_OPS];
+    uint64_t data_bytes_written;          /* by app writes, the on_alloc model and realloc copies */
+    uint64_t misaligned;                  /* align requests above the heap's */
+    uint64_t peak_live_bytes, peak_live_objects;
+    double wall_s;
+} tr_replay_stats;
+
+void tr_replay_config_defaults(tr_replay_config *cfg);
+/* Runs the whole trace. 0, or a negative code with err naming the event. */
+int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_stats *st, tr_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,363 @@
+/*
+ * replay.c - the replay engine (see replay.h): the deterministic loop, the
+ * concurrent dispatcher and workers, and what one event does to the heap.
+ *
+ * Concurrent mode: the calling thread reads events and hands each to its
+ * trace thread's queue, stamping it with its place among its object's events
+ * (tr_obj.issued); a worker runs an event only once its object's `done`
+ * count reaches that stamp, then bumps it. Every waiting event waits for one
+ * dispatched earlier, so the earliest unfinished event can always run:
+ * no deadlock, whatever the queue sizes. Records of freed objects are
+ * released by the worker that ran the free.
+ */
+#include "pmarena/replay.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define POOL_BYTES (1u << 20)     /* pseudo-random bytes that writes draw from */
+#define QUEUE_CAP 4096
+
+typedef struct replay {
+    pma_heap *h;
+    nv_device *dev;
+    const tr_replay_config *cfg;
+    unsigned char *pool;          /* POOL_BYTES, plus slack for a straddling slice */
+    _Atomic uint64_t pool_pos;
+    _Atomic uint64_t data_bytes, misaligned;
+    _Atomic uint64_t live_bytes, live_objects, peak_bytes, peak_objects;
+    uint64_t heap_align;
+    _Atomic int failed;
+    tr_error fail_err;
+    pthread_mutex_t fail_lock;
+} replay;
+
+void tr_replay_config_defaults(tr_replay_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->mode = TR_DETERMINISTIC;
+    cfg->on_alloc = TR_ON_ALLOC_FULL;
+    cfg->data = TR_DATA_RANDOM;
+    cfg->seed = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void fail(replay *rp, uint64_t line, const char *what, int code)
+{
+    pthread_mutex_lock(&rp->fail_lock);
+    if (!atomic_load(&rp->failed)) {
+        tr_error_set(&rp->fail_err, "", line, 0, "%s: %s", what, pma_strerror(code));
+        atomic_store(&rp->failed, 1);
+    }
+    pthread_mutex_unlock(&rp->fail_lock);
+}
+
+/* Writes len bytes of data at p: pool slices (or zeros), through the device. */
+static void data_write(replay *rp, unsigned char *p, uint64_t len)
+{
+    uint64_t off = pma_offset(rp->h, p);
+    rp->data_bytes += len;
+    while (len) {
+        uint64_t chunk = len < POOL_BYTES ? len : POOL_BYTES;
+        if (rp->cfg->data == TR_DATA_ZERO) {
+            nv_set(rp->dev, off, 0, chunk, NV_DATA);
+        } else {
+            /* A different slice each time, so rewrites change the bytes. */
+            uint64_t at = atomic_fetch_add_explicit(&rp->pool_pos, 4099, memory_order_relaxed) % POOL_BYTES;
+            nv_write(rp->dev, off, rp->pool + at, chunk, NV_DATA);
+        }
+        off += chunk;
+        len -= chunk;
+    }
+}
+
+static void live_add(replay *rp, int64_t bytes, int64_t objects)
+{
+    uint64_t b = atomic_fetch_add(&rp->live_bytes, (uint64_t)bytes) + (uint64_t)bytes;
+    uint64_t o = atomic_fetch_add(&rp->live_objects, (uint64_t)objects) + (uint64_t)objects;
+    uint64_t pb = atomic_load(&rp->peak_bytes), po = atomic_load(&rp->peak_objects);
+    while (b > pb && !atomic_compare_exchange_weak(&rp->peak_bytes, &pb, b))
+        ;
+    while (o > po && !atomic_compare_exchange_weak(&rp->peak_objects, &po, o))
+        ;
+}
+
+static unsigned char *do_alloc(replay *rp, const tr_event *e, uint64_t line)
+{
+    if (e->align > rp->heap_align)
+        rp->misaligned++;
+    unsigned char *p = pma_get_mem(rp->h, e->size ? e->size : 1);   /* malloc(0): one byte */
+    if (!p) {
+        char what[128];
+        snprintf(what, sizeof what, "alloc of id %llu (%llu bytes) failed", (unsigned long long)e->id,
+                 (unsigned long long)e->size);
+        fail(rp, line, what, pma_last_error());
+    }
+    return p;
+}
+
+static void do_free_writes(replay *rp, tr_obj *o)
+{
+    for (uint32_t i = 0; i < rp->cfg->extra_writes; i++)
+        data_write(rp, o->user, o->size);
+}
+
+/* Runs one event (its object's earlier events have finished). */
+static void run_event(replay *rp, const tr_event *e, tr_obj *o, tr_obj *old, uint64_t line)
+{
+    if (atomic_load_explicit(&rp->failed, memory_order_relaxed))
+        return;
+    int rc;
+    switch (e->op) {
+    case TR_ALLOC:
+        if (!(o->user = do_alloc(rp, e, line)))
+            return;
+        live_add(rp, (int64_t)o->size, 1);
+        if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL)
+            data_write(rp, o->user, o->size);
+        break;
+    case TR_FREE:
+        do_free_writes(rp, o);
+        if ((rc = pma_return_mem(rp->h, o->user)) != 0) {
+            fail(rp, line, "free failed", rc);
+            return;
+        }
+        live_add(rp, -(int64_t)o->size, -1);
+        break;
+    case TR_REALLOC: {
+        if (!(o->user = do_alloc(rp, e, line)))
+            return;
+        uint64_t keep = old->size < o->size ? old->size : o->size;
+        if (keep) {
+            rp->data_bytes += keep;
+            nv_write(rp->dev, pma_offset(rp->h, o->user), old->user, keep, NV_DATA);
+        }
+        if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL && o->size > keep)
+            data_write(rp, (unsigned char *)o->user + keep, o->size - keep);
+        do_free_writes(rp, old);
+        if ((rc = pma_return_mem(rp->h, old->user)) != 0) {
+            fail(rp, line, "free of the old object in a realloc failed", rc);
+            return;
+        }
+        live_add(rp, (int64_t)o->size - (int64_t)old->size, 0);
+        break;
+    }
+    case TR_WRITE:
+        if (e->len)
+            data_write(rp, (unsigned char *)o->user + e->offset, e->len);
+        break;
+    case TR_READ:
+        if (e->len) {
+            unsigned char sink[4096];
+            for (uint64_t done = 0; done < e->len; done += sizeof sink) {
+                uint64_t n = e->len - done < sizeof sink ? e->len - done : sizeof sink;
+                nv_read(rp->dev, pma_offset(rp->h, o->user) + e->offset + done, sink, n);
+            }
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- deterministic ---------------------------------------------------------- */
+
+static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_error *err)
+{
+    tr_event e;
+    tr_obj *o, *old;
+    uint64_t n = 0;
+    int rc;
+    while ((rc = tr_reader_next(r, &e, &o, &old, err)) == 1) {
+        nv_thread_slot_bind((int)(e.thread % (NV_MAX_THREADS - 1)));
+        run_event(rp, &e, o, old, tr_reader_line(r));
+        if (e.op == TR_FREE)
+            tr_reader_release(r, o);
+        if (old)
+            tr_reader_release(r, old);
+        st->events[e.op]++;
+        n++;
+        if (atomic_load_explicit(&rp->failed, memory_order_relaxed))
+            break;
+        if (rp->cfg->sample && rp->cfg->sample_every && n % rp->cfg->sample_every == 0)
+            rp->cfg->sample(rp->cfg->ctx, n);
+        if (rp->cfg->progress && (n & 65535) == 0)
+            rp->cfg->progress(rp->cfg->ctx, n);
+    }
+    return rc;
+}
+
+/* ---- concurrent ------------------------------------------------------------- */
+
+typedef struct qitem {
+    tr_event e;
+    tr_obj *o, *old;
+    uint64_t seq, old_seq, line;
+} qitem;
+
+typedef struct queue {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    qitem *items;
+    size_t head, count;
+    bool closed;
+    replay *rp;
+    tr_reader *r;
+    int slot;
+} queue;
+
+static void wait_turn(tr_obj *o, uint64_t seq)
+{
+    for (unsigned spins = 0; atomic_load_explicit(&o->done, memory_order_acquire) != seq; spins++)
+        if (spins > 64)
+            sched_yield();
+}
+
+static void *worker(void *arg)
+{
+    queue *q = arg;
+    nv_thread_slot_bind(q->slot);
+    for (;;) {
+        pthread_mutex_lock(&q->lock);
+        while (q->count == 0 && !q->closed)
+            pthread_cond_wait(&q->cond, &q->lock);
+        if (q->count == 0) {
+            pthread_mutex_unlock(&q->lock);
+            return NULL;
+        }
+        qitem it = q->items[q->head];
+        q->head = (q->head + 1) % QUEUE_CAP;
+        q->count--;
+        pthread_cond_broadcast(&q->cond);
+        pthread_mutex_unlock(&q->lock);
+        wait_turn(it.o, it.seq);
+        if (it.old)
+            wait_turn(it.old, it.old_seq);
+        run_event(q->rp, &it.e, it.o, it.old, it.line);
+        /* A freed record has no later events: its last runner releases it. */
+        if (it.e.op == TR_FREE)
+            tr_reader_release(q->r, it.o);
+        else
+            atomic_fetch_add_explicit(&it.o->done, 1, memory_order_release);
+        if (it.old)
+            tr_reader_release(q->r, it.old);
+    }
+}
+
+static int run_concurrent(replay *rp, tr_reader *r, tr_replay_stats *st, tr_error *err)
+{
+    uint32_t nt = tr_reader_header(r)->threads;
+    queue *qs = calloc(nt, sizeof *qs);
+    pthread_t *th = calloc(nt, sizeof *th);
+    if (!qs || !th) {
+        free(qs);
+        free(th);
+        tr_error_set(err, "", 0, 0, "out of memory");
+        return TR_ENOMEM;
+    }
+    uint32_t started = 0;
+    for (; started < nt; started++) {
+        queue *q = &qs[started];
+        pthread_mutex_init(&q->lock, NULL);
+        pthread_cond_init(&q->cond, NULL);
+        q->items = malloc(QUEUE_CAP * sizeof *q->items);
+        q->rp = rp;
+        q->r = r;
+        q->slot = (int)(started % (NV_MAX_THREADS - 1));
+        if (!q->items || pthread_create(&th[started], NULL, worker, q) != 0) {
+            free(q->items);
+            break;
+        }
+    }
+    int rc = started == nt ? 0 : TR_ENOMEM;
+    tr_event e;
+    tr_obj *o, *old;
+    uint64_t n = 0;
+    while (rc == 0 && (rc = tr_reader_next(r, &e, &o, &old, err)) == 1) {
+        rc = 0;
+        qitem it = {.e = e, .o = o, .old = old, .line = tr_reader_line(r)};
+        it.seq = o->issued++;
+        if (old)
+            it.old_seq = old->issued++;
+        queue *q = &qs[e.thread];
+        pthread_mutex_lock(&q->lock);
+        while (q->count == QUEUE_CAP)
+            pthread_cond_wait(&q->cond, &q->lock);
+        q->items[(q->head + q->count) % QUEUE_CAP] = it;
+        q->count++;
+        pthread_cond_broadcast(&q->cond);
+        pthread_mutex_unlock(&q->lock);
+        st->events[e.op]++;
+        n++;
+        if (atomic_load_explicit(&rp->failed, memory_order_relaxed))
+            break;
+        if (rp->cfg->sample && rp->cfg->sample_every && n % rp->cfg->sample_every == 0)
+            rp->cfg->sample(rp->cfg->ctx, n);
+        if (rp->cfg->progress && (n & 65535) == 0)
+            rp->cfg->progress(rp->cfg->ctx, n);
+    }
+    for (uint32_t i = 0; i < started; i++) {
+        pthread_mutex_lock(&qs[i].lock);
+        qs[i].closed = true;
+        pthread_cond_broadcast(&qs[i].cond);
+        pthread_mutex_unlock(&qs[i].lock);
+    }
+    for (uint32_t i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        free(qs[i].items);
+        pthread_mutex_destroy(&qs[i].lock);
+        pthread_cond_destroy(&qs[i].cond);
+    }
+    free(qs);
+    free(th);
+    return rc;
+}
+
+int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_stats *st, tr_error *err)
+{
+    memset(st, 0, sizeof *st);
+    replay rp = {.h = h, .dev = pma_device(h), .cfg = cfg};
+    const pma_config *pc = pma_heap_config(h);
+    rp.heap_align = pc->granularity > pc->alignment ? pc->granularity : pc->alignment;
+    pthread_mutex_init(&rp.fail_lock, NULL);
+    rp.pool = malloc(POOL_BYTES * 2);
+    if (!rp.pool) {
+        tr_error_set(err, "", 0, 0, "out of memory");
+        return TR_ENOMEM;
+    }
+    uint64_t x = cfg->seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < POOL_BYTES * 2; i += 8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        memcpy(rp.pool + i, &x, 8);
+    }
+    double t0 = now_s();
+    int rc = cfg->mode == TR_CONCURRENT ? run_concurrent(&rp, r, st, err) : run_deterministic(&rp, r, st, err);
+    st->wall_s = now_s() - t0;
+    if (rc >= 0 && atomic_load(&rp.failed)) {
+        if (err) {
+            *err = rp.fail_err;
+            snprintf(err->file, sizeof err->file, "%s", tr_reader_name(r));
+        }
+        rc = TR_EREPLAY;
+    }
+    st->data_bytes_written = atomic_load(&rp.data_bytes);
+    st->misaligned = atomic_load(&rp.misaligned);
+    st->peak_live_bytes = atomic_load(&rp.peak_bytes);
+    st->peak_live_objects = atomic_load(&rp.peak_objects);
+    free(rp.pool);
+    pthread_mutex_destroy(&rp.fail_lock);
+    return rc < 0 ? rc : 0;
+}
