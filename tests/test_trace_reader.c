@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <zlib.h>
 
@@ -228,6 +229,79 @@ START_TEST(garbage_and_truncated_gzip)
 }
 END_TEST
 
+/* The binary form reads back the same events, refuses damage, and the cache
+ * is keyed by content. */
+START_TEST(binary_form_and_cache)
+{
+    gzFile gz = gzopen(tmp_path("src.jsonl.gz"), "wb");
+    gzputs(gz, "{\"format\":\"pmarena-trace\",\"version\":1,\"threads\":2,\"source\":\"bin test\"}\n");
+    for (int i = 1; i <= 5000; i++)
+        gzprintf(gz, "{\"op\":\"alloc\",\"id\":%d,\"size\":%d,\"thread\":%d}\n"
+                     "{\"op\":\"write\",\"id\":%d,\"offset\":1,\"len\":%d}\n"
+                     "{\"op\":\"realloc\",\"id\":%d,\"new_id\":%d,\"size\":%d,\"align\":64}\n"
+                     "{\"op\":\"free\",\"id\":%d,\"thread\":1}\n",
+                 i, i % 300 + 2, i % 2, i, i % 300 + 1, i, i + 100000, i % 77 + 1, i + 100000);
+    gzclose(gz);
+    tr_error err;
+    uint64_t n = 0;
+    ck_assert_int_eq(tr_convert(tmp_path("src.jsonl.gz"), tmp_path("out.pmt"), &n, &err), 0);
+    ck_assert_uint_eq(n, 20000);
+    tr_reader *a, *b;
+    ck_assert_int_eq(tr_reader_open(&a, tmp_path("src.jsonl.gz"), &err), 0);
+    ck_assert_int_eq(tr_reader_open(&b, tmp_path("out.pmt"), &err), 0);
+    ck_assert_str_eq(tr_reader_header(b)->source, "bin test");
+    ck_assert_uint_eq(tr_reader_header(b)->threads, 2);
+    tr_event ea, eb;
+    tr_obj *oa, *ob, *olda, *oldb;
+    int ra, rb;
+    uint64_t same = 0;
+    while ((ra = tr_reader_next(a, &ea, &oa, &olda, &err)) == 1) {
+        rb = tr_reader_next(b, &eb, &ob, &oldb, &err);
+        TEST_REQUIRE(rb == 1 && memcmp(&ea, &eb, sizeof ea) == 0, "event %llu differs", (unsigned long long)same);
+        same++;
+        if (ea.op == TR_FREE) {
+            tr_reader_release(a, oa);
+            tr_reader_release(b, ob);
+        }
+        if (olda) {
+            tr_reader_release(a, olda);
+            tr_reader_release(b, oldb);
+        }
+    }
+    ck_assert_int_eq(ra, 0);
+    ck_assert_int_eq(tr_reader_next(b, &eb, &ob, &oldb, &err), 0);
+    ck_assert_uint_eq(same, 20000);
+    tr_reader_close(a);
+    tr_reader_close(b);
+    /* Damage: flip one byte in a record, cut the tail: both refused at open. */
+    FILE *f = fopen(tmp_path("out.pmt"), "rb");
+    static unsigned char buf[2 << 20];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    buf[len / 2] ^= 0x10;
+    put_file(tmp_path("flip.pmt"), (const char *)buf, len);
+    ck_assert_int_eq(tr_reader_open(&a, tmp_path("flip.pmt"), &err), TR_ESYNTAX);
+    buf[len / 2] ^= 0x10;
+    put_file(tmp_path("cut.pmt"), (const char *)buf, len - 100);
+    ck_assert_int_eq(tr_reader_open(&a, tmp_path("cut.pmt"), &err), TR_ESYNTAX);
+    /* Cache: the first open converts, the second reuses, a changed file misses. */
+    char cache[600];
+    snprintf(cache, sizeof cache, "%s/cache", dir);
+    mkdir(cache, 0755);
+    ck_assert_int_eq(tr_reader_open_cached(&a, tmp_path("src.jsonl.gz"), cache, &err), 0);
+    tr_reader_close(a);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | wc -l) -eq 1", cache);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_eq(tr_reader_open_cached(&a, tmp_path("src.jsonl.gz"), cache, &err), 0);
+    ck_assert_uint_eq(tr_reader_header(a)->threads, 2);
+    tr_reader_close(a);
+    ck_assert_int_eq(system(cmd), 0);
+    put_file(tmp_path("src.jsonl.gz"), (const char *)buf, 0);   /* now empty: invalid */
+    ck_assert_int_eq(tr_reader_open_cached(&a, tmp_path("src.jsonl.gz"), cache, &err), TR_ESYNTAX);
+}
+END_TEST
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -239,6 +313,7 @@ int main(void)
     tcase_add_test(tc, crlf_blank_lines_document_and_inline);
     tcase_add_loop_test(tc, broken_traces_located, 0, (int)(sizeof corpus / sizeof corpus[0]));
     tcase_add_test(tc, garbage_and_truncated_gzip);
+    tcase_add_test(tc, binary_form_and_cache);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);
     char cmd[600];

@@ -12,6 +12,7 @@
  * line and, for JSON syntax, the column (from Jansson).
  */
 #include "pmarena/trace.h"
+#include "binary.h"
 #include "event_json.h"
 #include "idmap.h"
 
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 struct tr_reader {
@@ -31,6 +33,8 @@ struct tr_reader {
     char *buf;
     size_t cap, len, pos;         /* buffered bytes [pos, len) */
     bool eof;
+    /* binary source */
+    pmt_file *bin;
     /* array source (document or inline) */
     json_t *doc;                  /* owned (document) or NULL */
     const json_t *events;
@@ -206,6 +210,18 @@ int tr_reader_open(tr_reader **out, const char *path, tr_error *err)
     tr_reader *r = reader_new(path);
     if (!r)
         return TR_ENOMEM;
+    if (pmt_sniff(path)) {
+        int rc = (r->bin = malloc(sizeof *r->bin)) ? pmt_open(r->bin, path, err) : TR_ENOMEM;
+        if (rc) {
+            free(r->bin);
+            r->bin = NULL;
+            tr_reader_close(r);
+            return rc;
+        }
+        r->hdr = r->bin->hdr;
+        *out = r;
+        return 0;
+    }
     r->gz = gzopen(path, "rb");
     r->cap = 1 << 20;
     r->buf = malloc(r->cap);
@@ -272,7 +288,7 @@ static int semantic(tr_reader *r, tr_error *err, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (r->events && !r->doc)
+    if ((r->events && !r->doc) || r->bin)
         tr_error_set(err, r->name, 0, 0, "event %llu: %s", (unsigned long long)r->line, msg);
     else if (r->events)
         tr_error_set(err, r->name, 0, 0, "events[%llu]: %s", (unsigned long long)r->line - 1, msg);
@@ -338,13 +354,20 @@ static int next_json(tr_reader *r, json_t **out, tr_error *err)
 
 int tr_reader_next(tr_reader *r, tr_event *e, tr_obj **obj, tr_obj **old, tr_error *err)
 {
-    json_t *j = NULL;
-    int rc = next_json(r, &j, err);
-    if (rc <= 0)
-        return rc;
+    int rc;
     char msg[256];
-    rc = tr_event_from_json(j, r->hdr.threads, e, msg, sizeof msg);
-    json_decref(j);
+    if (r->bin) {
+        if ((rc = pmt_next(r->bin, e, err, r->name)) <= 0)
+            return rc;
+        r->line++;
+        rc = 0;
+    } else {
+        json_t *j = NULL;
+        if ((rc = next_json(r, &j, err)) <= 0)
+            return rc;
+        rc = tr_event_from_json(j, r->hdr.threads, e, msg, sizeof msg);
+        json_decref(j);
+    }
     if (rc) {
         if (r->events && !r->doc)
             tr_error_set(err, r->name, 0, 0, "event %llu: %s", (unsigned long long)r->line, msg);
@@ -401,6 +424,44 @@ int tr_reader_next(tr_reader *r, tr_event *e, tr_obj **obj, tr_obj **old, tr_err
     }
 }
 
+/* ---- the binary cache --------------------------------------------------------- */
+
+int tr_reader_open_cached(tr_reader **out, const char *path, const char *cache_dir, tr_error *err)
+{
+    *out = NULL;
+    if (pmt_sniff(path))
+        return tr_reader_open(out, path, err);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        tr_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
+        return TR_EIO;
+    }
+    static unsigned char buf[1 << 16];
+    uLong crc = crc32(0, Z_NULL, 0), adler = adler32(0, Z_NULL, 0);
+    uint64_t len = 0;
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        crc = crc32(crc, buf, (uInt)n);
+        adler = adler32(adler, buf, (uInt)n);
+        len += n;
+    }
+    fclose(f);
+    char cached[4096];
+    snprintf(cached, sizeof cached, "%s/%016llx-%08lx%08lx.pmt", cache_dir, (unsigned long long)len,
+             (unsigned long)crc, (unsigned long)adler);
+    if (access(cached, R_OK) == 0 && tr_reader_open(out, cached, NULL) == 0) {
+        snprintf((*out)->name, sizeof (*out)->name, "%s", path);
+        return 0;
+    }
+    int rc = tr_convert(path, cached, NULL, err);
+    if (rc)
+        return rc;
+    rc = tr_reader_open(out, cached, err);
+    if (rc == 0)
+        snprintf((*out)->name, sizeof (*out)->name, "%s", path);
+    return rc;
+}
+
 void tr_reader_release(tr_reader *r, tr_obj *o)
 {
     (void)r;
@@ -416,6 +477,10 @@ void tr_reader_close(tr_reader *r)
     tr_idmap_free(&r->live);
     if (r->gz)
         gzclose(r->gz);
+    if (r->bin) {
+        pmt_close(r->bin);
+        free(r->bin);
+    }
     json_decref(r->doc);
     free(r->buf);
     free(r);

@@ -119,6 +119,14 @@ uint64_t tr_reader_peak_live_bytes(const tr_reader *r);
 uint64_t tr_reader_bytes_read(const tr_reader *r); /* compressed bytes consumed, for progress */
 void tr_reader_close(tr_reader *r);
 
+/* The binary form (traces/binary.h): converts any readable trace to OUT
+ * (atomically); *events gets the count. */
+int tr_convert(const char *in, const char *out, uint64_t *events, tr_error *err);
+/* Opens `path` through a cache of binary forms in cache_dir, keyed by the
+ * source file's content (length, CRC-32 and Adler-32 of its bytes), so a trace
+ * replayed many times is parsed once and a changed file is never read stale. */
+int tr_reader_open_cached(tr_reader **r, const char *path, const char *cache_dir, tr_error *err);
+
 #ifdef __cplusplus
 }
 #endif
