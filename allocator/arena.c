@@ -482,11 +482,13 @@ uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n, uint64_t request
     return u;
 }
 
+/* The object ends at the next start bit or the first free unit, whichever
+ * comes first. Look for the next start first: it is near (the neighbour's
+ * start), while the allocated run may go on through many packed neighbours. */
 uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first)
 {
-    uint32_t end = pma_bm_next_zero(a->alloc, first + 1, a->units);
-    uint32_t next = pma_bm_next_one(a->start, first + 1, end);
-    return next - first;
+    uint32_t next = pma_bm_next_one(a->start, first + 1, a->units);
+    return pma_bm_next_zero(a->alloc, first + 1, next) - first;
 }
 
 void pma_arena_release(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n)

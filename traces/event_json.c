@@ -32,11 +32,8 @@ static const unsigned required[TR_OPS] = {
     [TR_READ] = K_OP | K_ID | K_OFFSET | K_LEN,
 };
 
-static int uint_key(const json_t *o, const char *k, uint64_t max, uint64_t *out, char *msg, size_t len)
+static int uint_value(const json_t *v, const char *k, uint64_t max, uint64_t *out, char *msg, size_t len)
 {
-    json_t *v = json_object_get(o, k);
-    if (!v)
-        return 0;
     if (!json_is_integer(v)) {
         snprintf(msg, len, "\"%s\" must be a non-negative integer", k);
         return TR_ESYNTAX;
@@ -76,6 +73,11 @@ int tr_event_from_json(const json_t *o, uint32_t threads, tr_event *e, char *msg
         return TR_ESYNTAX;
     }
     e->op = (tr_op)opi;
+    /* One pass over the keys (a lookup per key would hash each again). */
+    static const uint64_t max[] = {0, UINT64_MAX >> 1, TR_MAX_SIZE, UINT64_MAX >> 1, TR_MAX_SIZE,
+                                   TR_MAX_SIZE, TR_MAX_THREADS - 1, 1u << 30};
+    uint64_t thread = 0;
+    uint64_t *dest[] = {NULL, &e->id, &e->size, &e->new_id, &e->offset, &e->len, &thread, &e->align};
     unsigned present = 0;
     const char *k;
     json_t *v;
@@ -88,6 +90,9 @@ int tr_event_from_json(const json_t *o, uint32_t threads, tr_event *e, char *msg
             return TR_ESYNTAX;
         }
         present |= keys[i].bit;
+        int rc;
+        if (dest[i] && (rc = uint_value(v, keys[i].name, max[i], dest[i], msg, len)))
+            return rc;
     }
     if ((present & required[opi]) != required[opi]) {
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
@@ -97,16 +102,6 @@ int tr_event_from_json(const json_t *o, uint32_t threads, tr_event *e, char *msg
             }
         return TR_ESYNTAX;
     }
-    uint64_t thread = 0;
-    int rc;
-    if ((rc = uint_key(o, "id", UINT64_MAX >> 1, &e->id, msg, len)) ||
-        (rc = uint_key(o, "new_id", UINT64_MAX >> 1, &e->new_id, msg, len)) ||
-        (rc = uint_key(o, "size", TR_MAX_SIZE, &e->size, msg, len)) ||
-        (rc = uint_key(o, "offset", TR_MAX_SIZE, &e->offset, msg, len)) ||
-        (rc = uint_key(o, "len", TR_MAX_SIZE, &e->len, msg, len)) ||
-        (rc = uint_key(o, "align", 1u << 30, &e->align, msg, len)) ||
-        (rc = uint_key(o, "thread", TR_MAX_THREADS - 1, &thread, msg, len)))
-        return rc;
     if (e->align && (e->align & (e->align - 1))) {
         snprintf(msg, len, "\"align\" must be a power of two (got %llu)", (unsigned long long)e->align);
         return TR_ESYNTAX;

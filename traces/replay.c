@@ -173,29 +173,96 @@ static void run_event(replay *rp, const tr_event *e, tr_obj *o, tr_obj *old, uin
 
 /* ---- deterministic ---------------------------------------------------------- */
 
+/* Parsing JSON costs as much as simulating, so a reader thread parses ahead
+ * into a ring while this thread replays, in file order: still one event at a
+ * time against the heap, so still deterministic, and the two overlap. */
+#define PIPE_CAP 8192
+
+typedef struct pipe_item { tr_event e; tr_obj *o, *old; uint64_t line; } pipe_item;
+
+typedef struct pipe {
+    pipe_item *items;
+    _Atomic uint64_t head, tail;      /* consumed, produced */
+    _Atomic int done, stop;
+    int rc;
+    tr_error err;
+    tr_reader *r;
+} pipe;
+
+static void *pipe_reader(void *arg)
+{
+    pipe *p = arg;
+    int rc;
+    pipe_item it;
+    while (!atomic_load_explicit(&p->stop, memory_order_relaxed) &&
+           (rc = tr_reader_next(p->r, &it.e, &it.o, &it.old, &p->err)) == 1) {
+        it.line = tr_reader_line(p->r);
+        uint64_t t = atomic_load_explicit(&p->tail, memory_order_relaxed);
+        while (t - atomic_load_explicit(&p->head, memory_order_acquire) == PIPE_CAP) {
+            if (atomic_load_explicit(&p->stop, memory_order_relaxed))
+                goto out;
+            sched_yield();
+        }
+        p->items[t % PIPE_CAP] = it;
+        atomic_store_explicit(&p->tail, t + 1, memory_order_release);
+    }
+    p->rc = atomic_load_explicit(&p->stop, memory_order_relaxed) ? 0 : rc;
+out:
+    atomic_store_explicit(&p->done, 1, memory_order_release);
+    return NULL;
+}
+
 static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_error *err)
 {
-    tr_event e;
-    tr_obj *o, *old;
-    uint64_t n = 0;
-    int rc;
-    while ((rc = tr_reader_next(r, &e, &o, &old, err)) == 1) {
-        nv_thread_slot_bind((int)(e.thread % (NV_MAX_THREADS - 1)));
-        run_event(rp, &e, o, old, tr_reader_line(r));
-        if (e.op == TR_FREE)
-            tr_reader_release(r, o);
-        if (old)
-            tr_reader_release(r, old);
-        st->events[e.op]++;
+    pipe p = {.r = r};
+    pthread_t th;
+    p.items = malloc(PIPE_CAP * sizeof *p.items);
+    if (!p.items || pthread_create(&th, NULL, pipe_reader, &p) != 0) {
+        free(p.items);
+        tr_error_set(err, tr_reader_name(r), 0, 0, "out of memory");
+        return TR_ENOMEM;
+    }
+    uint64_t n = 0, head = 0;
+    for (;;) {
+        if (head == atomic_load_explicit(&p.tail, memory_order_acquire)) {
+            if (atomic_load_explicit(&p.done, memory_order_acquire) &&
+                head == atomic_load_explicit(&p.tail, memory_order_acquire))
+                break;
+            sched_yield();
+            continue;
+        }
+        pipe_item *it = &p.items[head % PIPE_CAP];
+        nv_thread_slot_bind((int)(it->e.thread % (NV_MAX_THREADS - 1)));
+        run_event(rp, &it->e, it->o, it->old, it->line);
+        if (it->e.op == TR_FREE)
+            tr_reader_release(r, it->o);
+        if (it->old)
+            tr_reader_release(r, it->old);
+        st->events[it->e.op]++;
+        atomic_store_explicit(&p.head, ++head, memory_order_release);
         n++;
-        if (atomic_load_explicit(&rp->failed, memory_order_relaxed))
+        if (atomic_load_explicit(&rp->failed, memory_order_relaxed)) {
+            atomic_store(&p.stop, 1);
             break;
+        }
         if (rp->cfg->sample && rp->cfg->sample_every && n % rp->cfg->sample_every == 0)
             rp->cfg->sample(rp->cfg->ctx, n);
         if (rp->cfg->progress && (n & 65535) == 0)
             rp->cfg->progress(rp->cfg->ctx, n);
     }
-    return rc;
+    pthread_join(th, NULL);
+    /* Events parsed but not replayed (after a failure) still own records. */
+    for (uint64_t t = atomic_load(&p.tail); head < t; head++) {
+        pipe_item *it = &p.items[head % PIPE_CAP];
+        if (it->e.op == TR_FREE)
+            tr_reader_release(r, it->o);
+        if (it->old)
+            tr_reader_release(r, it->old);
+    }
+    free(p.items);
+    if (p.rc < 0 && err)
+        *err = p.err;
+    return p.rc;
 }
 
 /* ---- concurrent ------------------------------------------------------------- */
