@@ -47,7 +47,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SAN) -pthread -Iinclude 
 LDLIBS_ALL = $(SAN) -pthread $(PKG_LIBS) -lm $(LDFLAGS)
 
 LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c) $(wildcard cli/config_*.c)
-CLI_SRCS := cli/main.c $(wildcard cli/cmd_*.c)
+CLI_SRCS := $(filter-out cli/config_%.c,$(wildcard cli/*.c))
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 RECORD_SRCS := $(wildcard traces/record/*.c)

@@ -9,6 +9,7 @@
  * the rules live in one place; this file checks types and names.
  */
 #include "pmarena/config.h"
+#include "config_util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -17,25 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int cfg_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return CFG_EINVAL;
-}
-
-/* The JSON value as compact text, for messages. */
-static void cfg_value_text(const json_t *v, char *buf, size_t len)
-{
-    char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    snprintf(buf, len, "%s", s ? s : "?");
-    free(s);
-}
 
 int cfg_size_parse(const json_t *v, uint64_t *out, const char *key, char *err, size_t errlen)
 {
@@ -76,35 +58,6 @@ int cfg_size_parse(const json_t *v, uint64_t *out, const char *key, char *err, s
     }
     return cfg_fail(err, errlen, "%s: %s has an unknown unit (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB)",
                     key, shown);
-}
-
-/* An integer key that must fit in uint32. */
-static int cfg_u32(const json_t *v, uint32_t *out, const char *key, const char *field,
-                   char *err, size_t errlen)
-{
-    char shown[96];
-    cfg_value_text(v, shown, sizeof shown);
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
-        return cfg_fail(err, errlen, "%s.%s: %s is not allowed (a non-negative integer)", key, field, shown);
-    *out = (uint32_t)json_integer_value(v);
-    return 0;
-}
-
-/* A string key whose value must be one of names[0..n). */
-static int cfg_enum(const json_t *v, int *out, const char *const *names, int n,
-                    const char *key, const char *field, char *err, size_t errlen)
-{
-    char shown[96], allowed[160] = "";
-    cfg_value_text(v, shown, sizeof shown);
-    for (int i = 0; i < n; i++) {
-        if (json_is_string(v) && strcmp(json_string_value(v), names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-        size_t used = strlen(allowed);
-        snprintf(allowed + used, sizeof allowed - used, "%s%s", i ? ", " : "", names[i]);
-    }
-    return cfg_fail(err, errlen, "%s.%s: %s is not allowed (one of: %s)", key, field, shown, allowed);
 }
 
 static int cfg_latency(nv_latency *lat, const json_t *obj, const char *key, char *err, size_t errlen)

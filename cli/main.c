@@ -15,6 +15,7 @@ static const struct cmd {
     int (*run)(int argc, char **argv);
     const char *summary;
 } cmds[] = {
+    {"run", cmd_run, "run one experiment config: replay, analyse, plot"},
     {"convert", cmd_convert, "convert a trace to the compact binary form"},
     {"gen", cmd_gen, "generate a synthetic allocation trace"},
     {"record", cmd_record, "record the allocations of a real program as a trace"},

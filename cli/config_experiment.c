@@ -1,0 +1,323 @@
+/*
+ * config_experiment.c - an experiment config (DESIGN.md's schema) -> plain
+ * structs: the allocator, replay, trace and analysis blocks (the device block
+ * is config_device.c's), --set overrides, and the resolved config written
+ * into summaries.
+ *
+ * Top-level keys: name, comment, device, allocator, replay, trace (required),
+ * analysis, sweep. Unknown keys anywhere are errors that name their path.
+ * A trace file's relative path is taken from the current directory, else
+ * from the config file's folder.
+ */
+#include "pmarena/config.h"
+#include "config_util.h"
+
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
+{
+    static const char *const known[] = {"granularity", "alignment", "arena_size", "policy", "bitmap_layout",
+                                        "metadata"};
+    static const char *const policies[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
+    static const char *const layouts[] = {"linear", "interleaved"};
+    static const char *const placements[] = {"nvram", "hybrid", "dram"};
+    if (!json_is_object(obj))
+        return cfg_fail(err, errlen, "%s: expected an object", key);
+    int rc = cfg_known_keys(obj, known, 6, key, err, errlen), x;
+    json_t *v;
+    if (rc)
+        return rc;
+    if ((v = json_object_get(obj, "granularity")) && (rc = cfg_u32(v, &cfg->granularity, key, "granularity", err, errlen)))
+        return rc;
+    if ((v = json_object_get(obj, "alignment")) && (rc = cfg_u32(v, &cfg->alignment, key, "alignment", err, errlen)))
+        return rc;
+    if ((v = json_object_get(obj, "arena_size"))) {
+        char path[160];
+        snprintf(path, sizeof path, "%s.arena_size", key);
+        if ((rc = cfg_size_parse(v, &cfg->arena_size, path, err, errlen)))
+            return rc;
+    }
+    if ((v = json_object_get(obj, "policy"))) {
+        if ((rc = cfg_enum(v, &x, policies, 4, key, "policy", err, errlen)))
+            return rc;
+        cfg->policy = (pma_policy)x;
+    }
+    if ((v = json_object_get(obj, "bitmap_layout"))) {
+        if ((rc = cfg_enum(v, &x, layouts, 2, key, "bitmap_layout", err, errlen)))
+            return rc;
+        cfg->bitmap_layout = (pma_bitmap_layout)x;
+    }
+    if ((v = json_object_get(obj, "metadata"))) {
+        if ((rc = cfg_enum(v, &x, placements, 3, key, "metadata", err, errlen)))
+            return rc;
+        cfg->metadata = (pma_metadata)x;
+    }
+    char msg[300];
+    if (pma_config_check(cfg, msg, sizeof msg) != 0)
+        return cfg_fail(err, errlen, "%s.%s", key, msg);
+    return 0;
+}
+
+static int read_replay(cfg_experiment *x, const json_t *obj, char *err, size_t errlen)
+{
+    static const char *const known[] = {"mode", "on_alloc", "extra_writes", "data", "sample_every", "seed"};
+    static const char *const modes[] = {"deterministic", "concurrent"};
+    static const char *const on_alloc[] = {"full", "none"};
+    static const char *const data[] = {"random", "zero"};
+    if (!json_is_object(obj))
+        return cfg_fail(err, errlen, "replay: expected an object");
+    int rc = cfg_known_keys(obj, known, 6, "replay", err, errlen), i;
+    json_t *v;
+    if (rc)
+        return rc;
+    if ((v = json_object_get(obj, "mode"))) {
+        if ((rc = cfg_enum(v, &i, modes, 2, "replay", "mode", err, errlen)))
+            return rc;
+        x->replay.mode = (tr_mode)i;
+    }
+    if ((v = json_object_get(obj, "on_alloc"))) {
+        if ((rc = cfg_enum(v, &i, on_alloc, 2, "replay", "on_alloc", err, errlen)))
+            return rc;
+        x->replay.on_alloc = (tr_on_alloc)i;
+    }
+    if ((v = json_object_get(obj, "data"))) {
+        if ((rc = cfg_enum(v, &i, data, 2, "replay", "data", err, errlen)))
+            return rc;
+        x->replay.data = (tr_data)i;
+    }
+    if ((v = json_object_get(obj, "extra_writes")) &&
+        (rc = cfg_u32(v, &x->replay.extra_writes, "replay", "extra_writes", err, errlen)))
+        return rc;
+    if ((v = json_object_get(obj, "seed")) && (rc = cfg_u64(v, &x->replay.seed, UINT64_MAX >> 1, "replay.seed", err, errlen)))
+        return rc;
+    if ((v = json_object_get(obj, "sample_every"))) {
+        if (json_is_string(v) && strcmp(json_string_value(v), "auto") == 0) {
+            x->sample_auto = true;
+        } else {
+            if ((rc = cfg_u64(v, &x->replay.sample_every, UINT64_MAX >> 1, "replay.sample_every", err, errlen)))
+                return cfg_fail(err, errlen, "replay.sample_every: expected \"auto\" or a number of events (0: never)");
+            x->sample_auto = false;
+        }
+    }
+    return 0;
+}
+
+static bool readable(const char *p) { return access(p, R_OK) == 0; }
+
+static int read_trace(cfg_experiment *x, const json_t *obj, char *err, size_t errlen)
+{
+    static const char *const known[] = {"file", "events", "gen"};
+    if (!obj)
+        return cfg_fail(err, errlen, "trace: missing (give {\"file\": PATH}, {\"events\": [...]} or {\"gen\": {...}})");
+    if (!json_is_object(obj) || json_object_size(obj) != 1)
+        return cfg_fail(err, errlen, "trace: expected exactly one of {\"file\": PATH}, {\"events\": [...]}, {\"gen\": {...}}");
+    int rc = cfg_known_keys(obj, known, 3, "trace", err, errlen);
+    if (rc)
+        return rc;
+    json_t *v;
+    if ((v = json_object_get(obj, "file"))) {
+        if (!json_is_string(v) || !*json_string_value(v))
+            return cfg_fail(err, errlen, "trace.file: expected a path");
+        const char *f = json_string_value(v);
+        x->trace_kind = CFG_TRACE_FILE;
+        snprintf(x->trace_file, sizeof x->trace_file, "%s", f);
+        if (f[0] != '/' && !readable(f)) {
+            char dir[4096];
+            snprintf(dir, sizeof dir, "%s", x->config_path);
+            snprintf(x->trace_file, sizeof x->trace_file, "%s/%s", dirname(dir), f);
+        }
+        if (!readable(x->trace_file))
+            return cfg_fail(err, errlen, "trace.file: \"%s\" cannot be read (relative paths are taken from the "
+                            "current directory, then from the config's folder)", f);
+    } else if ((v = json_object_get(obj, "events"))) {
+        if (!json_is_array(v))
+            return cfg_fail(err, errlen, "trace.events: expected an array of events");
+        x->trace_kind = CFG_TRACE_EVENTS;
+        x->trace_events = v;
+    } else {
+        v = json_object_get(obj, "gen");
+        if (!json_is_object(v))
+            return cfg_fail(err, errlen, "trace.gen: expected a generator spec object");
+        x->trace_kind = CFG_TRACE_GEN;
+        x->trace_gen = v;
+    }
+    return 0;
+}
+
+static int read_analysis(cfg_experiment *x, const json_t *obj, char *err, size_t errlen)
+{
+    static const char *const known[] = {"endurance", "histogram_bins"};
+    static const char *const eknown[] = {"mean", "stddev", "seed"};
+    if (!json_is_object(obj))
+        return cfg_fail(err, errlen, "analysis: expected an object");
+    int rc = cfg_known_keys(obj, known, 2, "analysis", err, errlen);
+    if (rc)
+        return rc;
+    json_t *e = json_object_get(obj, "endurance"), *v;
+    if (e) {
+        if (!json_is_object(e))
+            return cfg_fail(err, errlen, "analysis.endurance: expected {\"mean\": 1e8, \"stddev\": 0, \"seed\": 1}");
+        if ((rc = cfg_known_keys(e, eknown, 3, "analysis.endurance", err, errlen)))
+            return rc;
+        if ((v = json_object_get(e, "mean"))) {
+            if (!json_is_number(v) || json_number_value(v) <= 0)
+                return cfg_fail(err, errlen, "analysis.endurance.mean: expected a number of writes > 0");
+            x->endurance.mean = json_number_value(v);
+        }
+        if ((v = json_object_get(e, "stddev"))) {
+            if (!json_is_number(v) || json_number_value(v) < 0)
+                return cfg_fail(err, errlen, "analysis.endurance.stddev: expected a number >= 0");
+            x->endurance.stddev = json_number_value(v);
+        }
+        if ((v = json_object_get(e, "seed")) && (rc = cfg_u64(v, &x->endurance.seed, UINT64_MAX >> 1,
+                                                             "analysis.endurance.seed", err, errlen)))
+            return rc;
+    }
+    if ((v = json_object_get(obj, "histogram_bins"))) {
+        if ((rc = cfg_u32(v, &x->hist_bins, "analysis", "histogram_bins", err, errlen)))
+            return rc;
+        if (x->hist_bins < 1 || x->hist_bins > 100000)
+            return cfg_fail(err, errlen, "analysis.histogram_bins: %u is not allowed (1 to 100000)", x->hist_bins);
+    }
+    return 0;
+}
+
+int cfg_experiment_from_json(cfg_experiment *x, json_t *root, const char *path, char *err, size_t errlen)
+{
+    static const char *const known[] = {"name", "comment", "device", "allocator", "replay", "trace",
+                                        "analysis", "sweep"};
+    memset(x, 0, sizeof *x);
+    x->root = root;
+    snprintf(x->config_path, sizeof x->config_path, "%s", path);
+    nv_config_defaults(&x->device);
+    pma_config_defaults(&x->allocator);
+    tr_replay_config_defaults(&x->replay);
+    x->sample_auto = true;
+    x->endurance = (an_endurance){.mean = 1e8, .stddev = 0, .seed = 1};
+    x->hist_bins = 64;
+    if (!json_is_object(root))
+        return cfg_fail(err, errlen, "%s: expected a JSON object at the top level", path);
+    int rc = cfg_known_keys(root, known, 8, "", err, errlen);
+    if (rc)
+        return rc;
+    json_t *v = json_object_get(root, "name");
+    if (v) {
+        const char *n = json_string_value(v);
+        if (!n || !*n || strchr(n, '/') || strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+            return cfg_fail(err, errlen, "name: expected a non-empty string usable as a folder name");
+        snprintf(x->name, sizeof x->name, "%s", n);
+    } else {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s", path);
+        char *b = basename(tmp), *dot = strrchr(b, '.');
+        if (dot && dot != b)
+            *dot = '\0';
+        snprintf(x->name, sizeof x->name, "%s", b);
+    }
+    if ((v = json_object_get(root, "comment")) && !json_is_string(v))
+        return cfg_fail(err, errlen, "comment: expected a string");
+    if ((v = json_object_get(root, "device")) && (rc = cfg_device_from_json(&x->device, v, "device", err, errlen)))
+        return rc;
+    if ((v = json_object_get(root, "allocator")) &&
+        (rc = cfg_allocator_from_json(&x->allocator, v, "allocator", err, errlen)))
+        return rc;
+    if ((v = json_object_get(root, "replay")) && (rc = read_replay(x, v, err, errlen)))
+        return rc;
+    if ((v = json_object_get(root, "analysis")) && (rc = read_analysis(x, v, err, errlen)))
+        return rc;
+    if ((v = json_object_get(root, "sweep")) && !json_is_object(v))
+        return cfg_fail(err, errlen, "sweep: expected an object mapping config paths to lists of values");
+    return read_trace(x, json_object_get(root, "trace"), err, errlen);
+}
+
+int cfg_apply_set(json_t *root, const char *assignment, char *err, size_t errlen)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment)
+        return cfg_fail(err, errlen, "--set %s: expected PATH=VALUE, e.g. allocator.granularity=8", assignment);
+    char path[512];
+    snprintf(path, sizeof path, "%.*s", (int)(eq - assignment), assignment);
+    json_t *val = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+    if (!val)
+        val = json_string(eq + 1);
+    json_t *o = root;
+    char *save = NULL, *part = strtok_r(path, ".", &save);
+    while (part) {
+        char *next = strtok_r(NULL, ".", &save);
+        if (!json_is_object(o)) {
+            json_decref(val);
+            return cfg_fail(err, errlen, "--set %s: the path crosses a value that is not an object", assignment);
+        }
+        if (!next) {
+            json_object_set_new(o, part, val);
+            return 0;
+        }
+        json_t *child = json_object_get(o, part);
+        if (!child) {
+            child = json_object();
+            json_object_set_new(o, part, child);
+        }
+        o = child;
+        part = next;
+    }
+    json_decref(val);
+    return cfg_fail(err, errlen, "--set %s: empty path", assignment);
+}
+
+int cfg_experiment_load(cfg_experiment *x, const char *path, char *const *sets, int nsets, char *err, size_t errlen)
+{
+    memset(x, 0, sizeof *x);
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root)
+        return cfg_fail(err, errlen, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    for (int i = 0; i < nsets; i++) {
+        int rc = cfg_apply_set(root, sets[i], err, errlen);
+        if (rc) {
+            json_decref(root);
+            return rc;
+        }
+    }
+    return cfg_experiment_from_json(x, root, path, err, errlen);
+}
+
+json_t *cfg_experiment_resolved(const cfg_experiment *x)
+{
+    static const char *const policies[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
+    static const char *const layouts[] = {"linear", "interleaved"};
+    static const char *const placements[] = {"nvram", "hybrid", "dram"};
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(x->name));
+    json_t *c = json_object_get(x->root, "comment");
+    if (c)
+        json_object_set(o, "comment", c);
+    json_object_set_new(o, "device", cfg_device_to_json(&x->device));
+    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s}",
+        "granularity", (int)x->allocator.granularity, "alignment", (int)x->allocator.alignment,
+        "arena_size", (json_int_t)x->allocator.arena_size, "policy", policies[x->allocator.policy],
+        "bitmap_layout", layouts[x->allocator.bitmap_layout], "metadata", placements[x->allocator.metadata]));
+    json_t *se = x->sample_auto ? json_string("auto") : json_integer((json_int_t)x->replay.sample_every);
+    json_object_set_new(o, "replay", json_pack("{s:s, s:s, s:i, s:s, s:o, s:I}",
+        "mode", x->replay.mode == TR_CONCURRENT ? "concurrent" : "deterministic",
+        "on_alloc", x->replay.on_alloc == TR_ON_ALLOC_NONE ? "none" : "full",
+        "extra_writes", (int)x->replay.extra_writes, "data", x->replay.data == TR_DATA_ZERO ? "zero" : "random",
+        "sample_every", se, "seed", (json_int_t)x->replay.seed));
+    json_t *t = json_deep_copy(json_object_get(x->root, "trace"));
+    json_object_set_new(o, "trace", t);
+    if (x->trace_kind == CFG_TRACE_FILE)
+        json_object_set_new(json_object_get(o, "trace"), "file", json_string(x->trace_file));
+    json_object_set_new(o, "analysis", json_pack("{s:{s:f, s:f, s:I}, s:i}", "endurance",
+        "mean", x->endurance.mean, "stddev", x->endurance.stddev, "seed", (json_int_t)x->endurance.seed,
+        "histogram_bins", (int)x->hist_bins));
+    return o;
+}
+
+void cfg_experiment_free(cfg_experiment *x)
+{
+    json_decref(x->root);
+    x->root = NULL;
+}
