@@ -8,6 +8,7 @@
  */
 #include "cmd.h"
 #include "pmarena/config.h"
+#include "pmarena/gen.h"
 #include "pmarena/trace.h"
 
 #include <stdio.h>
@@ -48,23 +49,29 @@ static int validate_trace(const char *path)
     return EXIT_OK;
 }
 
+/* Takes over root. */
 static int validate_config(const char *path, json_t *root)
 {
-    if (!json_is_object(root)) {
-        fprintf(stderr, "%s: expected a JSON object at the top level\n", path);
-        return EXIT_BADINPUT;
+    cfg_experiment x;
+    char err[1200];
+    int rc = cfg_experiment_from_json(&x, root, path, err, sizeof err);
+    if (rc == 0 && x.trace_kind == CFG_TRACE_GEN) {
+        tr_error terr = {0};
+        if (tr_gen_check(x.trace_gen, "trace.gen", &terr) != 0) {
+            snprintf(err, sizeof err, "%s", terr.msg);
+            rc = -1;
+        }
     }
-    nv_config dev;
-    nv_config_defaults(&dev);
-    char err[512];
-    json_t *d = json_object_get(root, "device");
-    if (d && cfg_device_from_json(&dev, d, "device", err, sizeof err) != 0) {
+    if (rc) {
         fprintf(stderr, "%s: %s\n", path, err);
+        cfg_experiment_free(&x);
         return EXIT_BADINPUT;
     }
-    printf("%s: ok: config (device %s, %llu bytes, %u-byte cells, %s writes, preset %s)\n", path,
-           nv_kind_name(dev.kind), (unsigned long long)dev.size, dev.cell_size,
-           nv_write_model_name(dev.write_model), nv_preset_name(dev.preset));
+    printf("%s: ok: config \"%s\" (device %s, %llu bytes, %u-byte cells; allocator G %u, %s, %s; trace %s)\n",
+           path, x.name, nv_kind_name(x.device.kind), (unsigned long long)x.device.size, x.device.cell_size,
+           x.allocator.granularity, pma_policy_name(x.allocator.policy), pma_metadata_name(x.allocator.metadata),
+           x.trace_kind == CFG_TRACE_FILE ? x.trace_file : x.trace_kind == CFG_TRACE_EVENTS ? "inline" : "generated");
+    cfg_experiment_free(&x);
     return EXIT_OK;
 }
 
@@ -79,9 +86,10 @@ static int validate_one(const char *path)
         return EXIT_BADINPUT;
     }
     bool trace = json_is_object(root) && json_object_get(root, "events") && !json_object_get(root, "trace");
-    int rc = trace ? validate_trace(path) : validate_config(path, root);
+    if (!trace)
+        return validate_config(path, root);
     json_decref(root);
-    return rc;
+    return validate_trace(path);
 }
 
 int cmd_validate(int argc, char **argv)

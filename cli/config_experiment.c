@@ -234,23 +234,17 @@ int cfg_experiment_from_json(cfg_experiment *x, json_t *root, const char *path, 
     return read_trace(x, json_object_get(root, "trace"), err, errlen);
 }
 
-int cfg_apply_set(json_t *root, const char *assignment, char *err, size_t errlen)
+int cfg_set_value(json_t *root, const char *path_in, json_t *val, char *err, size_t errlen)
 {
-    const char *eq = strchr(assignment, '=');
-    if (!eq || eq == assignment)
-        return cfg_fail(err, errlen, "--set %s: expected PATH=VALUE, e.g. allocator.granularity=8", assignment);
     char path[512];
-    snprintf(path, sizeof path, "%.*s", (int)(eq - assignment), assignment);
-    json_t *val = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
-    if (!val)
-        val = json_string(eq + 1);
+    snprintf(path, sizeof path, "%s", path_in);
     json_t *o = root;
     char *save = NULL, *part = strtok_r(path, ".", &save);
     while (part) {
         char *next = strtok_r(NULL, ".", &save);
         if (!json_is_object(o)) {
             json_decref(val);
-            return cfg_fail(err, errlen, "--set %s: the path crosses a value that is not an object", assignment);
+            return cfg_fail(err, errlen, "%s: the path crosses a value that is not an object", path_in);
         }
         if (!next) {
             json_object_set_new(o, part, val);
@@ -265,7 +259,26 @@ int cfg_apply_set(json_t *root, const char *assignment, char *err, size_t errlen
         part = next;
     }
     json_decref(val);
-    return cfg_fail(err, errlen, "--set %s: empty path", assignment);
+    return cfg_fail(err, errlen, "%s: empty path", path_in);
+}
+
+int cfg_apply_set(json_t *root, const char *assignment, char *err, size_t errlen)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq || eq == assignment)
+        return cfg_fail(err, errlen, "--set %s: expected PATH=VALUE, e.g. allocator.granularity=8", assignment);
+    char path[512];
+    snprintf(path, sizeof path, "%.*s", (int)(eq - assignment), assignment);
+    json_t *val = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+    if (!val)
+        val = json_string(eq + 1);
+    int rc = cfg_set_value(root, path, val, err, errlen);
+    if (rc) {
+        char inner[600];
+        snprintf(inner, sizeof inner, "%s", err);
+        return cfg_fail(err, errlen, "--set %s", inner);
+    }
+    return 0;
 }
 
 int cfg_experiment_load(cfg_experiment *x, const char *path, char *const *sets, int nsets, char *err, size_t errlen)

@@ -16,6 +16,10 @@ static const struct cmd {
     const char *summary;
 } cmds[] = {
     {"run", cmd_run, "run one experiment config: replay, analyse, plot"},
+    {"sweep", cmd_sweep, "run a config's parameter sweep (parallel, resumable, shardable)"},
+    {"merge", cmd_merge, "combine sweep shard folders into one table and plot set"},
+    {"plot", cmd_plot, "redraw the plots of a results folder"},
+    {"report", cmd_report, "print runs side by side (table, csv, markdown)"},
     {"convert", cmd_convert, "convert a trace to the compact binary form"},
     {"gen", cmd_gen, "generate a synthetic allocation trace"},
     {"record", cmd_record, "record the allocations of a real program as a trace"},

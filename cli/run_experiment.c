@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_SAMPLES 400
@@ -199,7 +200,10 @@ static int open_trace(const cfg_experiment *x, tr_reader **r, char *genpath, siz
         return 0;
 fail:;
     char msg[1200];
-    tr_error_format(&err, msg, sizeof msg);
+    if (err.file[0])
+        tr_error_format(&err, msg, sizeof msg);
+    else
+        snprintf(msg, sizeof msg, "%s", err.msg);
     fprintf(stderr, "pmarena run: %s\n", msg);
     if (genpath[0])
         unlink(genpath);

@@ -65,6 +65,9 @@ typedef struct cfg_experiment {
     json_t *root;                   /* the config after --set overrides (owned) */
 } cfg_experiment;
 
+/* Sets the value at a dotted PATH of root (taking over value), creating
+ * objects along the way. */
+int cfg_set_value(json_t *root, const char *path, json_t *value, char *err, size_t errlen);
 /* Applies one "PATH=VALUE" override to root (VALUE parsed as JSON when it
  * is, else taken as a string), creating objects along PATH. */
 int cfg_apply_set(json_t *root, const char *assignment, char *err, size_t errlen);

@@ -1,0 +1,153 @@
+/*
+ * cmd_sweep.c - `pmarena sweep` and `pmarena merge`: run a config's sweep
+ * block (in parallel, resumable, shardable), and combine shard folders into
+ * one table and plot set.
+ */
+#include "cmd.h"
+#include "run.h"
+#include "sweep.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void sweep_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: pmarena sweep CONFIG.json [-j N] [--shard I/N] [-o DIR] [--set PATH=VALUE]... [--quiet]\n"
+            "\n"
+            "Runs every point of the config's \"sweep\" block (config path -> list of values;\n"
+            "the cartesian product, the last path varying fastest) and writes DIR (default\n"
+            "results/<name>/): points/NNNNN/ (one run's results each), sweep.csv (one row per\n"
+            "point: its parameters and key metrics) and plots of each key metric against\n"
+            "each swept parameter, one line per value of the others.\n"
+            "\n"
+            "  -j N          run N points at a time, in separate processes [1]\n"
+            "  --shard I/N   run only points with index %% N == I-1 (I from 1 to N); combine\n"
+            "                shard folders with `pmarena merge`\n"
+            "  -o DIR        results folder\n"
+            "  --set P=V     override a base config value before sweeping\n"
+            "\n"
+            "Finished points are skipped, so a killed sweep resumes where it stopped.\n"
+            "Exit status: 0 ok, 1 some point failed, 2 bad input (nothing is run).\n");
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    const char *config = NULL, *out = NULL;
+    char **sets = calloc((size_t)argc, sizeof *sets);
+    int nsets = 0;
+    sweep_opts o = {.jobs = 1, .shard = 0, .nshards = 1};
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            sweep_usage(stdout);
+            free(sets);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "-j") && i + 1 < argc) {
+            o.jobs = atoi(argv[++i]);
+        } else if (!strncmp(argv[i], "-j", 2) && argv[i][2]) {
+            o.jobs = atoi(argv[i] + 2);
+        } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
+            unsigned long long a, b;
+            if (sscanf(argv[++i], "%llu/%llu", &a, &b) != 2 || b == 0 || a == 0 || a > b) {
+                fprintf(stderr, "pmarena sweep: --shard %s: expected I/N with 1 <= I <= N\n", argv[i]);
+                free(sets);
+                return EXIT_BADINPUT;
+            }
+            o.shard = a - 1;
+            o.nshards = b;
+        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
+            sets[nsets++] = argv[++i];
+        } else if (!strcmp(argv[i], "--quiet")) {
+            o.quiet = true;
+        } else if (argv[i][0] == '-' || config) {
+            fprintf(stderr, "pmarena sweep: unexpected argument '%s' (see --help)\n", argv[i]);
+            free(sets);
+            return EXIT_BADINPUT;
+        } else {
+            config = argv[i];
+        }
+    }
+    if (!config || o.jobs < 1 || o.jobs > 256) {
+        sweep_usage(stderr);
+        free(sets);
+        return EXIT_BADINPUT;
+    }
+    json_error_t je;
+    json_t *root = json_load_file(config, JSON_REJECT_DUPLICATES, &je);
+    char err[1200];
+    if (!root) {
+        fprintf(stderr, "pmarena sweep: %s:%d:%d: %s\n", config, je.line, je.column, je.text);
+        free(sets);
+        return EXIT_BADINPUT;
+    }
+    for (int i = 0; i < nsets; i++)
+        if (cfg_apply_set(root, sets[i], err, sizeof err) != 0) {
+            fprintf(stderr, "pmarena sweep: %s\n", err);
+            json_decref(root);
+            free(sets);
+            return EXIT_BADINPUT;
+        }
+    free(sets);
+    /* The name comes from the base config (the points get their own). */
+    cfg_experiment base;
+    json_t *copy = json_deep_copy(root);
+    json_object_del(copy, "sweep");
+    int rc = cfg_experiment_from_json(&base, copy, config, err, sizeof err);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s%s", out ? out : "results/", out ? "" : base.name);
+    cfg_experiment_free(&base);
+    if (rc) {
+        fprintf(stderr, "pmarena sweep: %s: %s\n", config, err);
+        json_decref(root);
+        return EXIT_BADINPUT;
+    }
+    sweep s;
+    if ((rc = sweep_init(&s, root, config, err, sizeof err)) != 0) {
+        fprintf(stderr, "pmarena sweep: %s\n", err);
+        sweep_free(&s);
+        return rc;
+    }
+    rc = sweep_run(&s, dir, &o);
+    sweep_free(&s);
+    if (rc == EXIT_BADINPUT)
+        return rc;
+    const char *dirs[] = {dir};
+    int trc = sweep_table(dirs, 1, dir, o.quiet);
+    return rc ? rc : trc;
+}
+
+int cmd_merge(int argc, char **argv)
+{
+    const char *out = NULL;
+    const char **dirs = calloc((size_t)argc, sizeof *dirs);
+    int n = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: pmarena merge [-o OUT] DIR...\n"
+                   "Combines the finished points of sweep folders (e.g. the shards of one sweep run\n"
+                   "with --shard I/N on several machines) into OUT/sweep.csv and its plots\n"
+                   "(OUT defaults to the first DIR). A point found in several folders counts once.\n");
+            free(dirs);
+            return EXIT_OK;
+        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
+            out = argv[++i];
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "pmarena merge: unexpected argument '%s'\n", argv[i]);
+            free(dirs);
+            return EXIT_BADINPUT;
+        } else {
+            dirs[n++] = argv[i];
+        }
+    }
+    if (n == 0) {
+        fprintf(stderr, "usage: pmarena merge [-o OUT] DIR... (see --help)\n");
+        free(dirs);
+        return EXIT_BADINPUT;
+    }
+    int rc = sweep_table(dirs, n, out ? out : dirs[0], false);
+    free(dirs);
+    return rc;
+}

@@ -1,0 +1,246 @@
+/*
+ * sweep.c - the points of a sweep and running them (sweep.h).
+ *
+ * Point i of a sweep over parameters p_0 .. p_{k-1} with n_0 .. n_{k-1}
+ * values takes value (i / (n_{j+1} * ... * n_{k-1})) % n_j of p_j: the
+ * cartesian product in the block's order, the last parameter varying
+ * fastest. Shard I of N (1-based on the command line) is the points with
+ * i % N == I - 1: deterministic, and balanced whatever the order.
+ *
+ * Each point runs in a child process (fork, then run_experiment), at most
+ * `jobs` at a time; the child writes `.done` after its results, so a sweep
+ * killed midway and started again skips what finished.
+ */
+#include "sweep.h"
+#include "cmd.h"
+#include "run.h"
+#include "pmarena/gen.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int sweep_init(sweep *s, json_t *root, const char *config_path, char *err, size_t errlen)
+{
+    memset(s, 0, sizeof *s);
+    s->config_path = config_path;
+    json_t *block = json_object_get(root, "sweep");
+    if (!json_is_object(block) || json_object_size(block) == 0) {
+        snprintf(err, errlen, "%s: no \"sweep\" block (an object mapping config paths to lists of values)", config_path);
+        json_decref(root);
+        return EXIT_BADINPUT;
+    }
+    s->block = json_incref(block);
+    json_object_del(root, "sweep");
+    s->base = root;
+    s->nparams = json_object_size(block);
+    s->paths = calloc(s->nparams, sizeof *s->paths);
+    s->values = calloc(s->nparams, sizeof *s->values);
+    s->npoints = 1;
+    const char *k;
+    json_t *v;
+    size_t i = 0;
+    json_object_foreach(block, k, v) {
+        if (!json_is_array(v) || json_array_size(v) == 0) {
+            snprintf(err, errlen, "sweep.%s: expected a non-empty list of values", k);
+            return EXIT_BADINPUT;
+        }
+        s->paths[i] = k;
+        s->values[i] = v;
+        if (s->npoints > 1000000 / json_array_size(v)) {
+            snprintf(err, errlen, "sweep: more than 10^6 points");
+            return EXIT_BADINPUT;
+        }
+        s->npoints *= json_array_size(v);
+        i++;
+    }
+    return 0;
+}
+
+void sweep_free(sweep *s)
+{
+    json_decref(s->base);
+    json_decref(s->block);
+    free(s->paths);
+    free(s->values);
+}
+
+json_t *sweep_point_config(const sweep *s, uint64_t index, json_t **params)
+{
+    json_t *c = json_deep_copy(s->base);
+    json_t *p = json_object();
+    uint64_t rest = index;
+    for (size_t j = s->nparams; j-- > 0;) {
+        size_t n = json_array_size(s->values[j]);
+        json_t *v = json_array_get(s->values[j], rest % n);
+        rest /= n;
+        json_object_set(p, s->paths[j], v);
+        char err[300];
+        cfg_set_value(c, s->paths[j], json_deep_copy(v), err, sizeof err);
+    }
+    /* Parameters in the block's order (they were set last to first). */
+    json_t *ordered = json_object();
+    for (size_t j = 0; j < s->nparams; j++)
+        json_object_set(ordered, s->paths[j], json_object_get(p, s->paths[j]));
+    json_decref(p);
+    char name[64];
+    snprintf(name, sizeof name, "%05llu", (unsigned long long)index);
+    json_object_set_new(c, "name", json_string(name));
+    *params = ordered;
+    return c;
+}
+
+static void point_dir(char *buf, size_t len, const char *dir, uint64_t i)
+{
+    snprintf(buf, len, "%s/points/%05llu", dir, (unsigned long long)i);
+}
+
+static bool point_done(const char *dir, uint64_t i)
+{
+    char p[4200];
+    point_dir(p, sizeof p, dir, i);
+    strncat(p, "/.done", sizeof p - strlen(p) - 1);
+    return access(p, F_OK) == 0;
+}
+
+static int mkdirs(const char *dir)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s", dir);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    return mkdir(tmp, 0755) == 0 || errno == EEXIST ? 0 : -1;
+}
+
+static int write_json_atomic(const char *path, json_t *j)
+{
+    char tmp[4300];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* The child's work: one point, start to `.done`. */
+static int run_point(const sweep *s, const char *dir, uint64_t i)
+{
+    json_t *params;
+    json_t *c = sweep_point_config(s, i, &params);
+    char pdir[4200], err[1200];
+    point_dir(pdir, sizeof pdir, dir, i);
+    cfg_experiment x;
+    if (cfg_experiment_from_json(&x, c, s->config_path, err, sizeof err) != 0) {
+        fprintf(stderr, "pmarena sweep: point %llu: %s\n", (unsigned long long)i, err);
+        json_decref(params);
+        cfg_experiment_free(&x);
+        return EXIT_BADINPUT;
+    }
+    run_options ro = {.quiet = true};
+    int rc = mkdirs(pdir) == 0 ? run_experiment(&x, pdir, &ro) : EXIT_FAIL;
+    if (rc == 0) {
+        json_t *pj = json_pack("{s:I, s:O}", "index", (json_int_t)i, "params", params);
+        char path[4300];
+        snprintf(path, sizeof path, "%s/point.json", pdir);
+        rc = write_json_atomic(path, pj) == 0 ? 0 : EXIT_FAIL;
+        json_decref(pj);
+        snprintf(path, sizeof path, "%s/.done", pdir);
+        FILE *f = rc == 0 ? fopen(path, "w") : NULL;
+        if (!f || fclose(f) != 0)
+            rc = EXIT_FAIL;
+    }
+    json_decref(params);
+    cfg_experiment_free(&x);
+    return rc;
+}
+
+/* Every point's config must read, before anything runs or is written. */
+static int check_points(const sweep *s)
+{
+    for (uint64_t i = 0; i < s->npoints; i++) {
+        json_t *params;
+        json_t *c = sweep_point_config(s, i, &params);
+        cfg_experiment x;
+        char err[1200];
+        int rc = cfg_experiment_from_json(&x, c, s->config_path, err, sizeof err);
+        if (rc == 0 && x.trace_kind == CFG_TRACE_GEN) {
+            tr_error te = {0};
+            if (tr_gen_check(x.trace_gen, "trace.gen", &te) != 0) {
+                snprintf(err, sizeof err, "%s", te.msg);
+                rc = -1;
+            }
+        }
+        if (rc) {
+            char *ps = json_dumps(params, JSON_COMPACT);
+            fprintf(stderr, "pmarena sweep: %s: point %llu %s: %s\n", s->config_path, (unsigned long long)i,
+                    ps ? ps : "", err);
+            free(ps);
+        }
+        json_decref(params);
+        cfg_experiment_free(&x);
+        if (rc)
+            return EXIT_BADINPUT;
+    }
+    return 0;
+}
+
+int sweep_run(const sweep *s, const char *dir, const sweep_opts *o)
+{
+    int rc = check_points(s);
+    if (rc)
+        return rc;
+    uint64_t todo = 0, skipped = 0;
+    for (uint64_t i = o->shard; i < s->npoints; i += o->nshards)
+        point_done(dir, i) ? skipped++ : todo++;
+    if (!o->quiet)
+        fprintf(stderr, "pmarena sweep: %llu points in this shard, %llu already done, %d at a time\n",
+                (unsigned long long)(todo + skipped), (unsigned long long)skipped, o->jobs);
+    bool tty = !o->quiet && isatty(2);
+    int running = 0, failed = 0;
+    uint64_t finished = 0;
+    for (uint64_t i = o->shard; i < s->npoints || running > 0;) {
+        if (i < s->npoints && running < o->jobs) {
+            if (point_done(dir, i)) {
+                i += o->nshards;
+                continue;
+            }
+            fflush(NULL);
+            pid_t pid = fork();
+            if (pid == 0)
+                _exit(run_point(s, dir, i));
+            if (pid < 0) {
+                fprintf(stderr, "pmarena sweep: fork failed: %s\n", strerror(errno));
+                failed++;
+                break;
+            }
+            running++;
+            i += o->nshards;
+            continue;
+        }
+        int st;
+        if (wait(&st) < 0)
+            break;
+        running--;
+        finished++;
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+            failed++;
+        if (tty)
+            fprintf(stderr, "\r%llu/%llu points", (unsigned long long)finished, (unsigned long long)todo);
+    }
+    if (tty)
+        fprintf(stderr, "\n");
+    if (failed) {
+        fprintf(stderr, "pmarena sweep: %d point(s) failed; rerun to retry them\n", failed);
+        return EXIT_FAIL;
+    }
+    return 0;
+}
