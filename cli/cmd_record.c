@@ -434,23 +434,20 @@ static int find_lib(char *out, size_t len, char *err, size_t errlen)
     return -1;
 }
 
-/* environ with LD_PRELOAD (ours first) and PMARENA_RECORD_RAW_DIR set; the
- * strings are leaked (one per run). NULL when out of memory. */
+/* environ with LD_PRELOAD (ours first) and PMARENA_RECORD_RAW_DIR set, in
+ * one block (the two new strings after the array): free() it. NULL when out
+ * of memory. */
 static char **child_env(const char *lib, const char *dir)
 {
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = calloc(n + 3, sizeof *env);
     const char *old = getenv("LD_PRELOAD");
     size_t plen = strlen(lib) + (old ? strlen(old) : 0) + 32, dlen = strlen(dir) + 32;
-    char *pre = malloc(plen), *raw = malloc(dlen);
-    if (!env || !pre || !raw) {
-        free(env);
-        free(pre);
-        free(raw);
+    char **env = malloc((n + 3) * sizeof *env + plen + dlen);
+    if (!env)
         return NULL;
-    }
+    char *pre = (char *)(env + n + 3), *raw = pre + plen;
     snprintf(pre, plen, "LD_PRELOAD=%s%s%s", lib, old && *old ? ":" : "", old ? old : "");
     snprintf(raw, dlen, "PMARENA_RECORD_RAW_DIR=%s", dir);
     size_t m = 0;
@@ -691,14 +688,14 @@ static int convert_all(const rec_opts *o, const char *dir, pid_t main_pid, char 
             snprintf(more, sizeof more, " (%ld more trace%s: %s)", n - 1, n > 2 ? "s" : "", path);
         }
         snprintf(summary, slen,
-                 "%s: %llu events (%llu alloc, %llu free, %llu realloc), %u thread%s, %llu image%s; "
-                 "%ld process%s%s, %llu events in all; %llu frees/reallocs of blocks from before "
-                 "recording skipped",
+                 "%s: %llu events (%llu alloc, %llu free, %llu realloc), %u thread%s, %llu image%s, "
+                 "%llu skipped; %ld process%s%s, %llu events and %llu skipped in all (skipped: "
+                 "frees/reallocs of blocks allocated before recording)",
                  o->out, (unsigned long long)main_st.events, (unsigned long long)main_st.allocs,
                  (unsigned long long)main_st.frees, (unsigned long long)main_st.reallocs, main_st.threads,
                  main_st.threads == 1 ? "" : "s", (unsigned long long)main_st.images,
-                 main_st.images == 1 ? "" : "s", n, n == 1 ? "" : "es", more,
-                 (unsigned long long)events, (unsigned long long)skipped);
+                 main_st.images == 1 ? "" : "s", (unsigned long long)main_st.skipped, n, n == 1 ? "" : "es",
+                 more, (unsigned long long)events, (unsigned long long)skipped);
         size_t l = strlen(summary);
         if (stale)
             l += (size_t)snprintf(summary + l, slen - l, ", %llu stale ids freed", (unsigned long long)stale);

@@ -4,7 +4,8 @@
  * event by event: the known allocations in their order after the C library's
  * start-up ones, realloc ids, alignments, a second thread, one trace per
  * forked child, exec through a shell, gzip output, no raw addresses, the raw
- * format kept by --keep-raw, exit codes. Then sqlite3 running a few thousand
+ * format kept by --keep-raw, exit codes, threads freeing each other's
+ * blocks (tests/progs/alloc_threads.c). Then sqlite3 running a few thousand
  * inserts, an index and deletes must give a well-formed trace: ids assigned
  * 1,2,3,... in allocation order, every free and realloc of a live id.
  *
@@ -385,6 +386,32 @@ START_TEST(keep_raw_format)
 }
 END_TEST
 
+/* Threads allocating, reallocating and freeing each other's blocks at once:
+ * addresses are reused across threads all the time, and the trace is still
+ * well-formed, with no stale ids to clean up (see traces/record/malloc.c). */
+START_TEST(threads_reuse_addresses)
+{
+    const char *bin = env_or_fail("PMARENA_BIN"), *progs = env_or_fail("PMARENA_PROGS");
+    scratch_make();
+    ck_assert_int_eq(run("'%s' record -o '%s/out.jsonl' -- '%s/alloc_threads' 4 20000", bin, tmp, progs), 0);
+    char path[512], err[4096];
+    snprintf(path, sizeof path, "%s/out.jsonl", tmp);
+    ttrace t;
+    trace_load(&t, path);
+    ck_assert_uint_eq(t.threads, 5);
+    trace_check_wellformed(&t);
+    size_t per_thread[5] = {0};
+    for (size_t i = 0; i < t.n; i++)
+        per_thread[t.ev[i].thread]++;
+    for (int k = 1; k < 5; k++)
+        ck_assert_uint_ge(per_thread[k], 20000);
+    trace_free(&t);
+    read_small("stderr", err, sizeof err);
+    ck_assert_msg(!strstr(err, "stale") && strstr(err, " 0 skipped;"), "summary: %s", err);
+    scratch_remove();
+}
+END_TEST
+
 START_TEST(exit_codes)
 {
     const char *bin = env_or_fail("PMARENA_BIN"), *progs = env_or_fail("PMARENA_PROGS");
@@ -467,6 +494,7 @@ int main(void)
     tcase_add_test(tc, gzip_output);
     tcase_add_test(tc, exec_through_shell);
     tcase_add_test(tc, keep_raw_format);
+    tcase_add_test(tc, threads_reuse_addresses);
     tcase_add_test(tc, exit_codes);
     tcase_add_test(tc, sqlite3_end_to_end);
     suite_add_tcase(s, tc);
