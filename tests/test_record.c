@@ -5,7 +5,7 @@
  * start-up ones, realloc ids, alignments, a second thread, one trace per
  * forked child, exec through a shell, gzip output, no raw addresses, the raw
  * format kept by --keep-raw, exit codes, threads freeing each other's
- * blocks (tests/progs/alloc_threads.c). Then sqlite3 running a few thousand
+ * blocks while the main thread forks (tests/progs/alloc_threads.c). Then sqlite3 running a few thousand
  * inserts, an index and deletes must give a well-formed trace: ids assigned
  * 1,2,3,... in allocation order, every free and realloc of a live id.
  *
@@ -14,6 +14,7 @@
 #include "pmarena/trace.h"
 #include "../traces/record/record.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -388,12 +389,14 @@ END_TEST
 
 /* Threads allocating, reallocating and freeing each other's blocks at once:
  * addresses are reused across threads all the time, and the trace is still
- * well-formed, with no stale ids to clean up (see traces/record/malloc.c). */
-START_TEST(threads_reuse_addresses)
+ * well-formed, with no stale ids to clean up (see traces/record/malloc.c).
+ * Meanwhile the main thread forks 10 times: no deadlock, and each child's
+ * trace holds its own two events and nothing of the parent's. */
+START_TEST(threads_and_forks)
 {
     const char *bin = env_or_fail("PMARENA_BIN"), *progs = env_or_fail("PMARENA_PROGS");
     scratch_make();
-    ck_assert_int_eq(run("'%s' record -o '%s/out.jsonl' -- '%s/alloc_threads' 4 20000", bin, tmp, progs), 0);
+    ck_assert_int_eq(run("'%s' record -o '%s/out.jsonl' -- '%s/alloc_threads' 4 20000 10", bin, tmp, progs), 0);
     char path[512], err[4096];
     snprintf(path, sizeof path, "%s/out.jsonl", tmp);
     ttrace t;
@@ -407,7 +410,27 @@ START_TEST(threads_reuse_addresses)
         ck_assert_uint_ge(per_thread[k], 20000);
     trace_free(&t);
     read_small("stderr", err, sizeof err);
-    ck_assert_msg(!strstr(err, "stale") && strstr(err, " 0 skipped;"), "summary: %s", err);
+    ck_assert_msg(!strstr(err, "stale") && strstr(err, " 0 skipped;") && strstr(err, "11 processes"),
+                  "summary: %s", err);
+
+    DIR *d = opendir(tmp);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *de;
+    int children = 0;
+    while ((de = readdir(d))) {
+        long pid;
+        char rest[64];
+        if (sscanf(de->d_name, "out.%ld.%63s", &pid, rest) != 2 || strcmp(rest, "jsonl") != 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", tmp, de->d_name);
+        trace_load(&t, path);
+        ck_assert_msg(t.n == 2 && is_alloc(&t.ev[0], 999, 0) && is_free(&t.ev[1], t.ev[0].id),
+                      "%s: %zu events, expected alloc 999 and its free", path, t.n);
+        trace_free(&t);
+        children++;
+    }
+    closedir(d);
+    ck_assert_int_eq(children, 10);
     scratch_remove();
 }
 END_TEST
@@ -494,7 +517,7 @@ int main(void)
     tcase_add_test(tc, gzip_output);
     tcase_add_test(tc, exec_through_shell);
     tcase_add_test(tc, keep_raw_format);
-    tcase_add_test(tc, threads_reuse_addresses);
+    tcase_add_test(tc, threads_and_forks);
     tcase_add_test(tc, exit_codes);
     tcase_add_test(tc, sqlite3_end_to_end);
     suite_add_tcase(s, tc);

@@ -7,14 +7,21 @@
  * live object) only if the recorder logs each free before the block can be
  * reused and each allocation after, realloc included.
  *
- * Usage: alloc_threads [THREADS [OPS]]   (defaults 4 and 20000 per thread).
- * Exit status 0, or 1 if an allocation failed.
+ * With FORKS > 0 the main thread forks that many times while the workers
+ * run; each child allocates 999 bytes, frees them and exits: the recorder's
+ * fork handlers must neither deadlock nor mix the parent's records into the
+ * child's trace.
+ *
+ * Usage: alloc_threads [THREADS [OPS [FORKS]]]   (defaults 4, 20000, 0).
+ * Exit status 0, or 1 if an allocation, a fork or a child failed.
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 enum { SLOTS = 64, MAILBOX = 32 };
 
@@ -87,13 +94,25 @@ int main(int argc, char **argv)
     int nthreads = argc > 1 ? atoi(argv[1]) : 4;
     if (argc > 2)
         ops_per_thread = atoi(argv[2]);
-    if (nthreads < 1 || nthreads > 64 || ops_per_thread < 1)
+    int forks = argc > 3 ? atoi(argv[3]) : 0;
+    if (nthreads < 1 || nthreads > 64 || ops_per_thread < 1 || forks < 0)
         return 1;
     pthread_t t[64];
     for (int i = 0; i < nthreads; i++)
         if (pthread_create(&t[i], NULL, work, (void *)(intptr_t)i) != 0)
             return 1;
     int failed = 0;
+    for (int i = 0; i < forks; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            void *p = malloc(999);
+            free(p);
+            exit(p ? 0 : 1);
+        }
+        int status = 0;
+        if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+            failed = 1;
+    }
     for (int i = 0; i < nthreads; i++) {
         void *r = NULL;
         pthread_join(t[i], &r);

@@ -16,11 +16,14 @@
  * its descriptors, or reuses their numbers, cannot make us write into its own
  * files; exec finds no descriptor of ours; the same pid after exec appends.
  *
- * Fork: prepare takes the lock and flushes, so the buffer is empty while the
- * address space is copied; the parent releases the lock; the child, the only
- * thread left, re-creates the lock, drops whatever the buffer holds (it would
- * be the parent's), forgets its cached thread id, and starts raw.<childpid>
- * with a fork epoch. One trace per process follows from that.
+ * Fork: prepare flushes the parent's buffer (under the lock, released again:
+ * holding it across fork would put our lock before glibc's stdio and arena
+ * fork locks, and a thread holding one of those while it allocates would
+ * deadlock the fork). The child, the only thread left, re-creates the lock (a
+ * thread that does not exist in the child may have held it), drops whatever
+ * the buffer holds (records of the parent's other threads since the flush;
+ * the parent keeps and writes them), forgets its cached thread id, and starts
+ * raw.<childpid> with a fork epoch. One trace per process follows from that.
  *
  * Invariants: buf[0..n) are records of this process not yet in the file, in
  * the order the calls took effect; every raw file starts with an epoch record;
@@ -31,8 +34,9 @@
  *
  * Locking: one mutex (st.lock) over the buffer, the path and the flags; the
  * state word is also read without it (atomic) on the fast path. realloc holds
- * the lock across the real call (see record.h). Lock order: st.lock, then
- * glibc's arena locks (both in realloc and in fork), never the reverse.
+ * the lock across the real call (see record.h), so the order is st.lock, then
+ * glibc's arena locks; nothing takes them the other way round (allocations
+ * and frees take st.lock only outside the real call, fork only before it).
  */
 #define TR_RECORD_INTERNAL
 #include "record.h"
@@ -293,13 +297,7 @@ static void rec_exit_flush(void)
     tr_rec_guard_leave(g);
 }
 
-static void rec_fork_prepare(void)
-{
-    pthread_mutex_lock(&st.lock);
-    flush_locked();
-}
-
-static void rec_fork_parent(void) { pthread_mutex_unlock(&st.lock); }
+static void rec_fork_prepare(void) { tr_rec_flush(); }
 
 static void rec_fork_child(void)
 {
@@ -319,7 +317,7 @@ __attribute__((constructor)) static void rec_init(void)
     st.hooks = true;
     pthread_mutex_unlock(&st.lock);
     if (reg) {                    /* both may allocate: guarded, and outside our lock */
-        pthread_atfork(rec_fork_prepare, rec_fork_parent, rec_fork_child);
+        pthread_atfork(rec_fork_prepare, NULL, rec_fork_child);
         atexit(rec_exit_flush);
     }
     tr_rec_guard_leave(g);
