@@ -35,8 +35,9 @@
  * output never contains an address: traces are the same whatever the ASLR.
  *
  * Exit status: 0 when the traces are written (whatever CMD's own status, which
- * is reported), 1 when recording or conversion failed, 2 for bad usage or a
- * CMD that cannot be run. No global state; the helpers below own nothing.
+ * is reported), 1 when recording or conversion failed, 2 for bad usage, an
+ * unwritable OUT directory (checked before the run) or a CMD that cannot be
+ * run. No global state; the helpers below own nothing.
  */
 #include "cmd.h"
 #include "pmarena/trace.h"
@@ -627,6 +628,23 @@ static int parse_args(int argc, char **argv, rec_opts *o)
     return 0;
 }
 
+/* Whether OUT's directory exists and takes new files; says why not. */
+static bool out_dir_writable(const char *out)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(out, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        snprintf(dir, sizeof dir, "%.*s", slash == out ? 1 : (int)(slash - out), out);
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(dir, W_OK | X_OK) != 0) {
+        fprintf(stderr, "pmarena record: cannot write %s: %s is not a writable directory\n", out, dir);
+        return false;
+    }
+    return true;
+}
+
 /* Converts every raw file; fills the summary. EXIT_OK or EXIT_FAIL. */
 static int convert_all(const rec_opts *o, const char *dir, pid_t main_pid, char *summary, size_t slen)
 {
@@ -712,6 +730,8 @@ int cmd_record(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc != 0)
         return rc < 0 ? EXIT_OK : rc;
+    if (!out_dir_writable(o.out))     /* before the run, not after it */
+        return EXIT_BADINPUT;
 
     char lib[PATH_MAX], err[PATH_MAX + 256];
     if (find_lib(lib, sizeof lib, err, sizeof err) != 0) {

@@ -448,6 +448,7 @@ START_TEST(exit_codes)
     char gone[512];
     snprintf(gone, sizeof gone, "%s/o.jsonl", tmp);
     ck_assert_int_eq(access(gone, F_OK), -1);                                /* nothing written */
+    ck_assert_int_eq(run("'%s' record -o /nonexistent/dir/o.jsonl -- true", bin), 2);
     ck_assert_int_eq(run("'%s' record --help", bin), 0);
     /* The command fails: the trace is still written, and its status said. */
     ck_assert_int_eq(run("'%s' record -o '%s/o.jsonl' -- sh -c 'exit 3'", bin, tmp), 0);
