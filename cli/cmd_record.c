@@ -97,7 +97,8 @@ static void usage(FILE *out)
             "The library is PMARENA_RECORD_LIB if set, else " LIB_NAME " next to\n"
             "the pmarena binary, in ../lib from it, or in $PREFIX/lib.\n"
             "Exit status: 0 traces written (also when CMD failed: its status is\n"
-            "reported), 1 failure, 2 bad usage or CMD cannot be run.\n");
+            "reported), 1 failure, 2 bad usage, OUT's directory not writable, or CMD\n"
+            "cannot be run.\n");
 }
 
 /* ---- reading a raw file ------------------------------------------------------- */
@@ -143,7 +144,7 @@ static int raw_next(raw_reader *r, tr_raw_rec *out, char *err, size_t errlen)
     if (out->op == TR_RAW_EPOCH ? out->addr != TR_RAW_MAGIC || out->size != sizeof *out
                                 : at == 0 || out->op >= TR_RAW_OPS || out->op < TR_RAW_EPOCH) {
         msgf(err, errlen, "%s: record %llu: %s", r->path, (unsigned long long)at,
-                 at == 0 ? "not a pmarena raw file (no epoch record first)" : "corrupt record");
+             at == 0 ? "not a pmarena raw file (no epoch record first)" : "corrupt record");
         return TR_ESYNTAX;
     }
     return 1;
@@ -312,7 +313,7 @@ static int write_events(conv *c, const char *raw, char *err, size_t errlen)
         }
         if (rc < 0 && !err[0])
             msgf(err, errlen, "%s: cannot write the trace (%s)", raw,
-                     rc == TR_ENOMEM ? "out of memory" : "disk full?");
+                 rc == TR_ENOMEM ? "out of memory" : "disk full?");
     }
     raw_close(r);
     free(r);
@@ -431,7 +432,7 @@ static int find_lib(char *out, size_t len, char *err, size_t errlen)
         if (is_file(cand[i]) && realpath(cand[i], out) && strlen(out) < len)
             return 0;
     msgf(err, errlen, "cannot find %s (looked next to the pmarena binary, in ../lib and in %s); "
-                          "set PMARENA_RECORD_LIB", LIB_NAME, cand[nc - 1]);
+         "set PMARENA_RECORD_LIB", LIB_NAME, cand[nc - 1]);
     return -1;
 }
 
