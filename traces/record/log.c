@@ -301,7 +301,7 @@ static void rec_fork_prepare(void) { tr_rec_flush(); }
 
 static void rec_fork_child(void)
 {
-    pthread_mutex_init(&st.lock, NULL);   /* its owner is not this thread any more */
+    pthread_mutex_init(&st.lock, NULL);   /* a thread gone in the child may have held it */
     tl_tid = 0;
     st.n = 0;
     if (atomic_load_explicit(&st.state, memory_order_relaxed) == ST_ON)
