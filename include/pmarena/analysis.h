@@ -6,6 +6,43 @@
  * Statistics are over all cells given (the whole device, by convention).
  * A statistic that is undefined (0/0: the hotspot of no writes, the CoV of a
  * zero mean) is NAN here; writers turn NAN into JSON null, never a number.
+ *
+ * Errors: int functions return 0 or a negative AN_E* code; an_strerror names
+ * it. The library never prints: gnuplot's own messages go to a log file beside
+ * the script (see an_plot).
+ *
+ * Thread safety: every function may be called from several threads at once,
+ * as long as no two calls write the same file.
+ *
+ * Files. Every file is written atomically: PATH.tmp.PID first, then rename(2),
+ * so a reader sees the old file or the complete new one. CSV files have a
+ * header line, then one record a line, fields separated by ',' with no quoting
+ * (no field contains ',' or a quote); numbers are decimal integers or the
+ * shortest %.17g form that reads back exactly; an undefined value (NAN) is an
+ * empty field. The files of a run and who writes them:
+ *
+ *   wear_hist.csv  `scale,bin_lo,bin_hi,cells` (an_histogram_csv). scale is
+ *                  `linear` or `log2`; a bin holds the cells whose count c has
+ *                  bin_lo <= c < bin_hi; all `linear` rows come first, in bin
+ *                  order, then all `log2` rows. cells is an integer.
+ *   heat.csv       `row,col,writes` (an_heatmap_csv): the cells folded, in
+ *                  address order, into rows * cols regions laid out row-major
+ *                  (region r = row * cols + col covers cells
+ *                  [floor(r n / R), floor((r + 1) n / R)), R = rows * cols);
+ *                  writes is the sum of the region's counts. Rows are in order
+ *                  row 0 col 0, row 0 col 1, ... (cols varies fastest).
+ *   kinds.csv      `kind,writes,hottest` (an_kinds_csv): one row per source
+ *                  of writes, in the caller's order, normally `data`, `bitmap`,
+ *                  `header`, `list`, `root`, `log`; writes is the per-cell
+ *                  increments of that kind, hottest the count of that kind on
+ *                  the cell it wore most (0: untouched).
+ *   frag.csv       `events,requested,allocated,footprint,internal,external,
+ *                  utilization` (an_frag_csv): one row per fragmentation sample
+ *                  in event order; the first four are integers (events replayed
+ *                  so far, live requested bytes, allocated bytes, heap footprint
+ *                  bytes), the last three fractions (empty when undefined):
+ *                  internal = 1 - requested/allocated, external = 1 - largest
+ *                  free run / total free, utilization = requested/footprint.
  */
 #ifndef PMARENA_ANALYSIS_H
 #define PMARENA_ANALYSIS_H
@@ -19,6 +56,9 @@ extern "C" {
 
 enum { AN_OK = 0, AN_EINVAL = -301, AN_ENOMEM = -302, AN_EIO = -303, AN_ETOOL = -304 };
 
+/* "bad argument", "out of memory", ... ; "unknown error" for other codes. */
+const char *an_strerror(int rc);
+
 typedef struct an_wear {
     uint64_t cells;            /* cells counted */
     uint64_t total;            /* sum of counts */
@@ -31,8 +71,17 @@ typedef struct an_wear {
     double lifetime_fraction;  /* mean / max; NAN when total = 0 */
 } an_wear;
 
-/* Statistics of counts[0..n) (n >= 1). */
+/* Statistics of counts[0..n) (n >= 1). cov is NAN when the mean is 0.
+ * Memory: at most 8 bytes per cell while it runs, and a few KB for the usual
+ * counts (see wear_stats.c). Time O(n): ~15-35 ms for 2^24 cells; only
+ * counts with very many distinct large values (2^24 random 32-bit counts:
+ * 7 s) pay for a sort. */
 int an_wear_stats(const uint64_t *counts, size_t n, an_wear *out);
+
+/* Quantiles of counts[0..n) (n >= 1) at fractions f[0..nf) (each in [0, 1]):
+ * out[i] is exactly what gsl_stats_quantile_from_sorted_data(sorted, 1, n,
+ * f[i]) returns on the sorted counts as doubles, without sorting them. */
+int an_quantiles(const uint64_t *counts, size_t n, const double *f, size_t nf, double *out);
 
 /* Cell endurance: writes a cell takes before it fails. stddev 0: every cell
  * has `mean`; else each cell's endurance is drawn from a normal distribution
@@ -45,25 +94,94 @@ typedef struct an_endurance {
 /* Projected time until the first cell fails, if the run's write pattern
  * (counts over `seconds` of simulated time) repeats: min over written cells of
  * endurance_i / (count_i / seconds). NAN when nothing was written or seconds
- * is 0; also reports which cell fails first. */
+ * is 0; also reports which cell fails first.
+ *
+ * Normal endurance: an mt19937 generator (gsl_rng_mt19937) is seeded with
+ * e->seed (gsl_rng_set: its low 32 bits; 0 means GSL's default 4357) and
+ * endurance_i = mean + gsl_ran_gaussian(r, stddev) is drawn for cells 0, 1, 2,
+ * ... in order, written or not, so a cell's endurance depends only on the seed
+ * and its index. first_cell (may be NULL) is the lowest-indexed cell reaching
+ * the minimum, UINT64_MAX when the lifetime is NAN. AN_EINVAL when mean <= 0,
+ * stddev < 0, or either is not finite. seconds that is not a positive finite
+ * number gives NAN. Cost: one pass; with stddev > 0 also one draw per cell up
+ * to the last written one (~35 ns each: 0.6 s for 2^24 cells). */
 int an_lifetime(const uint64_t *counts, size_t n, double seconds, const an_endurance *e,
                 double *lifetime_s, uint64_t *first_cell);
 
 /* Histogram of per-cell counts into a CSV with columns
  * `scale,bin_lo,bin_hi,cells`: `linear` rows (nbins equal bins over
  * [0, max+1), gsl_histogram) then `log2` rows (bin 0 holds count 0, bin k
- * holds [2^(k-1), 2^k)). Written atomically (temp file + rename). */
+ * holds [2^(k-1), 2^k)). Written atomically (temp file + rename).
+ * nbins >= 1; it is lowered to max+1 so that a bin is at least one count wide.
+ * The log2 rows run from bin 0 to the bin of max; every bin is written, empty
+ * ones with 0 cells. */
 int an_histogram_csv(const uint64_t *counts, size_t n, size_t nbins, const char *path);
 
-/* Gini coefficient of a vector (exposed for tests); NAN when the sum is 0. */
+/* heat.csv (format above): counts[0..n) folded into rows * cols regions, each
+ * the sum of its cells' counts, so the writes column sums to the total. rows,
+ * cols >= 1; when rows * cols > n some regions are empty (0 writes). */
+int an_heatmap_csv(const uint64_t *counts, size_t n, unsigned rows, unsigned cols, const char *path);
+
+/* kinds.csv (format above): row i is names[i], writes[i], hottest[i]. */
+int an_kinds_csv(const char *const *names, const uint64_t *writes, const uint64_t *hottest,
+                 size_t k, const char *path);
+
+/* One fragmentation sample, a row of frag.csv (fractions NAN when undefined). */
+typedef struct an_frag_sample {
+    uint64_t events, requested, allocated, footprint;
+    double internal, external, utilization;
+} an_frag_sample;
+
+/* frag.csv (format above) from samples[0..k) (k may be 0: header only). */
+int an_frag_csv(const an_frag_sample *samples, size_t k, const char *path);
+
+/* Gini coefficient of a vector (exposed for tests); NAN when the sum is 0.
+ * G = sum_i sum_j |x_i - x_j| / (2 n^2 mean) (the population form, no
+ * n/(n-1) correction); also NAN when n is 0 or memory runs out. */
 double an_gini(const uint64_t *counts, size_t n);
 
 /* ---- plots ------------------------------------------------------------------- */
 
 /* Writes `<dir>/<name>.gp` (a gnuplot script reading data files in dir) and
  * runs gnuplot on it to make `<dir>/<name>.png`. AN_ETOOL when gnuplot is
- * missing or fails (the script is kept so the user can run it). */
+ * missing or fails (the script is kept so the user can run it).
+ *
+ * The .gp is `script` after a preamble an_plot writes: two comment lines, the
+ * terminal (`set terminal pngcairo size 1000,650`, or `png` when this gnuplot
+ * has no pngcairo: probed once per process with `gnuplot -e "set terminal
+ * pngcairo"`) and `set output` to `<name>.png`; `unset output` ends it. So the
+ * script only plots, and names data files by bare names: gnuplot runs with dir
+ * as its working directory (posix_spawn, no shell), and `gnuplot <name>.gp` in
+ * that folder redraws the plot by hand. an_plot itself has gnuplot render to
+ * `<name>.png.tmp.PID.N` and renames it into place only if gnuplot exited 0
+ * and wrote a non-empty file, so the PNG appears complete or not at all (a
+ * failed redraw leaves the previous PNG). gnuplot's messages go to
+ * `<dir>/<name>.log`, removed when the plot succeeds and kept when it fails.
+ * name: letters, digits, '_', '-', '.', not starting with '.'. The program is
+ * `gnuplot` from PATH, or the environment variable PMARENA_GNUPLOT when set.
+ * AN_EIO when a file cannot be written. */
 int an_plot(const char *dir, const char *name, const char *script);
+
+/* The standard plots of a run, each from a data file in dir (AN_EIO when the
+ * file is missing) to `<dir>/<plot>.png` through an_plot, so the scripts are
+ * kept beside the data:
+ *   an_plot_wear_hist   wear_hist.csv -> wear_hist.png: cells per bin on a
+ *                       log y axis, the equal-width bins above the log2 bins;
+ *   an_plot_wear_cdf    wear_hist.csv -> wear_cdf.png: fraction of cells with
+ *                       fewer than x writes at each log2 bin edge, log x;
+ *   an_plot_heatmap     heat.csv -> heatmap.png: the regions as an image
+ *                       (`with image`), row 0 at the top (a single row or
+ *                       column, too thin for an image, as filled boxes);
+ *   an_plot_meta_kinds  kinds.csv -> meta_kinds.png: bars of writes and of the
+ *                       hottest cell's count per kind (log y when any > 0);
+ *   an_plot_frag        frag.csv -> frag.png: bytes (requested, allocated,
+ *                       footprint) above fractions (internal, external,
+ *                       utilization), over events. */
+int an_plot_wear_hist(const char *dir);
+int an_plot_wear_cdf(const char *dir);
+int an_plot_heatmap(const char *dir);
+int an_plot_meta_kinds(const char *dir);
+int an_plot_frag(const char *dir);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,193 @@
+/*
+ * plot.c - running gnuplot: an_plot turns a plotting script into
+ * `<dir>/<name>.gp` (kept, so the user can edit and rerun it) and
+ * `<dir>/<name>.png`.
+ *
+ * The script file is the caller's text between a preamble and `unset
+ * output`:
+ *     set terminal pngcairo size 1000,650      (or `png ...`, see below)
+ *     set output (exists("an_output") ? an_output : '<name>.png')
+ * so a user in dir runs `gnuplot <name>.gp` and gets <name>.png, while
+ * an_plot runs `gnuplot -e "an_output='<name>.png.tmp.PID'" <name>.gp` and
+ * renames the temporary into place only when gnuplot exited 0 and wrote a
+ * non-empty file: the PNG appears whole or not at all, and a failed redraw
+ * leaves the previous PNG alone.
+ *
+ * gnuplot is started with posix_spawnp (no shell: names are never parsed by
+ * one), with dir as its working directory (posix_spawn_file_actions_addchdir_np,
+ * glibc >= 2.29), so scripts name data files by bare names. stdin is
+ * /dev/null; stdout and stderr go to `<dir>/<name>.log`, which is removed
+ * when the plot succeeds and kept, with the .gp, when it fails (AN_ETOOL):
+ * the library never prints. posix_spawn, unlike fork, is safe in a program
+ * with many threads (a sweep plotting from workers).
+ *
+ * The terminal: pngcairo draws anti-aliased text, but some gnuplot builds
+ * lack it. Whether this gnuplot has it is probed once per process by running
+ * `gnuplot -e "set terminal pngcairo"` (exit 0: yes) and cached; `png`
+ * (libgd) is the fallback. If gnuplot cannot be started at all, nothing is
+ * cached, the script is still written (naming pngcairo) and an_plot returns
+ * AN_ETOOL. Racing first calls may both probe; they agree.
+ *
+ * The program is `gnuplot` found on PATH, or $PMARENA_GNUPLOT when set (tests
+ * use it to simulate a missing gnuplot).
+ */
+#include "pmarena/analysis.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+enum { TERM_UNKNOWN = 0, TERM_PNGCAIRO = 1, TERM_PNG = 2 };
+static atomic_int term_probe = TERM_UNKNOWN;
+static atomic_uint tmp_seq;
+
+static const char *gnuplot_program(void)
+{
+    const char *p = getenv("PMARENA_GNUPLOT");
+    return p && *p ? p : "gnuplot";
+}
+
+/* Runs argv (argv[0] searched on PATH) in dir (NULL: here) with stdin from
+ * /dev/null and stdout + stderr to log (relative to dir; NULL: /dev/null).
+ * 0 with *ok = exited with status 0; AN_ETOOL when it could not be started
+ * (absent program, dir not enterable, log not creatable). */
+static int run_tool(const char *dir, char *const argv[], const char *log, bool *ok)
+{
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return AN_ENOMEM;
+    int e = 0;
+    if (dir)
+        e = posix_spawn_file_actions_addchdir_np(&fa, dir);
+    if (!e)
+        e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    if (!e)
+        e = posix_spawn_file_actions_addopen(&fa, 1, log ? log : "/dev/null",
+                                             O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (!e)
+        e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    pid_t pid;
+    if (!e)
+        e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (e)
+        return e == ENOMEM ? AN_ENOMEM : AN_ETOOL;
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return AN_ETOOL;
+    *ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    return 0;
+}
+
+/* The PNG terminal of this gnuplot (probed once); AN_ETOOL when gnuplot
+ * cannot be run, *term then naming pngcairo. */
+static int png_terminal(const char **term)
+{
+    int v = atomic_load(&term_probe);
+    if (v == TERM_UNKNOWN) {
+        char *argv[] = {(char *)gnuplot_program(), "-e", "set terminal pngcairo", NULL};
+        bool ok = false;
+        if (run_tool(NULL, argv, NULL, &ok) != 0) {
+            *term = "pngcairo";
+            return AN_ETOOL;
+        }
+        v = ok ? TERM_PNGCAIRO : TERM_PNG;
+        atomic_store(&term_probe, v);
+    }
+    *term = v == TERM_PNGCAIRO ? "pngcairo" : "png";
+    return 0;
+}
+
+/* Plot names become file names and a quoted gnuplot string: keep them plain. */
+static bool plot_name_ok(const char *name)
+{
+    if (!name || !*name || name[0] == '.' || strlen(name) > 200)
+        return false;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '_' || *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
+static int write_script(const char *path, const char *name, const char *term, const char *script)
+{
+    an_file af;
+    int rc = an_file_open(&af, path);
+    if (rc)
+        return rc;
+    fprintf(af.f,
+            "# %s.gp - written by pmarena (an_plot). Redraw with `gnuplot %s.gp` in this\n"
+            "# folder; pmarena renders to a temporary name (an_output) and renames it.\n"
+            "set terminal %s size 1000,650\n"
+            "set output (exists(\"an_output\") ? an_output : '%s.png')\n",
+            name, name, term, name);
+    size_t len = strlen(script);
+    fputs(script, af.f);
+    if (len == 0 || script[len - 1] != '\n')
+        fputc('\n', af.f);
+    fputs("unset output\n", af.f);
+    return an_file_commit(&af);
+}
+
+/* Renders name.gp in dir into name.png (see the file comment). */
+static int render(const char *dir, const char *name)
+{
+    char gp[256], log[256], tmp[320], var[400];
+    snprintf(gp, sizeof gp, "%s.gp", name);
+    snprintf(log, sizeof log, "%s.log", name);
+    snprintf(tmp, sizeof tmp, "%s.png.tmp.%ld.%u", name, (long)getpid(), atomic_fetch_add(&tmp_seq, 1));
+    snprintf(var, sizeof var, "an_output='%s'", tmp);
+    char *argv[] = {(char *)gnuplot_program(), "-e", var, gp, NULL};
+
+    char *tmp_path = an_path_join(dir, tmp, "");
+    char *png_path = an_path_join(dir, name, ".png");
+    char *log_path = an_path_join(dir, log, "");
+    int rc = AN_ENOMEM;
+    if (!tmp_path || !png_path || !log_path)
+        goto out;
+    bool ok = false;
+    rc = run_tool(dir, argv, log, &ok);
+    struct stat st;
+    if (rc == 0 && (!ok || stat(tmp_path, &st) != 0 || st.st_size == 0))
+        rc = AN_ETOOL;
+    if (rc == 0 && rename(tmp_path, png_path) != 0)
+        rc = AN_EIO;
+    if (rc)
+        unlink(tmp_path);
+    else
+        unlink(log_path);
+out:
+    free(tmp_path);
+    free(png_path);
+    free(log_path);
+    return rc;
+}
+
+int an_plot(const char *dir, const char *name, const char *script)
+{
+    if (!dir || !*dir || !plot_name_ok(name) || !script)
+        return AN_EINVAL;
+    const char *term;
+    int probe = png_terminal(&term);
+    char *gp_path = an_path_join(dir, name, ".gp");
+    if (!gp_path)
+        return AN_ENOMEM;
+    int rc = write_script(gp_path, name, term, script);
+    free(gp_path);
+    if (rc)
+        return rc;
+    if (probe)
+        return probe;
+    return render(dir, name);
+}

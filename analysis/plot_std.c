@@ -1,0 +1,143 @@
+/*
+ * plot_std.c - the standard plots of a run: one gnuplot script each, drawn
+ * by an_plot from the run's CSV files (formats in analysis.h), so that the
+ * scripts stay in the results folder beside their data and can be edited and
+ * rerun there.
+ *
+ * Every script sets `set datafile separator ','` and reads its file with
+ * `skip 1` (the header line). Rows of the other scale in wear_hist.csv are
+ * filtered out by giving them an undefined (NaN) x, which gnuplot skips.
+ *
+ *   wear_hist   two panels on log y (cells spanning orders of magnitude):
+ *               the equal-width bins as boxes of their true width, then the
+ *               log2 bins as boxes at bin index k (0 for unwritten cells,
+ *               k >= 1 for [2^(k-1), 2^k)), ticks labelled 2^(k-1). The y
+ *               range starts at 0.5 so that a bin of one cell shows.
+ *   wear_cdf    gnuplot's `smooth cnormal` (cumulative sum normalized to 1)
+ *               of cells over the log2 bins' upper edges: the point at x is
+ *               the fraction of cells with fewer than x writes; log2 x axis.
+ *   heatmap     `with image` of (col, row, writes); row 0 (the lowest
+ *               addresses) at the top, like a memory map. gnuplot draws no
+ *               image below 2 x 2 points, so a single row or column is drawn
+ *               as filled boxes instead.
+ *   meta_kinds  clustered bars of writes and hottest-cell count per kind; log
+ *               y only when some value is > 0 (a log axis of all zeros has no
+ *               points and gnuplot fails).
+ *   frag        two panels over events: bytes, then the three fractions on
+ *               [0, 1]; undefined fractions (empty fields) leave gaps.
+ *
+ * Each helper first checks that its data file is there (AN_EIO otherwise),
+ * so a missing file is not reported as a gnuplot failure.
+ */
+#include "pmarena/analysis.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static const char wear_hist_gp[] =
+    "set datafile separator ','\n"
+    "log2bin(lo) = lo == 0 ? 0 : int(log(lo) / log(2) + 1.5)\n"
+    "stats 'wear_hist.csv' skip 1 using (strcol(1) eq 'log2' ? log2bin($2) : NaN) name 'B' nooutput\n"
+    "set multiplot layout 2,1 title 'Writes per cell (wear\\_hist.csv)'\n"
+    "set style fill solid 0.6 border -1\n"
+    "set logscale y\n"
+    "set yrange [0.5:*]\n"
+    "set ylabel 'cells'\n"
+    "set key off\n"
+    "set xlabel 'writes per cell (equal-width bins)'\n"
+    "plot 'wear_hist.csv' skip 1 using (strcol(1) eq 'linear' ? ($2 + $3) / 2 : NaN):4:($3 - $2) \\\n"
+    "     with boxes lc rgb '#4477aa'\n"
+    "set xlabel 'writes per cell (log2 bins: bin k holds [2^{k-1}, 2^k), bin 0 holds 0)'\n"
+    "set xtics ('0' 0)\n"
+    "do for [k = 1:int(B_max)] { set xtics add (sprintf('2^{%d}', k - 1) k) }\n"
+    "set xrange [-0.5:B_max + 0.5]\n"
+    "plot 'wear_hist.csv' skip 1 using (strcol(1) eq 'log2' ? log2bin($2) : NaN):4:(0.8) \\\n"
+    "     with boxes lc rgb '#aa3377'\n"
+    "unset multiplot\n";
+
+static const char wear_cdf_gp[] =
+    "set datafile separator ','\n"
+    "set title 'Cumulative fraction of cells by writes per cell (wear\\_hist.csv, log2 bins)'\n"
+    "set logscale x 2\n"
+    "set format x '2^{%L}'\n"
+    "set xlabel 'writes per cell (x: cells with fewer than x writes)'\n"
+    "set ylabel 'fraction of cells'\n"
+    "set yrange [0:1.05]\n"
+    "set grid\n"
+    "set key off\n"
+    "plot 'wear_hist.csv' skip 1 using (strcol(1) eq 'log2' ? $3 : NaN):4 smooth cnormal \\\n"
+    "     with linespoints pt 7 lc rgb '#4477aa'\n";
+
+static const char heatmap_gp[] =
+    "set datafile separator ','\n"
+    "set title 'Writes per region, in address order (heat.csv)'\n"
+    "set xlabel 'column'\n"
+    "set ylabel 'row (addresses grow left to right, then down)'\n"
+    "set cblabel 'writes'\n"
+    "set palette rgbformulae 22,13,-31\n"
+    "set yrange [*:*] reverse\n"
+    "set size ratio -1\n"
+    "set autoscale xfix\n"
+    "set autoscale yfix\n"
+    "set tics out\n"
+    "stats 'heat.csv' skip 1 using 1 name 'R' nooutput\n"
+    "stats 'heat.csv' skip 1 using 2 name 'C' nooutput\n"
+    "if (R_max >= 1 && C_max >= 1) {\n"
+    "    plot 'heat.csv' skip 1 using 2:1:3 with image notitle\n"
+    "} else {\n"
+    "    set style fill solid 1.0 noborder\n"
+    "    set offsets 0.5, 0.5, 0.5, 0.5\n"
+    "    plot 'heat.csv' skip 1 using 2:1:(0.5):(0.5):3 with boxxyerror fillcolor palette notitle\n"
+    "}\n";
+
+static const char meta_kinds_gp[] =
+    "set datafile separator ','\n"
+    "set title 'Writes per kind (kinds.csv)'\n"
+    "set style data histograms\n"
+    "set style histogram clustered gap 1\n"
+    "set style fill solid 0.7 border -1\n"
+    "stats 'kinds.csv' skip 1 using 2 name 'W' nooutput\n"
+    "if (W_max > 0) { set logscale y; set yrange [0.5:*] } else { set yrange [0:1] }\n"
+    "set ylabel 'writes'\n"
+    "set grid ytics\n"
+    "plot 'kinds.csv' skip 1 using 2:xtic(1) title 'writes (all cells)' lc rgb '#4477aa', \\\n"
+    "     '' skip 1 using 3 title 'hottest cell' lc rgb '#ee6677'\n";
+
+static const char frag_gp[] =
+    "set datafile separator ','\n"
+    "set multiplot layout 2,1 title 'Fragmentation over the run (frag.csv)'\n"
+    "set xlabel 'events'\n"
+    "set ylabel 'bytes'\n"
+    "set key top left\n"
+    "set grid\n"
+    "plot 'frag.csv' skip 1 using 1:2 with lines lw 2 title 'requested', \\\n"
+    "     '' skip 1 using 1:3 with lines lw 2 title 'allocated', \\\n"
+    "     '' skip 1 using 1:4 with lines lw 2 title 'footprint'\n"
+    "set ylabel 'fraction'\n"
+    "set yrange [0:1]\n"
+    "plot 'frag.csv' skip 1 using 1:5 with lines lw 2 title 'internal', \\\n"
+    "     '' skip 1 using 1:6 with lines lw 2 title 'external', \\\n"
+    "     '' skip 1 using 1:7 with lines lw 2 title 'utilization'\n"
+    "unset multiplot\n";
+
+/* an_plot(dir, name, script) once dir/data is readable. */
+static int plot_from(const char *dir, const char *data, const char *name, const char *script)
+{
+    if (!dir || !*dir)
+        return AN_EINVAL;
+    char *p = an_path_join(dir, data, "");
+    if (!p)
+        return AN_ENOMEM;
+    int readable = access(p, R_OK) == 0;
+    free(p);
+    if (!readable)
+        return AN_EIO;
+    return an_plot(dir, name, script);
+}
+
+int an_plot_wear_hist(const char *dir) { return plot_from(dir, "wear_hist.csv", "wear_hist", wear_hist_gp); }
+int an_plot_wear_cdf(const char *dir) { return plot_from(dir, "wear_hist.csv", "wear_cdf", wear_cdf_gp); }
+int an_plot_heatmap(const char *dir) { return plot_from(dir, "heat.csv", "heatmap", heatmap_gp); }
+int an_plot_meta_kinds(const char *dir) { return plot_from(dir, "kinds.csv", "meta_kinds", meta_kinds_gp); }
+int an_plot_frag(const char *dir) { return plot_from(dir, "frag.csv", "frag", frag_gp); }
