@@ -105,7 +105,7 @@ $(BUILD)/bench/%: bench/%.c $(LIB) | deps
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL)
 
 run: all
-	$(CLI) validate configs/default.json
+	$(CLI) run configs/default.json
 
 # Each suite prints libcheck's summary line; the run fails if any suite does.
 test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS)

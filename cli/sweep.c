@@ -109,7 +109,7 @@ static bool point_done(const char *dir, uint64_t i)
 
 static int mkdirs(const char *dir)
 {
-    char tmp[4096];
+    char tmp[4400];
     snprintf(tmp, sizeof tmp, "%s", dir);
     for (char *p = tmp + 1; *p; p++)
         if (*p == '/') {
@@ -122,7 +122,7 @@ static int mkdirs(const char *dir)
 
 static int write_json_atomic(const char *path, json_t *j)
 {
-    char tmp[4300];
+    char tmp[4500];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     if (json_dump_file(j, tmp, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);

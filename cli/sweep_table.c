@@ -80,7 +80,7 @@ static int collect(const char *dir, row **rows, size_t *n, size_t *cap)
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        char p[4400];
+        char p[4700];
         snprintf(p, sizeof p, "%s/%s/.done", pdir, e->d_name);
         if (access(p, F_OK) != 0)
             continue;

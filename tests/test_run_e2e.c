@@ -183,8 +183,9 @@ START_TEST(bad_input_exits_2_and_writes_nothing)
         {"run %s -o %s --set allocator.granularity=0", "granularity"},
         {"run %s -o %s --set replay.mode=parallel", "replay.mode"},
         {"run %s -o %s --set device.colour=red", "device.colour"},
-        {"run %s -o %s --set trace.file=/no/such/trace.jsonl", "cannot be read"},
-        {"run %s -o %s --set trace.events=[{\"op\":\"free\",\"id\":3}]", "not live"},
+        {"run %s -o %s --set 'trace={\"file\":\"/no/such/trace.jsonl\"}'", "cannot be read"},
+        {"run %s -o %s --set trace.file=/no/such/trace.jsonl", "exactly one of"},
+        {"run %s -o %s --set 'trace.events=[{\"op\":\"free\",\"id\":3}]'", "not live"},
         {"run %s -o %s --bogus", "unexpected argument"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
