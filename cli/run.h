@@ -9,6 +9,7 @@
 typedef struct run_options {
     bool cells;     /* write per-cell counts */
     bool quiet;     /* no table, no progress bar */
+    const char *cache_dir;   /* binary forms of file traces, keyed by content; NULL: none */
 } run_options;
 
 /* Runs x and writes dir; returns an exit status (0, 1, 2) after printing any

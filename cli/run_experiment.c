@@ -187,7 +187,8 @@ static void fmt_frac(char *buf, size_t len, double v)
 
 /* ---- the run ---------------------------------------------------------------------- */
 
-static int open_trace(const cfg_experiment *x, tr_reader **r, char *genpath, size_t genlen)
+static int open_trace(const cfg_experiment *x, const run_options *opt, tr_reader **r, char *genpath,
+                      size_t genlen)
 {
     tr_error err = {0};
     int rc;
@@ -202,7 +203,10 @@ static int open_trace(const cfg_experiment *x, tr_reader **r, char *genpath, siz
                 goto fail;
             path = genpath;
         }
-        rc = tr_reader_open(r, path, &err);
+        if (x->trace_kind == CFG_TRACE_FILE && opt->cache_dir)
+            rc = tr_reader_open_cached(r, path, opt->cache_dir, &err);
+        else
+            rc = tr_reader_open(r, path, &err);
     }
     if (rc == 0)
         return 0;
@@ -388,7 +392,7 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
 {
     tr_reader *r = NULL;
     char genpath[256];
-    int rc = open_trace(x, &r, genpath, sizeof genpath);
+    int rc = open_trace(x, opt, &r, genpath, sizeof genpath);
     if (rc)
         return rc;
     nv_device *d = NULL;

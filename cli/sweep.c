@@ -145,7 +145,9 @@ static int run_point(const sweep *s, const char *dir, uint64_t i)
         cfg_experiment_free(&x);
         return EXIT_BADINPUT;
     }
-    run_options ro = {.quiet = true};
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/.cache", dir);
+    run_options ro = {.quiet = true, .cache_dir = cache};
     int rc = mkdirs(pdir) == 0 ? run_experiment(&x, pdir, &ro) : EXIT_FAIL;
     if (rc == 0) {
         json_t *pj = json_pack("{s:I, s:O}", "index", (json_int_t)i, "params", params);
@@ -193,10 +195,40 @@ static int check_points(const sweep *s)
     return 0;
 }
 
+/* A trace file is parsed once: converted to the binary form in DIR/.cache
+ * before the points start, which then all read the cached copy. */
+static int prepare_cache(const sweep *s, const char *dir)
+{
+    json_t *params;
+    json_t *c = sweep_point_config(s, 0, &params);
+    json_decref(params);
+    cfg_experiment x;
+    char err[1200];
+    int rc = cfg_experiment_from_json(&x, c, s->config_path, err, sizeof err);
+    if (rc == 0 && x.trace_kind == CFG_TRACE_FILE) {
+        char cache[4200];
+        snprintf(cache, sizeof cache, "%s/.cache", dir);
+        tr_reader *r;
+        tr_error te = {0};
+        if (mkdirs(cache) != 0 || tr_reader_open_cached(&r, x.trace_file, cache, &te) != 0) {
+            char msg[1400];
+            tr_error_format(&te, msg, sizeof msg);
+            fprintf(stderr, "pmarena sweep: %s\n", msg);
+            rc = EXIT_BADINPUT;
+        } else {
+            tr_reader_close(r);
+        }
+    }
+    cfg_experiment_free(&x);
+    return rc;
+}
+
 int sweep_run(const sweep *s, const char *dir, const sweep_opts *o)
 {
     int rc = check_points(s);
     if (rc)
+        return rc;
+    if ((rc = prepare_cache(s, dir)) != 0)
         return rc;
     uint64_t todo = 0, skipped = 0;
     for (uint64_t i = o->shard; i < s->npoints; i += o->nshards)

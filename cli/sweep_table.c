@@ -165,11 +165,15 @@ static int plot_one(const char *out, row *rows, size_t n, const char *metric, co
     json_t *g;
     size_t ng = 0;
     json_object_foreach(groups, gk, g) {
+        /* {"a.b":"x","c":2} reads as a.b=x c=2 in the key. */
         char label[300];
-        snprintf(label, sizeof label, "%s", strcmp(gk, "{}") ? gk : param);
-        for (char *c = label; *c; c++)
-            if (*c == '"')
-                *c = '\'';
+        size_t ll = 0;
+        for (const char *c = strcmp(gk, "{}") ? gk : param; *c && ll < sizeof label - 1; c++) {
+            if (*c == '{' || *c == '}' || *c == '"')
+                continue;
+            label[ll++] = *c == ':' ? '=' : *c == ',' ? ' ' : *c;
+        }
+        label[ll] = '\0';
         fprintf(f, "%s\"%s\" \"%s\"\n", ng ? "\n\n" : "", label, metric);
         size_t i;
         json_t *ri;
