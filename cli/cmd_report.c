@@ -5,6 +5,7 @@
  */
 #include "cmd.h"
 #include "pmarena/analysis.h"
+#include "pmarena/config.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -65,15 +66,6 @@ static const struct { const char *label, *path; } rows[] = {
     {"simulated ns", "time.simulated_ns"},
 };
 
-static json_t *get_path(json_t *root, const char *path)
-{
-    char buf[200];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *v = root;
-    for (char *save, *p = strtok_r(buf, ".", &save); p && v; p = strtok_r(NULL, ".", &save))
-        v = json_object_get(v, p);
-    return v;
-}
 
 static void value_text(json_t *s, size_t r, char *buf, size_t len)
 {
@@ -87,7 +79,7 @@ static void value_text(json_t *s, size_t r, char *buf, size_t len)
         snprintf(buf, len, "%lld", n);
         return;
     }
-    json_t *v = get_path(s, rows[r].path);
+    json_t *v = cfg_json_path(s, rows[r].path);
     if (json_is_integer(v))
         snprintf(buf, len, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))

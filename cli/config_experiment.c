@@ -234,6 +234,16 @@ int cfg_experiment_from_json(cfg_experiment *x, json_t *root, const char *path, 
     return read_trace(x, json_object_get(root, "trace"), err, errlen);
 }
 
+json_t *cfg_json_path(json_t *root, const char *path)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", path);
+    json_t *v = root;
+    for (char *save, *p = strtok_r(buf, ".", &save); p && v; p = strtok_r(NULL, ".", &save))
+        v = json_object_get(v, p);
+    return v;
+}
+
 int cfg_set_value(json_t *root, const char *path_in, json_t *val, char *err, size_t errlen)
 {
     char path[512];

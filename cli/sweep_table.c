@@ -11,6 +11,7 @@
 #include "sweep.h"
 #include "cmd.h"
 #include "pmarena/analysis.h"
+#include "pmarena/config.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -32,15 +33,6 @@ static const char *const plotted[] = {"wear.max", "wear.meta_writes", "wear.hots
 
 typedef struct row { uint64_t index; json_t *params, *summary; } row;
 
-static json_t *get_path(json_t *root, const char *path)
-{
-    char buf[200];
-    snprintf(buf, sizeof buf, "%s", path);
-    json_t *v = root;
-    for (char *save, *p = strtok_r(buf, ".", &save); p && v; p = strtok_r(NULL, ".", &save))
-        v = json_object_get(v, p);
-    return v;
-}
 
 /* A value as CSV text: strings bare, numbers compact, null empty. */
 static void cell_text(json_t *v, char *buf, size_t len)
@@ -179,7 +171,7 @@ static int plot_one(const char *out, row *rows, size_t n, const char *metric, co
         json_t *ri;
         json_array_foreach(g, i, ri) {
             row *r = &rows[json_integer_value(ri)];
-            json_t *x = json_object_get(r->params, param), *y = get_path(r->summary, metric);
+            json_t *x = json_object_get(r->params, param), *y = cfg_json_path(r->summary, metric);
             if (!json_is_number(y))
                 continue;
             double xv = 0;
@@ -274,7 +266,7 @@ int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet)
             fprintf(f, ",%s", t);
         }
         for (size_t m = 0; m < sizeof metrics / sizeof metrics[0]; m++) {
-            cell_text(get_path(rows[i].summary, metrics[m]), t, sizeof t);
+            cell_text(cfg_json_path(rows[i].summary, metrics[m]), t, sizeof t);
             fprintf(f, ",%s", t);
         }
         fprintf(f, "\n");

@@ -65,6 +65,8 @@ typedef struct cfg_experiment {
     json_t *root;                   /* the config after --set overrides (owned) */
 } cfg_experiment;
 
+/* The value at a dotted PATH of root ("wear.max"), or NULL. Borrowed. */
+json_t *cfg_json_path(json_t *root, const char *path);
 /* Sets the value at a dotted PATH of root (taking over value), creating
  * objects along the way. */
 int cfg_set_value(json_t *root, const char *path, json_t *value, char *err, size_t errlen);
