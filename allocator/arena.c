@@ -483,12 +483,11 @@ uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n, uint64_t request
 }
 
 /* The object ends at the next start bit or the first free unit, whichever
- * comes first. Look for the next start first: it is near (the neighbour's
- * start), while the allocated run may go on through many packed neighbours. */
+ * comes first: one scan over both bitmaps, so it costs the object's length,
+ * not the packed neighbours' after it nor the free space after it. */
 uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first)
 {
-    uint32_t next = pma_bm_next_one(a->start, first + 1, a->units);
-    return pma_bm_next_zero(a->alloc, first + 1, next) - first;
+    return pma_bm_next_boundary(a->start, a->alloc, first + 1, a->units) - first;
 }
 
 void pma_arena_release(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n)

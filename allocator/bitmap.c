@@ -76,6 +76,23 @@ uint32_t pma_bm_find_run(const uint64_t *w, uint32_t n, uint32_t stride, uint32_
     return PMA_BM_NONE;
 }
 
+uint32_t pma_bm_next_boundary(const uint64_t *start, const uint64_t *alloc, uint32_t from, uint32_t to)
+{
+    if (from >= to)
+        return to;
+    uint32_t wi = from >> 6, last = (to - 1) >> 6;
+    uint64_t v = (start[wi] | ~alloc[wi]) & mask_from(from);
+    for (;;) {
+        if (v) {
+            uint32_t i = (wi << 6) + (uint32_t)__builtin_ctzll(v);
+            return i < to ? i : to;
+        }
+        if (++wi > last)
+            return to;
+        v = start[wi] | ~alloc[wi];
+    }
+}
+
 uint32_t pma_bm_count_ones(const uint64_t *w, uint32_t from, uint32_t to)
 {
     uint32_t n = 0;

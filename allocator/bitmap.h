@@ -50,6 +50,9 @@ uint32_t pma_bm_next_one(const uint64_t *w, uint32_t from, uint32_t to);
  * multiple of stride (a power of two), or PMA_BM_NONE. */
 uint32_t pma_bm_find_run(const uint64_t *w, uint32_t n, uint32_t stride, uint32_t from, uint32_t to);
 uint32_t pma_bm_count_ones(const uint64_t *w, uint32_t from, uint32_t to);
+/* First i in [from, to) with start[i] set or alloc[i] clear (where an
+ * object that began before `from` ends), or `to`: one pass over both. */
+uint32_t pma_bm_next_boundary(const uint64_t *start, const uint64_t *alloc, uint32_t from, uint32_t to);
 
 /* Interleaved layout: physical bit of logical bit i with a stripe of s lines. */
 static inline uint32_t pma_bm_interleave(uint32_t i, uint32_t s)

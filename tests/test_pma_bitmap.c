@@ -55,6 +55,31 @@ START_TEST(find_run_matches_brute_force)
 }
 END_TEST
 
+/* next_boundary = min(next start bit, next free unit), against brute force. */
+START_TEST(next_boundary_matches_brute_force)
+{
+    uint64_t seed = 777;
+    for (int trial = 0; trial < 3000; trial++) {
+        uint64_t st[4], al[4];
+        for (int i = 0; i < 4; i++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            al[i] = ~(seed & (seed >> 13) & (seed >> 27));           /* mostly allocated */
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            st[i] = seed & (seed >> 7) & (seed >> 19) & (seed >> 31); /* sparse starts */
+        }
+        uint32_t from = (uint32_t)(trial * 13) % 250, to = 256 - (uint32_t)(trial % 7);
+        uint32_t want = to;
+        for (uint32_t i = from; i < to; i++)
+            if (pma_bm_get(st, i) || !pma_bm_get(al, i)) {
+                want = i;
+                break;
+            }
+        TEST_REQUIRE(pma_bm_next_boundary(st, al, from, to) == want, "trial %d: got %u want %u", trial,
+                     pma_bm_next_boundary(st, al, from, to), want);
+    }
+}
+END_TEST
+
 START_TEST(interleave_is_a_spreading_bijection)
 {
     enum { S = 8, BITS = 512 * S * 3 };
@@ -80,6 +105,7 @@ int main(void)
     tcase_add_test(tc, set_clear_count_across_words);
     tcase_add_test(tc, find_run_matches_brute_force);
     tcase_add_test(tc, interleave_is_a_spreading_bijection);
+    tcase_add_test(tc, next_boundary_matches_brute_force);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

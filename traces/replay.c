@@ -187,7 +187,53 @@ typedef struct pipe {
     int rc;
     tr_error err;
     tr_reader *r;
+    /* A side that finds the ring full (or empty) spins briefly, then sleeps
+     * here rather than burning the other core: sweeps run points side by side. */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    _Atomic int sleepers;
 } pipe;
+
+static void pipe_wake(pipe *p, bool (*ready)(pipe *))
+{
+    if (atomic_load(&p->sleepers) && ready(p)) {
+        pthread_mutex_lock(&p->lock);
+        pthread_cond_broadcast(&p->cond);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+/* Waits until ready(p) holds. The sleeper count is raised before the
+ * condition is checked again, and the other side stores its progress before
+ * it reads the count (both sequentially consistent), so no wake-up is lost. */
+static void pipe_wait(pipe *p, bool (*ready)(pipe *))
+{
+    for (int spins = 0; spins < 200; spins++) {
+        if (ready(p))
+            return;
+        __builtin_ia32_pause();
+    }
+    pthread_mutex_lock(&p->lock);
+    atomic_fetch_add(&p->sleepers, 1);
+    while (!ready(p))
+        pthread_cond_wait(&p->cond, &p->lock);
+    atomic_fetch_sub(&p->sleepers, 1);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* A sleeper is woken for a batch, not for every item: a wake-up is a system
+ * call, and one per event would cost more than the event. */
+#define PIPE_BATCH 256
+
+static bool pipe_has_room(pipe *p)
+{
+    return PIPE_CAP - (atomic_load(&p->tail) - atomic_load(&p->head)) >= PIPE_BATCH || atomic_load(&p->stop);
+}
+
+static bool pipe_has_item(pipe *p)
+{
+    return atomic_load(&p->tail) - atomic_load(&p->head) >= PIPE_BATCH || atomic_load(&p->done);
+}
 
 static void *pipe_reader(void *arg)
 {
@@ -197,24 +243,32 @@ static void *pipe_reader(void *arg)
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed) &&
            (rc = tr_reader_next(p->r, &it.e, &it.o, &it.old, &p->err)) == 1) {
         it.line = tr_reader_line(p->r);
+        pipe_wait(p, pipe_has_room);
+        if (atomic_load(&p->stop))
+            break;
         uint64_t t = atomic_load_explicit(&p->tail, memory_order_relaxed);
-        while (t - atomic_load_explicit(&p->head, memory_order_acquire) == PIPE_CAP) {
-            if (atomic_load_explicit(&p->stop, memory_order_relaxed))
-                goto out;
-            sched_yield();
-        }
         p->items[t % PIPE_CAP] = it;
-        atomic_store_explicit(&p->tail, t + 1, memory_order_release);
+        atomic_store(&p->tail, t + 1);
+        pipe_wake(p, pipe_has_item);
     }
-    p->rc = atomic_load_explicit(&p->stop, memory_order_relaxed) ? 0 : rc;
-out:
-    atomic_store_explicit(&p->done, 1, memory_order_release);
+    /* An event read but not queued (stopped) still owns its records. */
+    if (atomic_load(&p->stop) && rc == 1) {
+        if (it.e.op == TR_FREE)
+            tr_reader_release(p->r, it.o);
+        if (it.old)
+            tr_reader_release(p->r, it.old);
+    }
+    p->rc = atomic_load(&p->stop) ? 0 : rc;
+    atomic_store(&p->done, 1);
+    pipe_wake(p, pipe_has_item);
     return NULL;
 }
 
 static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_error *err)
 {
     pipe p = {.r = r};
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.cond, NULL);
     pthread_t th;
     p.items = malloc(PIPE_CAP * sizeof *p.items);
     if (!p.items || pthread_create(&th, NULL, pipe_reader, &p) != 0) {
@@ -224,12 +278,10 @@ static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_e
     }
     uint64_t n = 0, head = 0;
     for (;;) {
-        if (head == atomic_load_explicit(&p.tail, memory_order_acquire)) {
-            if (atomic_load_explicit(&p.done, memory_order_acquire) &&
-                head == atomic_load_explicit(&p.tail, memory_order_acquire))
-                break;
-            sched_yield();
-            continue;
+        if (head == atomic_load(&p.tail)) {
+            pipe_wait(&p, pipe_has_item);
+            if (head == atomic_load(&p.tail))
+                break;               /* done, and nothing left */
         }
         pipe_item *it = &p.items[head % PIPE_CAP];
         nv_thread_slot_bind((int)(it->e.thread % (NV_MAX_THREADS - 1)));
@@ -239,10 +291,12 @@ static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_e
         if (it->old)
             tr_reader_release(r, it->old);
         st->events[it->e.op]++;
-        atomic_store_explicit(&p.head, ++head, memory_order_release);
+        atomic_store(&p.head, ++head);
+        pipe_wake(&p, pipe_has_room);
         n++;
         if (atomic_load_explicit(&rp->failed, memory_order_relaxed)) {
             atomic_store(&p.stop, 1);
+            pipe_wake(&p, pipe_has_room);
             break;
         }
         if (rp->cfg->sample && rp->cfg->sample_every && n % rp->cfg->sample_every == 0)
@@ -260,6 +314,8 @@ static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_e
             tr_reader_release(r, it->old);
     }
     free(p.items);
+    pthread_mutex_destroy(&p.lock);
+    pthread_cond_destroy(&p.cond);
     if (p.rc < 0 && err)
         *err = p.err;
     return p.rc;
