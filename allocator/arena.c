@@ -483,12 +483,27 @@ uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n, uint64_t request
 }
 
 /* The object ends at the next start bit or the first free unit, whichever
- * comes first. Look for the next start first: it is near (the neighbour's
- * start), while the allocated run may go on through many packed neighbours. */
+ * comes first: the first set bit of (start | ~alloc) after `first`, scanned a
+ * word of both bitmaps at a time. The scan stops at the object's end, so it
+ * costs the object's length, never the arena's (searching the start bitmap
+ * alone ran to the end of a nearly empty arena: 16384 words for a lone object
+ * in a 1 MiB arena at G 1, which made an alloc/free pair cost ~7 us). */
 uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first)
 {
-    uint32_t next = pma_bm_next_one(a->start, first + 1, a->units);
-    return pma_bm_next_zero(a->alloc, first + 1, next) - first;
+    uint32_t from = first + 1;
+    if (from >= a->units)
+        return a->units - first;
+    uint32_t wi = from >> 6, last = (a->units - 1) >> 6;
+    uint64_t v = (a->start[wi] | ~a->alloc[wi]) & (~0ull << (from & 63));
+    for (;;) {
+        if (v) {
+            uint32_t i = (wi << 6) + (uint32_t)__builtin_ctzll(v);
+            return (i < a->units ? i : a->units) - first;
+        }
+        if (++wi > last)
+            return a->units - first;
+        v = a->start[wi] | ~a->alloc[wi];
+    }
 }
 
 void pma_arena_release(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n)
