@@ -421,6 +421,13 @@ int cmd_bench(int argc, char **argv)
         return EXIT_FAIL;
     }
     self[n] = '\0';
+    char mk[4200];
+    snprintf(mk, sizeof mk, "%s", o.out);
+    for (char *s = strchr(mk + 1, '/'); s; s = strchr(s + 1, '/')) {   /* mkdir -p */
+        *s = '\0';
+        mkdir(mk, 0777);
+        *s = '/';
+    }
     mkdir(o.out, 0777);
     struct stat sb;
     if (stat(o.out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
