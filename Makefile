@@ -50,11 +50,13 @@ LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c) $(wildcard
 CLI_SRCS := $(filter-out cli/config_%.c,$(wildcard cli/*.c))
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := $(wildcard bench/bench_*.c)
+# The peer benchmark's worker (bench/*.c but bench_*.c) is part of the pmarena binary.
+BENCH_CLI_SRCS := $(filter-out bench/bench_%.c,$(wildcard bench/*.c))
 RECORD_SRCS := $(wildcard traces/record/*.c)
 PROG_SRCS := $(wildcard tests/progs/*.c)
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o) $(BENCH_CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 PROG_BINS := $(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%)
@@ -108,7 +110,8 @@ run: all
 	$(CLI) run configs/default.json
 
 # Each suite prints libcheck's summary line; the run fails if any suite does.
-test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS)
+# test_bench runs `pmarena bench --quick` against every peer: test installs them too.
+test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 	@fail=0; for t in $(TEST_BINS); do \
 	  printf '== %s\n' "$${t##*/}"; \
 	  PMARENA_BIN=$(CLI) PMARENA_RECORD_LIB=$(RECORD_LIB) PMARENA_PROGS=$(BUILD)/tests/progs \
@@ -124,8 +127,11 @@ test-asan:
 test-tsan:
 	@$(MAKE) --no-print-directory VARIANT=tsan TEST_WRAP="setarch $$(uname -m) -R" test
 
-bench: $(BENCH_BINS) | deps-bench
+# The micro-benchmarks, then the peer benchmark's short set (tables on stdout,
+# files in results/bench/). The long set: build/pmarena bench --long.
+bench: $(BENCH_BINS) $(CLI) | deps-bench
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
+	$(CLI) bench -o results/bench
 
 clean:
 	rm -rf build results

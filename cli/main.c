@@ -24,6 +24,8 @@ static const struct cmd {
     {"gen", cmd_gen, "generate a synthetic allocation trace"},
     {"record", cmd_record, "record the allocations of a real program as a trace"},
     {"validate", cmd_validate, "check traces and experiment configs without running them"},
+    {"bench", cmd_bench, "benchmark against glibc, jemalloc, mimalloc and PMDK: speed and wear"},
+    {"bench-worker", cmd_bench_worker, "one measurement of `pmarena bench` (started by it)"},
 };
 
 static void usage(FILE *out)

@@ -1,0 +1,101 @@
+/* bench.h - the peer benchmark's worker side (`pmarena bench-worker`), shared
+ * by bench/peers.c (the allocator APIs), bench/workloads.c (throughput loops),
+ * bench/wear_place.c (wear of placement) and bench/worker.c (the command).
+ *
+ * `pmarena bench` (cli/cmd_bench.c) runs every measurement in a fresh worker
+ * process, because jemalloc and mimalloc replace malloc for a whole process
+ * (LD_PRELOAD), and so that each row's peak RSS is its own. The worker picks
+ * the allocator API from its arguments; every allocator is reached through
+ * the same three calls (bp_alloc, bp_free, bp_write), so every peer runs the
+ * very same loop. */
+#ifndef PMARENA_BENCH_H
+#define PMARENA_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmarena/pma.h"
+
+typedef enum bp_kind {
+    BP_MALLOC = 0,     /* glibc, or whatever LD_PRELOAD put in malloc's place */
+    BP_PMA,            /* pmarena on a dram, file or sim device */
+    BP_PMEMOBJ,        /* PMDK libpmemobj, loaded with dlopen */
+} bp_kind;
+
+typedef struct bp_peer {
+    bp_kind kind;
+    char name[32];         /* glibc, jemalloc, mimalloc, pmemobj, pmarena-dram, ... */
+    nv_device *dev;        /* BP_PMA */
+    pma_heap *heap;
+    void *pop;             /* BP_PMEMOBJ: the pool */
+    char path[256];        /* pool file (file device, pmemobj), removed at close */
+} bp_peer;
+
+/* Opens the peer `name` (glibc, jemalloc, mimalloc, pmemobj, pmarena-dram,
+ * pmarena-file, pmarena-sim). `bytes`: heap/pool size; policy for pmarena;
+ * cell_size for pmarena-sim. jemalloc and mimalloc must already be preloaded:
+ * 0 when they are, else -1 and a message in msg. */
+int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, uint32_t cell_size,
+            char *msg, size_t msglen);
+void bp_close(bp_peer *p);
+
+void *bp_alloc(bp_peer *p, size_t size);
+void bp_free(bp_peer *p, void *ptr);
+/* An application write of len bytes at ptr (pmarena: through nv_set, tagged
+ * data, so the sim device counts it). */
+void bp_write(bp_peer *p, void *ptr, int byte, size_t len);
+
+/* ---- traces, loaded into memory before anything is measured ---------------- */
+
+typedef struct bp_ev {
+    uint8_t op;            /* TR_ALLOC, TR_FREE, TR_REALLOC, TR_WRITE */
+    uint32_t obj;          /* dense object index (realloc: the new object) */
+    uint32_t old;          /* realloc: the old object */
+    uint64_t size;         /* alloc/realloc: size; write: length */
+    uint64_t offset;       /* write */
+} bp_ev;
+
+typedef struct bp_trace {
+    bp_ev *ev;
+    size_t n;
+    uint32_t objects;      /* dense indices 0 .. objects-1 */
+    uint64_t *size;        /* size of each object */
+} bp_trace;
+
+/* Reads the whole trace (through the binary cache in cache_dir when not
+ * NULL). Reads are dropped (they store nothing). 0, or -1 with msg. */
+int bp_trace_load(bp_trace *t, const char *path, const char *cache_dir, char *msg, size_t msglen);
+void bp_trace_free(bp_trace *t);
+
+/* ---- throughput ----------------------------------------------------------- */
+
+typedef struct bp_result {
+    uint64_t ops;          /* alloc/free pairs (replay: trace events) */
+    double secs;
+    double sim_ns;         /* pmarena-sim: simulated time, all threads */
+} bp_result;
+
+/* Workloads: pairs64 pairs256 pairs1024 pairs4096 batch larson prodcons replay. */
+int bp_workload_known(const char *name);
+/* Runs `workload` on `threads` threads (1 or 2) for about `seconds`. trace:
+ * for replay only. 0, or -1 with msg. */
+int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const bp_trace *trace,
+           bp_result *out, char *msg, size_t msglen);
+
+/* ---- wear of placement ------------------------------------------------------ */
+
+typedef struct bp_wear {
+    uint64_t cells_touched, max, cell_writes, expected_cell_writes, app_bytes;
+    double p99, mean, hotspot, gini;
+} bp_wear;
+
+/* Replays the trace once, single-threaded, through p with the on_alloc full
+ * model, and fills data (cells the application's writes touched) and, for
+ * pmarena-sim, all (data plus the allocator's metadata: every cell the device
+ * counted). For the other peers *has_all is 0. */
+int bp_wear_run(bp_peer *p, const bp_trace *t, uint32_t cell_size, bp_wear *data, bp_wear *all,
+                int *has_all, char *msg, size_t msglen);
+
+int cmd_bench_worker(int argc, char **argv);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * worker.c - `pmarena bench-worker`: one measurement of the peer benchmark in
+ * a process of its own, started by `pmarena bench` (cli/cmd_bench.c), which
+ * sets LD_PRELOAD for jemalloc and mimalloc and PMEM_IS_PMEM_FORCE=1 for all.
+ * Not meant to be run by hand, but it can be:
+ *
+ *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES [TRACE [CACHE_DIR]]
+ *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES [CACHE_DIR]
+ *
+ * tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`; wear prints
+ * `data ...` and, for pmarena-sim, `all ...` lines with the statistics as
+ * key=value pairs. rss_kb is getrusage's ru_maxrss of this process: the
+ * peak resident set of exactly one workload at one thread count. The trace is
+ * loaded before the allocator is opened. Exit 0 ok, 1 failure, 2 bad input.
+ */
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+static void print_wear(const char *tag, const bp_wear *w)
+{
+    printf("%s cells_touched=%llu max=%llu p99=%.17g mean=%.17g hotspot=%.17g gini=%.17g "
+           "cell_writes=%llu expected_cell_writes=%llu app_bytes=%llu\n",
+           tag, (unsigned long long)w->cells_touched, (unsigned long long)w->max, w->p99, w->mean, w->hotspot,
+           w->gini, (unsigned long long)w->cell_writes, (unsigned long long)w->expected_cell_writes,
+           (unsigned long long)w->app_bytes);
+}
+
+int cmd_bench_worker(int argc, char **argv)
+{
+    char msg[600] = "";
+    bp_trace t = {0};
+    bp_peer p;
+    if (argc >= 7 && strcmp(argv[1], "tput") == 0) {
+        const char *wl = argv[3];
+        int threads = atoi(argv[4]);
+        double secs = atof(argv[5]);
+        uint64_t bytes = strtoull(argv[6], NULL, 10);
+        int replay = strcmp(wl, "replay") == 0;
+        if (!bp_workload_known(wl) || threads < 1 || threads > 2 || secs <= 0 || bytes == 0 || (replay && argc < 8)) {
+            fprintf(stderr, "bench-worker: bad arguments\n");
+            return 2;
+        }
+        if (replay && bp_trace_load(&t, argv[7], argc > 8 ? argv[8] : NULL, msg, sizeof msg) != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            return 2;
+        }
+        if (bp_open(&p, argv[2], bytes, PMA_FIRST_FIT, 64, msg, sizeof msg) != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            bp_trace_free(&t);
+            return 1;
+        }
+        bp_result r;
+        int rc = bp_run(&p, wl, threads, secs, replay ? &t : NULL, &r, msg, sizeof msg);
+        bp_close(&p);
+        bp_trace_free(&t);
+        if (rc != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            return 1;
+        }
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        printf("ops=%llu secs=%.9f sim_ns=%.17g rss_kb=%ld\n", (unsigned long long)r.ops, r.secs, r.sim_ns,
+               ru.ru_maxrss);
+        return 0;
+    }
+    if (argc >= 7 && strcmp(argv[1], "wear") == 0) {
+        uint32_t cell = (uint32_t)atoi(argv[4]);
+        int pol = pma_policy_from_name(argv[5]);
+        uint64_t bytes = strtoull(argv[6], NULL, 10);
+        if (cell < 1 || cell > NV_CELL_MAX || (cell & (cell - 1)) || pol < 0 || bytes == 0) {
+            fprintf(stderr, "bench-worker: bad arguments\n");
+            return 2;
+        }
+        if (bp_trace_load(&t, argv[3], argc > 7 ? argv[7] : NULL, msg, sizeof msg) != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            return 2;
+        }
+        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, cell, msg, sizeof msg) != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            bp_trace_free(&t);
+            return 1;
+        }
+        bp_wear data, all;
+        int has_all;
+        int rc = bp_wear_run(&p, &t, cell, &data, &all, &has_all, msg, sizeof msg);
+        bp_close(&p);
+        bp_trace_free(&t);
+        if (rc != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            return 1;
+        }
+        print_wear("data", &data);
+        if (has_all)
+            print_wear("all", &all);
+        return 0;
+    }
+    fprintf(stderr, "usage: pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES [TRACE [CACHE]]\n"
+                    "       pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES [CACHE]\n"
+                    "(started by `pmarena bench`; see `pmarena bench --help`)\n");
+    return 2;
+}

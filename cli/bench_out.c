@@ -1,0 +1,300 @@
+/*
+ * bench_out.c - what `pmarena bench` writes: throughput.csv and wear.csv (the
+ * data), throughput.md and wear.md (the same as markdown tables, also printed
+ * on stdout), and gnuplot plots through an_plot: ops/s per workload and
+ * allocator (1 and 2 threads, log scale) and the hottest cell's writes per
+ * allocator and trace.
+ *
+ * Every file is written atomically (PATH.tmp.PID, then rename), like the rest
+ * of the toolkit, so a reader never sees half a table. CSV numbers are
+ * decimal integers or %.17g; an undefined value (NAN) is an empty field.
+ */
+#include "bench_rows.h"
+
+#include "pmarena/analysis.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static FILE *open_tmp(const char *dir, const char *name, char *tmp, size_t tmplen)
+{
+    snprintf(tmp, tmplen, "%s/%s.tmp.%ld", dir, name, (long)getpid());
+    return fopen(tmp, "w");
+}
+
+static int close_rename(FILE *f, const char *tmp, const char *dir, const char *name)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        fprintf(stderr, "pmarena bench: cannot write %s\n", path);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+static void num(FILE *f, double v)
+{
+    if (!isnan(v))
+        fprintf(f, "%.17g", v);
+}
+
+static void fmt(char *buf, size_t n, const char *f, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "n/a");
+    else
+        snprintf(buf, n, f, v);
+}
+
+static void tput_csv(FILE *f, const bench_rows *r)
+{
+    fprintf(f, "allocator,workload,threads,ops_per_s,ratio_to_glibc,peak_rss_kb,sim_ns_per_op,scaling\n");
+    for (int i = 0; i < r->nt; i++) {
+        const tput_row *t = &r->t[i];
+        fprintf(f, "%s,%s,%d,", t->allocator, t->workload, t->threads);
+        num(f, t->ops_per_s);
+        fputc(',', f);
+        num(f, t->ratio_to_glibc);
+        fprintf(f, ",%ld,", t->peak_rss_kb);
+        num(f, t->sim_ns_per_op);
+        fputc(',', f);
+        num(f, t->scaling);
+        fputc('\n', f);
+    }
+}
+
+static void tput_md(FILE *f, const bench_rows *r)
+{
+    fprintf(f, "| allocator | workload | threads | Mops/s | x glibc | scaling 2t/1t | peak RSS KiB | sim ns/op |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (int i = 0; i < r->nt; i++) {
+        const tput_row *t = &r->t[i];
+        char a[32], b[32], c[32], d[32];
+        fmt(a, sizeof a, "%.3f", t->ops_per_s / 1e6);
+        fmt(b, sizeof b, "%.2fx", t->ratio_to_glibc);
+        fmt(c, sizeof c, "%.2fx", t->scaling);
+        fmt(d, sizeof d, "%.0f", t->sim_ns_per_op);
+        fprintf(f, "| %s | %s | %d | %s | %s | %s | %ld | %s |\n", t->allocator, t->workload, t->threads, a, b,
+                t->threads > 1 ? c : "", t->peak_rss_kb, d);
+    }
+}
+
+static void wear_csv(FILE *f, const bench_rows *r)
+{
+    fprintf(f, "allocator,policy,trace,cells_touched,max,p99,mean,hotspot,gini,with_metadata,cell_size,"
+               "cell_writes,expected_cell_writes,app_bytes\n");
+    for (int i = 0; i < r->nw; i++) {
+        const wear_row *w = &r->w[i];
+        fprintf(f, "%s,%s,%s,%llu,%llu,", w->allocator, w->policy, w->trace, (unsigned long long)w->cells_touched,
+                (unsigned long long)w->max);
+        num(f, w->p99);
+        fputc(',', f);
+        num(f, w->mean);
+        fputc(',', f);
+        num(f, w->hotspot);
+        fputc(',', f);
+        num(f, w->gini);
+        fprintf(f, ",%d,%u,%llu,%llu,%llu\n", w->with_metadata, w->cell_size, (unsigned long long)w->cell_writes,
+                (unsigned long long)w->expected_cell_writes, (unsigned long long)w->app_bytes);
+    }
+}
+
+static void wear_md(FILE *f, const bench_rows *r)
+{
+    fprintf(f, "| allocator | policy | trace | metadata | cells touched | max | p99 | mean | hotspot | gini |\n"
+               "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    for (int i = 0; i < r->nw; i++) {
+        const wear_row *w = &r->w[i];
+        char a[32], b[32], c[32], d[32];
+        fmt(a, sizeof a, "%.1f", w->p99);
+        fmt(b, sizeof b, "%.2f", w->mean);
+        fmt(c, sizeof c, "%.1f", w->hotspot);
+        fmt(d, sizeof d, "%.3f", w->gini);
+        fprintf(f, "| %s | %s | %s | %s | %llu | %llu | %s | %s | %s | %s |\n", w->allocator, w->policy, w->trace,
+                w->with_metadata ? "with" : "data only", (unsigned long long)w->cells_touched,
+                (unsigned long long)w->max, a, b, c, d);
+    }
+    fprintf(f, "\n%s\n", BENCH_METADATA_NOTE);
+}
+
+/* Distinct values of a column, in first-seen order. */
+static int distinct(const char **vals, int n, const char **out)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < k && !seen; j++)
+            seen = strcmp(out[j], vals[i]) == 0;
+        if (!seen)
+            out[k++] = vals[i];
+    }
+    return k;
+}
+
+/* A table (rows: workloads, columns: allocators) of one thread count, and the
+ * clustered bar chart of it. */
+static int tput_plot(const bench_rows *r, const char *dir, int threads)
+{
+    const char **wl = calloc((size_t)r->nt + 1, sizeof *wl), **al = calloc((size_t)r->nt + 1, sizeof *al);
+    const char **wv = calloc((size_t)r->nt + 1, sizeof *wv), **av = calloc((size_t)r->nt + 1, sizeof *av);
+    for (int i = 0; i < r->nt; i++) {
+        wv[i] = r->t[i].workload;
+        av[i] = r->t[i].allocator;
+    }
+    int nw = distinct(wv, r->nt, wl), na = distinct(av, r->nt, al), rc = -1;
+    char name[64], tmp[1200];
+    snprintf(name, sizeof name, "throughput_%dt.tsv", threads);
+    FILE *f = open_tmp(dir, name, tmp, sizeof tmp);
+    if (f) {
+        fprintf(f, "workload");
+        for (int a = 0; a < na; a++)
+            fprintf(f, "\t%s", al[a]);
+        fputc('\n', f);
+        for (int w = 0; w < nw; w++) {
+            fprintf(f, "%s", wl[w]);
+            for (int a = 0; a < na; a++) {
+                double v = NAN;
+                for (int i = 0; i < r->nt; i++)
+                    if (r->t[i].threads == threads && !strcmp(r->t[i].workload, wl[w]) &&
+                        !strcmp(r->t[i].allocator, al[a]))
+                        v = r->t[i].ops_per_s / 1e6;
+                if (isnan(v))
+                    fprintf(f, "\tNaN");
+                else
+                    fprintf(f, "\t%.6g", v);
+            }
+            fputc('\n', f);
+        }
+        rc = close_rename(f, tmp, dir, name);
+    }
+    if (rc == 0) {
+        char script[2000], plot[64];
+        snprintf(script, sizeof script,
+                 "set title 'alloc/free throughput, %d thread%s (Mops/s, log scale)'\n"
+                 "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+                 "set logscale y\nset ylabel 'Mops/s'\nset xtics rotate by -30\nset key outside right\n"
+                 "set datafile missing 'NaN'\nset grid ytics\n"
+                 "plot for [i=2:%d] '%s' using i:xtic(1) title columnhead(i)\n",
+                 threads, threads > 1 ? "s" : "", na + 1, name);
+        snprintf(plot, sizeof plot, threads == 1 ? "throughput" : "throughput_%dt", threads);
+        if (an_plot(dir, plot, script) != 0)
+            fprintf(stderr, "pmarena bench: plot %s failed (gnuplot): the script is kept in %s\n", plot, dir);
+    }
+    free(wl);
+    free(al);
+    free(wv);
+    free(av);
+    return rc;
+}
+
+/* Hottest-cell writes per allocator (rows) and trace (columns). */
+static int wear_plot(const bench_rows *r, const char *dir)
+{
+    if (r->nw == 0)
+        return 0;
+    int n = r->nw;
+    const char **tv = calloc((size_t)n, sizeof *tv), **tr = calloc((size_t)n, sizeof *tr);
+    char (*label)[80] = calloc((size_t)n, sizeof *label);
+    const char **lv = calloc((size_t)n, sizeof *lv), **ls = calloc((size_t)n, sizeof *ls);
+    for (int i = 0; i < n; i++) {
+        tv[i] = r->w[i].trace;
+        if (strcmp(r->w[i].policy, "-") == 0)
+            snprintf(label[i], sizeof label[i], "%s", r->w[i].allocator);
+        else
+            snprintf(label[i], sizeof label[i], "%s %s%s", r->w[i].allocator, r->w[i].policy,
+                     r->w[i].with_metadata ? " +meta" : "");
+        lv[i] = label[i];
+    }
+    int nt = distinct(tv, n, tr), nl = distinct(lv, n, ls), rc = -1;
+    char tmp[1200];
+    FILE *f = open_tmp(dir, "wear_hottest.tsv", tmp, sizeof tmp);
+    if (f) {
+        fprintf(f, "allocator");
+        for (int t = 0; t < nt; t++)
+            fprintf(f, "\t%s", tr[t]);
+        fputc('\n', f);
+        for (int l = 0; l < nl; l++) {
+            fprintf(f, "\"%s\"", ls[l]);
+            for (int t = 0; t < nt; t++) {
+                long long v = -1;
+                for (int i = 0; i < n; i++)
+                    if (!strcmp(label[i], ls[l]) && !strcmp(r->w[i].trace, tr[t]))
+                        v = (long long)r->w[i].max;
+                if (v < 0)
+                    fprintf(f, "\tNaN");
+                else
+                    fprintf(f, "\t%lld", v);
+            }
+            fputc('\n', f);
+        }
+        rc = close_rename(f, tmp, dir, "wear_hottest.tsv");
+    }
+    if (rc == 0) {
+        char script[2000];
+        snprintf(script, sizeof script,
+                 "set title 'wear of placement: writes to the hottest cell (log scale)'\n"
+                 "set style data histograms\nset style histogram clustered gap 1\nset style fill solid 0.8 border -1\n"
+                 "set logscale y\nset ylabel 'writes to the hottest cell'\nset xtics rotate by -30\n"
+                 "set key outside right\nset datafile missing 'NaN'\nset grid ytics\n"
+                 "plot for [i=2:%d] 'wear_hottest.tsv' using i:xtic(1) title columnhead(i)\n",
+                 nt + 1);
+        if (an_plot(dir, "wear_hottest", script) != 0)
+            fprintf(stderr, "pmarena bench: plot wear_hottest failed (gnuplot): the script is kept in %s\n", dir);
+    }
+    free(tv);
+    free(tr);
+    free(label);
+    free(lv);
+    free(ls);
+    return rc;
+}
+
+int bench_write_outputs(const bench_rows *r, const char *dir)
+{
+    char tmp[1200];
+    int rc = 0;
+    FILE *f;
+    if (r->nt) {
+        if (!(f = open_tmp(dir, "throughput.csv", tmp, sizeof tmp)))
+            return -1;
+        tput_csv(f, r);
+        rc |= close_rename(f, tmp, dir, "throughput.csv");
+        if (!(f = open_tmp(dir, "throughput.md", tmp, sizeof tmp)))
+            return -1;
+        tput_md(f, r);
+        rc |= close_rename(f, tmp, dir, "throughput.md");
+        rc |= tput_plot(r, dir, 1);
+        rc |= tput_plot(r, dir, 2);
+    }
+    if (r->nw) {
+        if (!(f = open_tmp(dir, "wear.csv", tmp, sizeof tmp)))
+            return -1;
+        wear_csv(f, r);
+        rc |= close_rename(f, tmp, dir, "wear.csv");
+        if (!(f = open_tmp(dir, "wear.md", tmp, sizeof tmp)))
+            return -1;
+        wear_md(f, r);
+        rc |= close_rename(f, tmp, dir, "wear.md");
+        rc |= wear_plot(r, dir);
+    }
+    return rc ? -1 : 0;
+}
+
+void bench_print_tables(const bench_rows *r)
+{
+    if (r->nt) {
+        printf("\n== throughput (ops/s; pairs: alloc+free pairs, replay: trace events)\n\n");
+        tput_md(stdout, r);
+    }
+    if (r->nw) {
+        printf("\n== wear of placement (per-cell application writes over the cells each allocator touched)\n\n");
+        wear_md(stdout, r);
+    }
+    fflush(stdout);
+}

@@ -1,0 +1,515 @@
+/*
+ * cmd_bench.c - `pmarena bench`: pmarena against glibc malloc, jemalloc,
+ * mimalloc and PMDK libpmemobj, in one run: throughput (ops/s, ratio to
+ * glibc, peak RSS, 2-thread scaling, pmarena-sim's simulated ns) and the wear
+ * of each allocator's placement; tables on stdout and in results/bench/, plots,
+ * and the issue's targets printed as met/MISSED (never asserted).
+ *
+ * Method: every measurement is a fresh `pmarena bench-worker` process (this
+ * binary, bench/worker.c), one per (allocator, workload, threads) and one per
+ * (allocator, policy, trace) for wear: jemalloc and mimalloc go in by
+ * LD_PRELOAD of their shared library (found in the usual library directories
+ * or through `ldconfig -p`), so they replace malloc in that process only,
+ * and each row's peak RSS is its own. PMEM_IS_PMEM_FORCE=1 is set for every
+ * worker, so pmarena's file device and PMDK both flush with cache-line
+ * instructions on their pool files in /dev/shm. Workers run one after the
+ * other (never two measurements at once). A peer whose library is missing is
+ * skipped with a message; a worker that fails makes the run exit 1.
+ */
+#include "bench_rows.h"
+#include "cmd.h"
+
+#include "pmarena/gen.h"
+#include "pmarena/pma.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const PEERS[] = {"glibc", "jemalloc", "mimalloc", "pmemobj",
+                                    "pmarena-dram", "pmarena-file", "pmarena-sim"};
+enum { NPEERS = 7 };
+static const char *const WORKLOADS[] = {"pairs64", "pairs256", "pairs1024", "pairs4096",
+                                        "batch", "larson", "prodcons"};
+enum { NWORKLOADS = 7 };
+static const char *const SCALABLE[] = {"pairs64", "pairs256", "pairs1024", "pairs4096", "batch", "larson"};
+
+typedef struct opts {
+    const char *out;
+    double seconds;
+    uint64_t churn_events, heap_bytes;
+    uint32_t cell;
+    const char *traces[32];
+    int ntraces;
+    int quick, do_tput, do_wear;
+} opts;
+
+static char self[4096];
+static char preload[NPEERS][512];      /* "" none; "-" missing */
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: pmarena bench [--quick | --long] [-o DIR] [--seconds S] [--trace FILE]...\n"
+            "                     [--cell-size N] [--throughput-only | --wear-only]\n"
+            "\n"
+            "Benchmarks pmarena (dram, file and sim devices) against glibc malloc, jemalloc,\n"
+            "mimalloc and PMDK libpmemobj in one run, each measurement in its own process\n"
+            "(jemalloc and mimalloc by LD_PRELOAD; pool files in /dev/shm with\n"
+            "PMEM_IS_PMEM_FORCE=1 for pmarena-file and PMDK).\n"
+            "\n"
+            "  throughput  alloc/free pairs of 64, 256, 1024, 4096 bytes; batches of 1000;\n"
+            "              larson (cross-thread frees); producer-consumer; replay of the\n"
+            "              shipped traces/sqlite3.jsonl.gz and of each --trace; 1 and 2\n"
+            "              threads: ops/s, ratio to glibc, peak RSS, scaling, sim ns/op.\n"
+            "  wear        each trace replayed through each allocator (pmarena on the sim\n"
+            "              device, per placement policy, data only and with its metadata),\n"
+            "              application writes mapped onto cells: max, p99, mean, hotspot, gini.\n"
+            "\n"
+            "  -o DIR            output folder [results/bench]: throughput.csv/.md, wear.csv/.md,\n"
+            "                    throughput.png, throughput_2t.png, wear_hottest.png\n"
+            "  --quick           tiny sizes, a few seconds (the tests use it); wear on the\n"
+            "                    generated churn trace and the --trace files only\n"
+            "  --long            the long set: 3 s per measurement, a 2M-event churn trace\n"
+            "  --seconds S       time per throughput measurement [0.25; quick 0.02; long 3]\n"
+            "  --trace FILE      also replay this recorded trace (repeatable)\n"
+            "  --cell-size N     wear cell size in bytes, power of two [64]\n"
+            "  --throughput-only, --wear-only   run one half\n"
+            "\n"
+            "Targets are printed as met/MISSED, never asserted. Exit: 0 ok, 1 a measurement\n"
+            "failed, 2 bad input.\n");
+}
+
+/* ---- preload libraries and workers -------------------------------------------- */
+
+static void find_preload(int i, const char *soname)
+{
+    static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+                                       "/usr/lib", "/usr/local/lib", "/lib/x86_64-linux-gnu"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
+        snprintf(preload[i], sizeof preload[i], "%s/%s", dirs[d], soname);
+        if (access(preload[i], R_OK) == 0)
+            return;
+    }
+    char cmd[256], line[1024];
+    snprintf(cmd, sizeof cmd, "ldconfig -p 2>/dev/null | grep -F '%s'", soname);
+    FILE *p = popen(cmd, "r");
+    strcpy(preload[i], "-");
+    if (p) {
+        if (fgets(line, sizeof line, p)) {
+            char *arrow = strstr(line, "=> ");
+            if (arrow) {
+                snprintf(preload[i], sizeof preload[i], "%s", arrow + 3);
+                preload[i][strcspn(preload[i], "\n")] = '\0';
+            }
+        }
+        pclose(p);
+    }
+}
+
+/* Runs a worker; its stdout into out. Returns its exit status (-1: killed). */
+static int run_worker(int peer, char *const argv[], char *out, size_t outlen)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        if (preload[peer][0])
+            setenv("LD_PRELOAD", preload[peer], 1);
+        else
+            unsetenv("LD_PRELOAD");
+        execv(self, argv);
+        _exit(127);
+    }
+    close(fd[1]);
+    size_t n = 0;
+    ssize_t k;
+    while ((k = read(fd[0], out + n, outlen - 1 - n)) > 0 || (k < 0 && errno == EINTR))
+        if (k > 0)
+            n += (size_t)k;
+    out[n] = '\0';
+    close(fd[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static double kv(const char *s, const char *key)
+{
+    char k[64];
+    snprintf(k, sizeof k, " %s=", key);
+    const char *p = strstr(s, k);
+    if (!p && strncmp(s, k + 1, strlen(k + 1)) == 0)
+        p = s - 1;
+    return p ? strtod(p + strlen(k), NULL) : NAN;
+}
+
+static void trace_name(const char *path, char *out, size_t n)
+{
+    const char *b = strrchr(path, '/');
+    snprintf(out, n, "%s", b ? b + 1 : path);
+    char *dot = strchr(out, '.');
+    if (dot && dot != out)
+        *dot = '\0';
+}
+
+/* ---- throughput ----------------------------------------------------------------- */
+
+static void add_tput(bench_rows *r, const tput_row *t)
+{
+    if (r->nt == r->capt)
+        r->t = realloc(r->t, (size_t)(r->capt = r->capt ? r->capt * 2 : 64) * sizeof *r->t);
+    r->t[r->nt++] = *t;
+}
+
+static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, const char *label, int threads,
+                    const char *trace, const char *cache)
+{
+    char th[8], secs[32], bytes[32], out[4096];
+    snprintf(th, sizeof th, "%d", threads);
+    snprintf(secs, sizeof secs, "%g", o->seconds);
+    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
+    char *argv[] = {self, "bench-worker", "tput", (char *)PEERS[peer], (char *)wl, th, secs, bytes,
+                    (char *)trace, (char *)cache, NULL};
+    if (!trace)
+        argv[8] = NULL;
+    int rc = run_worker(peer, argv, out, sizeof out);
+    if (rc != 0) {
+        fprintf(stderr, "pmarena bench: %s %s %d thread(s) failed (exit %d)\n", PEERS[peer], label, threads, rc);
+        return -1;
+    }
+    tput_row t = {0};
+    snprintf(t.allocator, sizeof t.allocator, "%s", PEERS[peer]);
+    snprintf(t.workload, sizeof t.workload, "%s", label);
+    t.threads = threads;
+    double ops = kv(out, "ops"), s = kv(out, "secs"), sim = kv(out, "sim_ns");
+    t.ops_per_s = s > 0 ? ops / s : NAN;
+    t.peak_rss_kb = (long)kv(out, "rss_kb");
+    t.sim_ns_per_op = strcmp(PEERS[peer], "pmarena-sim") == 0 && ops > 0 ? sim / ops : NAN;
+    t.ratio_to_glibc = NAN;
+    t.scaling = NAN;
+    add_tput(r, &t);
+    return 0;
+}
+
+static void tput_ratios(bench_rows *r)
+{
+    for (int i = 0; i < r->nt; i++) {
+        tput_row *t = &r->t[i];
+        for (int j = 0; j < r->nt; j++) {
+            const tput_row *u = &r->t[j];
+            if (strcmp(u->workload, t->workload) != 0)
+                continue;
+            if (!strcmp(u->allocator, "glibc") && u->threads == t->threads)
+                t->ratio_to_glibc = t->ops_per_s / u->ops_per_s;
+            if (!strcmp(u->allocator, t->allocator) && u->threads == 1 && t->threads == 2)
+                t->scaling = t->ops_per_s / u->ops_per_s;
+        }
+    }
+}
+
+/* ---- wear --------------------------------------------------------------------------- */
+
+static void add_wear(bench_rows *r, const wear_row *w)
+{
+    if (r->nw == r->capw)
+        r->w = realloc(r->w, (size_t)(r->capw = r->capw ? r->capw * 2 : 32) * sizeof *r->w);
+    r->w[r->nw++] = *w;
+}
+
+static void parse_wear(const char *line, wear_row *w)
+{
+    w->cells_touched = (uint64_t)kv(line, "cells_touched");
+    w->max = (uint64_t)kv(line, "max");
+    w->p99 = kv(line, "p99");
+    w->mean = kv(line, "mean");
+    w->hotspot = kv(line, "hotspot");
+    w->gini = kv(line, "gini");
+    w->cell_writes = (uint64_t)kv(line, "cell_writes");
+    w->expected_cell_writes = (uint64_t)kv(line, "expected_cell_writes");
+    w->app_bytes = (uint64_t)kv(line, "app_bytes");
+}
+
+static int wear_one(bench_rows *r, const opts *o, int peer, const char *policy, const char *trace,
+                    const char *cache)
+{
+    char cell[16], bytes[32], out[4096], name[96];
+    snprintf(cell, sizeof cell, "%u", o->cell);
+    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
+    char *argv[] = {self, "bench-worker", "wear", (char *)PEERS[peer], (char *)trace, cell,
+                    (char *)(policy ? policy : "first-fit"), bytes, (char *)cache, NULL};
+    int rc = run_worker(peer, argv, out, sizeof out);
+    trace_name(trace, name, sizeof name);
+    if (rc != 0) {
+        fprintf(stderr, "pmarena bench: wear of %s on %s failed (exit %d)\n", PEERS[peer], name, rc);
+        return -1;
+    }
+    wear_row w = {0};
+    snprintf(w.allocator, sizeof w.allocator, "%s", peer == 6 ? "pmarena" : PEERS[peer]);
+    snprintf(w.policy, sizeof w.policy, "%s", policy ? policy : "-");
+    snprintf(w.trace, sizeof w.trace, "%s", name);
+    w.cell_size = o->cell;
+    char *all = strstr(out, "\nall ");
+    if (all)
+        *all = '\0';
+    parse_wear(out + 4, &w);      /* after "data" */
+    add_wear(r, &w);
+    if (all) {
+        wear_row m = w;
+        m.with_metadata = 1;
+        parse_wear(all + 4, &m);
+        add_wear(r, &m);
+    }
+    return 0;
+}
+
+/* ---- targets ------------------------------------------------------------------------- */
+
+static const tput_row *find_t(const bench_rows *r, const char *a, const char *wl, int th)
+{
+    for (int i = 0; i < r->nt; i++)
+        if (!strcmp(r->t[i].allocator, a) && !strcmp(r->t[i].workload, wl) && r->t[i].threads == th)
+            return &r->t[i];
+    return NULL;
+}
+
+static void targets(const bench_rows *r, FILE *f)
+{
+    fprintf(f, "\n== targets (printed, not asserted)\n");
+    const tput_row *t = find_t(r, "pmarena-dram", "pairs64", 1);
+    if (t)
+        fprintf(f, "pmarena dram 64 B pairs 1 thread >= 0.50x glibc: %.2fx (%s)\n", t->ratio_to_glibc,
+                t->ratio_to_glibc >= 0.5 ? "met" : "MISSED");
+    for (int i = 0; i < r->nt; i++) {
+        const tput_row *a = &r->t[i];
+        if (strcmp(a->allocator, "pmarena-file"))
+            continue;
+        const tput_row *b = find_t(r, "pmemobj", a->workload, a->threads);
+        if (b)
+            fprintf(f, "pmarena file >= 10x pmemobj, %s %dt: %.1fx (%s)\n", a->workload, a->threads,
+                    a->ops_per_s / b->ops_per_s, a->ops_per_s >= 10 * b->ops_per_s ? "met" : "MISSED");
+    }
+    for (int i = 0; i < r->nt; i++) {
+        const tput_row *a = &r->t[i];
+        int scal = strncmp(a->workload, "replay", 6) == 0;
+        for (size_t k = 0; k < sizeof SCALABLE / sizeof SCALABLE[0]; k++)
+            scal |= !strcmp(a->workload, SCALABLE[k]);
+        if (a->threads != 2 || !scal || strncmp(a->allocator, "pmarena", 7) || !strcmp(a->allocator, "pmarena-sim"))
+            continue;
+        fprintf(f, "%s %s 2 threads >= 1.70x one: %.2fx (%s)\n", a->allocator, a->workload, a->scaling,
+                a->scaling >= 1.7 ? "met" : "MISSED");
+    }
+    for (int i = 0; i < r->nw; i++) {
+        const wear_row *w = &r->w[i];
+        if (strcmp(w->allocator, "pmarena") || strcmp(w->policy, "wear-aware") || w->with_metadata)
+            continue;
+        for (int j = 0; j < r->nw; j++)
+            if (!strcmp(r->w[j].allocator, "glibc") && !strcmp(r->w[j].trace, w->trace))
+                fprintf(f, "pmarena wear-aware hottest data cell <= 1/10 of glibc's, %s: %llu vs %llu = %.3f (%s)\n",
+                        w->trace, (unsigned long long)w->max, (unsigned long long)r->w[j].max,
+                        r->w[j].max ? (double)w->max / (double)r->w[j].max : NAN,
+                        w->max * 10 <= r->w[j].max ? "met" : "MISSED");
+    }
+    fprintf(f, "note: %s\n", BENCH_METADATA_NOTE);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+static int gen_churn(const opts *o, char *path, size_t n)
+{
+    snprintf(path, n, "%s/churn.jsonl.gz", o->out);
+    json_t *spec = json_pack("{s:s, s:i, s:I, s:i, s:{s:s, s:f, s:f, s:i, s:i}}", "pattern", "churn", "seed", 1,
+                             "events", (json_int_t)o->churn_events, "live", o->quick ? 200 : 2000, "size",
+                             "dist", "lognormal", "mu", 4.5, "sigma", 1.0, "min", 8, "max", 4096);
+    tr_error err;
+    int rc = tr_gen_write(spec, "", path, &err);
+    json_decref(spec);
+    if (rc != 0) {
+        char buf[1200];
+        tr_error_format(&err, buf, sizeof buf);
+        fprintf(stderr, "pmarena bench: generating the churn trace: %s\n", buf);
+        return -1;
+    }
+    return 0;
+}
+
+static const char *shipped_trace(void)
+{
+    static char p[4200];
+    if (access("traces/sqlite3.jsonl.gz", R_OK) == 0)
+        return "traces/sqlite3.jsonl.gz";
+    snprintf(p, sizeof p, "%s", self);            /* build/pmarena -> ../traces */
+    for (int up = 0; up < 2; up++) {
+        char *s = strrchr(p, '/');
+        if (s)
+            *s = '\0';
+    }
+    strncat(p, "/traces/sqlite3.jsonl.gz", sizeof p - strlen(p) - 1);
+    return access(p, R_OK) == 0 ? p : NULL;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    opts o = {"results/bench", 0.25, 200000, 256ull << 20, 64, {0}, 0, 0, 1, 1};
+    int is_long = 0;
+    double secs = 0;
+    static const struct option lo[] = {
+        {"help", no_argument, 0, 'h'},          {"quick", no_argument, 0, 'q'},
+        {"long", no_argument, 0, 'L'},          {"seconds", required_argument, 0, 's'},
+        {"trace", required_argument, 0, 't'},   {"cell-size", required_argument, 0, 'c'},
+        {"throughput-only", no_argument, 0, 'T'}, {"wear-only", no_argument, 0, 'W'},
+        {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ho:", lo, NULL)) != -1) {
+        switch (c) {
+        case 'h': usage(stdout); return EXIT_OK;
+        case 'o': o.out = optarg; break;
+        case 'q': o.quick = 1; break;
+        case 'L': is_long = 1; break;
+        case 's': secs = atof(optarg); if (secs <= 0) { fprintf(stderr, "pmarena bench: bad --seconds\n"); return EXIT_BADINPUT; } break;
+        case 't':
+            if (o.ntraces == 30 || access(optarg, R_OK) != 0) {
+                fprintf(stderr, "pmarena bench: cannot read trace %s\n", optarg);
+                return EXIT_BADINPUT;
+            }
+            o.traces[o.ntraces++] = optarg;
+            break;
+        case 'c':
+            o.cell = (uint32_t)atoi(optarg);
+            if (o.cell < 1 || o.cell > 4096 || (o.cell & (o.cell - 1))) {
+                fprintf(stderr, "pmarena bench: --cell-size must be a power of two 1..4096\n");
+                return EXIT_BADINPUT;
+            }
+            break;
+        case 'T': o.do_wear = 0; break;
+        case 'W': o.do_tput = 0; break;
+        default: usage(stderr); return EXIT_BADINPUT;
+        }
+    }
+    if (optind < argc || (o.quick && is_long)) {
+        usage(stderr);
+        return EXIT_BADINPUT;
+    }
+    if (o.quick) {
+        o.seconds = 0.02;
+        o.churn_events = 4000;
+        o.heap_bytes = 64ull << 20;
+    } else if (is_long) {
+        o.seconds = 3;
+        o.churn_events = 2000000;
+    }
+    if (secs > 0)
+        o.seconds = secs;
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "pmarena bench: cannot find its own binary\n");
+        return EXIT_FAIL;
+    }
+    self[n] = '\0';
+    char mk[4200];
+    snprintf(mk, sizeof mk, "%s", o.out);
+    for (char *s = strchr(mk + 1, '/'); s; s = strchr(s + 1, '/')) {   /* mkdir -p */
+        *s = '\0';
+        mkdir(mk, 0777);
+        *s = '/';
+    }
+    mkdir(o.out, 0777);
+    struct stat sb;
+    if (stat(o.out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "pmarena bench: cannot create %s\n", o.out);
+        return EXIT_FAIL;
+    }
+    char cache[4200];
+    snprintf(cache, sizeof cache, "%s/trace-cache", o.out);
+    mkdir(cache, 0777);
+    setenv("PMEM_IS_PMEM_FORCE", "1", 1);
+    find_preload(1, "libjemalloc.so.2");
+    find_preload(2, "libmimalloc.so.2");
+    int skip[NPEERS] = {0};
+    for (int p = 1; p <= 2; p++)
+        if (preload[p][0] == '-') {
+            fprintf(stderr, "pmarena bench: %s not found (install it: make deps-bench): skipped\n", PEERS[p]);
+            skip[p] = 1;
+        }
+    if (access("/dev/shm", W_OK) != 0)
+        fprintf(stderr, "pmarena bench: /dev/shm is not writable: pmarena-file and pmemobj will fail\n");
+    const char *sq = shipped_trace();
+    const char *replay_traces[33];
+    int nr = 0;
+    if (sq)
+        replay_traces[nr++] = sq;
+    else
+        fprintf(stderr, "pmarena bench: traces/sqlite3.jsonl.gz not found: its replay is left out\n");
+    for (int i = 0; i < o.ntraces; i++)
+        replay_traces[nr++] = o.traces[i];
+
+    bench_rows r = {0};
+    int failed = 0;
+    printf("pmarena bench: %s set, %g s per throughput measurement, output in %s\n",
+           o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.out);
+    fflush(stdout);
+    if (o.do_tput) {
+        for (int p = 0; p < NPEERS; p++) {
+            if (skip[p])
+                continue;
+            for (int w = 0; w < NWORKLOADS + nr; w++)
+                for (int th = 1; th <= 2; th++) {
+                    char label[96];
+                    const char *wl = w < NWORKLOADS ? WORKLOADS[w] : "replay", *tr = NULL;
+                    if (w < NWORKLOADS) {
+                        snprintf(label, sizeof label, "%s", wl);
+                    } else {
+                        char nm[80];
+                        tr = replay_traces[w - NWORKLOADS];
+                        trace_name(tr, nm, sizeof nm);
+                        snprintf(label, sizeof label, "replay:%s", nm);
+                    }
+                    failed |= tput_one(&r, &o, p, wl, label, th, tr, cache) != 0;
+                }
+            fprintf(stderr, "pmarena bench: throughput of %s done\n", PEERS[p]);
+        }
+        tput_ratios(&r);
+    }
+    if (o.do_wear) {
+        char churn[4200];
+        const char *wt[34];
+        int nwt = 0;
+        if (gen_churn(&o, churn, sizeof churn) != 0)
+            return EXIT_FAIL;
+        wt[nwt++] = churn;
+        if (sq && !o.quick)
+            wt[nwt++] = sq;
+        for (int i = 0; i < o.ntraces; i++)
+            wt[nwt++] = o.traces[i];
+        for (int t = 0; t < nwt; t++) {
+            for (int p = 0; p < 4; p++)
+                if (!skip[p])
+                    failed |= wear_one(&r, &o, p, NULL, wt[t], cache) != 0;
+            for (int pol = 0; pol < PMA_POLICIES; pol++)
+                failed |= wear_one(&r, &o, 6, pma_policy_name((pma_policy)pol), wt[t], cache) != 0;
+        }
+    }
+    bench_print_tables(&r);
+    targets(&r, stdout);
+    if (bench_write_outputs(&r, o.out) != 0)
+        failed = 1;
+    printf("\nwritten: %s/throughput.csv, throughput.md, wear.csv, wear.md, *.png\n", o.out);
+    free(r.t);
+    free(r.w);
+    return failed ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,168 @@
+/* test_bench.c - `pmarena bench --quick` with the real binary (PMARENA_BIN):
+ * every peer (glibc, jemalloc, mimalloc, pmemobj, pmarena on dram, file and
+ * sim) produces throughput rows with ops/s > 0, both CSVs parse with the
+ * documented columns, and the wear-of-placement counts add up: on every data
+ * row the cell increments equal the cells each write spans (computed from the
+ * addresses), and at 1-byte cells on a hand-made trace they equal the trace's
+ * application bytes, which this test computes itself from the trace. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+static char dir[] = "/tmp/pmarena-bench-XXXXXX";
+
+static int sh(const char *cmd)
+{
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Splits a CSV line in place; returns the field count. */
+static int fields(char *line, char **f, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    f[n++] = line;
+    for (char *p = line; *p && n < max; p++)
+        if (*p == ',') {
+            *p = '\0';
+            f[n++] = p + 1;
+        }
+    return n;
+}
+
+static int col(char **hdr, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(hdr[i], name) == 0)
+            return i;
+    ck_abort_msg("column %s missing", name);
+    return -1;
+}
+
+START_TEST(quick_every_peer_and_counts_add_up)
+{
+    const char *bin = getenv("PMARENA_BIN");
+    ck_assert_ptr_nonnull(bin);
+    char cmd[1200], path[700], line[4096], hl[4096];
+    snprintf(cmd, sizeof cmd, "%s bench --quick -o %s/q > %s/q.log 2>&1", bin, dir, dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(path, sizeof path, "%s/q/throughput.csv", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *h[32], *v[32];
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    int nh = fields(hl, h, 32);
+    int ca = col(h, nh, "allocator"), co = col(h, nh, "ops_per_s"), cr = col(h, nh, "ratio_to_glibc");
+    col(h, nh, "workload");
+    col(h, nh, "threads");
+    int cm = col(h, nh, "peak_rss_kb");
+    static const char *const peers[] = {"glibc", "jemalloc", "mimalloc", "pmemobj", "pmarena-dram",
+                                        "pmarena-file", "pmarena-sim"};
+    int rows[7] = {0}, total = 0;
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_int_eq(fields(line, v, 32), nh);
+        total++;
+        for (int p = 0; p < 7; p++)
+            if (strcmp(v[ca], peers[p]) == 0 && atof(v[co]) > 0 && atof(v[cr]) > 0 && atol(v[cm]) > 0)
+                rows[p]++;
+    }
+    fclose(f);
+    for (int p = 0; p < 7; p++)
+        ck_assert_msg(rows[p] >= 16, "%s: %d throughput rows", peers[p], rows[p]);
+    ck_assert_int_eq(total, 7 * 16);
+    snprintf(path, sizeof path, "%s/q/wear.csv", dir);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    nh = fields(hl, h, 32);
+    ca = col(h, nh, "allocator");
+    int cw = col(h, nh, "cell_writes"), ce = col(h, nh, "expected_cell_writes"), cx = col(h, nh, "max");
+    int cmeta = col(h, nh, "with_metadata");
+    col(h, nh, "policy"), col(h, nh, "trace"), col(h, nh, "cells_touched"), col(h, nh, "p99");
+    col(h, nh, "mean"), col(h, nh, "hotspot"), col(h, nh, "gini");
+    int wrows = 0;
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_int_eq(fields(line, v, 32), nh);
+        ck_assert_int_gt(atol(v[cx]), 0);
+        if (atoi(v[cmeta]) == 0)
+            ck_assert_msg(strcmp(v[cw], v[ce]) == 0, "%s: %s cell writes, %s expected", v[ca], v[cw], v[ce]);
+        else
+            ck_assert_msg(strtoull(v[cw], NULL, 10) > strtoull(v[ce], NULL, 10), "metadata adds writes");
+        wrows++;
+    }
+    fclose(f);
+    ck_assert_int_eq(wrows, 4 + 8);            /* 4 peers + 4 policies x 2 on the churn trace */
+    snprintf(path, sizeof path, "%s/q/throughput.png", dir);
+    FILE *png = fopen(path, "r");
+    ck_assert_ptr_nonnull(png);
+    fclose(png);
+}
+END_TEST
+
+START_TEST(one_byte_cells_count_every_byte)
+{
+    const char *bin = getenv("PMARENA_BIN");
+    char path[700], cmd[2000], line[4096], hl[4096];
+    snprintf(path, sizeof path, "%s/tiny.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"format\":\"pmarena-trace\",\"version\":1,\"threads\":1}\n", f);
+    uint64_t bytes = 0;
+    for (int i = 1; i <= 300; i++) {
+        int size = 1 + (i * 37) % 700;
+        fprintf(f, "{\"op\":\"alloc\",\"id\":%d,\"size\":%d}\n", i, size);
+        bytes += (uint64_t)size;
+        fprintf(f, "{\"op\":\"write\",\"id\":%d,\"offset\":0,\"len\":%d}\n", i, size / 2 + 1);
+        bytes += (uint64_t)(size / 2 + 1);
+        if (i % 3 == 0)
+            fprintf(f, "{\"op\":\"free\",\"id\":%d}\n", i - 1);
+    }
+    /* realloc of id 300 (size 1 + 11100 % 700 = 601) to 900: 601 copied, 299 new */
+    fprintf(f, "{\"op\":\"realloc\",\"id\":300,\"new_id\":301,\"size\":900}\n");
+    bytes += 900;
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s bench --quick --wear-only --cell-size 1 --trace %s -o %s/w > %s/w.log 2>&1",
+             bin, path, dir, dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(path, sizeof path, "%s/w/wear.csv", dir);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *h[32], *v[32];
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    int nh = fields(hl, h, 32);
+    int ct = col(h, nh, "trace"), cw = col(h, nh, "cell_writes"), cb = col(h, nh, "app_bytes");
+    int cm = col(h, nh, "with_metadata"), ca = col(h, nh, "allocator");
+    int seen = 0;
+    while (fgets(line, sizeof line, f)) {
+        fields(line, v, 32);
+        if (strcmp(v[ct], "tiny") != 0 || atoi(v[cm]) != 0)
+            continue;
+        ck_assert_msg(strtoull(v[cb], NULL, 10) == bytes, "%s: app_bytes %s, trace has %llu", v[ca], v[cb],
+                      (unsigned long long)bytes);
+        ck_assert_msg(strtoull(v[cw], NULL, 10) == bytes, "%s: cell writes %s, trace bytes %llu", v[ca], v[cw],
+                      (unsigned long long)bytes);
+        seen++;
+    }
+    fclose(f);
+    ck_assert_int_eq(seen, 4 + 4);
+}
+END_TEST
+
+int main(void)
+{
+    if (!mkdtemp(dir))
+        return 1;
+    Suite *s = suite_create("bench");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, quick_every_peer_and_counts_add_up);
+    tcase_add_test(tc, one_byte_cells_count_every_byte);
+    suite_add_tcase(s, tc);
+    int rc = test_run_suite(s);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? rc : 1;
+}
