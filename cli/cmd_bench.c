@@ -179,7 +179,7 @@ static void add_tput(bench_rows *r, const tput_row *t)
 static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, const char *label, int threads,
                     const char *trace, const char *cache)
 {
-    char th[8], secs[32], bytes[32], out[4096];
+    char th[16], secs[32], bytes[32], out[4096];
     snprintf(th, sizeof th, "%d", threads);
     snprintf(secs, sizeof secs, "%g", o->seconds);
     snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
