@@ -52,6 +52,12 @@ typedef struct opts {
 } opts;
 
 static char self[4096];
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define PMARENA_SANITIZED 1
+#else
+#define PMARENA_SANITIZED 0
+#endif
+
 static char preload[NPEERS][512];      /* "" none; "-" missing */
 
 static void usage(FILE *f)
@@ -442,7 +448,13 @@ int cmd_bench(int argc, char **argv)
     find_preload(2, "libmimalloc.so.2");
     int skip[NPEERS] = {0};
     for (int p = 1; p <= 2; p++)
-        if (preload[p][0] == '-') {
+        if (PMARENA_SANITIZED) {
+            /* The sanitizer's runtime must come first and owns malloc: another
+             * allocator cannot be preloaded into this binary. */
+            fprintf(stderr, "pmarena bench: %s skipped: a sanitizer build cannot preload another malloc\n",
+                    PEERS[p]);
+            skip[p] = 1;
+        } else if (preload[p][0] == '-') {
             fprintf(stderr, "pmarena bench: %s not found (install it: make deps-bench): skipped\n", PEERS[p]);
             skip[p] = 1;
         }
