@@ -16,6 +16,7 @@
 #define PMARENA_SIM_CELL_COUNTERS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <pthread.h>
 
@@ -51,5 +52,9 @@ static inline void nv_cell_counters_add_range(nv_cell_counters *c, uint64_t firs
 }
 
 uint64_t nv_cell_counters_get(nv_cell_counters *c, uint64_t cell);
+/* True when every count in carry chunk `chunk` (NV_CARRY_CHUNK cells) is 0.
+ * A plain bulk read: for scans when writers are quiescent, where it lets
+ * untouched regions (most of a large device) be skipped. */
+bool nv_cell_counters_chunk_zero(nv_cell_counters *c, uint64_t chunk);
 
 #endif

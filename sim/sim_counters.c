@@ -28,12 +28,17 @@ int nv_counters_get(nv_device *d, nv_counters *out)
         if (!atomic_load(&c->used))
             continue;
         nv_kind_counts *kc = &out->kind[k];
-        for (uint64_t i = 0; i < s->cells; i++) {
-            uint64_t v = nv_cell_counters_get(c, i);
-            kc->writes += v;
-            if (v > kc->hottest_count) {
-                kc->hottest_count = v;
-                kc->hottest_cell = i;
+        for (uint64_t ch = 0; ch < c->chunks; ch++) {
+            if (nv_cell_counters_chunk_zero(c, ch))
+                continue;
+            uint64_t end = (ch + 1) * NV_CARRY_CHUNK < s->cells ? (ch + 1) * NV_CARRY_CHUNK : s->cells;
+            for (uint64_t i = ch * NV_CARRY_CHUNK; i < end; i++) {
+                uint64_t v = nv_cell_counters_get(c, i);
+                kc->writes += v;
+                if (v > kc->hottest_count) {
+                    kc->hottest_count = v;
+                    kc->hottest_cell = i;
+                }
             }
         }
         if (k == NV_DATA)
@@ -42,9 +47,17 @@ int nv_counters_get(nv_device *d, nv_counters *out)
             out->meta_writes += kc->writes;
     }
     out->total_writes = out->data_writes + out->meta_writes;
-    for (uint64_t i = 0; i < s->cells; i++)
-        if (nv_cell_count(d, i, -1))
-            out->cells_touched++;
+    for (uint64_t ch = 0; ch < s->count[0].chunks; ch++) {
+        bool any = false;
+        for (int k = 0; k < NV_TAGS && !any; k++)
+            any = atomic_load(&s->count[k].used) && !nv_cell_counters_chunk_zero(&s->count[k], ch);
+        if (!any)
+            continue;
+        uint64_t end = (ch + 1) * NV_CARRY_CHUNK < s->cells ? (ch + 1) * NV_CARRY_CHUNK : s->cells;
+        for (uint64_t i = ch * NV_CARRY_CHUNK; i < end; i++)
+            if (nv_cell_count(d, i, -1))
+                out->cells_touched++;
+    }
     uint64_t ps = 0;
     for (int t = 0; t < NV_MAX_THREADS; t++) {
         nv_slot *sl = &s->slot[t];
@@ -90,8 +103,19 @@ int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_
         bool want = which == 2 || (which == 0) == (k == NV_DATA);
         if (!want || !atomic_load(&s->count[k].used))
             continue;
-        for (uint64_t i = 0; i < n; i++)
-            out[i] += nv_cell_counters_get(&s->count[k], first + i);
+        nv_cell_counters *c = &s->count[k];
+        for (uint64_t i = 0; i < n;) {
+            uint64_t cell = first + i, ch = cell / NV_CARRY_CHUNK;
+            uint64_t stop = (ch + 1) * NV_CARRY_CHUNK - first;
+            if (stop > n)
+                stop = n;
+            if (nv_cell_counters_chunk_zero(c, ch)) {
+                i = stop;
+                continue;
+            }
+            for (; i < stop; i++)
+                out[i] += nv_cell_counters_get(c, first + i);
+        }
     }
     return 0;
 }

@@ -50,6 +50,12 @@ static int col(char **hdr, int n, const char *name)
 #else
 #define PRELOAD_PEERS 2
 #endif
+/* ... and a ThreadSanitizer build skips PMDK, which is not instrumented. */
+#if defined(__SANITIZE_THREAD__)
+#define PMDK_PEER 0
+#else
+#define PMDK_PEER 1
+#endif
 
 START_TEST(quick_every_peer_and_counts_add_up)
 {
@@ -80,9 +86,9 @@ START_TEST(quick_every_peer_and_counts_add_up)
     }
     fclose(f);
     for (int p = 0; p < 7; p++)
-        ck_assert_msg(rows[p] >= 16 || ((p == 1 || p == 2) && !PRELOAD_PEERS), "%s: %d throughput rows",
-                      peers[p], rows[p]);
-    ck_assert_int_eq(total, (5 + PRELOAD_PEERS) * 16);
+        ck_assert_msg(rows[p] >= 16 || ((p == 1 || p == 2) && !PRELOAD_PEERS) || (p == 3 && !PMDK_PEER),
+                      "%s: %d throughput rows", peers[p], rows[p]);
+    ck_assert_int_eq(total, (4 + PMDK_PEER + PRELOAD_PEERS) * 16);
     snprintf(path, sizeof path, "%s/q/wear.csv", dir);
     f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
@@ -104,7 +110,7 @@ START_TEST(quick_every_peer_and_counts_add_up)
         wrows++;
     }
     fclose(f);
-    ck_assert_int_eq(wrows, 2 + PRELOAD_PEERS + 8);   /* peers + 4 policies x 2 on the churn trace */
+    ck_assert_int_eq(wrows, 1 + PMDK_PEER + PRELOAD_PEERS + 8);   /* peers + 4 policies x 2 on the churn trace */
     snprintf(path, sizeof path, "%s/q/throughput.png", dir);
     FILE *png = fopen(path, "r");
     ck_assert_ptr_nonnull(png);
@@ -156,7 +162,7 @@ START_TEST(one_byte_cells_count_every_byte)
         seen++;
     }
     fclose(f);
-    ck_assert_int_eq(seen, 2 + PRELOAD_PEERS + 4);
+    ck_assert_int_eq(seen, 1 + PMDK_PEER + PRELOAD_PEERS + 4);
 }
 END_TEST
 
@@ -166,7 +172,7 @@ int main(void)
         return 1;
     Suite *s = suite_create("bench");
     TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
+    tcase_set_timeout(tc, 300);    /* under ThreadSanitizer the quick set takes ~40 s */
     tcase_add_test(tc, quick_every_peer_and_counts_add_up);
     tcase_add_test(tc, one_byte_cells_count_every_byte);
     suite_add_tcase(s, tc);
