@@ -6,29 +6,28 @@
 
 static inline uint64_t mask_from(uint32_t bit) { return ~0ull << (bit & 63); }
 
-void pma_bm_set_range_slow(uint64_t *w, uint32_t i, uint32_t n)
+/* Bits [lo, lo+take) of a word (take from 1 to 64). */
+static inline uint64_t word_mask(uint32_t lo, uint32_t take)
+{
+    return (take == 64 ? ~0ull : ((1ull << take) - 1)) << lo;
+}
+
+/* Sets or clears bits [i, i+n), a word at a time. */
+static void change_range(uint64_t *w, uint32_t i, uint32_t n, bool set)
 {
     uint32_t end = i + n;
     while (i < end) {
-        uint32_t wi = i >> 6, lo = i & 63;
-        uint32_t take = 64 - lo < end - i ? 64 - lo : end - i;
-        uint64_t m = (take == 64 ? ~0ull : ((1ull << take) - 1)) << lo;
-        w[wi] |= m;
+        uint32_t lo = i & 63, take = 64 - lo < end - i ? 64 - lo : end - i;
+        if (set)
+            w[i >> 6] |= word_mask(lo, take);
+        else
+            w[i >> 6] &= ~word_mask(lo, take);
         i += take;
     }
 }
 
-void pma_bm_clear_range_slow(uint64_t *w, uint32_t i, uint32_t n)
-{
-    uint32_t end = i + n;
-    while (i < end) {
-        uint32_t wi = i >> 6, lo = i & 63;
-        uint32_t take = 64 - lo < end - i ? 64 - lo : end - i;
-        uint64_t m = (take == 64 ? ~0ull : ((1ull << take) - 1)) << lo;
-        w[wi] &= ~m;
-        i += take;
-    }
-}
+void pma_bm_set_range_slow(uint64_t *w, uint32_t i, uint32_t n) { change_range(w, i, n, true); }
+void pma_bm_clear_range_slow(uint64_t *w, uint32_t i, uint32_t n) { change_range(w, i, n, false); }
 
 static uint32_t next_bit(const uint64_t *w, uint32_t from, uint32_t to, uint64_t flip)
 {
@@ -97,10 +96,8 @@ uint32_t pma_bm_count_ones(const uint64_t *w, uint32_t from, uint32_t to)
 {
     uint32_t n = 0;
     while (from < to) {
-        uint32_t wi = from >> 6, lo = from & 63;
-        uint32_t take = 64 - lo < to - from ? 64 - lo : to - from;
-        uint64_t m = (take == 64 ? ~0ull : ((1ull << take) - 1)) << lo;
-        n += (uint32_t)__builtin_popcountll(w[wi] & m);
+        uint32_t lo = from & 63, take = 64 - lo < to - from ? 64 - lo : to - from;
+        n += (uint32_t)__builtin_popcountll(w[from >> 6] & word_mask(lo, take));
         from += take;
     }
     return n;

@@ -273,8 +273,13 @@ static int write_outputs(const cfg_experiment *x, const char *dir, const run_opt
             json_object_set_new(o, "bits_flipped", json_integer((json_int_t)flips));
             json_object_set_new(o, "projected_lifetime_s", jnum(life));
             json_object_set_new(o, "first_failing_cell", isfinite(life) ? json_integer((json_int_t)first) : json_null());
-            status |= an_histogram_csv(counts, cells, x->hist_bins, (snprintf(a.path, sizeof a.path, "%s/wear_hist.csv", dir), a.path)) ? EXIT_FAIL : 0;
-            status |= an_heatmap_csv(counts, cells, 64, 64, (snprintf(a.path, sizeof a.path, "%s/heat.csv", dir), a.path)) ? EXIT_FAIL : 0;
+            char path[4200];
+            snprintf(path, sizeof path, "%s/wear_hist.csv", dir);
+            if (an_histogram_csv(counts, cells, x->hist_bins, path) != 0)
+                status = EXIT_FAIL;
+            snprintf(path, sizeof path, "%s/heat.csv", dir);
+            if (an_heatmap_csv(counts, cells, 64, 64, path) != 0)
+                status = EXIT_FAIL;
         }
         json_object_set_new(sum, names[i], o);
     }
