@@ -178,8 +178,11 @@ static pma_arena *steal_empty(pma_heap *h, int cls)
     return NULL;
 }
 
-/* A new arena for class cls: an empty one taken over, or grown from the device. */
-static int new_small_arena(pma_heap *h, int cls, pma_arena **out)
+/* A new arena for class cls: an empty one taken over, or grown from the
+ * device. Growth wear-aware asks for to avoid worn blocks (for_heat) stops at
+ * wear_spread_percent of the device, leaving the rest to requests that do not
+ * fit anywhere (large objects above all). */
+static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
 {
     pma_arena *a = steal_empty(h, cls);
     if (a) {
@@ -189,6 +192,9 @@ static int new_small_arena(pma_heap *h, int cls, pma_arena **out)
     pthread_mutex_lock(&h->grow);
     uint64_t off;
     int rc = pma_heap_alloc_space(h, h->cfg.arena_size, &off);
+    if (rc == 0 && for_heat &&
+        off + h->cfg.arena_size > nv_size(h->dev) / 100 * h->cfg.wear_spread_percent)
+        rc = PMA_ENOMEM;
     if (rc == 0)
         rc = pma_arena_create(h, cls, off, h->cfg.arena_size, &a);
     if (rc == 0) {
@@ -200,6 +206,20 @@ static int new_small_arena(pma_heap *h, int cls, pma_arena **out)
     pthread_mutex_unlock(&h->grow);
     *out = rc ? NULL : a;
     return rc;
+}
+
+/* wear-aware found runs that fit, but all worn to the ceiling, in every
+ * arena it could use, and may not grow: admit blocks at the ceiling. */
+static bool raise_wear_ceiling(pma_heap *h)
+{
+    uint32_t c = pma_wear_hot_ceiling();
+    if (c == 0)
+        return false;
+    /* From the ceiling it saw: two threads that both ran out raise it once. */
+    atomic_compare_exchange_strong_explicit(&h->wear_ceiling, &c, c + 1, memory_order_relaxed,
+                                            memory_order_relaxed);
+    pma_wear_hot_reset();
+    return true;
 }
 
 static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
@@ -237,7 +257,7 @@ static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
         c->creating = true;
         pthread_mutex_unlock(&c->lock);
         pma_arena *a = NULL;
-        int rc = new_small_arena(h, cls, &a);
+        int rc = new_small_arena(h, cls, pma_wear_hot_ceiling() != 0, &a);
         uint32_t u = PMA_BM_NONE;
         pthread_mutex_lock(&c->lock);
         if (a) {
@@ -250,8 +270,12 @@ static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
         c->creating = false;
         pthread_cond_broadcast(&c->created);
         pthread_mutex_unlock(&c->lock);
+        if (!a && rc == PMA_ENOMEM && raise_wear_ceiling(h))
+            continue;
         if (!a)
             return fail(h, rc);
+        if (u == PMA_BM_NONE && pma_wear_hot_ceiling() != 0)
+            continue;                       /* a taken-over arena too worn: look on */
         if (u == PMA_BM_NONE)
             return fail(h, PMA_ENOMEM);     /* an object bigger than an arena's data area */
         remember(h, cls, a);
@@ -317,6 +341,8 @@ void *pma_get_mem(pma_heap *h, size_t size)
     if (cls == PMA_CLASS_LARGE)
         return get_large(h, size, padded);
     uint32_t n = (uint32_t)(padded >> h->g_shift);
+    if (h->cfg.policy == PMA_WEAR_AWARE)
+        pma_wear_hot_reset();
     if (affinity.heap_id == h->id && h->cfg.policy != PMA_LAFO) {
         pma_arena *a = affinity.arena[cls];
         if (a && pma_spin_trylock(&a->lock)) {

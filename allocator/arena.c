@@ -452,6 +452,8 @@ uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n, uint64_t request
     if (n > a->free_units || (a->no_run && n >= a->no_run))
         return PMA_BM_NONE;
     uint32_t u = pma_place(h, a, n);
+    if (u == PMA_PLACE_HOT)
+        return PMA_BM_NONE;      /* there is room: no_run must not say otherwise */
     if (u == PMA_BM_NONE) {
         if (!a->no_run || n < a->no_run)
             a->no_run = n;
@@ -504,6 +506,8 @@ void pma_arena_release(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n)
     a->allocated -= bytes;
     a->objects--;
     a->freed[first >> 6] |= 1ull << (first & 63);
+    if (a->wear)
+        pma_wear_note_free(h, a, first, n);
     if (first < a->first_free)
         a->first_free = first;
     a->no_run = 0;

@@ -86,6 +86,7 @@ void pma_config_defaults(pma_config *cfg)
     cfg->policy = PMA_FIRST_FIT;
     cfg->bitmap_layout = PMA_LAYOUT_LINEAR;
     cfg->metadata = PMA_META_HYBRID;
+    cfg->wear_spread_percent = 50;
 }
 
 static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
@@ -109,6 +110,8 @@ int pma_config_check(const pma_config *cfg, char *msg, size_t msglen)
         FAIL("policy: %d is not a policy (first-fit, next-fit, wear-aware, lafo)", (int)cfg->policy);
     if ((unsigned)cfg->bitmap_layout > PMA_LAYOUT_INTERLEAVED)
         FAIL("bitmap_layout: %d is not a layout (linear, interleaved)", (int)cfg->bitmap_layout);
+    if (cfg->wear_spread_percent > 100)
+        FAIL("wear_spread_percent: %u is not allowed (0 to 100)", cfg->wear_spread_percent);
     if ((unsigned)cfg->metadata > PMA_META_DRAM)
         FAIL("metadata: %d is not a placement (nvram, hybrid, dram)", (int)cfg->metadata);
     return 0;
@@ -129,6 +132,7 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
     h->id = atomic_fetch_add(&next_heap_id, 1);
     h->persistent = cfg->metadata != PMA_META_DRAM;
     h->hwm = PMA_HEAP_HEADER_SIZE;
+    atomic_init(&h->wear_ceiling, 1);
     pthread_mutex_init(&h->grow, NULL);
     for (int c = 0; c < PMA_CLASSES; c++) {
         pthread_mutex_init(&h->cls[c].lock, NULL);
@@ -187,6 +191,7 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
         hd.policy = (uint8_t)cfg->policy;
         hd.bitmap_layout = (uint8_t)cfg->bitmap_layout;
         hd.metadata = (uint8_t)cfg->metadata;
+        hd.wear_spread_percent = (uint8_t)cfg->wear_spread_percent;
         hd.arena_size = cfg->arena_size;
         hd.device_size = nv_size(dev);
         hd.hwm = PMA_HEAP_HEADER_SIZE;
@@ -218,7 +223,7 @@ int pma_open(pma_heap **heap, nv_device *dev)
     pma_config cfg = {
         .granularity = hd->granularity, .alignment = hd->alignment, .arena_size = hd->arena_size,
         .policy = (pma_policy)hd->policy, .bitmap_layout = (pma_bitmap_layout)hd->bitmap_layout,
-        .metadata = (pma_metadata)hd->metadata,
+        .metadata = (pma_metadata)hd->metadata, .wear_spread_percent = hd->wear_spread_percent,
     };
     if (pma_config_check(&cfg, NULL, 0) != 0 || cfg.metadata == PMA_META_DRAM ||
         hd->hwm < PMA_HEAP_HEADER_SIZE || hd->hwm > nv_size(dev) || hd->hwm % PMA_ARENA_ALIGN ||

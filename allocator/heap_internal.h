@@ -42,7 +42,7 @@ static inline void pma_spin_unlock(pma_spin *l)
 }
 
 #define PMA_WEAR_BLOCK 64u           /* data bytes per wear-aware estimate slot */
-#define PMA_WEAR_CANDIDATES 8        /* free runs compared per wear-aware choice */
+#define PMA_PLACE_HOT (PMA_BM_NONE - 1)   /* runs fit, but all at or above the wear ceiling */
 
 typedef struct pma_arena {
     pma_spin lock;
@@ -60,6 +60,8 @@ typedef struct pma_arena {
     uint64_t *freed;                 /* starts freed since open: double-free detection */
     uint16_t *slack;                 /* per start slot: allocated - requested bytes */
     uint32_t *wear;                  /* wear-aware: allocations per PMA_WEAR_BLOCK */
+    uint32_t hot_ceiling, hot_n;     /* wear-aware: no run of hot_n units or more is below
+                                        this ceiling (0: not known) */
     uint32_t free_units;
     uint32_t first_free;             /* no free unit below this (first-fit hint) */
     uint32_t cursor;                 /* next-fit / wear-aware position */
@@ -106,6 +108,7 @@ struct pma_heap {
     size_t pagemap_bytes;
     pma_class cls[PMA_CLASSES];
     _Atomic uint64_t creations, restarts, next_class_hits, failed_allocs, bad_frees;
+    _Atomic uint32_t wear_ceiling;   /* wear-aware: blocks allocated this often are not reused */
     uint64_t leaked_bytes, recovered_ops;
 };
 
@@ -138,15 +141,23 @@ void pma_arena_free_dram(pma_arena *a);
 int pma_arena_set_class(pma_heap *h, pma_arena *a, int cls);
 bool pma_arena_has_room(const pma_heap *h, const pma_arena *a, int cls);
 /* Allocates n units in a small arena (arena lock held); returns the first
- * unit or PMA_BM_NONE. */
+ * unit, or PMA_BM_NONE (no room, or for wear-aware only blocks at or above
+ * the ceiling: pma_wear_hot_ceiling then says which). */
 uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n, uint64_t requested);
 void pma_arena_release(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n);
 uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first);
 int pma_arena_large_set(pma_heap *h, pma_arena *a, bool live, uint64_t requested);
 int pma_arena_recover(pma_heap *h, pma_arena *a);
 
-/* placement.c: the policy's choice of a free run of n units (arena lock held) */
+/* placement.c: the policy's choice of a free run of n units (arena lock held):
+ * a unit, PMA_BM_NONE, or PMA_PLACE_HOT */
 uint32_t pma_place(pma_heap *h, pma_arena *a, uint32_t n);
+/* The ceiling at which wear-aware last turned a request down for heat since
+ * the calling thread's last reset (0: it did not). */
+void pma_wear_hot_reset(void);
+uint32_t pma_wear_hot_ceiling(void);
+/* wear-aware: a run was freed (arena lock held) */
+void pma_wear_note_free(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
 
 /* list.c: class free lists */
 void pma_list_push(pma_heap *h, pma_class *c, pma_arena *a);

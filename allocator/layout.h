@@ -37,7 +37,7 @@ typedef struct pma_heap_header {
     uint32_t version;
     uint32_t granularity;
     uint32_t alignment;
-    uint8_t policy, bitmap_layout, metadata, reserved0;
+    uint8_t policy, bitmap_layout, metadata, wear_spread_percent;
     uint64_t arena_size;
     uint64_t device_size;
     uint64_t reserved1;

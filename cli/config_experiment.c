@@ -21,13 +21,13 @@
 int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
 {
     static const char *const known[] = {"granularity", "alignment", "arena_size", "policy", "bitmap_layout",
-                                        "metadata"};
+                                        "metadata", "wear_spread_percent"};
     static const char *const policies[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
     static const char *const layouts[] = {"linear", "interleaved"};
     static const char *const placements[] = {"nvram", "hybrid", "dram"};
     if (!json_is_object(obj))
         return cfg_fail(err, errlen, "%s: expected an object", key);
-    int rc = cfg_known_keys(obj, known, 6, key, err, errlen), x;
+    int rc = cfg_known_keys(obj, known, 7, key, err, errlen), x;
     json_t *v;
     if (rc)
         return rc;
@@ -41,6 +41,9 @@ int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key,
         if ((rc = cfg_size_parse(v, &cfg->arena_size, path, err, errlen)))
             return rc;
     }
+    if ((v = json_object_get(obj, "wear_spread_percent")) &&
+        (rc = cfg_u32(v, &cfg->wear_spread_percent, key, "wear_spread_percent", err, errlen)))
+        return rc;
     if ((v = json_object_get(obj, "policy"))) {
         if ((rc = cfg_enum(v, &x, policies, 4, key, "policy", err, errlen)))
             return rc;
@@ -319,10 +322,11 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
     if (c)
         json_object_set(o, "comment", c);
     json_object_set_new(o, "device", cfg_device_to_json(&x->device));
-    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s}",
+    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i}",
         "granularity", (int)x->allocator.granularity, "alignment", (int)x->allocator.alignment,
         "arena_size", (json_int_t)x->allocator.arena_size, "policy", policies[x->allocator.policy],
-        "bitmap_layout", layouts[x->allocator.bitmap_layout], "metadata", placements[x->allocator.metadata]));
+        "bitmap_layout", layouts[x->allocator.bitmap_layout], "metadata", placements[x->allocator.metadata],
+        "wear_spread_percent", (int)x->allocator.wear_spread_percent));
     json_t *se = x->sample_auto ? json_string("auto") : json_integer((json_int_t)x->replay.sample_every);
     json_object_set_new(o, "replay", json_pack("{s:s, s:s, s:i, s:s, s:o, s:I}",
         "mode", x->replay.mode == TR_CONCURRENT ? "concurrent" : "deterministic",

@@ -75,6 +75,10 @@ typedef struct pma_config {
     pma_policy policy;           /* [first-fit] */
     pma_bitmap_layout bitmap_layout;   /* [linear] */
     pma_metadata metadata;       /* [hybrid] */
+    /* wear-aware only: how much of the device (percent, 0..100) it may fill
+     * with arenas to avoid reusing worn blocks before it reuses them [50];
+     * 0 grows only when nothing fits, like the other policies */
+    uint32_t wear_spread_percent;
 } pma_config;
 
 typedef struct pma_heap pma_heap;
