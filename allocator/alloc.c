@@ -64,7 +64,10 @@ static void remember(pma_heap *h, int cls, pma_arena *a)
     if (old && old != a && atomic_load_explicit(&old->owner, memory_order_relaxed) == me())
         atomic_store_explicit(&old->owner, 0, memory_order_relaxed);   /* no longer my current one */
     affinity.arena[cls] = a;
-    if (atomic_load_explicit(&a->owner, memory_order_relaxed) != me())
+    /* Claim it only for its own class: an arena of the next class that
+     * serves this one is still another thread's to keep, if it has it. */
+    if (atomic_load_explicit(&a->cls, memory_order_relaxed) == cls &&
+        atomic_load_explicit(&a->owner, memory_order_relaxed) != me())
         atomic_store_explicit(&a->owner, me(), memory_order_relaxed);
 }
 
@@ -238,8 +241,7 @@ static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
                 if (u != PMA_BM_NONE) {
                     if (k)
                         atomic_fetch_add_explicit(&h->next_class_hits, 1, memory_order_relaxed);
-                    else
-                        remember(h, cls, a);
+                    remember(h, cls, a);
                     return unit_ptr(h, a, u);
                 }
             }
@@ -348,9 +350,12 @@ void *pma_get_mem(pma_heap *h, size_t size)
         if (a && pma_spin_trylock(&a->lock)) {
             uint32_t u = PMA_BM_NONE;
             bool full = false;
-            if (a->on_list && atomic_load_explicit(&a->cls, memory_order_relaxed) == cls) {
+            int acls = atomic_load_explicit(&a->cls, memory_order_relaxed);
+            if (a->on_list && (acls == cls || acls == cls + 1)) {   /* its class, or the next serving it */
                 u = pma_arena_alloc(h, a, n, size);
-                full = !pma_arena_has_room(h, a, cls);
+                if (u != PMA_BM_NONE && acls != cls)
+                    a->next_class_allocs++;
+                full = !pma_arena_has_room(h, a, acls);
             }
             pma_spin_unlock(&a->lock);
             if (full)

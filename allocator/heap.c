@@ -363,6 +363,7 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
         s->live_objects += a->objects;
         s->allocs += a->allocs;
         s->frees += a->frees;
+        s->next_class_hits += a->next_class_allocs;
         s->arenas[atomic_load(&a->cls)]++;
         if (!a->large) {
             if (a->free_units == a->units)
@@ -384,7 +385,7 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     pthread_mutex_unlock(&h->grow);
     s->arena_creations = atomic_load(&h->creations);
     s->search_restarts = atomic_load(&h->restarts);
-    s->next_class_hits = atomic_load(&h->next_class_hits);
+    s->next_class_hits += atomic_load(&h->next_class_hits);
     s->failed_allocs = atomic_load(&h->failed_allocs);
     s->bad_frees = atomic_load(&h->bad_frees);
     return 0;

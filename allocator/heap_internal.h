@@ -74,6 +74,7 @@ typedef struct pma_arena {
      * in different arenas never share a counter's cache line */
     uint64_t requested, allocated, objects;
     uint64_t allocs, frees;
+    uint64_t next_class_allocs;      /* fast-path allocations for the class below */
     _Atomic uintptr_t owner;         /* the thread that last adopted it (affinity) */
     _Atomic uint64_t allocs_total;   /* lafo: allocations ever made here */
     /* list membership (class lock + arena lock to change) */

@@ -4,7 +4,7 @@
  * sets LD_PRELOAD for jemalloc and mimalloc and PMEM_IS_PMEM_FORCE=1 for all.
  * Not meant to be run by hand, but it can be:
  *
- *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES [TRACE [CACHE_DIR]]
+ *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY [TRACE [CACHE_DIR]]
  *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES [CACHE_DIR]
  *
  * tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`; wear prints
@@ -34,21 +34,23 @@ int cmd_bench_worker(int argc, char **argv)
     char msg[600] = "";
     bp_trace t = {0};
     bp_peer p;
-    if (argc >= 7 && strcmp(argv[1], "tput") == 0) {
+    if (argc >= 8 && strcmp(argv[1], "tput") == 0) {
         const char *wl = argv[3];
         int threads = atoi(argv[4]);
         double secs = atof(argv[5]);
         uint64_t bytes = strtoull(argv[6], NULL, 10);
         int replay = strcmp(wl, "replay") == 0;
-        if (!bp_workload_known(wl) || threads < 1 || threads > 2 || secs <= 0 || bytes == 0 || (replay && argc < 8)) {
+        int pol = pma_policy_from_name(argv[7]);
+        if (!bp_workload_known(wl) || threads < 1 || threads > 2 || secs <= 0 || bytes == 0 || pol < 0 ||
+            (replay && argc < 9)) {
             fprintf(stderr, "bench-worker: bad arguments\n");
             return 2;
         }
-        if (replay && bp_trace_load(&t, argv[7], argc > 8 ? argv[8] : NULL, msg, sizeof msg) != 0) {
+        if (replay && bp_trace_load(&t, argv[8], argc > 9 ? argv[9] : NULL, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             return 2;
         }
-        if (bp_open(&p, argv[2], bytes, PMA_FIRST_FIT, 64, msg, sizeof msg) != 0) {
+        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, 64, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             bp_trace_free(&t);
             return 1;
@@ -98,7 +100,7 @@ int cmd_bench_worker(int argc, char **argv)
             print_wear("all", &all);
         return 0;
     }
-    fprintf(stderr, "usage: pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES [TRACE [CACHE]]\n"
+    fprintf(stderr, "usage: pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY [TRACE [CACHE]]\n"
                     "       pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES [CACHE]\n"
                     "(started by `pmarena bench`; see `pmarena bench --help`)\n");
     return 2;

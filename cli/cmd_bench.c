@@ -46,6 +46,7 @@ typedef struct opts {
     double seconds;
     uint64_t churn_events, heap_bytes;
     uint32_t cell;
+    const char *policy;              /* pmarena's placement policy in the throughput rows */
     const char *traces[32];
     int ntraces;
     int quick, do_tput, do_wear;
@@ -64,7 +65,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: pmarena bench [--quick | --long] [-o DIR] [--seconds S] [--trace FILE]...\n"
-            "                     [--cell-size N] [--throughput-only | --wear-only]\n"
+            "                     [--cell-size N] [--policy P] [--throughput-only | --wear-only]\n"
             "\n"
             "Benchmarks pmarena (dram, file and sim devices) against glibc malloc, jemalloc,\n"
             "mimalloc and PMDK libpmemobj in one run, each measurement in its own process\n"
@@ -87,6 +88,8 @@ static void usage(FILE *f)
             "  --seconds S       time per throughput measurement [0.25; quick 0.02; long 3]\n"
             "  --trace FILE      also replay this recorded trace (repeatable)\n"
             "  --cell-size N     wear cell size in bytes, power of two [64]\n"
+            "  --policy P        pmarena's placement policy in the throughput rows [first-fit]\n"
+            "                    (the wear half always runs every policy)\n"
             "  --throughput-only, --wear-only   run one half\n"
             "\n"
             "Targets are printed as met/MISSED, never asserted. Exit: 0 ok, 1 a measurement\n"
@@ -190,9 +193,9 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
     snprintf(secs, sizeof secs, "%g", o->seconds);
     snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
     char *argv[] = {self, "bench-worker", "tput", (char *)PEERS[peer], (char *)wl, th, secs, bytes,
-                    (char *)trace, (char *)cache, NULL};
+                    (char *)o->policy, (char *)trace, (char *)cache, NULL};
     if (!trace)
-        argv[8] = NULL;
+        argv[9] = NULL;
     int rc = run_worker(peer, argv, out, sizeof out);
     if (rc != 0) {
         fprintf(stderr, "pmarena bench: %s %s %d thread(s) failed (exit %d)\n", PEERS[peer], label, threads, rc);
@@ -370,7 +373,7 @@ static const char *shipped_trace(void)
 
 int cmd_bench(int argc, char **argv)
 {
-    opts o = {"results/bench", 0.25, 200000, 256ull << 20, 64, {0}, 0, 0, 1, 1};
+    opts o = {"results/bench", 0.25, 200000, 256ull << 20, 64, "first-fit", {0}, 0, 0, 1, 1};
     int is_long = 0;
     double secs = 0;
     static const struct option lo[] = {
@@ -378,6 +381,7 @@ int cmd_bench(int argc, char **argv)
         {"long", no_argument, 0, 'L'},          {"seconds", required_argument, 0, 's'},
         {"trace", required_argument, 0, 't'},   {"cell-size", required_argument, 0, 'c'},
         {"throughput-only", no_argument, 0, 'T'}, {"wear-only", no_argument, 0, 'W'},
+        {"policy", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -401,6 +405,14 @@ int cmd_bench(int argc, char **argv)
                 fprintf(stderr, "pmarena bench: --cell-size must be a power of two 1..4096\n");
                 return EXIT_BADINPUT;
             }
+            break;
+        case 'P':
+            if (pma_policy_from_name(optarg) < 0) {
+                fprintf(stderr, "pmarena bench: --policy: '%s' is not a policy (first-fit, next-fit, wear-aware, lafo)\n",
+                        optarg);
+                return EXIT_BADINPUT;
+            }
+            o.policy = optarg;
             break;
         case 'T': o.do_wear = 0; break;
         case 'W': o.do_tput = 0; break;
@@ -478,8 +490,8 @@ int cmd_bench(int argc, char **argv)
 
     bench_rows r = {0};
     int failed = 0;
-    printf("pmarena bench: %s set, %g s per throughput measurement, output in %s\n",
-           o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.out);
+    printf("pmarena bench: %s set, %g s per throughput measurement, pmarena policy %s, output in %s\n",
+           o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.policy, o.out);
     fflush(stdout);
     if (o.do_tput) {
         for (int p = 0; p < NPEERS; p++) {
