@@ -137,6 +137,11 @@ START_TEST(next_class_fallback)
     ck_assert_uint_eq(s.arenas[0], 0);
     ck_assert_uint_eq(s.arenas[1], 1);
     ck_assert_uint_eq(s.arena_creations, 1);
+    for (int i = 0; i < 99; i++)                      /* the next ones by the fast path: still counted */
+        ck_assert_uint_eq((pma_offset(h, pma_get_mem(h, 40)) - 4096) >> 20, 0);
+    pma_stats(h, &s);
+    ck_assert_uint_eq(s.next_class_hits, 100);
+    ck_assert_uint_eq(s.arenas[0], 0);
     ck_assert_ptr_nonnull(pma_get_mem(h, 1000));     /* 1024: the 2048 list is empty: create */
     pma_stats(h, &s);
     ck_assert_uint_eq(s.arena_creations, 2);
