@@ -54,7 +54,8 @@ static void fmt(char *buf, size_t n, const char *f, double v)
 
 static void tput_csv(FILE *f, const bench_rows *r)
 {
-    fprintf(f, "allocator,workload,threads,ops_per_s,ratio_to_glibc,peak_rss_kb,sim_ns_per_op,scaling\n");
+    fprintf(f, "allocator,workload,threads,ops_per_s,ratio_to_glibc,peak_rss_kb,sim_ns_per_op,scaling,"
+               "runs,ops_per_s_min,ops_per_s_max\n");
     for (int i = 0; i < r->nt; i++) {
         const tput_row *t = &r->t[i];
         fprintf(f, "%s,%s,%d,", t->allocator, t->workload, t->threads);
@@ -65,23 +66,29 @@ static void tput_csv(FILE *f, const bench_rows *r)
         num(f, t->sim_ns_per_op);
         fputc(',', f);
         num(f, t->scaling);
+        fprintf(f, ",%d,", t->runs);
+        num(f, t->ops_per_s_min);
+        fputc(',', f);
+        num(f, t->ops_per_s_max);
         fputc('\n', f);
     }
 }
 
 static void tput_md(FILE *f, const bench_rows *r)
 {
-    fprintf(f, "| allocator | workload | threads | Mops/s | x glibc | scaling 2t/1t | peak RSS KiB | sim ns/op |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f, "| allocator | workload | threads | Mops/s | spread | x glibc | scaling 2t/1t | peak RSS KiB | sim ns/op |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < r->nt; i++) {
         const tput_row *t = &r->t[i];
-        char a[32], b[32], c[32], d[32];
+        char a[32], b[32], c[32], d[32], e[32];
         fmt(a, sizeof a, "%.3f", t->ops_per_s / 1e6);
         fmt(b, sizeof b, "%.2fx", t->ratio_to_glibc);
         fmt(c, sizeof c, "%.2fx", t->scaling);
         fmt(d, sizeof d, "%.0f", t->sim_ns_per_op);
-        fprintf(f, "| %s | %s | %d | %s | %s | %s | %ld | %s |\n", t->allocator, t->workload, t->threads, a, b,
-                t->threads > 1 ? c : "", t->peak_rss_kb, d);
+        /* (max - min) / median over the runs: how far to trust the row */
+        fmt(e, sizeof e, "%.0f%%", t->runs > 1 ? 100 * (t->ops_per_s_max - t->ops_per_s_min) / t->ops_per_s : NAN);
+        fprintf(f, "| %s | %s | %d | %s | %s | %s | %s | %ld | %s |\n", t->allocator, t->workload, t->threads, a, e,
+                b, t->threads > 1 ? c : "", t->peak_rss_kb, d);
     }
 }
 

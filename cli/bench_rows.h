@@ -14,6 +14,8 @@ typedef struct tput_row {
     long peak_rss_kb;
     double sim_ns_per_op;      /* pmarena-sim only; NAN otherwise */
     double scaling;            /* threads 2: ops/s over the 1-thread row's; NAN on 1 */
+    double ops_per_s_min, ops_per_s_max;   /* over the runs; ops_per_s is their median */
+    int runs;
 } tput_row;
 
 typedef struct wear_row {

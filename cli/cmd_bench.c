@@ -24,6 +24,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <gsl/gsl_sort.h>
+#include <gsl/gsl_statistics_double.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -47,6 +49,7 @@ typedef struct opts {
     uint64_t churn_events, heap_bytes;
     uint32_t cell;
     const char *policy;              /* pmarena's placement policy in the throughput rows */
+    int repeat;                      /* runs per throughput measurement; the median is kept */
     const char *traces[32];
     int ntraces;
     int quick, do_tput, do_wear;
@@ -65,7 +68,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: pmarena bench [--quick | --long] [-o DIR] [--seconds S] [--trace FILE]...\n"
-            "                     [--cell-size N] [--policy P] [--throughput-only | --wear-only]\n"
+            "                     [--cell-size N] [--repeat N] [--policy P] [--throughput-only | --wear-only]\n"
             "\n"
             "Benchmarks pmarena (dram, file and sim devices) against glibc malloc, jemalloc,\n"
             "mimalloc and PMDK libpmemobj in one run, each measurement in its own process\n"
@@ -88,6 +91,7 @@ static void usage(FILE *f)
             "  --seconds S       time per throughput measurement [0.25; quick 0.02; long 3]\n"
             "  --trace FILE      also replay this recorded trace (repeatable)\n"
             "  --cell-size N     wear cell size in bytes, power of two [64]\n"
+            "  --repeat N        runs per throughput measurement, the median kept [3; quick 1]\n"
             "  --policy P        pmarena's placement policy in the throughput rows [first-fit]\n"
             "                    (the wear half always runs every policy)\n"
             "  --throughput-only, --wear-only   run one half\n"
@@ -196,19 +200,39 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
                     (char *)o->policy, (char *)trace, (char *)cache, NULL};
     if (!trace)
         argv[9] = NULL;
-    int rc = run_worker(peer, argv, out, sizeof out);
-    if (rc != 0) {
-        fprintf(stderr, "pmarena bench: %s %s %d thread(s) failed (exit %d)\n", PEERS[peer], label, threads, rc);
-        return -1;
-    }
     tput_row t = {0};
     snprintf(t.allocator, sizeof t.allocator, "%s", PEERS[peer]);
     snprintf(t.workload, sizeof t.workload, "%s", label);
     t.threads = threads;
-    double ops = kv(out, "ops"), s = kv(out, "secs"), sim = kv(out, "sim_ns");
-    t.ops_per_s = s > 0 ? ops / s : NAN;
-    t.peak_rss_kb = (long)kv(out, "rss_kb");
-    t.sim_ns_per_op = strcmp(PEERS[peer], "pmarena-sim") == 0 && ops > 0 ? sim / ops : NAN;
+    /* Each run is a fresh process; the median of the runs damps the noise a
+     * 2-core VM makes, the min and max show how much there was. */
+    double rate[99], sim_per_op[99];
+    int n = 0;
+    for (int k = 0; k < o->repeat; k++) {
+        int rc = run_worker(peer, argv, out, sizeof out);
+        if (rc != 0) {
+            fprintf(stderr, "pmarena bench: %s %s %d thread(s) failed (exit %d)\n", PEERS[peer], label, threads, rc);
+            return -1;
+        }
+        double ops = kv(out, "ops"), s = kv(out, "secs"), sim = kv(out, "sim_ns");
+        if (!(s > 0 && ops > 0)) {
+            fprintf(stderr, "pmarena bench: %s %s %d thread(s) reported no operations\n", PEERS[peer], label, threads);
+            return -1;
+        }
+        rate[n] = ops / s;
+        sim_per_op[n++] = sim / ops;
+        long rss = (long)kv(out, "rss_kb");
+        if (rss > t.peak_rss_kb)
+            t.peak_rss_kb = rss;
+    }
+    gsl_sort(rate, 1, (size_t)n);
+    gsl_sort(sim_per_op, 1, (size_t)n);
+    t.ops_per_s = gsl_stats_median_from_sorted_data(rate, 1, (size_t)n);
+    t.ops_per_s_min = rate[0];
+    t.ops_per_s_max = rate[n - 1];
+    t.runs = n;
+    t.sim_ns_per_op = strcmp(PEERS[peer], "pmarena-sim") == 0 ? gsl_stats_median_from_sorted_data(sim_per_op, 1, (size_t)n)
+                                                                : NAN;
     t.ratio_to_glibc = NAN;
     t.scaling = NAN;
     add_tput(r, &t);
@@ -373,7 +397,8 @@ static const char *shipped_trace(void)
 
 int cmd_bench(int argc, char **argv)
 {
-    opts o = {"results/bench", 0.25, 200000, 256ull << 20, 64, "first-fit", {0}, 0, 0, 1, 1};
+    opts o = {"results/bench", 0.25, 200000, 256ull << 20, 64, "first-fit", 3, {0}, 0, 0, 1, 1};
+    int repeat = 0;
     int is_long = 0;
     double secs = 0;
     static const struct option lo[] = {
@@ -381,7 +406,7 @@ int cmd_bench(int argc, char **argv)
         {"long", no_argument, 0, 'L'},          {"seconds", required_argument, 0, 's'},
         {"trace", required_argument, 0, 't'},   {"cell-size", required_argument, 0, 'c'},
         {"throughput-only", no_argument, 0, 'T'}, {"wear-only", no_argument, 0, 'W'},
-        {"policy", required_argument, 0, 'P'},
+        {"policy", required_argument, 0, 'P'},  {"repeat", required_argument, 0, 'R'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -414,6 +439,13 @@ int cmd_bench(int argc, char **argv)
             }
             o.policy = optarg;
             break;
+        case 'R':
+            repeat = atoi(optarg);
+            if (repeat < 1 || repeat > 99) {
+                fprintf(stderr, "pmarena bench: --repeat must be 1 to 99\n");
+                return EXIT_BADINPUT;
+            }
+            break;
         case 'T': o.do_wear = 0; break;
         case 'W': o.do_tput = 0; break;
         default: usage(stderr); return EXIT_BADINPUT;
@@ -433,6 +465,10 @@ int cmd_bench(int argc, char **argv)
     }
     if (secs > 0)
         o.seconds = secs;
+    if (o.quick)
+        o.repeat = 1;
+    if (repeat)
+        o.repeat = repeat;
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
     if (n <= 0) {
         fprintf(stderr, "pmarena bench: cannot find its own binary\n");
@@ -490,8 +526,8 @@ int cmd_bench(int argc, char **argv)
 
     bench_rows r = {0};
     int failed = 0;
-    printf("pmarena bench: %s set, %g s per throughput measurement, pmarena policy %s, output in %s\n",
-           o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.policy, o.out);
+    printf("pmarena bench: %s set, %g s per throughput measurement (median of %d), pmarena policy %s, "
+           "output in %s\n", o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.repeat, o.policy, o.out);
     fflush(stdout);
     if (o.do_tput) {
         for (int p = 0; p < NPEERS; p++) {

@@ -62,7 +62,7 @@ START_TEST(quick_every_peer_and_counts_add_up)
     const char *bin = getenv("PMARENA_BIN");
     ck_assert_ptr_nonnull(bin);
     char cmd[1200], path[700], line[4096], hl[4096];
-    snprintf(cmd, sizeof cmd, "%s bench --quick -o %s/q > %s/q.log 2>&1", bin, dir, dir);
+    snprintf(cmd, sizeof cmd, "%s bench --quick --repeat 2 -o %s/q > %s/q.log 2>&1", bin, dir, dir);
     ck_assert_int_eq(sh(cmd), 0);
     snprintf(path, sizeof path, "%s/q/throughput.csv", dir);
     FILE *f = fopen(path, "r");
@@ -74,12 +74,15 @@ START_TEST(quick_every_peer_and_counts_add_up)
     col(h, nh, "workload");
     col(h, nh, "threads");
     int cm = col(h, nh, "peak_rss_kb");
+    int cn = col(h, nh, "runs"), clo = col(h, nh, "ops_per_s_min"), chi = col(h, nh, "ops_per_s_max");
     static const char *const peers[] = {"glibc", "jemalloc", "mimalloc", "pmemobj", "pmarena-dram",
                                         "pmarena-file", "pmarena-sim"};
     int rows[7] = {0}, total = 0;
     while (fgets(line, sizeof line, f)) {
         ck_assert_int_eq(fields(line, v, 32), nh);
         total++;
+        ck_assert_int_eq(atoi(v[cn]), 2);                  /* the median of 2 runs: between them */
+        ck_assert(atof(v[clo]) > 0 && atof(v[clo]) <= atof(v[co]) && atof(v[co]) <= atof(v[chi]));
         for (int p = 0; p < 7; p++)
             if (strcmp(v[ca], peers[p]) == 0 && atof(v[co]) > 0 && atof(v[cr]) > 0 && atol(v[cm]) > 0)
                 rows[p]++;
