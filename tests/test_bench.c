@@ -169,6 +169,21 @@ START_TEST(one_byte_cells_count_every_byte)
 }
 END_TEST
 
+START_TEST(bad_options_exit_2_and_write_nothing)
+{
+    const char *bin = getenv("PMARENA_BIN");
+    ck_assert_ptr_nonnull(bin);
+    static const char *const bad[] = {"--policy best-fit", "--repeat 0", "--cell-size 3", "--quick --long"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char cmd[1200], out[700];
+        snprintf(out, sizeof out, "%s/bad%zu", dir, i);
+        snprintf(cmd, sizeof cmd, "%s bench %s -o %s > /dev/null 2>&1", bin, bad[i], out);
+        ck_assert_msg(sh(cmd) == 2, "%s should exit 2", bad[i]);
+        ck_assert_msg(access(out, F_OK) != 0, "%s wrote %s", bad[i], out);
+    }
+}
+END_TEST
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -178,6 +193,7 @@ int main(void)
     tcase_set_timeout(tc, 300);    /* under ThreadSanitizer the quick set takes ~40 s */
     tcase_add_test(tc, quick_every_peer_and_counts_add_up);
     tcase_add_test(tc, one_byte_cells_count_every_byte);
+    tcase_add_test(tc, bad_options_exit_2_and_write_nothing);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);
     char cmd[600];

@@ -181,6 +181,7 @@ START_TEST(bad_input_exits_2_and_writes_nothing)
         {"run %s -o %s --set allocator.policy=fist-fit", "allocator.policy"},
         {"run %s -o %s --set device.cell_size=3", "cell_size"},
         {"run %s -o %s --set allocator.granularity=0", "granularity"},
+        {"run %s -o %s --set allocator.wear_spread_percent=101", "wear_spread_percent"},
         {"run %s -o %s --set replay.mode=parallel", "replay.mode"},
         {"run %s -o %s --set device.colour=red", "device.colour"},
         {"run %s -o %s --set 'trace={\"file\":\"/no/such/trace.jsonl\"}'", "cannot be read"},
