@@ -133,7 +133,7 @@ static int arena_dram_init(pma_heap *h, pma_arena *a, const geometry *g)
     }
     if (h->cfg.policy == PMA_WEAR_AWARE)
         a->wear = lazy_zalloc(((uint64_t)a->units * h->cfg.granularity / PMA_WEAR_BLOCK + 1) * sizeof *a->wear);
-    if (!a->alloc || !a->start || !a->freed || !a->slack || !a->alloc_phys || !a->start_phys ||
+    if (!a->alloc || pma_ri_init(&a->ri, (uint32_t)words) != 0 || !a->start || !a->freed || !a->slack || !a->alloc_phys || !a->start_phys ||
         (h->cfg.policy == PMA_WEAR_AWARE && !a->wear))
         return PMA_ENOMEM;
     a->free_units = a->units;
@@ -147,6 +147,7 @@ void pma_arena_free_dram(pma_arena *a)
         free(a->start_phys);
     }
     free(a->alloc);
+    pma_ri_free(&a->ri);
     free(a->start);
     free(a->freed);
     if (a->units) {
@@ -174,6 +175,8 @@ static void bits_store(pma_heap *h, pma_arena *a, uint64_t *logical, uint64_t *p
         pma_bm_set_range(logical, first, n);
     else
         pma_bm_clear_range(logical, first, n);
+    if (!set && logical == a->alloc)
+        pma_ri_mark(&a->ri, first, n);     /* allocations only shrink runs: see runindex.h */
     if (!h->persistent)
         return;
     if (phys == logical) {
@@ -369,6 +372,7 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
                 a->start[i >> 6] |= 1ull << (i & 63);
         }
     }
+    pma_ri_mark_all(&a->ri);      /* the bits came from the device */
     int latest = latest_log_slot(hd);
     a->log_slot = (unsigned)(latest + 1) % PMA_LOG_SLOTS;
     a->log_seq = latest < 0 ? 0 : (pma_log_seq(hd->log[latest].word) + 1) & 63;

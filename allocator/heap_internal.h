@@ -16,6 +16,7 @@
 #include "pmarena/pma.h"
 #include "layout.h"
 #include "bitmap.h"
+#include "runindex.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -56,6 +57,7 @@ typedef struct pma_arena {
     uint32_t bitmap_bytes, stripe;   /* persistent bitmap size; interleave stripe */
     uint64_t alloc_dev, start_dev;   /* device offsets of the persistent bitmaps */
     uint64_t *alloc, *start;         /* logical mirrors */
+    pma_run_index ri;                /* chunk summary of alloc, for the run search */
     uint64_t *alloc_phys, *start_phys;   /* physical mirrors (interleaved), else = above */
     uint64_t *freed;                 /* starts freed since open: double-free detection */
     uint16_t *slack;                 /* per start slot: allocated - requested bytes */

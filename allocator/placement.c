@@ -28,15 +28,15 @@
 
 static uint32_t place_first_fit(pma_arena *a, uint32_t n)
 {
-    return pma_bm_find_run(a->alloc, n, a->stride, a->first_free, a->units);
+    return pma_ri_find_run(&a->ri, a->alloc, n, a->stride, a->first_free, a->units);
 }
 
 static uint32_t place_next_fit(pma_arena *a, uint32_t n)
 {
-    uint32_t u = pma_bm_find_run(a->alloc, n, a->stride, a->cursor, a->units);
+    uint32_t u = pma_ri_find_run(&a->ri, a->alloc, n, a->stride, a->cursor, a->units);
     if (u == PMA_BM_NONE && a->cursor > 0) {
         uint32_t to = a->cursor + n - 1 < a->units ? a->cursor + n - 1 : a->units;
-        u = pma_bm_find_run(a->alloc, n, a->stride, a->first_free, to);
+        u = pma_ri_find_run(&a->ri, a->alloc, n, a->stride, a->first_free, to);
     }
     return u;
 }
@@ -80,7 +80,7 @@ static uint32_t place_wear_aware(const pma_heap *h, pma_arena *a, uint32_t n)
         uint32_t pos = leg ? 0 : a->cursor;
         uint32_t end = leg ? (a->cursor + n - 1 < a->units ? a->cursor + n - 1 : a->units) : a->units;
         while (pos < end) {
-            uint32_t u = pma_bm_find_run(a->alloc, n, a->stride, pos, end);
+            uint32_t u = pma_ri_find_run(&a->ri, a->alloc, n, a->stride, pos, end);
             if (u == PMA_BM_NONE)
                 break;
             int64_t hb = last_hot_block(h, a, u, n, ceiling);

@@ -4,6 +4,7 @@
  * that spreads consecutive bits over different lines. */
 #include "testutil.h"
 #include "../allocator/bitmap.h"
+#include "../allocator/runindex.h"
 
 #include <string.h>
 
@@ -52,6 +53,60 @@ START_TEST(find_run_matches_brute_force)
         }
         ck_assert_uint_eq(pma_bm_find_run(w, n, stride, from, to), want);
     }
+}
+END_TEST
+
+/* The chunk-indexed search gives find_run's answer while the bitmap churns
+ * (allocations unmarked, frees marked, as the arena does), over a bitmap
+ * whose length is not a whole number of chunks. */
+START_TEST(run_index_matches_plain_search)
+{
+    enum { WORDS = 64 * 9 + 23, BITS = WORDS * 64 };
+    static uint64_t w[WORDS];
+    memset(w, 0, sizeof w);
+    pma_run_index ri;
+    ck_assert_int_eq(pma_ri_init(&ri, WORDS), 0);
+    uint64_t seed = 4242;
+    uint32_t queries = 0, found = 0, beyond = 0;
+    for (int op = 0; op < 40000; op++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t r = (uint32_t)(seed >> 33);
+        uint32_t at = r % BITS, len = 1 + (r >> 7) % 1500;
+        if (at + len > BITS)
+            len = BITS - at;
+        if (op % 3 != 2) {
+            pma_bm_set_range(w, at, len);           /* an allocation: not marked */
+        } else {
+            pma_bm_clear_range(w, at, len);
+            pma_ri_mark(&ri, at, len);
+        }
+        uint32_t stride = 1u << (r % 5), n = 1 + (uint32_t)((seed >> 12) % 4096);
+        uint32_t from = (uint32_t)((seed >> 20) % BITS), to = BITS - (uint32_t)((seed >> 40) % 5000);
+        uint32_t want = pma_bm_find_run(w, n, stride, from, to);
+        uint32_t got = pma_ri_find_run(&ri, w, n, stride, from, to);
+        TEST_REQUIRE(got == want, "op %d: n %u stride %u [%u, %u): %u, want %u", op, n, stride, from, to, got, want);
+        queries++;
+        found += want != PMA_BM_NONE;
+        beyond += want != PMA_BM_NONE && want / PMA_RI_CHUNK_BITS > from / PMA_RI_CHUNK_BITS;
+    }
+    /* One hole of exactly n in a full bitmap: inside a chunk, across a chunk
+     * boundary, and at the very end. */
+    static const uint32_t holes[][2] = {{1, 5000}, {4096, 8192}, {4000, 3 * 4096 - 2000}, {77, WORDS * 64 - 77},
+                                        {4096, 4096 * 5 + 1}, {1, 4096 * 9 - 1}, {2, 4096 * 9 - 1}};
+    for (size_t i = 0; i < sizeof holes / sizeof holes[0]; i++) {
+        uint32_t n = holes[i][0], p = holes[i][1];
+        memset(w, 0xff, sizeof w);
+        pma_ri_mark_all(&ri);
+        ck_assert_uint_eq(pma_ri_find_run(&ri, w, 1, 1, 0, BITS), PMA_BM_NONE);
+        pma_bm_clear_range(w, p, n);
+        pma_ri_mark(&ri, p, n);
+        ck_assert_uint_eq(pma_ri_find_run(&ri, w, n, 1, 0, BITS), p);
+        ck_assert_uint_eq(pma_ri_find_run(&ri, w, n + 1, 1, 0, BITS), PMA_BM_NONE);
+    }
+    pma_ri_free(&ri);
+    ck_assert_uint_gt(found, queries / 10);         /* both outcomes were exercised... */
+    ck_assert_uint_lt(found, queries);
+    ck_assert_uint_gt(beyond, 100);                 /* ... and the chunk counts were used */
 }
 END_TEST
 
@@ -104,6 +159,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, set_clear_count_across_words);
     tcase_add_test(tc, find_run_matches_brute_force);
+    tcase_add_test(tc, run_index_matches_plain_search);
     tcase_add_test(tc, interleave_is_a_spreading_bijection);
     tcase_add_test(tc, next_boundary_matches_brute_force);
     suite_add_tcase(s, tc);
