@@ -263,6 +263,9 @@ static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
         uint32_t u = PMA_BM_NONE;
         pthread_mutex_lock(&c->lock);
         if (a) {
+            /* Claimed before it is listed: a thread that waited for it must
+             * not take it for its own as well, or the two share one lock. */
+            atomic_store_explicit(&a->owner, me(), memory_order_relaxed);
             pma_spin_lock(&a->lock);
             u = pma_arena_alloc(h, a, n, size);
             if (pma_arena_has_room(h, a, cls))
@@ -351,7 +354,10 @@ void *pma_get_mem(pma_heap *h, size_t size)
             uint32_t u = PMA_BM_NONE;
             bool full = false;
             int acls = atomic_load_explicit(&a->cls, memory_order_relaxed);
-            if (a->on_list && (acls == cls || acls == cls + 1)) {   /* its class, or the next serving it */
+            uintptr_t owner = atomic_load_explicit(&a->owner, memory_order_relaxed);
+            /* Its class and still mine (another thread that claimed it keeps
+             * it: sharing would serialize us), or the next class serving it. */
+            if (a->on_list && ((acls == cls && (owner == me() || !owner)) || acls == cls + 1)) {
                 u = pma_arena_alloc(h, a, n, size);
                 if (u != PMA_BM_NONE && acls != cls)
                     a->next_class_allocs++;
