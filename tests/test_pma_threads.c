@@ -195,6 +195,48 @@ START_TEST(single_flight_creation)
 }
 END_TEST
 
+/* Two threads starting together on a fresh heap, alloc/free pairs of one
+ * size: each ends in an arena of its own (sharing one would serialize them
+ * on its lock for good). The first allocation races the other's arena
+ * creation; repeated to give the race its chances. */
+static void *pair_loop(void *arg)
+{
+    uint64_t *arena = arg;
+    while (!atomic_load(&race_go))
+        ;
+    for (int i = 0; i < 2000; i++) {
+        void *p = pma_get_mem(race_heap, 256);
+        *arena = pma_offset(race_heap, p) >> 16;
+        pma_return_mem(race_heap, p);
+    }
+    return NULL;
+}
+
+START_TEST(two_threads_two_arenas)
+{
+    pma_config c;
+    pma_config_defaults(&c);
+    c.arena_size = 64 << 10;
+    for (int trial = 0; trial < 200; trial++) {
+        nv_device *d;
+        race_heap = test_heap_open(&d, 8 << 20, 64, &c);
+        atomic_store(&race_go, 0);
+        uint64_t arena[2];
+        pthread_t t[2];
+        for (int i = 0; i < 2; i++)
+            pthread_create(&t[i], NULL, pair_loop, &arena[i]);
+        atomic_store(&race_go, 1);
+        for (int i = 0; i < 2; i++)
+            pthread_join(t[i], NULL);
+        ck_assert_msg(arena[0] != arena[1], "trial %d: both threads ended in arena %llu", trial,
+                      (unsigned long long)arena[0]);
+        test_heap_ok(race_heap);
+        pma_destroy(race_heap);
+        nv_close(d);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_threads");
@@ -202,6 +244,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, concurrent_stress, 0, (int)(sizeof runs / sizeof runs[0]));
     tcase_add_test(tc, single_flight_creation);
+    tcase_add_test(tc, two_threads_two_arenas);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
