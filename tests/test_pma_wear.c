@@ -52,29 +52,32 @@ static data_wear data_cells(nv_device *d)
     return w;
 }
 
+/* n churn rounds on a new heap of `size` bytes; its data wear, and its stats. */
+static data_wear churned(const pma_config *c, uint64_t size, int n, pma_heap_stats *s)
+{
+    nv_device *d;
+    pma_heap *h = test_heap_open(&d, size, 64, c);
+    churn(h, d, n);
+    data_wear w = data_cells(d);
+    ck_assert_uint_eq(w.total, (uint64_t)n);
+    pma_stats(h, s);
+    test_heap_ok(h);
+    pma_destroy(h);
+    nv_close(d);
+    return w;
+}
+
 /* With room to spare, every round lands on cells never written before. */
 START_TEST(fresh_cells_before_any_reuse)
 {
     pma_config c = wear_cfg(100);
-    nv_device *d;
-    pma_heap *h = test_heap_open(&d, 4 << 20, 64, &c);
-    churn(h, d, 20000);
-    data_wear w = data_cells(d);
-    ck_assert_uint_eq(w.total, 20000);
+    pma_heap_stats s;
+    data_wear w = churned(&c, 4 << 20, 20000, &s);
     ck_assert_uint_eq(w.touched, 20000);
     ck_assert_uint_eq(w.max, 1);
-    test_heap_ok(h);
-    pma_destroy(h);
-    nv_close(d);
-
     c.policy = PMA_NEXT_FIT;                 /* the contrast: one arena, round and round */
-    h = test_heap_open(&d, 4 << 20, 64, &c);
-    churn(h, d, 20000);
-    w = data_cells(d);
-    ck_assert_uint_eq(w.total, 20000);
+    w = churned(&c, 4 << 20, 20000, &s);
     ck_assert_uint_gt(w.max, 10);
-    pma_destroy(h);
-    nv_close(d);
 }
 END_TEST
 
@@ -83,19 +86,11 @@ END_TEST
 START_TEST(full_device_levels_within_one)
 {
     pma_config c = wear_cfg(100);
-    nv_device *d;
-    pma_heap *h = test_heap_open(&d, 1 << 20, 64, &c);
-    churn(h, d, 60000);
-    data_wear w = data_cells(d);
-    ck_assert_uint_eq(w.total, 60000);
+    pma_heap_stats s;
+    data_wear w = churned(&c, 1 << 20, 60000, &s);
     ck_assert_uint_ge(w.max, 3);            /* the device really was reused */
     ck_assert_uint_le(w.max - w.min, 1);
-    pma_heap_stats s;
-    pma_stats(h, &s);
     ck_assert_uint_eq(s.failed_allocs, 0);
-    test_heap_ok(h);
-    pma_destroy(h);
-    nv_close(d);
 }
 END_TEST
 
