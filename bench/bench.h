@@ -13,8 +13,11 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "pmarena/pma.h"
+#include "pmarena/trace.h"
 
 typedef enum bp_kind {
     BP_MALLOC = 0,     /* glibc, or whatever LD_PRELOAD put in malloc's place */
@@ -45,6 +48,18 @@ void bp_free(bp_peer *p, void *ptr);
  * data, so the sim device counts it). */
 void bp_write(bp_peer *p, void *ptr, int byte, size_t len);
 
+/* bp_alloc that ends the worker when the peer is out of memory: a
+ * measurement with a failed allocation in it means nothing. */
+static inline void *bp_must_alloc(bp_peer *p, size_t size)
+{
+    void *q = bp_alloc(p, size);
+    if (!q) {
+        fprintf(stderr, "bench-worker: %s: allocation of %zu bytes failed\n", p->name, size);
+        exit(1);
+    }
+    return q;
+}
+
 /* ---- traces, loaded into memory before anything is measured ---------------- */
 
 typedef struct bp_ev {
@@ -66,6 +81,40 @@ typedef struct bp_trace {
  * NULL). Reads are dropped (they store nothing). 0, or -1 with msg. */
 int bp_trace_load(bp_trace *t, const char *path, const char *cache_dir, char *msg, size_t msglen);
 void bp_trace_free(bp_trace *t);
+
+/* One trace event through p with the on_alloc full write model, shared by
+ * the throughput replay and the wear replay so both place and write alike:
+ * an object is written whole when allocated; a realloc is alloc, the kept
+ * bytes written at the new place, then the new tail, then free of the old.
+ * ptr maps object indices to addresses; write(ctx, at, len) is each
+ * application write (len may be 0). Inline, so a constant `write` costs no
+ * call in the timed loop. */
+static inline void bp_replay_event(bp_peer *p, const bp_trace *t, const bp_ev *e, void **ptr,
+                                   void (*write)(void *ctx, void *at, uint64_t len), void *ctx)
+{
+    switch (e->op) {
+    case TR_ALLOC:
+        ptr[e->obj] = bp_must_alloc(p, e->size);
+        write(ctx, ptr[e->obj], e->size);
+        break;
+    case TR_FREE:
+        bp_free(p, ptr[e->obj]);
+        ptr[e->obj] = NULL;
+        break;
+    case TR_REALLOC: {
+        uint64_t os = t->size[e->old], keep = os < e->size ? os : e->size;
+        ptr[e->obj] = bp_must_alloc(p, e->size);
+        write(ctx, ptr[e->obj], keep);
+        write(ctx, (char *)ptr[e->obj] + keep, e->size - keep);
+        bp_free(p, ptr[e->old]);
+        ptr[e->old] = NULL;
+        break;
+    }
+    case TR_WRITE:
+        write(ctx, (char *)ptr[e->obj] + e->offset, e->size);
+        break;
+    }
+}
 
 /* ---- throughput ----------------------------------------------------------- */
 

@@ -127,8 +127,9 @@ typedef struct wctx {
     bp_wear *data;
 } wctx;
 
-static void app_write(wctx *c, void *ptr, uint64_t len)
+static void app_write(void *ctx, void *ptr, uint64_t len)
 {
+    wctx *c = ctx;
     if (!len)
         return;
     uint64_t a = c->p->kind == BP_PMA ? pma_offset(c->p->heap, ptr) : (uint64_t)(uintptr_t)ptr;
@@ -142,16 +143,6 @@ static void app_write(wctx *c, void *ptr, uint64_t len)
     memset(ptr, 0x5a, len);
     for (uint64_t k = first; k <= last; k++)
         cm_add(&c->map, k);
-}
-
-static void *must(bp_peer *p, uint64_t size)
-{
-    void *q = bp_alloc(p, size);
-    if (!q) {
-        fprintf(stderr, "bench-worker: %s: allocation of %llu bytes failed\n", p->name, (unsigned long long)size);
-        exit(1);
-    }
-    return q;
 }
 
 static int device_stats(nv_device *dev, int which, bp_wear *w)
@@ -193,32 +184,8 @@ int bp_wear_run(bp_peer *p, const bp_trace *t, uint32_t cell_size, bp_wear *data
     void **ptr = calloc(t->objects ? t->objects : 1, sizeof *ptr);
     if (p->kind == BP_PMA)
         nv_counters_reset(p->dev);
-    for (size_t i = 0; i < t->n; i++) {
-        const bp_ev *e = &t->ev[i];
-        switch (e->op) {
-        case TR_ALLOC:
-            ptr[e->obj] = must(p, e->size);
-            app_write(&c, ptr[e->obj], e->size);
-            break;
-        case TR_FREE:
-            bp_free(p, ptr[e->obj]);
-            ptr[e->obj] = NULL;
-            break;
-        case TR_REALLOC: {
-            uint64_t os = t->size[e->old], keep = os < e->size ? os : e->size;
-            ptr[e->obj] = must(p, e->size);
-            app_write(&c, ptr[e->obj], keep);
-            if (e->size > keep)
-                app_write(&c, (char *)ptr[e->obj] + keep, e->size - keep);
-            bp_free(p, ptr[e->old]);
-            ptr[e->old] = NULL;
-            break;
-        }
-        case TR_WRITE:
-            app_write(&c, (char *)ptr[e->obj] + e->offset, e->size);
-            break;
-        }
-    }
+    for (size_t i = 0; i < t->n; i++)
+        bp_replay_event(p, t, &t->ev[i], ptr, app_write, &c);
     int rc = 0;
     uint64_t expected = data->expected_cell_writes, bytes = data->app_bytes;
     if (p->kind == BP_PMA) {

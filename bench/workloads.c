@@ -135,22 +135,12 @@ static inline uint64_t rnd(uint64_t *x)
     return *x;
 }
 
-static void *must(bp_peer *p, size_t size)
-{
-    void *q = bp_alloc(p, size);
-    if (!q) {
-        fprintf(stderr, "bench-worker: %s: allocation of %zu bytes failed\n", p->name, size);
-        exit(1);
-    }
-    return q;
-}
-
 static uint64_t run_pairs(shared *s, size_t size)
 {
     uint64_t ops = 0;
     do {
         for (int i = 0; i < 256; i++) {
-            void *volatile q = must(s->p, size);
+            void *volatile q = bp_must_alloc(s->p, size);
             bp_free(s->p, q);
         }
         ops += 256;
@@ -165,7 +155,7 @@ static uint64_t run_batch(shared *s)
     uint64_t ops = 0;
     do {
         for (int i = 0; i < 1000; i++)
-            v[i] = must(s->p, sizes[i % 8]);
+            v[i] = bp_must_alloc(s->p, sizes[i % 8]);
         for (int i = 0; i < 1000; i++)
             bp_free(s->p, v[i]);
         ops += 1000;
@@ -182,7 +172,7 @@ static uint64_t run_larson(shared *s, int id)
         for (int i = 0; i < ROUND; i++) {
             uint64_t k = rnd(&x) % SLOTS;
             bp_free(s->p, slots[k]);
-            slots[k] = must(s->p, 16 + rnd(&x) % 1009);
+            slots[k] = bp_must_alloc(s->p, 16 + rnd(&x) % 1009);
         }
         ops += ROUND;
         if (id == 0 && now_s() >= s->deadline)
@@ -201,7 +191,7 @@ static uint64_t run_prodcons(shared *s, int id)
     if (s->threads == 1) {
         do {
             for (int i = 0; i < RING; i++)
-                s->ring[i] = must(s->p, 16 + rnd(&x) % 1009);
+                s->ring[i] = bp_must_alloc(s->p, 16 + rnd(&x) % 1009);
             for (int i = 0; i < RING; i++)
                 bp_free(s->p, s->ring[i]);
             ops += RING;
@@ -212,7 +202,7 @@ static uint64_t run_prodcons(shared *s, int id)
         size_t head = 0;
         do {
             for (int i = 0; i < 256; i++) {
-                void *q = must(s->p, 16 + rnd(&x) % 1009);
+                void *q = bp_must_alloc(s->p, 16 + rnd(&x) % 1009);
                 while (atomic_load_explicit(&s->ring[head], memory_order_acquire))
                     ;
                 atomic_store_explicit(&s->ring[head], q, memory_order_release);
@@ -237,6 +227,12 @@ static uint64_t run_prodcons(shared *s, int id)
     }
 }
 
+static void replay_write(void *peer, void *at, uint64_t len)
+{
+    if (len)
+        bp_write(peer, at, 0x5a, len);
+}
+
 static uint64_t run_replay(shared *s)
 {
     const bp_trace *t = s->trace;
@@ -245,31 +241,7 @@ static uint64_t run_replay(shared *s)
     uint64_t ops = 0;
     for (;;) {
         for (size_t i = 0; i < t->n; i++) {
-            const bp_ev *e = &t->ev[i];
-            switch (e->op) {
-            case TR_ALLOC:
-                ptr[e->obj] = must(p, e->size);
-                bp_write(p, ptr[e->obj], 0x5a, e->size);
-                break;
-            case TR_FREE:
-                bp_free(p, ptr[e->obj]);
-                ptr[e->obj] = NULL;
-                break;
-            case TR_REALLOC: {
-                uint64_t os = t->size[e->old], keep = os < e->size ? os : e->size;
-                ptr[e->obj] = must(p, e->size);
-                if (keep)
-                    bp_write(p, ptr[e->obj], 0x5a, keep);
-                if (e->size > keep)
-                    bp_write(p, (char *)ptr[e->obj] + keep, 0x5a, e->size - keep);
-                bp_free(p, ptr[e->old]);
-                ptr[e->old] = NULL;
-                break;
-            }
-            case TR_WRITE:
-                bp_write(p, (char *)ptr[e->obj] + e->offset, 0x5a, e->size);
-                break;
-            }
+            bp_replay_event(p, t, &t->ev[i], ptr, replay_write, p);
             if ((++ops & 255) == 0 && now_s() >= s->deadline)
                 goto out;
         }
@@ -338,7 +310,7 @@ int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const 
         for (int t = 0; t < threads; t++) {
             s->larson[t] = malloc(SLOTS * sizeof(void *));
             for (int k = 0; k < SLOTS; k++)
-                s->larson[t][k] = must(p, 16 + (size_t)(k * 37) % 1009);
+                s->larson[t][k] = bp_must_alloc(p, 16 + (size_t)(k * 37) % 1009);
         }
     nv_counters c0 = {0}, c1 = {0};
     if (p->kind == BP_PMA && nv_device_kind(p->dev) == NV_KIND_SIM)
