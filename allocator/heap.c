@@ -25,6 +25,7 @@ static const uint32_t class_sizes[PMA_CLASSES] = {64, 128, 256, 512, 1024, 2048,
 static const char *const policy_names[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
 static const char *const layout_names[] = {"linear", "interleaved"};
 static const char *const metadata_names[] = {"nvram", "hybrid", "dram"};
+static const char *const persistence_names[] = {"intent", "log"};
 static _Atomic uint64_t next_heap_id = 1;
 static _Thread_local int last_error;
 
@@ -65,6 +66,10 @@ const char *pma_strerror(int err)
 const char *pma_policy_name(pma_policy p) { return (unsigned)p < PMA_POLICIES ? policy_names[p] : "?"; }
 const char *pma_layout_name(pma_bitmap_layout l) { return (unsigned)l <= 1 ? layout_names[l] : "?"; }
 const char *pma_metadata_name(pma_metadata m) { return (unsigned)m <= 2 ? metadata_names[m] : "?"; }
+const char *pma_persistence_name(pma_persistence p)
+{
+    return (unsigned)p < PMA_PERSISTENCES ? persistence_names[p] : "?";
+}
 
 static int name_index(const char *s, const char *const *names, int n)
 {
@@ -76,6 +81,7 @@ static int name_index(const char *s, const char *const *names, int n)
 int pma_policy_from_name(const char *s) { return name_index(s, policy_names, 4); }
 int pma_layout_from_name(const char *s) { return name_index(s, layout_names, 2); }
 int pma_metadata_from_name(const char *s) { return name_index(s, metadata_names, 3); }
+int pma_persistence_from_name(const char *s) { return name_index(s, persistence_names, PMA_PERSISTENCES); }
 
 void pma_config_defaults(pma_config *cfg)
 {
@@ -87,6 +93,7 @@ void pma_config_defaults(pma_config *cfg)
     cfg->bitmap_layout = PMA_LAYOUT_LINEAR;
     cfg->metadata = PMA_META_HYBRID;
     cfg->wear_spread_percent = 50;
+    cfg->persistence = PMA_PERSIST_LOG;
 }
 
 static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
@@ -114,6 +121,8 @@ int pma_config_check(const pma_config *cfg, char *msg, size_t msglen)
         FAIL("wear_spread_percent: %u is not allowed (0 to 100)", cfg->wear_spread_percent);
     if ((unsigned)cfg->metadata > PMA_META_DRAM)
         FAIL("metadata: %d is not a placement (nvram, hybrid, dram)", (int)cfg->metadata);
+    if ((unsigned)cfg->persistence >= PMA_PERSISTENCES)
+        FAIL("persistence: %d is not a protocol (intent, log)", (int)cfg->persistence);
     return 0;
 }
 

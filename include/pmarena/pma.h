@@ -67,6 +67,15 @@ typedef enum pma_policy {
 } pma_policy;
 typedef enum pma_bitmap_layout { PMA_LAYOUT_LINEAR = 0, PMA_LAYOUT_INTERLEAVED } pma_bitmap_layout;
 typedef enum pma_metadata { PMA_META_NVRAM = 0, PMA_META_HYBRID, PMA_META_DRAM } pma_metadata;
+/* How an allocation or a free is made durable (allocator/persist_*.c):
+ *   intent  an intent word, then the bitmap words, written and flushed per
+ *           operation under the arena lock (the first protocol, kept for
+ *           comparison);
+ *   log     bitmaps authoritative in DRAM; one 16-byte record appended per
+ *           operation to a log that rotates over a device region; dirty
+ *           bitmap words checkpointed when the log fills; pma_open loads the
+ *           checkpoint and replays the log after it. */
+typedef enum pma_persistence { PMA_PERSIST_INTENT = 0, PMA_PERSIST_LOG, PMA_PERSISTENCES } pma_persistence;
 
 typedef struct pma_config {
     uint32_t granularity;        /* G: bytes per bitmap bit, power of two 1..4096 [1] */
@@ -79,6 +88,7 @@ typedef struct pma_config {
      * with arenas to avoid reusing worn blocks before it reuses them [50];
      * 0 grows only when nothing fits, like the other policies */
     uint32_t wear_spread_percent;
+    pma_persistence persistence; /* [log]; ignored with metadata "dram" */
 } pma_config;
 
 typedef struct pma_heap pma_heap;
@@ -89,9 +99,11 @@ int pma_config_check(const pma_config *cfg, char *msg, size_t msglen);
 const char *pma_policy_name(pma_policy p);
 const char *pma_layout_name(pma_bitmap_layout l);
 const char *pma_metadata_name(pma_metadata m);
+const char *pma_persistence_name(pma_persistence p);
 int pma_policy_from_name(const char *s);      /* value, or PMA_EINVAL */
 int pma_layout_from_name(const char *s);
 int pma_metadata_from_name(const char *s);
+int pma_persistence_from_name(const char *s);
 const char *pma_strerror(int err);
 int pma_last_error(void);
 
@@ -137,6 +149,15 @@ typedef struct pma_heap_stats {
     uint64_t leaked_bytes;        /* found at open: reclaimed orphans */
     uint64_t recovered_ops;       /* found at open: half-done ops rolled back/forward */
     uint64_t allocs, frees, failed_allocs, bad_frees;
+    /* thread caches: gets served from the calling thread's cache, and not */
+    uint64_t cache_hits, cache_misses;
+    uint64_t cached_bytes;        /* blocks held in thread caches (not live, not free) */
+    /* the persistence protocol's own device traffic, since the heap was made
+     * or opened: cache lines flushed, fences, metadata bytes stored (by
+     * gets and returns, checkpoints included; arena creation excluded) */
+    uint64_t flushes, fences, meta_bytes;
+    uint64_t checkpoints;         /* log: bitmap checkpoints written */
+    uint64_t log_wraps;           /* log: times the log region was used up */
 } pma_heap_stats;
 
 /* A consistent snapshot (takes every lock briefly). */
