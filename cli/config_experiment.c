@@ -21,13 +21,18 @@
 int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
 {
     static const char *const known[] = {"granularity", "alignment", "arena_size", "policy", "bitmap_layout",
-                                        "metadata", "wear_spread_percent"};
+                                        "metadata", "wear_spread_percent", "persistence"};
     static const char *const policies[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
     static const char *const layouts[] = {"linear", "interleaved"};
     static const char *const placements[] = {"nvram", "hybrid", "dram"};
     if (!json_is_object(obj))
         return cfg_fail(err, errlen, "%s: expected an object", key);
-    int rc = cfg_known_keys(obj, known, 7, key, err, errlen), x;
+    /* The protocol names come from the allocator, so a protocol added there
+     * is accepted here without a second list to keep in step. */
+    const char *protocols[PMA_PERSISTENCES];
+    for (int i = 0; i < PMA_PERSISTENCES; i++)
+        protocols[i] = pma_persistence_name((pma_persistence)i);
+    int rc = cfg_known_keys(obj, known, 8, key, err, errlen), x;
     json_t *v;
     if (rc)
         return rc;
@@ -58,6 +63,11 @@ int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key,
         if ((rc = cfg_enum(v, &x, placements, 3, key, "metadata", err, errlen)))
             return rc;
         cfg->metadata = (pma_metadata)x;
+    }
+    if ((v = json_object_get(obj, "persistence"))) {
+        if ((rc = cfg_enum(v, &x, protocols, PMA_PERSISTENCES, key, "persistence", err, errlen)))
+            return rc;
+        cfg->persistence = (pma_persistence)x;
     }
     char msg[300];
     if (pma_config_check(cfg, msg, sizeof msg) != 0)
@@ -322,11 +332,12 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
     if (c)
         json_object_set(o, "comment", c);
     json_object_set_new(o, "device", cfg_device_to_json(&x->device));
-    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i}",
+    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:s}",
         "granularity", (int)x->allocator.granularity, "alignment", (int)x->allocator.alignment,
         "arena_size", (json_int_t)x->allocator.arena_size, "policy", policies[x->allocator.policy],
         "bitmap_layout", layouts[x->allocator.bitmap_layout], "metadata", placements[x->allocator.metadata],
-        "wear_spread_percent", (int)x->allocator.wear_spread_percent));
+        "wear_spread_percent", (int)x->allocator.wear_spread_percent,
+        "persistence", pma_persistence_name(x->allocator.persistence)));
     json_t *se = x->sample_auto ? json_string("auto") : json_integer((json_int_t)x->replay.sample_every);
     json_object_set_new(o, "replay", json_pack("{s:s, s:s, s:i, s:s, s:o, s:I}",
         "mode", x->replay.mode == TR_CONCURRENT ? "concurrent" : "deterministic",
