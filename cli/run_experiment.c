@@ -177,10 +177,50 @@ static json_t *wear_json(const an_wear *w)
     return o;
 }
 
+/* The persistence protocol's traffic: the heap's counters, and per operation
+ * (a get or a return, as the heap counted them). meta_writes_per_op divides
+ * the device's metadata cell writes by the trace's alloc, free and realloc
+ * events; it is null off the sim device, which counts nothing. Each ratio is
+ * null when its denominator is 0. */
+static json_t *persistence_json(pma_heap *h, const pma_heap_stats *hs, bool sim, const nv_counters *k,
+                                const tr_replay_stats *st)
+{
+    double ops = (double)(hs->allocs + hs->frees);
+    double trace_ops = (double)(st->events[TR_ALLOC] + st->events[TR_FREE] + st->events[TR_REALLOC]);
+    json_t *o = json_object();
+    json_object_set_new(o, "protocol", json_string(pma_persistence_name(pma_heap_config(h)->persistence)));
+    json_object_set_new(o, "cache_hits", json_integer((json_int_t)hs->cache_hits));
+    json_object_set_new(o, "cache_misses", json_integer((json_int_t)hs->cache_misses));
+    json_object_set_new(o, "cache_hit_ratio", jnum(ratio_or_nan((double)hs->cache_hits,
+                                                                (double)(hs->cache_hits + hs->cache_misses))));
+    json_object_set_new(o, "cached_bytes", json_integer((json_int_t)hs->cached_bytes));
+    json_object_set_new(o, "flushes", json_integer((json_int_t)hs->flushes));
+    json_object_set_new(o, "fences", json_integer((json_int_t)hs->fences));
+    json_object_set_new(o, "meta_bytes", json_integer((json_int_t)hs->meta_bytes));
+    json_object_set_new(o, "checkpoints", json_integer((json_int_t)hs->checkpoints));
+    json_object_set_new(o, "log_wraps", json_integer((json_int_t)hs->log_wraps));
+    json_object_set_new(o, "flushes_per_op", jnum(ratio_or_nan((double)hs->flushes, ops)));
+    json_object_set_new(o, "fences_per_op", jnum(ratio_or_nan((double)hs->fences, ops)));
+    json_object_set_new(o, "flushes_fences_per_op", jnum(ratio_or_nan((double)(hs->flushes + hs->fences), ops)));
+    json_object_set_new(o, "meta_bytes_per_op", jnum(ratio_or_nan((double)hs->meta_bytes, ops)));
+    json_object_set_new(o, "meta_writes_per_op", sim ? jnum(ratio_or_nan((double)k->meta_writes, trace_ops))
+                                                     : json_null());
+    return o;
+}
+
 static void fmt_frac(char *buf, size_t len, double v)
 {
     if (isfinite(v))
         snprintf(buf, len, "%.3g", v);
+    else
+        snprintf(buf, len, "n/a");
+}
+
+/* v * scale with two decimals (one for a percentage) and unit, or "n/a". */
+static void fmt_fixed(char *buf, size_t len, double v, double scale, const char *unit)
+{
+    if (isfinite(v))
+        snprintf(buf, len, "%.*f%s", *unit == '%' ? 1 : 2, v * scale, unit);
     else
         snprintf(buf, len, "n/a");
 }
@@ -351,6 +391,7 @@ static int write_outputs(const cfg_experiment *x, const char *dir, const run_opt
         "next_class_hits", (json_int_t)hs.next_class_hits, "live_objects_at_end", (json_int_t)hs.live_objects,
         "footprint", (json_int_t)hs.footprint_bytes, "failed_allocs", (json_int_t)hs.failed_allocs,
         "misaligned", (json_int_t)st->misaligned, "data_bytes_written", (json_int_t)st->data_bytes_written));
+    json_object_set_new(sum, "persistence", persistence_json(h, &hs, sim, &k, st));
     json_object_set_new(sum, "config", cfg_experiment_resolved(x));
     if (afile_open(&a, dir, "summary.json")) {
         if (json_dumpf(sum, a.f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0)
@@ -387,6 +428,14 @@ static int write_outputs(const cfg_experiment *x, const char *dir, const run_opt
         printf("  %-24s %14s   external %s, utilization %s (time averages)\n", "internal fragmentation",
                fin, fex, fut);
         printf("  %-24s %14llu bytes\n", "peak footprint", (unsigned long long)c->peak_footprint);
+        double ops = (double)(hs.allocs + hs.frees), hit = ratio_or_nan((double)hs.cache_hits,
+                                                                        (double)(hs.cache_hits + hs.cache_misses));
+        char fl[32], fe[32], hr[32];
+        fmt_fixed(fl, sizeof fl, ratio_or_nan((double)hs.flushes, ops), 1, "");
+        fmt_fixed(fe, sizeof fe, ratio_or_nan((double)hs.fences, ops), 1, "");
+        fmt_fixed(hr, sizeof hr, hit, 100, "%");
+        printf("  persistence %s: %s flushes + %s fences per op, cache hit %s\n",
+               pma_persistence_name(pma_heap_config(h)->persistence), fl, fe, hr);
         printf("results: %s/summary.json, plots: %s/*.png\n", dir, dir);
     }
     json_decref(sum);
