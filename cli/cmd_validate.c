@@ -67,9 +67,10 @@ static int validate_config(const char *path, json_t *root)
         cfg_experiment_free(&x);
         return EXIT_BADINPUT;
     }
-    printf("%s: ok: config \"%s\" (device %s, %llu bytes, %u-byte cells; allocator G %u, %s, %s; trace %s)\n",
+    printf("%s: ok: config \"%s\" (device %s, %llu bytes, %u-byte cells; allocator G %u, %s, %s, %s; trace %s)\n",
            path, x.name, nv_kind_name(x.device.kind), (unsigned long long)x.device.size, x.device.cell_size,
            x.allocator.granularity, pma_policy_name(x.allocator.policy), pma_metadata_name(x.allocator.metadata),
+           pma_persistence_name(x.allocator.persistence),
            x.trace_kind == CFG_TRACE_FILE ? x.trace_file : x.trace_kind == CFG_TRACE_EVENTS ? "inline" : "generated");
     cfg_experiment_free(&x);
     return EXIT_OK;
