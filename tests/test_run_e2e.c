@@ -2,9 +2,11 @@
  * inline trace gives exactly the known per-cell numbers in summary.json;
  * invariants hold on a generated run (data + meta = total, mean * cells =
  * total, fractions within [0, 1], undefined values null); every policy,
- * layout and metadata placement by name through --set, a misspelled one
- * refused with exit 2; bad configs exit 2 and write nothing; the PNGs are
- * PNGs. */
+ * layout, metadata placement and persistence protocol by name through --set,
+ * a misspelled one refused with exit 2; the "persistence" block names the
+ * protocol run, has every counter, and its ratios agree with the counters
+ * (null, never NaN, when undefined); bad configs exit 2 and write nothing;
+ * the PNGs are PNGs. */
 #include "testutil.h"
 
 #include <jansson.h>
@@ -95,6 +97,11 @@ START_TEST(tiny_exact_numbers)
     ck_assert(is_null(s, "wear_meta", "hotspot"));      /* no metadata writes: 0/0 */
     ck_assert(is_null(s, "wear_meta", "gini"));
     ck_assert_str_eq(json_string_value(json_object_get(json_object_get(s, "config"), "name")), "tiny");
+    /* Not given: the default protocol, in the echo and in the block. */
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(s, "config"), "allocator"),
+                                                       "persistence")), "log");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(s, "persistence"), "protocol")), "log");
+    ck_assert_double_eq(num(s, "persistence.meta_writes_per_op"), 0);   /* metadata dram: 0 writes / 2 ops */
     json_decref(s);
 }
 END_TEST
@@ -152,6 +159,7 @@ static const char *const sets[] = {
     "allocator.policy=first-fit", "allocator.policy=next-fit", "allocator.policy=wear-aware",
     "allocator.policy=lafo", "allocator.bitmap_layout=linear", "allocator.bitmap_layout=interleaved",
     "allocator.metadata=nvram", "allocator.metadata=hybrid", "allocator.metadata=dram",
+    "allocator.persistence=intent", "allocator.persistence=log",
 };
 
 START_TEST(every_name_through_set)
@@ -174,6 +182,110 @@ START_TEST(every_name_through_set)
 }
 END_TEST
 
+/* A number, or null where its denominator is 0; never anything else. */
+static bool num_or_null(json_t *o, const char *key, double *v)
+{
+    json_t *x = json_object_get(o, key);
+    ck_assert_msg(json_is_number(x) || json_is_null(x), "persistence.%s is neither a number nor null", key);
+    *v = json_is_number(x) ? json_number_value(x) : NAN;
+    return json_is_number(x);
+}
+
+static uint64_t counter(json_t *o, const char *key)
+{
+    json_t *x = json_object_get(o, key);
+    ck_assert_msg(json_is_integer(x) && json_integer_value(x) >= 0, "persistence.%s is not a count", key);
+    return (uint64_t)json_integer_value(x);
+}
+
+static const char *const protocols[] = {"intent", "log"};
+
+/* Both protocols run on NVRAM metadata, where the protocol matters. The
+ * allocator may not count cache or flush traffic yet, so the checks are on
+ * the block's shape and on the ratios agreeing with its own counters. */
+START_TEST(persistence_block_names_the_protocol)
+{
+    put("pers.json", "{\"device\": {\"size\": \"16MiB\", \"cell_size\": 64},\n"
+                     " \"allocator\": {\"granularity\": 16, \"metadata\": \"nvram\", \"arena_size\": \"256KiB\"},\n"
+                     " \"trace\": {\"gen\": {\"pattern\": \"churn\", \"seed\": 7, \"events\": 4000, \"live\": 200}}}\n");
+    const char *proto = protocols[_i];
+    char args[1400], out[700], sum[800];
+    snprintf(out, sizeof out, "%s/pers-%s", dir, proto);
+    snprintf(args, sizeof args, "run %s -o %s --set allocator.persistence=%s", path_in("pers.json"), out, proto);
+    ck_assert_int_eq(pmarena(args), 0);
+    snprintf(sum, sizeof sum, "%s/summary.json", out);
+    json_t *s = json_load_file(sum, 0, NULL);
+    ck_assert_ptr_nonnull(s);
+    json_t *p = json_object_get(s, "persistence");
+    ck_assert(json_is_object(p));
+    ck_assert_str_eq(json_string_value(json_object_get(p, "protocol")), proto);
+    json_t *alloc = json_object_get(json_object_get(s, "config"), "allocator");
+    ck_assert_str_eq(json_string_value(json_object_get(alloc, "persistence")), proto);
+    ck_assert(json_is_object(json_object_get(s, "heap")));          /* kept beside it */
+    uint64_t hits = counter(p, "cache_hits"), misses = counter(p, "cache_misses");
+    uint64_t flushes = counter(p, "flushes"), fences = counter(p, "fences"), meta = counter(p, "meta_bytes");
+    counter(p, "cached_bytes");
+    counter(p, "checkpoints");
+    counter(p, "log_wraps");
+    double v;
+    if (num_or_null(p, "cache_hit_ratio", &v))
+        ck_assert_double_eq_tol(v, (double)hits / (double)(hits + misses), 1e-9);
+    else
+        ck_assert_uint_eq(hits + misses, 0);
+    /* Ops are the heap's gets and returns: at least the trace's allocs. */
+    double ops = num(s, "events.alloc") + num(s, "events.free");
+    ck_assert_double_gt(ops, 0);
+    double fl, fe, ff, mb;
+    ck_assert(num_or_null(p, "flushes_per_op", &fl));
+    ck_assert(num_or_null(p, "fences_per_op", &fe));
+    ck_assert(num_or_null(p, "flushes_fences_per_op", &ff));
+    ck_assert(num_or_null(p, "meta_bytes_per_op", &mb));
+    ck_assert_double_ge(fl, 0);
+    ck_assert_double_eq_tol(ff, fl + fe, 1e-9 * (ff + 1));
+    /* The per-op figures share one denominator (the heap's gets and returns). */
+    if (flushes) {
+        double heap_ops = (double)flushes / fl;
+        ck_assert_double_eq_tol(fe * heap_ops, (double)fences, 1e-6 * heap_ops);
+        ck_assert_double_eq_tol(mb * heap_ops, (double)meta, 1e-6 * heap_ops);
+    } else {
+        ck_assert_double_eq(fl, 0);
+    }
+    ck_assert_msg((meta == 0) == (mb == 0), "meta_bytes %llu but meta_bytes_per_op %g", (unsigned long long)meta, mb);
+    ck_assert_msg((fences == 0) == (fe == 0), "fences %llu but fences_per_op %g", (unsigned long long)fences, fe);
+    /* meta_writes_per_op: the device's metadata writes over alloc+free+realloc. */
+    double trace_ops = num(s, "events.alloc") + num(s, "events.free") + num(s, "events.realloc");
+    ck_assert_double_eq_tol(num(s, "persistence.meta_writes_per_op"), num(s, "wear.meta_writes") / trace_ops, 1e-9);
+    json_decref(s);
+    /* The printed summary has the line too. */
+    FILE *f = fopen(path_in("stdout"), "r");
+    ck_assert_ptr_nonnull(f);
+    char line[400], want[64];
+    bool found = false;
+    snprintf(want, sizeof want, "persistence %s: ", proto);
+    while (!found && fgets(line, sizeof line, f))
+        found = strstr(line, want) && strstr(line, "flushes +") && strstr(line, "cache hit");
+    fclose(f);
+    ck_assert_msg(found, "no \"%s...\" line in the printed summary", want);
+}
+END_TEST
+
+/* No operations at all: every per-op figure and the hit ratio are null. */
+START_TEST(persistence_ratios_null_without_ops)
+{
+    put("empty.json", "{\"device\": {\"size\": \"16MiB\"}, \"trace\": {\"events\": []}}\n");
+    char args[1400];
+    snprintf(args, sizeof args, "run %s -o %s --quiet", path_in("empty.json"), path_in("empty"));
+    ck_assert_int_eq(pmarena(args), 0);
+    json_t *s = json_load_file(path_in("empty/summary.json"), 0, NULL);
+    ck_assert_ptr_nonnull(s);
+    static const char *const ratios[] = {"cache_hit_ratio", "flushes_per_op", "fences_per_op",
+                                         "flushes_fences_per_op", "meta_bytes_per_op", "meta_writes_per_op"};
+    for (size_t i = 0; i < sizeof ratios / sizeof ratios[0]; i++)
+        ck_assert_msg(is_null(s, "persistence", ratios[i]), "persistence.%s is not null", ratios[i]);
+    json_decref(s);
+}
+END_TEST
+
 START_TEST(bad_input_exits_2_and_writes_nothing)
 {
     put("tiny.json", tiny);
@@ -182,6 +294,8 @@ START_TEST(bad_input_exits_2_and_writes_nothing)
         {"run %s -o %s --set device.cell_size=3", "cell_size"},
         {"run %s -o %s --set allocator.granularity=0", "granularity"},
         {"run %s -o %s --set allocator.wear_spread_percent=101", "wear_spread_percent"},
+        {"run %s -o %s --set allocator.persistence=bogus", "allocator.persistence: \"bogus\" is not allowed"},
+        {"run %s -o %s --set allocator.persistence=1", "allocator.persistence"},
         {"run %s -o %s --set replay.mode=parallel", "replay.mode"},
         {"run %s -o %s --set device.colour=red", "device.colour"},
         {"run %s -o %s --set 'trace={\"file\":\"/no/such/trace.jsonl\"}'", "cannot be read"},
@@ -213,6 +327,21 @@ START_TEST(bad_input_exits_2_and_writes_nothing)
     snprintf(want, sizeof want, "%s:2:", path_in("syntax.json"));
     ck_assert_msg(strstr(line, want) != NULL, "%s", line);
     ck_assert_int_ne(access(path_in("syntax"), F_OK), 0);
+    /* A bad protocol in the file itself: run and validate both refuse it. */
+    put("badp.json", "{\"allocator\": {\"persistence\": \"redo\"}, \"trace\": {\"events\": []}}\n");
+    snprintf(args, sizeof args, "run %s -o %s", path_in("badp.json"), path_in("badp"));
+    ck_assert_int_eq(pmarena(args), 2);
+    ck_assert_int_ne(access(path_in("badp"), F_OK), 0);
+    f = fopen(path_in("stderr"), "r");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    fclose(f);
+    ck_assert_msg(strstr(line, "badp.json") && strstr(line, "allocator.persistence: \"redo\""), "%s", line);
+    snprintf(args, sizeof args, "validate %s", path_in("badp.json"));
+    ck_assert_int_eq(pmarena(args), 2);
+    f = fopen(path_in("stderr"), "r");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    fclose(f);
+    ck_assert_msg(strstr(line, "badp.json") && strstr(line, "allocator.persistence"), "%s", line);
 }
 END_TEST
 
@@ -226,6 +355,8 @@ int main(void)
     tcase_add_test(tc, tiny_exact_numbers);
     tcase_add_test(tc, invariants_on_a_generated_run);
     tcase_add_loop_test(tc, every_name_through_set, 0, (int)(sizeof sets / sizeof sets[0]));
+    tcase_add_loop_test(tc, persistence_block_names_the_protocol, 0, (int)(sizeof protocols / sizeof protocols[0]));
+    tcase_add_test(tc, persistence_ratios_null_without_ops);
     tcase_add_test(tc, bad_input_exits_2_and_writes_nothing);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);
