@@ -1,6 +1,8 @@
 /* test_config_device.c - the "device" block of a JSON config -> nv_config:
  * defaults kept, every key read, sizes with units, and bad values refused with
- * a message naming the key, the value and what is allowed. */
+ * a message naming the key, the value and what is allowed. Also the
+ * allocator block's persistence key: read, defaulted, refused when unknown,
+ * and echoed in the resolved experiment config. */
 #include "testutil.h"
 #include "pmarena/config.h"
 
@@ -98,6 +100,81 @@ START_TEST(bad_values_name_key_value_and_allowed)
 }
 END_TEST
 
+static int parse_alloc(const char *text, pma_config *cfg, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *o = json_loads(text, 0, &je);
+    ck_assert_msg(o != NULL, "test JSON is bad: %s", je.text);
+    pma_config_defaults(cfg);
+    int rc = cfg_allocator_from_json(cfg, o, "allocator", err, errlen);
+    json_decref(o);
+    return rc;
+}
+
+START_TEST(allocator_persistence)
+{
+    pma_config c;
+    char err[300] = "";
+    ck_assert_int_eq(parse_alloc("{}", &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.persistence, PMA_PERSIST_LOG);                    /* the default */
+    ck_assert_int_eq(parse_alloc("{\"persistence\":\"intent\"}", &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.persistence, PMA_PERSIST_INTENT);
+    ck_assert_int_eq(parse_alloc("{\"persistence\":\"log\",\"metadata\":\"nvram\"}", &c, err, sizeof err), 0);
+    ck_assert_int_eq(c.persistence, PMA_PERSIST_LOG);
+    ck_assert_int_eq(c.metadata, PMA_META_NVRAM);
+    /* Refused, naming the key path, the value and (at least) the protocols
+     * known today; a protocol added later may lengthen the list. */
+    static const struct { const char *text, *msg; } bad[] = {
+        {"{\"persistence\":\"bogus\"}", "allocator.persistence: \"bogus\" is not allowed (one of: intent, log"},
+        {"{\"persistence\":\"Log\"}", "allocator.persistence: \"Log\" is not allowed (one of: intent, log"},
+        {"{\"persistence\":1}", "allocator.persistence: 1 is not allowed (one of: intent, log"},
+        {"{\"persistence\":null}", "allocator.persistence: null is not allowed (one of: intent, log"},
+        {"{\"persitence\":\"log\"}", "allocator.persitence: unknown key (allowed: "},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(parse_alloc(bad[i].text, &c, err, sizeof err), CFG_EINVAL);
+        ck_assert_msg(strncmp(err, bad[i].msg, strlen(bad[i].msg)) == 0, "case %zu: %s", i, err);
+    }
+    ck_assert_ptr_nonnull(strstr(err, "persistence"));     /* the unknown-key message lists it */
+}
+END_TEST
+
+START_TEST(experiment_echoes_persistence)
+{
+    static const char *const protocols[] = {"intent", "log"};
+    for (size_t i = 0; i < 2; i++) {
+        char text[300], err[300] = "";
+        snprintf(text, sizeof text, "{\"allocator\": {\"persistence\": \"%s\"}, \"trace\": {\"events\": []}}",
+                 protocols[i]);
+        json_t *root = json_loads(text, 0, NULL);
+        ck_assert_ptr_nonnull(root);
+        cfg_experiment x;
+        ck_assert_int_eq(cfg_experiment_from_json(&x, root, "p.json", err, sizeof err), 0);
+        ck_assert_str_eq(pma_persistence_name(x.allocator.persistence), protocols[i]);
+        json_t *r = cfg_experiment_resolved(&x);
+        ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "allocator"), "persistence")),
+                         protocols[i]);
+        json_decref(r);
+        cfg_experiment_free(&x);
+    }
+    /* Not given: the default is echoed. */
+    json_t *root = json_loads("{\"trace\": {\"events\": []}}", 0, NULL);
+    cfg_experiment x;
+    char err[300];
+    ck_assert_int_eq(cfg_experiment_from_json(&x, root, "p.json", err, sizeof err), 0);
+    json_t *r = cfg_experiment_resolved(&x);
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(r, "allocator"), "persistence")), "log");
+    json_decref(r);
+    cfg_experiment_free(&x);
+    /* --set with a bad value: loading fails, naming the key. */
+    root = json_loads("{\"trace\": {\"events\": []}}", 0, NULL);
+    ck_assert_int_eq(cfg_apply_set(root, "allocator.persistence=undo", err, sizeof err), 0);
+    ck_assert_int_eq(cfg_experiment_from_json(&x, root, "p.json", err, sizeof err), CFG_EINVAL);
+    ck_assert_msg(strstr(err, "allocator.persistence: \"undo\"") != NULL, "%s", err);
+    cfg_experiment_free(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("config_device");
@@ -105,6 +182,8 @@ int main(void)
     tcase_add_test(tc, reads_every_key);
     tcase_add_test(tc, sizes_with_units);
     tcase_add_test(tc, bad_values_name_key_value_and_allowed);
+    tcase_add_test(tc, allocator_persistence);
+    tcase_add_test(tc, experiment_echoes_persistence);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
