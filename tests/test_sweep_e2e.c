@@ -2,7 +2,8 @@
  * binary: -j2 gives the same table as -j1; shards run under GNU parallel and
  * merged give the same table as the unsharded sweep; a sweep killed midway and
  * rerun finishes without redoing finished points; bad sweeps exit 2 and run
- * nothing; report prints runs side by side. */
+ * nothing; report prints runs side by side; a sweep over the persistence
+ * protocols runs each one (and validate checks every swept value). */
 #include "testutil.h"
 
 #include <signal.h>
@@ -161,6 +162,52 @@ START_TEST(bad_sweeps_and_report)
 }
 END_TEST
 
+START_TEST(persistence_sweep)
+{
+    const char *bin = getenv("PMARENA_BIN");
+    FILE *f = fopen(in("pers.json"), "w");
+    fputs("{\"name\": \"pers\",\n"
+          " \"device\": {\"size\": \"16MiB\", \"cell_size\": 64},\n"
+          " \"allocator\": {\"arena_size\": \"256KiB\"},\n"
+          " \"trace\": {\"gen\": {\"pattern\": \"churn\", \"seed\": 5, \"events\": 3000, \"live\": 100}},\n"
+          " \"sweep\": {\"allocator.persistence\": [\"intent\", \"log\"], \"allocator.metadata\": [\"nvram\", \"hybrid\"]}}\n", f);
+    fclose(f);
+    ck_assert_int_eq(sh("%s validate %s >/dev/null%s", bin, in("pers.json"), ""), 0);
+    ck_assert_int_eq(sh("%s sweep %s -j2 -o %s --quiet", bin, in("pers.json"), in("pers")), 0);
+    char *t = slurp(in("pers/sweep.csv"));
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(strstr(t, "point,allocator.persistence,allocator.metadata,"));
+    ck_assert_ptr_nonnull(strstr(t, "\n0,intent,nvram,"));
+    ck_assert_ptr_nonnull(strstr(t, "\n3,log,hybrid,"));
+    free(t);
+    /* Each point ran the protocol it was given. */
+    static const char *const want[] = {"intent", "intent", "log", "log"};
+    for (int i = 0; i < 4; i++) {
+        char p[100];
+        snprintf(p, sizeof p, "pers/points/%05d/summary.json", i);
+        char *sum = slurp(in(p));
+        ck_assert_ptr_nonnull(sum);
+        char needle[64];
+        snprintf(needle, sizeof needle, "\"protocol\": \"%s\"", want[i]);
+        ck_assert_msg(strstr(sum, needle) != NULL, "point %d lacks %s", i, needle);
+        snprintf(needle, sizeof needle, "\"persistence\": \"%s\"", want[i]);
+        ck_assert_msg(strstr(sum, needle) != NULL, "point %d's config echo lacks %s", i, needle);
+        free(sum);
+    }
+    /* A bad swept protocol: validate names the point, sweep runs nothing. */
+    f = fopen(in("badpers.json"), "w");
+    fputs("{\"trace\": {\"events\": []}, \"sweep\": {\"allocator.persistence\": [\"log\", \"undo\"]}}\n", f);
+    fclose(f);
+    ck_assert_int_eq(sh("%s validate %s >/dev/null 2>%s", bin, in("badpers.json"), in("badpers.err")), 2);
+    char *e = slurp(in("badpers.err"));
+    ck_assert_ptr_nonnull(e);
+    ck_assert_msg(strstr(e, "point 1") && strstr(e, "allocator.persistence: \"undo\""), "%s", e);
+    free(e);
+    ck_assert_int_eq(sh("%s sweep %s -o %s --quiet 2>/dev/null", bin, in("badpers.json"), in("badpers")), 2);
+    ck_assert_int_ne(access(in("badpers"), F_OK), 0);
+}
+END_TEST
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -171,6 +218,7 @@ int main(void)
     tcase_add_test(tc, parallel_and_sharded_tables_match);
     tcase_add_test(tc, resume_after_kill);
     tcase_add_test(tc, bad_sweeps_and_report);
+    tcase_add_test(tc, persistence_sweep);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);
     char cmd[600];
