@@ -3,7 +3,12 @@
  * pma_usable_size.
  *
  * Get_Mem: pad the request to a multiple of max(G, A); find its class.
- *   1. Fast path: the arena this thread last used in the class (per-thread
+ *   0. Fastest path: a block of exactly that many units from the calling
+ *      thread's cache (tcache.h): no shared lock, no shared line; the
+ *      persistence protocol makes it live on the device (log: one record).
+ *   On a miss a batch of blocks is taken from one arena (1-3), one of them
+ *   made live, the rest kept in the cache.
+ *   1. The arena this thread last used in the class (per-thread
  *      affinity), if it is free to lock and still on the list.
  *   2. The class's list, then once the next larger class's list. Arenas
  *      another thread holds are skipped, so threads spread over arenas and
@@ -20,22 +25,27 @@
  * object plus header rounded up to a power of two; freed ones wait in a pool
  * for a request of the same arena size.
  *
- * Return_Mem: find the arena by the page map; refuse what is not the start of
- * a live object; clear the bits; an arena that regains room rejoins its list.
+ * Return_Mem: find the arena by the page map; claim the object's live bit
+ * (one atomic and: of two racing frees one wins, the other is refused);
+ * make the free durable; keep the block in the thread's cache (a full bin
+ * hands its older half back). An arena that regains room rejoins its list.
  *
- * Locking: see heap_internal.h (class -> arena; grow alone or under class).
+ * Caches serve first-fit only (the default policy): under next-fit,
+ * wear-aware and lafo every get and every return is the policy's to place,
+ * so blocks go straight back to the arena and misses take one block. A
+ * cache's LIFO reuse is what first-fit does in the common case (the block
+ * just freed is the lowest free run that fits) but not always: a freed
+ * block can be reused while a lower free run exists.
+ *
+ * Locking: see heap_internal.h (cache -> class -> arena; grow alone or
+ * under class).
  */
-#include "heap_internal.h"
+#include "tcache.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define PMA_BUSY_ARENAS 4
-
-static _Thread_local struct {
-    uint64_t heap_id;
-    pma_arena *arena[PMA_CLASSES];
-} affinity;
 
 static void *fail(pma_heap *h, int err)
 {
@@ -54,16 +64,12 @@ static void *unit_ptr(pma_heap *h, pma_arena *a, uint32_t u)
     return (unsigned char *)nv_base(h->dev) + a->data + ((uint64_t)u << h->g_shift);
 }
 
-static void remember(pma_heap *h, int cls, pma_arena *a)
+static void remember(pma_tcache *tc, int cls, pma_arena *a)
 {
-    if (affinity.heap_id != h->id) {
-        memset(&affinity, 0, sizeof affinity);
-        affinity.heap_id = h->id;
-    }
-    pma_arena *old = affinity.arena[cls];
+    pma_arena *old = tc->affinity[cls];
     if (old && old != a && atomic_load_explicit(&old->owner, memory_order_relaxed) == me())
         atomic_store_explicit(&old->owner, 0, memory_order_relaxed);   /* no longer my current one */
-    affinity.arena[cls] = a;
+    tc->affinity[cls] = a;
     /* Claim it only for its own class: an arena of the next class that
      * serves this one is still another thread's to keep, if it has it. */
     if (atomic_load_explicit(&a->cls, memory_order_relaxed) == cls &&
@@ -86,14 +92,13 @@ static void leave_if_full(pma_heap *h, pma_arena *a)
 
 /* Tries one arena (class lock held): allocates, and takes the arena off the
  * list if that filled it. Returns the unit or PMA_BM_NONE; -1 when busy. */
-static int64_t try_arena(pma_heap *h, pma_class *c, int lcls, pma_arena *a, uint32_t n,
-                         uint64_t size, bool wait)
+static int64_t try_arena(pma_heap *h, pma_class *c, int lcls, pma_arena *a, uint32_t n, bool wait)
 {
     if (wait)
         pma_spin_lock(&a->lock);
     else if (!pma_spin_trylock(&a->lock))
         return -1;
-    uint32_t u = pma_arena_alloc(h, a, n, size);
+    uint32_t u = pma_arena_alloc(h, a, n);
     if (!pma_arena_has_room(h, a, lcls))
         pma_list_remove(h, c, a);
     pma_spin_unlock(&a->lock);
@@ -111,7 +116,7 @@ static int lafo_cmp(const void *x, const void *y)
 /* Searches one class list (class lock held): in list order, or for lafo in
  * order of fewest allocations so far. Counts the list's arenas in *len and
  * those skipped because busy in *busy. */
-static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, uint64_t size, bool wait,
+static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, bool wait,
                             pma_arena **got, int *busy, uint32_t *len)
 {
     enum { LAFO_MAX = 256 };
@@ -137,7 +142,7 @@ static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, uint64_t size, bo
             a = next;
             continue;
         }
-        int64_t u = try_arena(h, c, lcls, a, n, size, wait);
+        int64_t u = try_arena(h, c, lcls, a, n, wait);
         if (u < 0)
             (*busy)++;
         else if (u != PMA_BM_NONE) {
@@ -166,9 +171,8 @@ static pma_arena *steal_empty(pma_heap *h, int cls)
             uintptr_t owner = atomic_load_explicit(&a->owner, memory_order_relaxed);
             if ((owner && owner != me()) || !pma_spin_trylock(&a->lock))
                 continue;
-            if (a->free_units == a->units) {
+            if (a->free_units == a->units && pma_arena_set_class(h, a, cls) == 0) {
                 pma_list_remove(h, c, a);
-                pma_arena_set_class(h, a, cls);
                 a->no_run = 0;
                 pma_spin_unlock(&a->lock);
                 pthread_mutex_unlock(&c->lock);
@@ -179,6 +183,22 @@ static pma_arena *steal_empty(pma_heap *h, int cls)
         pthread_mutex_unlock(&c->lock);
     }
     return NULL;
+}
+
+/* Moves hwm over a formatted arena and registers it (grow lock held); an
+ * arena whose hwm store failed is forgotten (it is invisible on the device). */
+static int publish(pma_heap *h, pma_arena *a, uint64_t hwm)
+{
+    uint64_t old = h->hwm;
+    h->hwm = hwm;
+    if (pma_heap_publish_hwm(h) != 0) {
+        h->hwm = old;
+        pma_arena_free_dram(h, a);
+        return PMA_EDEVICE;
+    }
+    pma_heap_register(h, a);
+    atomic_fetch_add_explicit(&h->creations, 1, memory_order_relaxed);
+    return 0;
 }
 
 /* A new arena for class cls: an empty one taken over, or grown from the
@@ -200,12 +220,8 @@ static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
         rc = PMA_ENOMEM;
     if (rc == 0)
         rc = pma_arena_create(h, cls, off, h->cfg.arena_size, &a);
-    if (rc == 0) {
-        pma_heap_register(h, a);
-        h->hwm = off + h->cfg.arena_size;
-        pma_heap_publish_hwm(h);
-        atomic_fetch_add_explicit(&h->creations, 1, memory_order_relaxed);
-    }
+    if (rc == 0)
+        rc = publish(h, a, off + h->cfg.arena_size);
     pthread_mutex_unlock(&h->grow);
     *out = rc ? NULL : a;
     return rc;
@@ -225,24 +241,47 @@ static bool raise_wear_ceiling(pma_heap *h)
     return true;
 }
 
-static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
+/* One block of n units for class cls from the arenas (cache lock held):
+ * the affinity arena, the lists, or a new arena. 0, or an error. */
+static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena **out, uint32_t *unit)
 {
     pma_class *c = &h->cls[cls];
+    pma_arena *a = tc->affinity[cls];
+    if (a && h->cfg.policy != PMA_LAFO && pma_spin_trylock(&a->lock)) {
+        uint32_t u = PMA_BM_NONE;
+        bool full = false;
+        int acls = atomic_load_explicit(&a->cls, memory_order_relaxed);
+        uintptr_t owner = atomic_load_explicit(&a->owner, memory_order_relaxed);
+        /* Its class and still mine (another thread that claimed it keeps
+         * it: sharing would serialize us), or the next class serving it. */
+        if (a->on_list && ((acls == cls && (owner == me() || !owner)) || acls == cls + 1)) {
+            u = pma_arena_alloc(h, a, n);
+            full = !pma_arena_has_room(h, a, acls);
+        }
+        pma_spin_unlock(&a->lock);
+        if (full)
+            leave_if_full(h, a);
+        if (u != PMA_BM_NONE) {
+            *out = a;
+            *unit = u;
+            return 0;
+        }
+    }
     for (;;) {
         int busy = 0;
         uint32_t len = 0;
         for (int pass = 0; pass < 2; pass++) {
             for (int k = 0; k < 2 && cls + k < PMA_CLASS_LARGE; k++) {
                 pma_class *lc = &h->cls[cls + k];
-                pma_arena *a = NULL;
+                a = NULL;
                 pthread_mutex_lock(&lc->lock);
-                uint32_t u = search_list(h, cls + k, n, size, pass == 1, &a, &busy, k ? NULL : &len);
+                uint32_t u = search_list(h, cls + k, n, pass == 1, &a, &busy, k ? NULL : &len);
                 pthread_mutex_unlock(&lc->lock);
                 if (u != PMA_BM_NONE) {
-                    if (k)
-                        atomic_fetch_add_explicit(&h->next_class_hits, 1, memory_order_relaxed);
-                    remember(h, cls, a);
-                    return unit_ptr(h, a, u);
+                    remember(tc, cls, a);
+                    *out = a;
+                    *unit = u;
+                    return 0;
                 }
             }
             if (!(busy && len >= PMA_BUSY_ARENAS))
@@ -258,7 +297,7 @@ static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
         }
         c->creating = true;
         pthread_mutex_unlock(&c->lock);
-        pma_arena *a = NULL;
+        a = NULL;
         int rc = new_small_arena(h, cls, pma_wear_hot_ceiling() != 0, &a);
         uint32_t u = PMA_BM_NONE;
         pthread_mutex_lock(&c->lock);
@@ -267,7 +306,7 @@ static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
              * not take it for its own as well, or the two share one lock. */
             atomic_store_explicit(&a->owner, me(), memory_order_relaxed);
             pma_spin_lock(&a->lock);
-            u = pma_arena_alloc(h, a, n, size);
+            u = pma_arena_alloc(h, a, n);
             if (pma_arena_has_room(h, a, cls))
                 pma_list_push(h, c, a);
             pma_spin_unlock(&a->lock);
@@ -278,14 +317,52 @@ static void *get_small(pma_heap *h, int cls, uint32_t n, uint64_t size)
         if (!a && rc == PMA_ENOMEM && raise_wear_ceiling(h))
             continue;
         if (!a)
-            return fail(h, rc);
+            return rc;
         if (u == PMA_BM_NONE && pma_wear_hot_ceiling() != 0)
             continue;                       /* a taken-over arena too worn: look on */
         if (u == PMA_BM_NONE)
-            return fail(h, PMA_ENOMEM);     /* an object bigger than an arena's data area */
-        remember(h, cls, a);
-        return unit_ptr(h, a, u);
+            return PMA_ENOMEM;              /* an object bigger than an arena's data area */
+        remember(tc, cls, a);
+        *out = a;
+        *unit = u;
+        return 0;
     }
+}
+
+/* A miss: one block for the caller, and up to a batch more of the same size
+ * from the same arena under one lock, into the cache. */
+static int refill(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_tentry *out)
+{
+    if (h->cfg.policy == PMA_WEAR_AWARE)
+        pma_wear_hot_reset();
+    pma_arena *a = NULL;
+    uint32_t u = 0;
+    int rc = get_space(h, tc, cls, n, &a, &u);
+    if (rc)
+        return rc;
+    *out = (pma_tentry){a, u, n};
+    uint64_t bytes = (uint64_t)n << h->g_shift;
+    uint32_t batch = h->tc_on ? (uint32_t)(8192 / bytes) : 1;
+    batch = batch > PMA_TC_BATCH ? PMA_TC_BATCH : batch;
+    pma_tbin *b = &tc->bin[cls];
+    if (batch <= 1 || b->count + batch > PMA_TC_CAP)
+        return 0;
+    bool full = false;
+    int acls;
+    pma_spin_lock(&a->lock);
+    acls = atomic_load_explicit(&a->cls, memory_order_relaxed);
+    for (uint32_t i = 1; i < batch && a->on_list; i++) {
+        uint32_t v = pma_arena_alloc(h, a, n);
+        if (v == PMA_BM_NONE)
+            break;
+        b->e[b->count++] = (pma_tentry){a, v, n};
+        pma_count(&tc->cached_bytes, bytes);
+    }
+    full = a->on_list && !pma_arena_has_room(h, a, acls);
+    pma_spin_unlock(&a->lock);
+    if (full)
+        leave_if_full(h, a);
+    return 0;
 }
 
 static uint64_t next_pow2(uint64_t x)
@@ -296,7 +373,7 @@ static uint64_t next_pow2(uint64_t x)
     return p;
 }
 
-static void *get_large(pma_heap *h, uint64_t size, uint64_t padded)
+static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padded)
 {
     uint64_t hdr = (sizeof(pma_arena_header) + h->q - 1) / h->q * h->q;
     if (hdr < sizeof(pma_arena_header))
@@ -317,12 +394,8 @@ static void *get_large(pma_heap *h, uint64_t size, uint64_t padded)
         rc = pma_heap_alloc_space(h, need, &off);
         if (rc == 0)
             rc = pma_arena_create(h, PMA_CLASS_LARGE, off, need, &a);
-        if (rc == 0) {
-            pma_heap_register(h, a);
-            h->hwm = off + need;
-            pma_heap_publish_hwm(h);
-            atomic_fetch_add_explicit(&h->creations, 1, memory_order_relaxed);
-        }
+        if (rc == 0)
+            rc = publish(h, a, off + need);
     }
     pthread_mutex_unlock(&h->grow);
     if (rc)
@@ -330,9 +403,77 @@ static void *get_large(pma_heap *h, uint64_t size, uint64_t padded)
     pma_spin_lock(&a->lock);
     a->in_pool = false;
     a->pool_next = NULL;
-    pma_arena_large_set(h, a, true, size);
+    rc = pma_arena_large_set(h, tc, a, true, size);
+    uint64_t allocated = a->allocated;
     pma_spin_unlock(&a->lock);
+    if (rc) {
+        pthread_mutex_lock(&h->grow);
+        a->in_pool = true;
+        a->pool_next = h->pool_large;
+        h->pool_large = a;
+        pthread_mutex_unlock(&h->grow);
+        return fail(h, rc);
+    }
+    pma_count(&tc->ct.allocs, 1);
+    pma_count(&tc->ct.requested, size);
+    pma_count(&tc->ct.allocated, allocated);
+    pma_count(&tc->ct.objects, 1);
     return (unsigned char *)nv_base(h->dev) + a->data;
+}
+
+static inline void set_live(pma_arena *a, uint32_t u)
+{
+    atomic_fetch_or_explicit(&a->live[u >> 6], 1ull << (u & 63), memory_order_relaxed);
+}
+
+static inline void bump_gen(pma_slot *sl, uint32_t by)
+{
+    atomic_store_explicit(&sl->gen, atomic_load_explicit(&sl->gen, memory_order_relaxed) + by,
+                          memory_order_relaxed);
+}
+
+static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint64_t padded)
+{
+    uint32_t n = (uint32_t)(padded >> h->g_shift);
+    uint64_t bytes = (uint64_t)n << h->g_shift;
+    pma_tentry e;
+    if (pma_tc_pop(tc, cls, n, &e)) {
+        pma_count(&tc->ct.hits, 1);
+        pma_count(&tc->cached_bytes, -bytes);
+    } else {
+        pma_count(&tc->ct.misses, 1);
+        int rc = refill(h, tc, cls, n, &e);
+        if (rc)
+            return fail(h, rc);
+    }
+    pma_arena *a = e.a;
+    if (atomic_load_explicit(&a->cls, memory_order_relaxed) != cls)
+        pma_count(&tc->ct.next_class, 1);
+    pma_slot *sl = &a->slot[e.u >> a->stride_shift];
+    sl->n = (uint16_t)n;
+    sl->slack = (uint16_t)(bytes - size);
+    bump_gen(sl, 1);
+    set_live(a, e.u);
+    if (h->po) {
+        int rc = h->po->alloc(h, tc, a, e.u, n);
+        if (rc) {           /* not durable: not handed out */
+            atomic_fetch_and_explicit(&a->live[e.u >> 6], ~(1ull << (e.u & 63)), memory_order_relaxed);
+            bump_gen(sl, (uint32_t)-1);
+            pma_tbin *b = &tc->bin[cls];
+            if (b->count < PMA_TC_CAP) {
+                b->e[b->count++] = e;
+                pma_count(&tc->cached_bytes, bytes);
+            } else {
+                pma_tc_release_block(h, a, e.u, n);
+            }
+            return fail(h, rc);
+        }
+    }
+    pma_count(&tc->ct.allocs, 1);
+    pma_count(&tc->ct.requested, size);
+    pma_count(&tc->ct.allocated, bytes);
+    pma_count(&tc->ct.objects, 1);
+    return unit_ptr(h, a, e.u);
 }
 
 void *pma_get_mem(pma_heap *h, size_t size)
@@ -343,41 +484,23 @@ void *pma_get_mem(pma_heap *h, size_t size)
         return fail(h, PMA_ENOMEM);
     uint64_t padded = (((uint64_t)size + h->q - 1) >> h->q_shift) << h->q_shift;
     int cls = (int)pma_heap_class_of(h, padded);
-    if (cls == PMA_CLASS_LARGE)
-        return get_large(h, size, padded);
-    uint32_t n = (uint32_t)(padded >> h->g_shift);
-    if (h->cfg.policy == PMA_WEAR_AWARE)
-        pma_wear_hot_reset();
-    if (affinity.heap_id == h->id && h->cfg.policy != PMA_LAFO) {
-        pma_arena *a = affinity.arena[cls];
-        if (a && pma_spin_trylock(&a->lock)) {
-            uint32_t u = PMA_BM_NONE;
-            bool full = false;
-            int acls = atomic_load_explicit(&a->cls, memory_order_relaxed);
-            uintptr_t owner = atomic_load_explicit(&a->owner, memory_order_relaxed);
-            /* Its class and still mine (another thread that claimed it keeps
-             * it: sharing would serialize us), or the next class serving it. */
-            if (a->on_list && ((acls == cls && (owner == me() || !owner)) || acls == cls + 1)) {
-                u = pma_arena_alloc(h, a, n, size);
-                if (u != PMA_BM_NONE && acls != cls)
-                    a->next_class_allocs++;
-                full = !pma_arena_has_room(h, a, acls);
-            }
-            pma_spin_unlock(&a->lock);
-            if (full)
-                leave_if_full(h, a);
-            if (u != PMA_BM_NONE)
-                return unit_ptr(h, a, u);
-        }
-    }
-    return get_small(h, cls, n, size);
+    pma_tcache *tc = pma_tc_get(h);
+    if (!tc)
+        return fail(h, PMA_ENOMEM);
+    pma_spin_lock(&tc->lock);
+    int rc = h->po ? h->po->begin(h, tc) : 0;
+    void *p = rc ? fail(h, rc)
+            : cls == PMA_CLASS_LARGE ? get_large(h, tc, size, padded)
+            : get_small(h, tc, cls, size, padded);
+    pma_spin_unlock(&tc->lock);
+    return p;
 }
 
 /* The arena and unit of ptr, or an error; no lock taken. */
 static int locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit)
 {
     const unsigned char *p = ptr, *base = nv_base(h->dev);
-    if (!ptr || p < base + PMA_HEAP_HEADER_SIZE || p >= base + nv_size(h->dev))
+    if (!ptr || p < base + h->arena_base || p >= base + nv_size(h->dev))
         return PMA_EINVAL;
     uint64_t off = (uint64_t)(p - base);
     pma_arena *a = pma_heap_arena_at(h, off);
@@ -404,20 +527,78 @@ static int bad_free(pma_heap *h, int err)
     return err;
 }
 
-static int return_large(pma_heap *h, pma_arena *a)
+static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
 {
     pma_spin_lock(&a->lock);
-    if (!a->live) {
+    if (!a->live_large) {
         pma_spin_unlock(&a->lock);
         return bad_free(h, PMA_EDOUBLE);
     }
-    pma_arena_large_set(h, a, false, 0);
+    uint64_t requested = a->requested, allocated = a->allocated;
+    int rc = pma_arena_large_set(h, tc, a, false, 0);
+    if (rc) {
+        pma_spin_unlock(&a->lock);
+        pma_set_error(rc);
+        return rc;
+    }
     a->in_pool = true;
     pma_spin_unlock(&a->lock);
+    pma_count(&tc->ct.frees, 1);
+    pma_count(&tc->ct.requested, -requested);
+    pma_count(&tc->ct.allocated, -allocated);
+    pma_count(&tc->ct.objects, (uint64_t)-1);
     pthread_mutex_lock(&h->grow);
     a->pool_next = h->pool_large;
     h->pool_large = a;
     pthread_mutex_unlock(&h->grow);
+    return 0;
+}
+
+/* Why ptr (a stride-aligned unit of a small arena) is not a live object:
+ * a block once freed (the slot's generation is even and not 0) is a double
+ * free, anything else a foreign or interior pointer. */
+static int classify(pma_heap *h, pma_arena *a, uint32_t u)
+{
+    pma_spin_lock(&a->lock);
+    uint32_t gen = atomic_load_explicit(&a->slot[u >> a->stride_shift].gen, memory_order_relaxed);
+    bool interior = !pma_bm_get(a->start, u) && pma_bm_get(a->alloc, u);
+    pma_spin_unlock(&a->lock);
+    return bad_free(h, !interior && gen != 0 && !(gen & 1) ? PMA_EDOUBLE : PMA_EINVAL);
+}
+
+static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
+{
+    uint64_t bit = 1ull << (u & 63);
+    uint64_t old = atomic_fetch_and_explicit(&a->live[u >> 6], ~bit, memory_order_relaxed);
+    if (!(old & bit))
+        return classify(h, a, u);
+    pma_slot *sl = &a->slot[u >> a->stride_shift];
+    uint32_t n = sl->n;
+    uint64_t bytes = (uint64_t)n << h->g_shift;
+    bump_gen(sl, 1);
+    if (h->po) {
+        int rc = h->po->free(h, tc, a, u, n);
+        if (rc) {           /* not durable: still live */
+            bump_gen(sl, (uint32_t)-1);
+            set_live(a, u);
+            pma_set_error(rc);
+            return rc;
+        }
+    }
+    pma_count(&tc->ct.frees, 1);
+    pma_count(&tc->ct.requested, -(bytes - sl->slack));
+    pma_count(&tc->ct.allocated, -bytes);
+    pma_count(&tc->ct.objects, (uint64_t)-1);
+    if (!h->tc_on) {
+        pma_tc_release_block(h, a, u, n);
+        return 0;
+    }
+    int cls = (int)pma_heap_class_of(h, bytes);
+    pma_tbin *b = &tc->bin[cls];
+    if (b->count == PMA_TC_CAP)
+        pma_tc_trim(h, tc, cls);
+    b->e[b->count++] = (pma_tentry){a, u, n};
+    pma_count(&tc->cached_bytes, bytes);
     return 0;
 }
 
@@ -430,28 +611,19 @@ int pma_return_mem(pma_heap *h, void *ptr)
     int rc = locate(h, ptr, &a, &u);
     if (rc)
         return bad_free(h, rc);
-    if (a->large)
-        return return_large(h, a);
-    pma_spin_lock(&a->lock);
-    if (!pma_bm_get(a->start, u)) {
-        rc = pma_bm_get(a->alloc, u) ? PMA_EINVAL : pma_bm_get(a->freed, u) ? PMA_EDOUBLE : PMA_EINVAL;
-        pma_spin_unlock(&a->lock);
-        return bad_free(h, rc);
+    pma_tcache *tc = pma_tc_get(h);
+    if (!tc) {
+        pma_set_error(PMA_ENOMEM);
+        return PMA_ENOMEM;
     }
-    pma_arena_release(h, a, u, pma_arena_object_units(a, u));
-    int cls = atomic_load_explicit(&a->cls, memory_order_relaxed);
-    bool rejoin = !a->on_list && pma_arena_has_room(h, a, cls);
-    pma_spin_unlock(&a->lock);
-    if (!rejoin)
-        return 0;
-    pma_class *c = &h->cls[cls];
-    pthread_mutex_lock(&c->lock);
-    pma_spin_lock(&a->lock);
-    if (atomic_load(&a->cls) == cls && !a->on_list && pma_arena_has_room(h, a, cls))
-        pma_list_push(h, c, a);
-    pma_spin_unlock(&a->lock);
-    pthread_mutex_unlock(&c->lock);
-    return 0;
+    pma_spin_lock(&tc->lock);
+    rc = h->po ? h->po->begin(h, tc) : 0;
+    if (rc == 0)
+        rc = a->large ? return_large(h, tc, a) : return_small(h, tc, a, u);
+    else
+        pma_set_error(rc);
+    pma_spin_unlock(&tc->lock);
+    return rc;
 }
 
 size_t pma_usable_size(pma_heap *h, const void *ptr)
@@ -460,12 +632,13 @@ size_t pma_usable_size(pma_heap *h, const void *ptr)
     uint32_t u;
     if (!h || locate(h, ptr, &a, &u) != 0)
         return 0;
-    size_t n = 0;
-    pma_spin_lock(&a->lock);
-    if (a->large)
-        n = a->live ? (size_t)a->allocated : 0;
-    else if (pma_bm_get(a->start, u))
-        n = (size_t)pma_arena_object_units(a, u) * h->cfg.granularity;
-    pma_spin_unlock(&a->lock);
-    return n;
+    if (a->large) {
+        pma_spin_lock(&a->lock);
+        size_t n = a->live_large ? (size_t)a->allocated : 0;
+        pma_spin_unlock(&a->lock);
+        return n;
+    }
+    if (!((atomic_load_explicit(&a->live[u >> 6], memory_order_relaxed) >> (u & 63)) & 1))
+        return 0;
+    return (size_t)a->slot[u >> a->stride_shift].n * h->cfg.granularity;
 }

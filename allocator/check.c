@@ -19,7 +19,7 @@
  * Together these mean no byte is allocated twice: objects are disjoint runs
  * of one bitmap, and arenas are disjoint.
  */
-#include "heap_internal.h"
+#include "tcache.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -63,26 +63,27 @@ static int check_small(pma_heap *h, pma_arena *a, char *msg, size_t len)
     if (a->objects != pma_bm_count_ones(a->start, 0, a->units))
         return bad(msg, len, "arena @%llu: %llu objects counted, %u starts", (unsigned long long)at,
                    (unsigned long long)a->objects, pma_bm_count_ones(a->start, 0, a->units));
-    if (a->allocated != (uint64_t)used * h->cfg.granularity || a->requested > a->allocated)
+    if (a->allocated != (uint64_t)used * h->cfg.granularity)
         return bad(msg, len, "arena @%llu: byte counters disagree with the bitmap", (unsigned long long)at);
     if (a->first_free > a->units || pma_bm_next_zero(a->alloc, 0, a->units) < a->first_free)
         return bad(msg, len, "arena @%llu: first-free hint %u is past a free unit", (unsigned long long)at,
                    a->first_free);
-    if (a->stripe > 1) {
-        for (uint32_t i = 0; i < a->units; i++) {
-            uint32_t p = pma_bm_interleave(i, a->stripe);
-            if (pma_bm_get(a->alloc, i) != pma_bm_get(a->alloc_phys, p) ||
-                pma_bm_get(a->start, i) != pma_bm_get(a->start_phys, p))
-                return bad(msg, len, "arena @%llu: interleaved mirror disagrees at bit %u",
-                           (unsigned long long)at, i);
+    for (uint32_t w = 0; w < words; w++) {
+        uint64_t live = atomic_load_explicit(&a->live[w], memory_order_relaxed);
+        if (live & ~a->start[w])
+            return bad(msg, len, "arena @%llu: a live object where the arena has no block", (unsigned long long)at);
+        while (live) {
+            uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(live);
+            live &= live - 1;
+            if (a->slot[s >> a->stride_shift].n != pma_arena_object_units(a, s))
+                return bad(msg, len, "arena @%llu: live object at %u: length %u, block %u",
+                           (unsigned long long)at, s, a->slot[s >> a->stride_shift].n, pma_arena_object_units(a, s));
         }
     }
-    if (h->persistent) {
-        const unsigned char *base = nv_base(h->dev);
-        if (memcmp(base + a->alloc_dev, a->alloc_phys, a->bitmap_bytes) ||
-            memcmp(base + a->start_dev, a->start_phys, a->bitmap_bytes))
-            return bad(msg, len, "arena @%llu: persistent bitmap differs from its DRAM mirror",
-                       (unsigned long long)at);
+    if (h->po) {
+        int rc = h->po->check(h, a, msg, len);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -100,11 +101,11 @@ static int check_arena(pma_heap *h, pma_arena *a, char *msg, size_t len)
         if (hd->magic != PMA_ARENA_MAGIC || hd->checksum != pma_checksum(hd, offsetof(pma_arena_header, checksum)) ||
             hd->size != a->size || hd->class_word != (uint64_t)cls)
             return bad(msg, len, "arena @%llu: persistent header invalid or disagrees", (unsigned long long)a->off);
-        if (a->large && hd->object != ((a->live ? PMA_OBJECT_LIVE : 0) | a->requested))
+        if (a->large && hd->object != ((a->live_large ? PMA_OBJECT_LIVE : 0) | a->requested))
             return bad(msg, len, "arena @%llu: persistent object word disagrees", (unsigned long long)a->off);
     }
     if (a->large) {
-        if (a->live && (a->requested == 0 || a->allocated > a->capacity))
+        if (a->live_large && (a->requested == 0 || a->allocated > a->capacity))
             return bad(msg, len, "arena @%llu: large object does not fit", (unsigned long long)a->off);
         if (a->on_list)
             return bad(msg, len, "arena @%llu: large arena on a class list", (unsigned long long)a->off);
@@ -134,9 +135,42 @@ static int check_lists(pma_heap *h, char *msg, size_t len)
         return bad(msg, len, "%llu arenas flagged on a list, %llu found on lists",
                    (unsigned long long)flagged, (unsigned long long)on_lists);
     for (pma_arena *a = h->pool_large; a; a = a->pool_next)
-        if (!a->in_pool || !a->large || a->live)
+        if (!a->in_pool || !a->large || a->live_large)
             return bad(msg, len, "large pool: arena @%llu live or not large", (unsigned long long)a->off);
     return 0;
+}
+
+/* Every cached block is a block of its arena that no object lives in, of
+ * the length the cache says; blocks = live objects + cached blocks, so no
+ * block is cached twice. */
+static int check_caches(pma_heap *h, char *msg, size_t len)
+{
+    uint64_t blocks = 0, live = 0, cached = 0;
+    for (pma_arena *a = h->first; a; a = a->all_next) {
+        if (a->large)
+            continue;
+        blocks += a->objects;
+        for (uint32_t w = 0; w < a->bitmap_bytes / 8; w++)
+            live += (uint64_t)__builtin_popcountll(atomic_load_explicit(&a->live[w], memory_order_relaxed));
+    }
+    pthread_mutex_lock(&h->tc_lock);
+    int rc = 0;
+    for (pma_tcache *tc = h->caches; tc && !rc; tc = tc->hnext)
+        for (int c = 0; c < PMA_CLASS_LARGE && !rc; c++)
+            for (uint32_t i = 0; i < tc->bin[c].count && !rc; i++) {
+                pma_tentry *e = &tc->bin[c].e[i];
+                cached++;
+                if (e->u >= e->a->units || !pma_bm_get(e->a->start, e->u) ||
+                    pma_arena_object_units(e->a, e->u) != e->n ||
+                    ((atomic_load_explicit(&e->a->live[e->u >> 6], memory_order_relaxed) >> (e->u & 63)) & 1))
+                    rc = bad(msg, len, "thread cache: block at unit %u of arena @%llu is not a free block of %u units",
+                             e->u, (unsigned long long)e->a->off, e->n);
+            }
+    pthread_mutex_unlock(&h->tc_lock);
+    if (rc == 0 && blocks != live + cached)
+        rc = bad(msg, len, "%llu blocks in arenas, %llu live and %llu cached", (unsigned long long)blocks,
+                 (unsigned long long)live, (unsigned long long)cached);
+    return rc;
 }
 
 int pma_check(pma_heap *h, char *msg, size_t len)
@@ -150,7 +184,7 @@ int pma_check(pma_heap *h, char *msg, size_t len)
         if (hd->hwm != h->hwm || hd->root != h->root)
             return bad(msg, len, "heap header: hwm or root disagrees with DRAM");
     }
-    uint64_t expect = PMA_HEAP_HEADER_SIZE;
+    uint64_t expect = h->arena_base;
     for (pma_arena *a = h->first; a; a = a->all_next) {
         if (a->off != expect || a->size % PMA_ARENA_ALIGN || a->off + a->size > h->hwm)
             return bad(msg, len, "arenas do not tile the heap at %llu", (unsigned long long)expect);
@@ -162,5 +196,6 @@ int pma_check(pma_heap *h, char *msg, size_t len)
     if (expect != h->hwm)
         return bad(msg, len, "arenas end at %llu, hwm is %llu", (unsigned long long)expect,
                    (unsigned long long)h->hwm);
-    return check_lists(h, msg, len);
+    int rc = check_lists(h, msg, len);
+    return rc ? rc : check_caches(h, msg, len);
 }

@@ -13,7 +13,7 @@
  * Locking: the grow lock protects hwm, the registry and the pools; see
  * heap_internal.h for the order.
  */
-#include "heap_internal.h"
+#include "tcache.h"
 
 #include <sched.h>
 #include <stdio.h>
@@ -140,9 +140,15 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
     h->q_shift = (unsigned)__builtin_ctz(h->q);
     h->id = atomic_fetch_add(&next_heap_id, 1);
     h->persistent = cfg->metadata != PMA_META_DRAM;
+    h->tc_on = cfg->policy == PMA_FIRST_FIT;
     h->hwm = PMA_HEAP_HEADER_SIZE;
+    h->arena_base = PMA_HEAP_HEADER_SIZE;
+    if (h->persistent)
+        h->po = cfg->persistence == PMA_PERSIST_LOG ? &pma_persist_log : &pma_persist_intent;
     atomic_init(&h->wear_ceiling, 1);
     pthread_mutex_init(&h->grow, NULL);
+    pthread_mutex_init(&h->tc_lock, NULL);
+    pthread_mutex_init(&h->ckpt, NULL);
     for (int c = 0; c < PMA_CLASSES; c++) {
         pthread_mutex_init(&h->cls[c].lock, NULL);
         pthread_cond_init(&h->cls[c].created, NULL);
@@ -164,10 +170,15 @@ void pma_destroy(pma_heap *h)
 {
     if (!h)
         return;
+    pma_tc_detach_all(h);
+    if (h->po)
+        h->po->detach(h);
     for (pma_arena *a = h->first, *n; a; a = n) {
         n = a->all_next;
-        pma_arena_free_dram(a);
+        pma_arena_free_dram(h, a);
     }
+    pthread_mutex_destroy(&h->tc_lock);
+    pthread_mutex_destroy(&h->ckpt);
     for (int c = 0; c < PMA_CLASSES; c++) {
         pthread_mutex_destroy(&h->cls[c].lock);
         pthread_cond_destroy(&h->cls[c].created);
@@ -190,8 +201,14 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
     if (h->persistent) {
         /* Invalidate any older heap first, so a crash mid-format finds none. */
         uint64_t zero = 0;
-        nv_write(dev, 0, &zero, 8, NV_META_HEADER);
+        int rc = nv_write(dev, 0, &zero, 8, NV_META_HEADER) ? PMA_EDEVICE : 0;
         nv_persist(dev, 0, 8);
+        if (rc == 0)
+            rc = h->po->format(h);
+        if (rc) {
+            pma_destroy(h);
+            return rc;
+        }
         pma_heap_header hd;
         memset(&hd, 0, sizeof hd);
         hd.version = PMA_LAYOUT_VERSION;
@@ -203,14 +220,26 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
         hd.wear_spread_percent = (uint8_t)cfg->wear_spread_percent;
         hd.arena_size = cfg->arena_size;
         hd.device_size = nv_size(dev);
-        hd.hwm = PMA_HEAP_HEADER_SIZE;
+        hd.persistence = (uint8_t)cfg->persistence;
+        hd.log_kib = (uint32_t)(h->log_bytes / 1024);
+        hd.hwm = PMA_HEAP_HEADER_SIZE + h->log_bytes;
+        hd.log_epoch = 1;
         hd.magic = PMA_HEAP_MAGIC;
         hd.checksum = pma_checksum(&hd, offsetof(pma_heap_header, checksum));
         /* Magic last: written after the rest is persisted. */
-        nv_write(dev, 8, (const unsigned char *)&hd + 8, sizeof hd - 8, NV_META_HEADER);
+        if (nv_write(dev, 8, (const unsigned char *)&hd + 8, sizeof hd - 8, NV_META_HEADER) != 0)
+            rc = PMA_EDEVICE;
         nv_persist(dev, 8, sizeof hd - 8);
-        nv_write(dev, 0, &hd.magic, 8, NV_META_HEADER);
+        if (rc == 0 && nv_write(dev, 0, &hd.magic, 8, NV_META_HEADER) != 0)
+            rc = PMA_EDEVICE;
         nv_persist(dev, 0, 8);
+        if (rc == 0)
+            rc = h->po->attach(h);
+        if (rc) {
+            pma_destroy(h);
+            return rc;
+        }
+        h->hwm = h->arena_base;
     }
     *heap = h;
     return 0;
@@ -233,6 +262,7 @@ int pma_open(pma_heap **heap, nv_device *dev)
         .granularity = hd->granularity, .alignment = hd->alignment, .arena_size = hd->arena_size,
         .policy = (pma_policy)hd->policy, .bitmap_layout = (pma_bitmap_layout)hd->bitmap_layout,
         .metadata = (pma_metadata)hd->metadata, .wear_spread_percent = hd->wear_spread_percent,
+        .persistence = (pma_persistence)hd->persistence,
     };
     if (pma_config_check(&cfg, NULL, 0) != 0 || cfg.metadata == PMA_META_DRAM ||
         hd->hwm < PMA_HEAP_HEADER_SIZE || hd->hwm > nv_size(dev) || hd->hwm % PMA_ARENA_ALIGN ||
@@ -243,25 +273,34 @@ int pma_open(pma_heap **heap, nv_device *dev)
         return PMA_ENOMEM;
     h->hwm = hd->hwm;
     h->root = hd->root;
-    int rc = 0;
-    for (uint64_t off = PMA_HEAP_HEADER_SIZE; off < h->hwm;) {
+    int rc = h->po->attach(h);
+    if (rc == 0 && (h->hwm < h->arena_base || (h->root && h->root < h->arena_base)))
+        rc = PMA_ECORRUPT;
+    for (uint64_t off = h->arena_base; rc == 0 && off < h->hwm;) {
         pma_arena *a;
         if ((rc = pma_arena_load(h, off, &a)) != 0)
             break;
         pma_heap_register(h, a);
-        if ((rc = pma_arena_recover(h, a)) != 0)
-            break;
         off += a->size;
     }
+    if (rc == 0)
+        rc = h->po->recover(h);
     if (rc) {
         pma_destroy(h);
         return rc;
+    }
+    /* What was found live is the starting point of the live counters
+     * (requested sizes are not on the device: taken as the padded ones). */
+    for (pma_arena *a = h->first; a; a = a->all_next) {
+        pma_count(&h->retired.objects, a->objects);
+        pma_count(&h->retired.allocated, a->allocated);
+        pma_count(&h->retired.requested, a->large ? a->requested : a->allocated);
     }
     /* Rebuild the DRAM indexes: lists of arenas with room, the pools. */
     for (pma_arena *a = h->first; a; a = a->all_next) {
         int c = atomic_load(&a->cls);
         if (a->large) {
-            if (!a->live) {
+            if (!a->live_large) {
                 a->in_pool = true;
                 a->pool_next = h->pool_large;
                 h->pool_large = a;
@@ -300,13 +339,14 @@ int pma_heap_alloc_space(pma_heap *h, uint64_t bytes, uint64_t *off)
     return 0;
 }
 
-void pma_heap_publish_hwm(pma_heap *h)
+int pma_heap_publish_hwm(pma_heap *h)
 {
     if (!h->persistent)
-        return;
+        return 0;
     uint64_t off = offsetof(pma_heap_header, hwm);
-    nv_write(h->dev, off, &h->hwm, 8, NV_META_HEADER);
+    int rc = nv_write(h->dev, off, &h->hwm, 8, NV_META_HEADER) ? PMA_EDEVICE : 0;
     nv_persist(h->dev, off, 8);
+    return rc;
 }
 
 /* Metadata nvram: the class list's head and every member's links, as the
@@ -335,19 +375,21 @@ int pma_set_root(pma_heap *h, void *ptr)
     uint64_t off = 0;
     if (ptr) {
         const unsigned char *p = ptr, *base = nv_base(h->dev);
-        if (p < base + PMA_HEAP_HEADER_SIZE || p >= base + nv_size(h->dev))
+        if (p < base + h->arena_base || p >= base + nv_size(h->dev))
             return PMA_EINVAL;
         off = (uint64_t)(p - base);
     }
+    int rc = 0;
     pthread_mutex_lock(&h->grow);
-    h->root = off;
     if (h->persistent) {
         uint64_t at = offsetof(pma_heap_header, root);
-        nv_write(h->dev, at, &off, 8, NV_META_ROOT);
+        rc = nv_write(h->dev, at, &off, 8, NV_META_ROOT) ? PMA_EDEVICE : 0;
         nv_persist(h->dev, at, 8);
     }
+    if (rc == 0)
+        h->root = off;
     pthread_mutex_unlock(&h->grow);
-    return 0;
+    return rc;
 }
 
 void *pma_root(pma_heap *h)
@@ -363,16 +405,13 @@ void *pma_root(pma_heap *h)
 int pma_stats(pma_heap *h, pma_heap_stats *s)
 {
     memset(s, 0, sizeof *s);
+    pma_tcounters t;
+    pthread_mutex_lock(&h->tc_lock);
+    pma_tc_sum(h, &t, &s->cached_bytes);
     pthread_mutex_lock(&h->grow);
     s->footprint_bytes = h->hwm;
     for (pma_arena *a = h->first; a; a = a->all_next) {
         pma_spin_lock(&a->lock);
-        s->requested_bytes += a->requested;
-        s->allocated_bytes += a->allocated;
-        s->live_objects += a->objects;
-        s->allocs += a->allocs;
-        s->frees += a->frees;
-        s->next_class_hits += a->next_class_allocs;
         s->arenas[atomic_load(&a->cls)]++;
         if (!a->large) {
             if (a->free_units == a->units)
@@ -392,9 +431,24 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     s->leaked_bytes = h->leaked_bytes;
     s->recovered_ops = h->recovered_ops;
     pthread_mutex_unlock(&h->grow);
+    pthread_mutex_unlock(&h->tc_lock);
+#define T(f) atomic_load_explicit(&t.f, memory_order_relaxed)
+    s->requested_bytes = T(requested);
+    s->allocated_bytes = T(allocated);
+    s->live_objects = T(objects);
+    s->allocs = T(allocs);
+    s->frees = T(frees);
+    s->next_class_hits = T(next_class);
+    s->cache_hits = T(hits);
+    s->cache_misses = T(misses);
+    s->flushes = T(flushes);
+    s->fences = T(fences);
+    s->meta_bytes = T(meta_bytes);
+#undef T
+    s->checkpoints = atomic_load(&h->checkpoints);
+    s->log_wraps = atomic_load(&h->log_wraps);
     s->arena_creations = atomic_load(&h->creations);
     s->search_restarts = atomic_load(&h->restarts);
-    s->next_class_hits += atomic_load(&h->next_class_hits);
     s->failed_allocs = atomic_load(&h->failed_allocs);
     s->bad_frees = atomic_load(&h->bad_frees);
     return 0;

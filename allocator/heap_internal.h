@@ -4,11 +4,23 @@
  * files of allocator/; nothing here is on the device.
  *
  * Locking (always in this order; never the reverse):
+ *   checkpoint  (pma_heap.ckpt)   log: one checkpoint at a time
+ *   registry    (pma_heap.tc_lock) the heap's thread caches, retired counters
+ *   cache lock  (pma_tcache.lock) a thread's cache and log chunk; its owner
+ *                                 holds it for a whole get or return, the
+ *                                 checkpoint holds every one
  *   class lock  (pma_class.lock)  the class's list, its single-flight flag
  *   arena lock  (pma_arena.lock)  the arena's bitmaps, counters, log slot
  *   grow lock   (pma_heap.grow)   hwm, the arena registry, the empty pools
  * The grow lock is only ever taken with no arena lock held (a class lock may
- * be held). Counters that pma_stats reads without locks are atomics.
+ * be held). A thread holding its cache lock never takes the checkpoint or
+ * registry lock. Counters that pma_stats reads without locks are atomics.
+ *
+ * Space and liveness: an arena's alloc/start bitmaps say which units the
+ * arena has handed out (to a live object or to a thread cache); the `live`
+ * bitmap (atomic words) marks the starts of live objects, and the per-slot
+ * record holds each block's length, slack and generation. What is durable
+ * on the device is the live set only: a cached block is free there.
  */
 #ifndef PMARENA_ALLOCATOR_HEAP_INTERNAL_H
 #define PMARENA_ALLOCATOR_HEAP_INTERNAL_H
@@ -42,6 +54,15 @@ static inline void pma_spin_unlock(pma_spin *l)
     atomic_store_explicit(&l->v, 0, memory_order_release);
 }
 
+/* Per start slot (one per stride of units): the block's length in units and
+ * slack (allocated - requested bytes), written by the thread that makes it
+ * live; gen counts the slot's allocations and frees (odd: live), so the log
+ * can order one slot's records written by different threads. */
+typedef struct pma_slot {
+    uint16_t n, slack;
+    _Atomic uint32_t gen;
+} pma_slot;
+
 #define PMA_WEAR_BLOCK 64u           /* data bytes per wear-aware estimate slot */
 #define PMA_PLACE_HOT (PMA_BM_NONE - 1)   /* runs fit, but all at or above the wear ceiling */
 
@@ -58,9 +79,12 @@ typedef struct pma_arena {
     uint64_t alloc_dev, start_dev;   /* device offsets of the persistent bitmaps */
     uint64_t *alloc, *start;         /* logical mirrors */
     pma_run_index ri;                /* chunk summary of alloc, for the run search */
-    uint64_t *alloc_phys, *start_phys;   /* physical mirrors (interleaved), else = above */
-    uint64_t *freed;                 /* starts freed since open: double-free detection */
-    uint16_t *slack;                 /* per start slot: allocated - requested bytes */
+    _Atomic uint64_t *live;          /* starts of live objects */
+    pma_slot *slot;                  /* per start slot */
+    uint64_t *dimg;                  /* DRAM copy of the durable bitmap area (2 * bitmap_bytes):
+                                        intent: alloc then start, physical order;
+                                        log: the checkpoint, (alloc, start) bit pairs */
+    uint64_t *alloc_phys, *start_phys;   /* intent: the two halves of dimg */
     uint32_t *wear;                  /* wear-aware: allocations per PMA_WEAR_BLOCK */
     uint32_t hot_ceiling, hot_n;     /* wear-aware: no run of hot_n units or more is below
                                         this ceiling (0: not known) */
@@ -68,12 +92,12 @@ typedef struct pma_arena {
     uint32_t first_free;             /* no free unit below this (first-fit hint) */
     uint32_t cursor;                 /* next-fit / wear-aware position */
     uint32_t no_run;                 /* a run this long is known missing (0: unknown) */
-    unsigned log_slot, log_seq;      /* next intent slot and sequence */
+    unsigned log_slot, log_seq;      /* intent: next intent slot and sequence */
     /* large arenas */
     uint64_t capacity;               /* bytes the data area holds */
-    bool live;
-    /* counters (arena lock): kept here, not in the heap, so threads working
-     * in different arenas never share a counter's cache line */
+    bool live_large;
+    /* counters (arena lock) of the space handed out (small arenas: to live
+     * objects and thread caches alike; requested: large arenas only) */
     uint64_t requested, allocated, objects;
     uint64_t allocs, frees;
     uint64_t next_class_allocs;      /* fast-path allocations for the class below */
@@ -83,6 +107,7 @@ typedef struct pma_arena {
     struct pma_arena *prev, *next;
     bool on_list, in_pool;
     struct pma_arena *all_next;      /* registry, in address order */
+    size_t all_index;                /* position in it (log recovery's scratch) */
     struct pma_arena *pool_next;
 } pma_arena;
 
@@ -95,6 +120,24 @@ typedef struct pma_class {
     _Atomic uint32_t listed;         /* arenas on the list (read without the lock) */
 } pma_class;
 
+typedef struct pma_tcache pma_tcache;
+typedef struct pma_persist_ops pma_persist_ops;
+
+/* Counters kept per thread cache (its owner stores them with relaxed
+ * atomics: no locked instruction) and summed by pma_stats. Live figures are
+ * deltas: a cross-thread free makes one cache's go below zero, the sum is
+ * right modulo 2^64. */
+typedef struct pma_tcounters {
+    _Atomic uint64_t allocs, frees, hits, misses, next_class;
+    _Atomic uint64_t requested, allocated, objects;
+    _Atomic uint64_t flushes, fences, meta_bytes;
+} pma_tcounters;
+
+static inline void pma_count(_Atomic uint64_t *c, uint64_t v)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v, memory_order_relaxed);
+}
+
 struct pma_heap {
     nv_device *dev;
     pma_config cfg;
@@ -102,6 +145,7 @@ struct pma_heap {
     unsigned g_shift, q_shift;       /* log2(G), log2(q) */
     uint64_t id;                     /* tells this heap's TLS affinity from others' */
     bool persistent;                 /* metadata != dram */
+    bool tc_on;                      /* thread caches keep blocks (first-fit) */
     pthread_mutex_t grow;
     uint64_t hwm;                    /* end of the last arena */
     uint64_t root;                   /* DRAM copy of the root offset */
@@ -113,6 +157,22 @@ struct pma_heap {
     _Atomic uint64_t creations, restarts, next_class_hits, failed_allocs, bad_frees;
     _Atomic uint32_t wear_ceiling;   /* wear-aware: blocks allocated this often are not reused */
     uint64_t leaked_bytes, recovered_ops;
+    uint64_t arena_base;             /* first arena: after the header (and the log region) */
+    const pma_persist_ops *po;       /* the persistence protocol; NULL: metadata dram */
+    /* thread caches */
+    pthread_mutex_t tc_lock;
+    pma_tcache *caches;              /* registry (tc_lock) */
+    pma_tcounters retired;           /* caches gone, and what open found (tc_lock) */
+    _Atomic uint64_t cached_bytes_retired;
+    /* log protocol (persist_log.c) */
+    pthread_mutex_t ckpt;
+    uint64_t log_off, log_bytes;     /* the log region */
+    uint32_t log_chunks, log_start;  /* chunks; where this epoch's first chunk is */
+    _Atomic uint32_t log_used;       /* chunks handed out this epoch */
+    uint64_t epoch;                  /* current log epoch (cache locks, or ckpt) */
+    _Atomic uint64_t checkpoints, log_wraps;
+    uint64_t *ck_scratch;            /* checkpoint image buffer */
+    size_t ck_scratch_words;
 };
 
 /* allocs_total changes only under the arena lock; lafo reads it without one.
@@ -124,12 +184,45 @@ static inline void pma_arena_count_alloc(pma_arena *a)
                           memory_order_relaxed);
 }
 
+/* One protocol's operations (persist_intent.c, persist_log.c). alloc/free
+ * make the live state of block [u, u+n) of a small arena durable (called
+ * with the caller's cache lock held, after `live` and the slot changed);
+ * begin runs first in every get/return (log: room for a record), with the
+ * cache lock held; it may drop and retake it. */
+struct pma_persist_ops {
+    const char *name;
+    int (*format)(pma_heap *h);                 /* pma_init: regions after the header */
+    int (*attach)(pma_heap *h);                 /* pma_init and pma_open: DRAM state */
+    int (*arena_load)(pma_heap *h, pma_arena *a);   /* durable bitmaps -> space bitmaps */
+    int (*recover)(pma_heap *h);                /* pma_open, after every arena is loaded */
+    int (*begin)(pma_heap *h, pma_tcache *tc);
+    int (*alloc)(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n);
+    int (*free)(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n);
+    int (*check)(pma_heap *h, pma_arena *a, char *msg, size_t len);
+    void (*detach)(pma_heap *h);
+};
+extern const pma_persist_ops pma_persist_intent, pma_persist_log;
+
+/* Device stores of the protocols: checked, counted in tc (or the heap's
+ * retired counters when tc is NULL). 0 or PMA_EDEVICE. */
+int pma_meta_write(pma_heap *h, pma_tcache *tc, uint64_t off, const void *src, size_t len, nv_tag tag);
+void pma_meta_flush(pma_heap *h, pma_tcache *tc, uint64_t off, size_t len);
+void pma_meta_fence(pma_heap *h, pma_tcache *tc);
+
+/* The durable image of one small arena's live set, from `live` and the
+ * slots: intent's two physical bitmaps, or log's bit pairs, into out
+ * (2 * bitmap_bytes, zeroed here). */
+void pma_live_image(const pma_heap *h, const pma_arena *a, bool pairs, uint64_t *out);
+/* Rebuilds `live` and the slots from the space bitmaps (at open: nothing is
+ * cached yet, so every space object is live). */
+void pma_live_from_space(pma_heap *h, pma_arena *a);
+
 /* heap.c */
 void pma_set_error(int err);
 uint32_t pma_heap_class_of(const pma_heap *h, uint64_t padded);
 void pma_heap_register(pma_heap *h, pma_arena *a);
 int pma_heap_alloc_space(pma_heap *h, uint64_t bytes, uint64_t *off);
-void pma_heap_publish_hwm(pma_heap *h);
+int pma_heap_publish_hwm(pma_heap *h);
 int pma_heap_persist_list(pma_heap *h, int cls);
 
 static inline pma_arena *pma_heap_arena_at(pma_heap *h, uint64_t off)
@@ -140,17 +233,19 @@ static inline pma_arena *pma_heap_arena_at(pma_heap *h, uint64_t off)
 /* arena.c: creation, loading, the persistent bit protocol */
 int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_arena **out);
 int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out);
-void pma_arena_free_dram(pma_arena *a);
+void pma_arena_free_dram(pma_heap *h, pma_arena *a);
 int pma_arena_set_class(pma_heap *h, pma_arena *a, int cls);
 bool pma_arena_has_room(const pma_heap *h, const pma_arena *a, int cls);
 /* Allocates n units in a small arena (arena lock held); returns the first
  * unit, or PMA_BM_NONE (no room, or for wear-aware only blocks at or above
  * the ceiling: pma_wear_hot_ceiling then says which). */
-uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n, uint64_t requested);
-void pma_arena_release(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n);
+uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n);
 uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first);
-int pma_arena_large_set(pma_heap *h, pma_arena *a, bool live, uint64_t requested);
-int pma_arena_recover(pma_heap *h, pma_arena *a);
+int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested);
+/* Space only: hands units back to the arena (arena lock held). */
+void pma_arena_release_space(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n);
+int pma_arena_dram_alloc(pma_heap *h, pma_arena *a);
+void pma_arena_derive_counters(pma_heap *h, pma_arena *a);
 
 /* placement.c: the policy's choice of a free run of n units (arena lock held):
  * a unit, PMA_BM_NONE, or PMA_PLACE_HOT */

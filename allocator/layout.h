@@ -6,7 +6,8 @@
  * not pile onto a neighbour's cell.
  *
  *   device offset 0      heap header (4 KiB)
- *   4096 .. hwm          arenas, each 4 KiB-aligned, laid end to end
+ *   4096 ..              persistence "log" only: the log region (log_kib KiB)
+ *   arena base .. hwm    arenas, each 4 KiB-aligned, laid end to end
  *
  * Arena (small classes):
  *   header (lines 0..10) | alloc bitmap | start bitmap | data area
@@ -19,6 +20,7 @@
 #ifndef PMARENA_ALLOCATOR_LAYOUT_H
 #define PMARENA_ALLOCATOR_LAYOUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,7 +42,9 @@ typedef struct pma_heap_header {
     uint8_t policy, bitmap_layout, metadata, wear_spread_percent;
     uint64_t arena_size;
     uint64_t device_size;
-    uint64_t reserved1;
+    uint8_t persistence;          /* pma_persistence */
+    uint8_t reserved1[3];
+    uint32_t log_kib;             /* log: size of the log region */
     uint64_t checksum;            /* of the bytes before it */
     uint8_t pad0[8];
     /* line 1: end of the last arena; moves when an arena is created (header) */
@@ -51,6 +55,11 @@ typedef struct pma_heap_header {
     uint8_t pad2[56];
     /* line 3: heads of the class lists, metadata "nvram" only (list) */
     uint64_t list_head[8];
+    /* line 4: log: the current epoch and the chunk it starts at; rewritten
+     * at each checkpoint (log) */
+    uint64_t log_epoch;
+    uint64_t log_start;
+    uint8_t pad4[48];
 } pma_heap_header;
 
 typedef struct pma_log_slot {
@@ -108,9 +117,41 @@ static inline uint64_t pma_checksum(const void *p, size_t n)
 _Static_assert(offsetof(pma_heap_header, hwm) == 64, "hwm has its own line");
 _Static_assert(offsetof(pma_heap_header, root) == 128, "root has its own line");
 _Static_assert(offsetof(pma_heap_header, list_head) == 192, "list heads have their own line");
+_Static_assert(offsetof(pma_heap_header, log_epoch) == 256, "the log epoch has its own line");
 _Static_assert(offsetof(pma_arena_header, prev) == 64, "links have their own line");
 _Static_assert(offsetof(pma_arena_header, object) == 128, "object word has its own line");
 _Static_assert(offsetof(pma_arena_header, log) == 192, "log slots start at line 3");
 _Static_assert(sizeof(pma_arena_header) == 704, "11 lines");
+
+/* Log protocol record (16 bytes, two 8-byte stores, in a 16-byte aligned
+ * slot of the log region):
+ *   word 0: op (2 bits) | epoch mod 2^14 | device offset of the block (48 bits)
+ *   word 1: epoch mod 2^32 | slot generation mod 2^20 | units - 1 (12 bits)
+ * A record counts only when both words carry the current epoch: a torn one
+ * (one word stored, the other still an older epoch's) does not. */
+#define PMA_LOG_CHUNK 4096u          /* bytes a thread claims at a time */
+#define PMA_LOG_REC 16u
+#define PMA_GEN_MASK 0xfffffu
+
+static inline void pma_rec_pack(uint64_t w[2], unsigned op, uint64_t epoch, uint64_t off, uint32_t gen, uint32_t n)
+{
+    w[0] = ((uint64_t)op << 62) | ((epoch & 0x3fff) << 48) | (off & 0xffffffffffffull);
+    w[1] = ((epoch & 0xffffffffull) << 32) | ((uint64_t)(gen & PMA_GEN_MASK) << 12) | ((n - 1) & 0xfff);
+}
+static inline bool pma_rec_valid(const uint64_t w[2], uint64_t epoch)
+{
+    return (w[0] >> 62) != 0 && ((w[0] >> 48) & 0x3fff) == (epoch & 0x3fff) &&
+           (w[1] >> 32) == (epoch & 0xffffffffull);
+}
+static inline unsigned pma_rec_op(const uint64_t w[2]) { return (unsigned)(w[0] >> 62); }
+static inline uint64_t pma_rec_off(const uint64_t w[2]) { return w[0] & 0xffffffffffffull; }
+static inline uint32_t pma_rec_gen(const uint64_t w[2]) { return (uint32_t)(w[1] >> 12) & PMA_GEN_MASK; }
+static inline uint32_t pma_rec_units(const uint64_t w[2]) { return (uint32_t)(w[1] & 0xfff) + 1; }
+/* a is a later generation than b (both mod 2^20, less than 2^19 apart) */
+static inline bool pma_gen_after(uint32_t a, uint32_t b)
+{
+    uint32_t d = (a - b) & PMA_GEN_MASK;
+    return d != 0 && d < (PMA_GEN_MASK + 1) / 2;
+}
 
 #endif

@@ -16,6 +16,7 @@ static pma_config cfg_with(uint32_t g, uint32_t a, pma_policy p, pma_bitmap_layo
     c.policy = p;
     c.bitmap_layout = l;
     c.metadata = m;
+    c.persistence = PMA_PERSIST_INTENT;   /* exact counts and offsets below are intent's */
     return c;
 }
 
@@ -81,7 +82,8 @@ END_TEST
  * one that regains room rejoins it (the next request creates none). */
 START_TEST(list_moves_when_arenas_fill_and_empty)
 {
-    pma_config c = cfg_with(16, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID);
+    /* next-fit: no thread cache, so every get and return reaches the lists */
+    pma_config c = cfg_with(16, 16, PMA_NEXT_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID);
     c.arena_size = 16384;
     nv_device *d;
     pma_heap *h = test_heap_open(&d, 4 << 20, 64, &c);
@@ -154,7 +156,8 @@ END_TEST
 START_TEST(large_class_own_arena_and_reuse)
 {
     nv_device *d;
-    pma_heap *h = test_heap_open(&d, 16 << 20, 64, NULL);
+    pma_config c = cfg_with(1, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID);
+    pma_heap *h = test_heap_open(&d, 16 << 20, 64, &c);
     unsigned char *p = pma_get_mem(h, 5000);         /* 704-byte header + 5008: 8 KiB arena */
     ck_assert_ptr_nonnull(p);
     ck_assert_uint_eq(pma_usable_size(h, p), 5008);
@@ -315,16 +318,17 @@ END_TEST
 START_TEST(wear_attribution_by_kind)
 {
     nv_device *d;
-    pma_heap *h = test_heap_open(&d, 8 << 20, 64, NULL);
+    pma_config cfg = cfg_with(1, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID);
+    pma_heap *h = test_heap_open(&d, 8 << 20, 64, &cfg);
     nv_counters c;
     nv_counters_get(d, &c);
-    /* init: invalidate magic (1 cell), header body 8..255 (4 cells), magic (1). */
-    ck_assert_uint_eq(c.kind[NV_META_HEADER].writes, 6);
-    ck_assert_uint_eq(c.total_writes, 6);
+    /* init: invalidate magic (1 cell), header body 8..319 (5 cells), magic (1). */
+    ck_assert_uint_eq(c.kind[NV_META_HEADER].writes, 7);
+    ck_assert_uint_eq(c.total_writes, 7);
     void *p = pma_get_mem(h, 64);
     nv_counters_get(d, &c);
     /* new arena: 704-byte header (11 cells) + hwm (1); bitmaps already zero. */
-    ck_assert_uint_eq(c.kind[NV_META_HEADER].writes, 6 + 11 + 1);
+    ck_assert_uint_eq(c.kind[NV_META_HEADER].writes, 7 + 11 + 1);
     ck_assert_uint_eq(c.kind[NV_META_LOG].writes, 1);      /* the intent */
     ck_assert_uint_eq(c.kind[NV_META_BITMAP].writes, 2);   /* start word, alloc word */
     ck_assert_uint_eq(c.kind[NV_META_LIST].writes, 0);     /* hybrid: lists in DRAM */
@@ -345,7 +349,7 @@ START_TEST(wear_attribution_by_kind)
     pma_destroy(h);
     nv_close(d);
     /* nvram: the list head and links are stored too. */
-    pma_config cfg = cfg_with(1, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_NVRAM);
+    cfg.metadata = PMA_META_NVRAM;
     h = test_heap_open(&d, 8 << 20, 64, &cfg);
     pma_get_mem(h, 64);
     nv_counters_get(d, &c);

@@ -1,0 +1,181 @@
+/*
+ * tcache.c - the thread caches' lifecycle: found through a thread-local list
+ * (one cache per heap the thread used), registered with their heap so that
+ * pma_stats can sum their counters and a checkpoint can lock them all,
+ * drained back into the arenas when the thread exits, detached when the
+ * heap is destroyed. Gets and returns through them are in alloc.c.
+ *
+ * Lifetime: a cache belongs to its thread (freed at thread exit); the heap
+ * only borrows it. A global mutex orders a thread's exit against a heap's
+ * destruction, so neither side touches what the other has freed.
+ */
+#include "tcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
+static pthread_key_t exit_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static _Thread_local pma_tcache *mine;
+
+static void sum_into(pma_tcounters *to, const pma_tcounters *from)
+{
+#define ADD(f) pma_count(&to->f, atomic_load_explicit(&from->f, memory_order_relaxed))
+    ADD(allocs); ADD(frees); ADD(hits); ADD(misses); ADD(next_class);
+    ADD(requested); ADD(allocated); ADD(objects);
+    ADD(flushes); ADD(fences); ADD(meta_bytes);
+#undef ADD
+}
+
+void pma_tc_release_block(pma_heap *h, pma_arena *a, uint32_t u, uint32_t n)
+{
+    pma_spin_lock(&a->lock);
+    pma_arena_release_space(h, a, u, n);
+    int cls = atomic_load_explicit(&a->cls, memory_order_relaxed);
+    bool rejoin = !a->on_list && pma_arena_has_room(h, a, cls);
+    pma_spin_unlock(&a->lock);
+    if (!rejoin)
+        return;
+    pma_class *c = &h->cls[cls];
+    pthread_mutex_lock(&c->lock);
+    pma_spin_lock(&a->lock);
+    if (atomic_load(&a->cls) == cls && !a->on_list && pma_arena_has_room(h, a, cls))
+        pma_list_push(h, c, a);
+    pma_spin_unlock(&a->lock);
+    pthread_mutex_unlock(&c->lock);
+}
+
+static void give_back(pma_heap *h, pma_tcache *tc, pma_tbin *b, uint32_t from, uint32_t to)
+{
+    for (uint32_t i = from; i < to; i++) {
+        pma_tentry *e = &b->e[i];
+        pma_tc_release_block(h, e->a, e->u, e->n);
+        pma_count(&tc->cached_bytes, -((uint64_t)e->n << h->g_shift));
+    }
+}
+
+void pma_tc_trim(pma_heap *h, pma_tcache *tc, int cls)
+{
+    pma_tbin *b = &tc->bin[cls];
+    uint32_t half = b->count / 2;
+    give_back(h, tc, b, 0, half);
+    memmove(b->e, b->e + half, (b->count - half) * sizeof b->e[0]);
+    b->count -= half;
+}
+
+void pma_tc_drain(pma_heap *h, pma_tcache *tc)
+{
+    for (int c = 0; c < PMA_CLASS_LARGE; c++) {
+        give_back(h, tc, &tc->bin[c], 0, tc->bin[c].count);
+        tc->bin[c].count = 0;
+    }
+}
+
+static void unlink_locked(pma_heap *h, pma_tcache *tc)
+{
+    if (tc->hprev)
+        tc->hprev->hnext = tc->hnext;
+    else
+        h->caches = tc->hnext;
+    if (tc->hnext)
+        tc->hnext->hprev = tc->hprev;
+    tc->hnext = tc->hprev = NULL;
+}
+
+/* Thread exit: every cache still attached goes back to its heap. */
+static void thread_exit(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&registry);
+    for (pma_tcache *tc = mine, *next; tc; tc = next) {
+        next = tc->tnext;
+        pma_heap *h = tc->heap;
+        if (h) {
+            pthread_mutex_lock(&h->tc_lock);
+            pma_spin_lock(&tc->lock);
+            pma_tc_drain(h, tc);
+            sum_into(&h->retired, &tc->ct);
+            unlink_locked(h, tc);
+            pma_spin_unlock(&tc->lock);
+            pthread_mutex_unlock(&h->tc_lock);
+        }
+        free(tc);
+    }
+    mine = NULL;
+    pthread_mutex_unlock(&registry);
+}
+
+static void make_key(void) { pthread_key_create(&exit_key, thread_exit); }
+
+pma_tcache *pma_tc_get(pma_heap *h)
+{
+    pma_tcache *tc = mine;
+    if (tc && tc->heap_id == h->id)
+        return tc;
+    pma_tcache **pp = &mine;
+    for (; *pp; pp = &(*pp)->tnext) {
+        if ((*pp)->heap_id == h->id) {
+            tc = *pp;                 /* move to front: the next lookup is one compare */
+            *pp = tc->tnext;
+            tc->tnext = mine;
+            mine = tc;
+            return tc;
+        }
+    }
+    pthread_once(&key_once, make_key);
+    /* A cache whose heap is gone is reused rather than kept. */
+    pthread_mutex_lock(&registry);
+    for (pp = &mine; *pp; pp = &(*pp)->tnext)
+        if (!(*pp)->heap)
+            break;
+    tc = *pp;
+    if (tc)
+        *pp = tc->tnext;
+    pthread_mutex_unlock(&registry);
+    if (!tc)
+        tc = malloc(sizeof *tc);
+    if (!tc)
+        return NULL;
+    memset(tc, 0, sizeof *tc);
+    tc->heap = h;
+    tc->heap_id = h->id;
+    pthread_mutex_lock(&h->tc_lock);
+    tc->hnext = h->caches;
+    if (h->caches)
+        h->caches->hprev = tc;
+    h->caches = tc;
+    pthread_mutex_unlock(&h->tc_lock);
+    tc->tnext = mine;
+    mine = tc;
+    pthread_setspecific(exit_key, tc);   /* any non-NULL value: the destructor runs */
+    return tc;
+}
+
+void pma_tc_detach_all(pma_heap *h)
+{
+    pthread_mutex_lock(&registry);
+    pthread_mutex_lock(&h->tc_lock);
+    for (pma_tcache *tc = h->caches, *next; tc; tc = next) {
+        next = tc->hnext;
+        tc->heap = NULL;
+        tc->hnext = tc->hprev = NULL;
+        for (int c = 0; c < PMA_CLASS_LARGE; c++)
+            tc->bin[c].count = 0;
+    }
+    h->caches = NULL;
+    pthread_mutex_unlock(&h->tc_lock);
+    pthread_mutex_unlock(&registry);
+}
+
+void pma_tc_sum(pma_heap *h, pma_tcounters *out, uint64_t *cached_bytes)
+{
+    memset(out, 0, sizeof *out);
+    sum_into(out, &h->retired);
+    uint64_t cached = 0;
+    for (pma_tcache *tc = h->caches; tc; tc = tc->hnext) {
+        sum_into(out, &tc->ct);
+        cached += atomic_load_explicit(&tc->cached_bytes, memory_order_relaxed);
+    }
+    *cached_bytes = cached;
+}
