@@ -24,12 +24,24 @@ typedef struct nv_slot {
 
 enum { NV_LINE_CLEAN = 0, NV_LINE_DIRTY = 1, NV_LINE_FLUSHED = 2 };
 
+/* One flush of one line by one thread, waiting for that thread's fence. It
+ * still counts only while the line is flushed and line_gen[line] == gen (no
+ * store since). */
+typedef struct nv_flush_rec {
+    uint64_t line;
+    uint64_t tid;                /* crash_thread_id() of the flushing thread */
+    uint32_t gen;
+} nv_flush_rec;
+
 typedef struct nv_crash_state {
     pthread_mutex_t lock;
     unsigned char *image;        /* last persisted contents */
     unsigned char *line_state;   /* NV_LINE_* per 64-byte line */
+    uint32_t *line_gen;          /* per line: bumped when a store starts a dirty period */
     uint64_t *pending;           /* lines not clean, in no particular order */
     uint64_t npending, cap;
+    nv_flush_rec *recs;          /* flushes not yet fenced, in flush order */
+    uint64_t nrecs, rcap;
     uint64_t ops[3];             /* stores, flushes, fences since arm/reset */
     unsigned arm_mask;
     uint64_t arm_n;              /* 0: not armed */

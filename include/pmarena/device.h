@@ -184,6 +184,8 @@ static inline void nv_flush(nv_device *d, uint64_t off, size_t len)
         d->ops->flush(d, off, len);
 }
 
+/* Orders the calling thread's flushes, as x86's sfence: on sim with crash_sim
+ * a fence persists only the lines this thread flushed (sim/sim_crash.c). */
 static inline void nv_fence(nv_device *d)
 {
     if (d->ops->fence)
