@@ -65,6 +65,11 @@ typedef struct nv_sim {
     nv_slot slot[NV_MAX_THREADS];
     bool crash_sim;
     nv_crash_state crash;
+    /* Fault injection (nv_fault_arm). The store path reads only fault_armed
+     * until it is set: one predictable branch on an unarmed device. */
+    _Atomic bool fault_armed;
+    _Atomic uint64_t fault_n;      /* the first store to fail, 1-based */
+    _Atomic uint64_t fault_seen;   /* stores attempted since arming */
 } nv_sim;
 
 static inline nv_sim *nv_sim_of(nv_device *d) { return (nv_sim *)d; }
