@@ -32,7 +32,7 @@ const char *nv_strerror(int err)
     case NV_EINVAL: return "invalid argument";
     case NV_ENOMEM: return "out of host memory";
     case NV_ERANGE: return "offset or length outside the device";
-    case NV_EIO: return "device file I/O failed";
+    case NV_EIO: return "device I/O failed";
     case NV_ENOTSUP: return "not supported by this device";
     default: return "unknown device error";
     }

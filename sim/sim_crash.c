@@ -10,23 +10,50 @@
  *   flushed  flushed, waiting for a fence
  *
  * A store makes its lines dirty; a flush makes dirty lines flushed; a fence
- * copies every flushed line into the image and makes it clean. (The fence is
- * global, stronger than x86's per-thread sfence; the allocator's protocols
- * flush and fence on one thread, so this does not hide bugs there.) A crash
- * reverts every line that is not clean to its image, except that each may
- * survive with probability survive_p (a seeded draw): caches do evict lines
- * nobody flushed. Lines not clean are also kept in an array, so fence and
- * crash cost the number of lines in flight, not the device size.
+ * persists (copies into the image, makes clean) the flushed lines that the
+ * calling thread flushed, as x86's sfence orders only its own thread's
+ * clflushopt/clwb. A line flushed by thread A and not yet fenced by A is not
+ * persisted by thread B's fence; if B flushes that line too (whether or not
+ * it stored to it first), B's fence persists its current contents. A store to
+ * a flushed line makes it dirty again and voids every earlier flush of it
+ * (the model keeps no snapshot of what a flush saw, so an earlier flusher's
+ * fence persists nothing: stricter than hardware, never weaker). With one
+ * thread this is the plain rule: a fence persists every flushed line.
+ *
+ * Flush ownership. Each OS thread gets an exact id on its first flush or
+ * fence (a process-wide 64-bit counter; ids are never reused, unlike the
+ * time slots of device.c, which surplus threads share, and which a replay
+ * engine rebinds). A flush appends a record (line, thread, gen) to recs;
+ * line_gen[line] advances when a store starts a new dirty period (the line
+ * was clean or flushed), so a record is live only while its line is flushed
+ * and its gen is the line's: a store voids every earlier record at once,
+ * without a search. A fence by T walks the records: T's live ones persist
+ * their lines, T's stale ones and everyone's stale ones are dropped, other
+ * threads' live ones stay. Records of a thread that exits unfenced stay live
+ * (those lines never persist through it) until the line is stored again,
+ * persisted by another flusher, or the device crashes. Invariant: a line is
+ * flushed iff at least one live record names it. gen is 32 bits and cannot
+ * come round to a stale record's: every bump but the first needs a flush in
+ * between, each such flush appends a record, and stale records are swept at
+ * least once per rcap/2 appends (crash_recs_reserve) and at every fence.
+ *
+ * A crash reverts every line that is not clean to its image, except that
+ * each may survive with probability survive_p (a seeded draw): caches do
+ * evict lines nobody flushed. Lines not clean are also kept in an array, so
+ * fence and crash cost the number of lines and flushes in flight, not the
+ * device size.
  *
  * Injection: armed with (mask, n), the device counts stores, flushes and
  * fences in mask; the n-th completes, and from then on nothing persists:
  * stores still dirty lines, but flushes and fences do nothing until nv_crash.
  *
  * Locking: every function here runs under crash.lock (the store path takes it
- * in sim_device.c around the memcpy so image and state stay consistent).
+ * in sim_device.c around the memcpy so image and state stay consistent). The
+ * thread id is thread-local and taken before the lock.
  */
 #include "sim_internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -42,11 +69,16 @@ int nv_sim_crash_init(nv_sim *s)
         return -1;
     }
     c->line_state = calloc(lines, 1);
+    c->line_gen = calloc(lines, sizeof *c->line_gen);
     c->cap = 1024;
     c->pending = malloc(c->cap * sizeof *c->pending);
-    if (!c->line_state || !c->pending) {
+    c->rcap = 1024;
+    c->recs = malloc(c->rcap * sizeof *c->recs);
+    if (!c->line_state || !c->line_gen || !c->pending || !c->recs) {
         free(c->line_state);
+        free(c->line_gen);
         free(c->pending);
+        free(c->recs);
         munmap(c->image, s->map_bytes);
         return -1;
     }
@@ -87,7 +119,9 @@ void nv_sim_crash_free(nv_sim *s)
     crash_unfreeze(c);
     munmap(c->image, s->map_bytes);
     free(c->line_state);
+    free(c->line_gen);
     free(c->pending);
+    free(c->recs);
     pthread_mutex_destroy(&c->lock);
 }
 
@@ -120,13 +154,53 @@ static void crash_push(nv_crash_state *c, uint64_t line)
     c->pending[c->npending++] = line;
 }
 
+/* The calling thread's flush-ownership id: exact, never 0, never reused. */
+static _Thread_local uint64_t crash_tid;
+static _Atomic uint64_t crash_next_tid;
+
+static uint64_t crash_thread_id(void)
+{
+    if (!crash_tid)
+        crash_tid = atomic_fetch_add_explicit(&crash_next_tid, 1, memory_order_relaxed) + 1;
+    return crash_tid;
+}
+
+static bool crash_rec_live(const nv_crash_state *c, const nv_flush_rec *r)
+{
+    return c->line_state[r->line] == NV_LINE_FLUSHED && c->line_gen[r->line] == r->gen;
+}
+
+/* Room for one more record: drop the stale ones first, grow only if the
+ * live ones fill more than half, so a thread that flushes and never fences
+ * costs memory for its live flushes only. */
+static void crash_recs_reserve(nv_crash_state *c)
+{
+    if (c->nrecs < c->rcap)
+        return;
+    uint64_t keep = 0;
+    for (uint64_t i = 0; i < c->nrecs; i++)
+        if (crash_rec_live(c, &c->recs[i]))
+            c->recs[keep++] = c->recs[i];
+    c->nrecs = keep;
+    if (keep <= c->rcap / 2)
+        return;
+    nv_flush_rec *p = realloc(c->recs, 2 * c->rcap * sizeof *p);
+    if (!p)
+        abort();   /* the image would silently diverge otherwise */
+    c->recs = p;
+    c->rcap *= 2;
+}
+
 void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len)
 {
     nv_crash_state *c = &s->crash;
     uint64_t l0 = off / NV_CACHE_LINE, l1 = (off + len - 1) / NV_CACHE_LINE;
     for (uint64_t l = l0; l <= l1; l++) {
-        if (c->line_state[l] == NV_LINE_CLEAN)
+        unsigned char st = c->line_state[l];
+        if (st == NV_LINE_CLEAN)
             crash_push(c, l);
+        if (st != NV_LINE_DIRTY)
+            c->line_gen[l]++;          /* a new dirty period: voids older flushes */
         c->line_state[l] = NV_LINE_DIRTY;
     }
     crash_count_op(s, NV_OP_STORE, 0);
@@ -135,12 +209,23 @@ void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len)
 void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len)
 {
     nv_crash_state *c = &s->crash;
+    uint64_t tid = crash_thread_id();
     pthread_mutex_lock(&c->lock);
     if (!c->triggered) {
         uint64_t l0 = off / NV_CACHE_LINE, l1 = (off + len - 1) / NV_CACHE_LINE;
-        for (uint64_t l = l0; l <= l1; l++)
-            if (c->line_state[l] == NV_LINE_DIRTY)
-                c->line_state[l] = NV_LINE_FLUSHED;
+        for (uint64_t l = l0; l <= l1; l++) {
+            if (c->line_state[l] == NV_LINE_CLEAN)
+                continue;
+            /* A repeated flush of the line by this thread in this dirty
+             * period adds nothing; catch the common back-to-back case. */
+            const nv_flush_rec *last = c->nrecs ? &c->recs[c->nrecs - 1] : NULL;
+            if (last && last->line == l && last->tid == tid && last->gen == c->line_gen[l]
+                && c->line_state[l] == NV_LINE_FLUSHED)
+                continue;
+            crash_recs_reserve(c);
+            c->recs[c->nrecs++] = (nv_flush_rec){.line = l, .tid = tid, .gen = c->line_gen[l]};
+            c->line_state[l] = NV_LINE_FLUSHED;
+        }
     }
     crash_count_op(s, NV_OP_FLUSH, 1);
     pthread_mutex_unlock(&c->lock);
@@ -156,19 +241,32 @@ static void crash_copy_line(nv_sim *s, unsigned char *dst, const unsigned char *
 void nv_sim_crash_fence(nv_sim *s)
 {
     nv_crash_state *c = &s->crash;
+    uint64_t tid = crash_thread_id();
     pthread_mutex_lock(&c->lock);
     if (!c->triggered) {
-        uint64_t keep = 0;
-        for (uint64_t i = 0; i < c->npending; i++) {
-            uint64_t l = c->pending[i];
-            if (c->line_state[l] == NV_LINE_FLUSHED) {
-                crash_copy_line(s, c->image, s->dev.base, l);
-                c->line_state[l] = NV_LINE_CLEAN;
-            } else {
-                c->pending[keep++] = l;
+        uint64_t keep = 0, persisted = 0;
+        for (uint64_t i = 0; i < c->nrecs; i++) {
+            nv_flush_rec r = c->recs[i];
+            if (!crash_rec_live(c, &r))
+                continue;                       /* stale: drop, whoever flushed */
+            if (r.tid != tid) {
+                c->recs[keep++] = r;            /* another thread's: its fence */
+                continue;
             }
+            crash_copy_line(s, c->image, s->dev.base, r.line);
+            c->line_state[r.line] = NV_LINE_CLEAN;
+            persisted++;
         }
-        c->npending = keep;
+        c->nrecs = keep;
+        /* Records kept before a line went clean further on are stale now;
+         * the next fence or reserve drops them. */
+        if (persisted) {
+            keep = 0;
+            for (uint64_t i = 0; i < c->npending; i++)
+                if (c->line_state[c->pending[i]] != NV_LINE_CLEAN)
+                    c->pending[keep++] = c->pending[i];
+            c->npending = keep;
+        }
     }
     crash_count_op(s, NV_OP_FENCE, 2);
     pthread_mutex_unlock(&c->lock);
@@ -231,6 +329,7 @@ int nv_sim_crash(nv_device *d, const nv_crash_opts *opts)
         c->line_state[c->pending[i]] = NV_LINE_CLEAN;
     }
     c->npending = 0;
+    c->nrecs = 0;
     c->triggered = false;
     c->arm_n = 0;
     pthread_mutex_unlock(&c->lock);

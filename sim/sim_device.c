@@ -13,6 +13,12 @@
  * Latency: read and write cost per 64-byte line touched, flush per line
  * flushed, fence per fence, charged to the calling thread's slot.
  *
+ * Fault injection (nv_fault_arm): once armed, every store that passes the
+ * argument checks is counted, and the n-th and all later ones fail with
+ * NV_EIO before touching anything (bytes, wear, slots, crash bookkeeping),
+ * until disarmed. Unarmed, it costs the store path one relaxed load and a
+ * branch predicted not taken.
+ *
  * Locking: counters are atomic (cell_counters.h) and slots are per thread, so
  * stores run in parallel. With crash simulation on, a store, flush or fence
  * also updates the persisted-image bookkeeping under the crash lock.
@@ -98,6 +104,14 @@ static void sim_account_store(nv_sim *s, uint64_t off, size_t len, nv_tag tag, u
         nv_slot_add(&t->bits_flipped[tag], flips, shared);
 }
 
+/* The armed fault path: counts this store; true if it is to fail. Kept out
+ * of line so the unarmed store path stays one load and one branch. */
+static __attribute__((noinline, cold)) bool sim_fault_hit(nv_sim *s)
+{
+    uint64_t k = atomic_fetch_add_explicit(&s->fault_seen, 1, memory_order_relaxed) + 1;
+    return k >= atomic_load_explicit(&s->fault_n, memory_order_relaxed);
+}
+
 /* One store: src bytes, or `byte` repeated when src is NULL. */
 static int sim_store(nv_device *d, uint64_t off, const void *src, int byte,
                      size_t len, nv_tag tag)
@@ -109,6 +123,9 @@ static int sim_store(nv_device *d, uint64_t off, const void *src, int byte,
         return NV_ERANGE;
     if (len == 0)
         return 0;
+    if (__builtin_expect(atomic_load_explicit(&s->fault_armed, memory_order_relaxed), 0)
+        && sim_fault_hit(s))
+        return NV_EIO;       /* an injected fault: nothing stored or counted */
     if (s->crash_sim)
         pthread_mutex_lock(&s->crash.lock);
     uint64_t flips = sim_wear(s, off, len, src, byte, tag);
@@ -185,6 +202,28 @@ static void sim_close(nv_device *d)
         nv_sim_crash_free(s);
     munmap(d->base, s->map_bytes);
     free(s);
+}
+
+int nv_fault_arm(nv_device *d, unsigned mask, uint64_t n)
+{
+    if (!d || d->kind != NV_KIND_SIM)
+        return NV_ENOTSUP;
+    if (n == 0 || mask != NV_OP_STORE)
+        return NV_EINVAL;
+    nv_sim *s = nv_sim_of(d);
+    atomic_store(&s->fault_armed, false);
+    atomic_store(&s->fault_n, n);
+    atomic_store(&s->fault_seen, 0);
+    atomic_store(&s->fault_armed, true);
+    return 0;
+}
+
+int nv_fault_disarm(nv_device *d)
+{
+    if (!d || d->kind != NV_KIND_SIM)
+        return NV_ENOTSUP;
+    atomic_store(&nv_sim_of(d)->fault_armed, false);
+    return 0;
 }
 
 static const nv_ops sim_ops = {

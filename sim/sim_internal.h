@@ -24,12 +24,24 @@ typedef struct nv_slot {
 
 enum { NV_LINE_CLEAN = 0, NV_LINE_DIRTY = 1, NV_LINE_FLUSHED = 2 };
 
+/* One flush of one line by one thread, waiting for that thread's fence. It
+ * still counts only while the line is flushed and line_gen[line] == gen (no
+ * store since). */
+typedef struct nv_flush_rec {
+    uint64_t line;
+    uint64_t tid;                /* crash_thread_id() of the flushing thread */
+    uint32_t gen;
+} nv_flush_rec;
+
 typedef struct nv_crash_state {
     pthread_mutex_t lock;
     unsigned char *image;        /* last persisted contents */
     unsigned char *line_state;   /* NV_LINE_* per 64-byte line */
+    uint32_t *line_gen;          /* per line: bumped when a store starts a dirty period */
     uint64_t *pending;           /* lines not clean, in no particular order */
     uint64_t npending, cap;
+    nv_flush_rec *recs;          /* flushes not yet fenced, in flush order */
+    uint64_t nrecs, rcap;
     uint64_t ops[3];             /* stores, flushes, fences since arm/reset */
     unsigned arm_mask;
     uint64_t arm_n;              /* 0: not armed */
@@ -53,6 +65,11 @@ typedef struct nv_sim {
     nv_slot slot[NV_MAX_THREADS];
     bool crash_sim;
     nv_crash_state crash;
+    /* Fault injection (nv_fault_arm). The store path reads only fault_armed
+     * until it is set: one predictable branch on an unarmed device. */
+    _Atomic bool fault_armed;
+    _Atomic uint64_t fault_n;      /* the first store to fail, 1-based */
+    _Atomic uint64_t fault_seen;   /* stores attempted since arming */
 } nv_sim;
 
 static inline nv_sim *nv_sim_of(nv_device *d) { return (nv_sim *)d; }

@@ -1,9 +1,11 @@
 /* test_sim_counting.c - the sim device's wear counting: exact per-cell counts
  * for writes inside a cell and across cell boundaries at every cell size, per
  * source and per metadata kind, the dcw model and its bit flips, media-line
- * amplification, compact wrap-free counters, and bad ranges. */
+ * amplification, compact wrap-free counters, bad ranges, and injected store
+ * faults (nv_fault_arm). */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static const uint32_t cell_sizes[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
@@ -242,6 +244,141 @@ START_TEST(reads_return_contents_without_wear)
 }
 END_TEST
 
+/* Injected faults: the n-th store from arming and every later one fail with
+ * NV_EIO, store nothing and count nowhere; disarming restores stores. */
+START_TEST(fault_injection_fails_stores_from_the_nth)
+{
+    bool crash_sim = _i;
+    nv_device *d = test_sim_open(1 << 16, 64, NV_MODEL_LINE, 0, crash_sim);
+    const unsigned char *m = nv_base(d);
+    unsigned char b[64];
+    memset(b, 0x11, sizeof b);
+    ck_assert_int_eq(nv_fault_disarm(d), 0);                      /* unarmed: no-op */
+    ck_assert_int_eq(nv_fault_arm(d, NV_OP_STORE, 3), 0);
+    ck_assert_int_eq(nv_write(d, 0, b, 64, NV_DATA), 0);          /* store 1 */
+    ck_assert_int_eq(nv_write(d, 64, b, 0, NV_DATA), 0);          /* len 0: not a store */
+    ck_assert_int_eq(nv_write(d, 1 << 16, b, 1, NV_DATA), NV_ERANGE);   /* not counted */
+    ck_assert_int_eq(nv_set(d, 64, 0x22, 64, NV_META_BITMAP), 0); /* store 2 */
+    nv_counters before, after;
+    nv_counters_get(d, &before);
+    uint64_t crash_ops = nv_crash_ops_count(d, NV_OP_ALL);
+    memset(b, 0x33, sizeof b);
+    ck_assert_int_eq(nv_write(d, 0, b, 8, NV_DATA), NV_EIO);      /* store 3: fails */
+    ck_assert_int_eq(nv_set(d, 128, 0x44, 1, NV_META_LOG), NV_EIO);   /* and after */
+    ck_assert_int_eq(nv_write(d, 4096, b, 64, NV_META_HEADER), NV_EIO);
+    ck_assert_uint_eq(m[0], 0x11);
+    ck_assert_uint_eq(m[7], 0x11);
+    ck_assert_uint_eq(m[128], 0);
+    ck_assert_uint_eq(m[4096], 0);
+    nv_counters_get(d, &after);
+    ck_assert_uint_eq(after.stores, before.stores);
+    ck_assert_uint_eq(after.stores, 2);
+    ck_assert_uint_eq(after.total_writes, before.total_writes);
+    ck_assert_uint_eq(after.data_writes, before.data_writes);
+    ck_assert_uint_eq(after.meta_writes, before.meta_writes);
+    ck_assert_uint_eq(after.bytes_stored, before.bytes_stored);
+    ck_assert_uint_eq(after.cells_touched, before.cells_touched);
+    ck_assert(after.time_ns == before.time_ns);
+    ck_assert_uint_eq(nv_cell_count(d, 0, -1), 1);
+    ck_assert_uint_eq(nv_cell_count(d, 2, -1), 0);
+    ck_assert_uint_eq(nv_crash_ops_count(d, NV_OP_ALL), crash_ops);
+    /* Reads, flushes and fences still work while armed. */
+    unsigned char r[8];
+    ck_assert_int_eq(nv_read(d, 0, r, sizeof r), 0);
+    ck_assert_uint_eq(r[0], 0x11);
+    nv_persist(d, 0, 128);
+    if (crash_sim) {
+        /* The failed stores dirtied nothing: a crash keeps what was persisted. */
+        ck_assert_int_eq(nv_crash(d, NULL), 0);
+        ck_assert_uint_eq(m[0], 0x11);
+        ck_assert_uint_eq(m[64], 0x22);
+        ck_assert_uint_eq(m[128], 0);
+    }
+    /* Still failing until disarmed; then stores land and count again. */
+    ck_assert_int_eq(nv_write(d, 0, b, 8, NV_DATA), NV_EIO);
+    ck_assert_int_eq(nv_fault_disarm(d), 0);
+    ck_assert_int_eq(nv_write(d, 0, b, 8, NV_DATA), 0);
+    ck_assert_uint_eq(m[0], 0x33);
+    nv_counters_get(d, &after);
+    ck_assert_uint_eq(after.stores, before.stores + 1);
+    ck_assert_uint_eq(nv_cell_count(d, 0, -1), 2);
+    /* Arming again restarts the count: n = 1 fails the very next store. */
+    ck_assert_int_eq(nv_fault_arm(d, NV_OP_STORE, 1), 0);
+    ck_assert_int_eq(nv_set(d, 0, 0x55, 1, NV_DATA), NV_EIO);
+    ck_assert_uint_eq(m[0], 0x33);
+    ck_assert_int_eq(nv_fault_arm(d, NV_OP_STORE, 2), 0);
+    ck_assert_int_eq(nv_set(d, 0, 0x55, 1, NV_DATA), 0);
+    ck_assert_int_eq(nv_set(d, 0, 0x66, 1, NV_DATA), NV_EIO);
+    ck_assert_uint_eq(m[0], 0x55);
+    ck_assert_int_eq(nv_fault_disarm(d), 0);
+    /* Bad arguments: n = 0, and masks other than NV_OP_STORE (flush and
+     * fence cannot fail). */
+    ck_assert_int_eq(nv_fault_arm(d, NV_OP_STORE, 0), NV_EINVAL);
+    ck_assert_int_eq(nv_fault_arm(d, 0, 1), NV_EINVAL);
+    ck_assert_int_eq(nv_fault_arm(d, NV_OP_FLUSH, 1), NV_EINVAL);
+    ck_assert_int_eq(nv_fault_arm(d, NV_OP_ALL, 1), NV_EINVAL);
+    ck_assert_int_eq(nv_set(d, 0, 0x77, 1, NV_DATA), 0);          /* refused arms arm nothing */
+    nv_close(d);
+    /* Other backends do not inject. */
+    nv_config cfg;
+    nv_config_defaults(&cfg);
+    cfg.kind = NV_KIND_DRAM;
+    cfg.size = 4096;
+    ck_assert_int_eq(nv_open(&d, &cfg), 0);
+    ck_assert_int_eq(nv_fault_arm(d, NV_OP_STORE, 1), NV_ENOTSUP);
+    ck_assert_int_eq(nv_fault_disarm(d), NV_ENOTSUP);
+    ck_assert_int_eq(nv_write(d, 0, b, 8, NV_DATA), 0);
+    nv_close(d);
+}
+END_TEST
+
+/* Threads storing at once: exactly n - 1 stores after arming succeed. */
+enum { FAULT_THREADS = 4, FAULT_STORES = 2000 };
+
+typedef struct fault_worker {
+    nv_device *d;
+    int id, ok, eio;
+} fault_worker;
+
+static void *fault_main(void *arg)
+{
+    fault_worker *w = arg;
+    unsigned char v = (unsigned char)(w->id + 1);
+    for (int i = 0; i < FAULT_STORES; i++) {
+        int rc = nv_write(w->d, (uint64_t)w->id * 64 + (uint64_t)(i % 64), &v, 1, NV_DATA);
+        w->ok += rc == 0;
+        w->eio += rc == NV_EIO;
+    }
+    return NULL;
+}
+
+START_TEST(fault_injection_counts_across_threads)
+{
+    nv_device *d = test_sim_open(1 << 16, 64, NV_MODEL_LINE, 0, _i);
+    uint64_t n = FAULT_THREADS * FAULT_STORES / 2 + 7;
+    ck_assert_int_eq(nv_fault_arm(d, NV_OP_STORE, n), 0);
+    pthread_t th[FAULT_THREADS];
+    fault_worker w[FAULT_THREADS];
+    for (int i = 0; i < FAULT_THREADS; i++) {
+        w[i] = (fault_worker){.d = d, .id = i};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, fault_main, &w[i]), 0);
+    }
+    int ok = 0, eio = 0;
+    for (int i = 0; i < FAULT_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ok += w[i].ok;
+        eio += w[i].eio;
+    }
+    ck_assert_int_eq(ok, (int)n - 1);
+    ck_assert_int_eq(ok + eio, FAULT_THREADS * FAULT_STORES);
+    nv_counters c;
+    nv_counters_get(d, &c);
+    ck_assert_uint_eq(c.stores, n - 1);
+    ck_assert_uint_eq(c.total_writes, n - 1);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim_counting");
@@ -256,6 +393,8 @@ int main(void)
     tcase_add_test(tc, large_device_one_byte_cells);
     tcase_add_test(tc, bad_ranges_refused);
     tcase_add_test(tc, reads_return_contents_without_wear);
+    tcase_add_loop_test(tc, fault_injection_fails_stores_from_the_nth, 0, 2);
+    tcase_add_loop_test(tc, fault_injection_counts_across_threads, 0, 2);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -1,8 +1,10 @@
 /* test_sim_crash.c - crash simulation: a crash loses exactly the lines not
  * flushed and fenced; the survivor mode is seeded and reproducible; injection
- * at the n-th store, flush or fence stops persistence right there. */
+ * at the n-th store, flush or fence stops persistence right there; a fence
+ * persists only the lines its own thread flushed. */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <string.h>
 
 static unsigned char byte_at(nv_device *d, uint64_t off)
@@ -169,6 +171,189 @@ START_TEST(nothing_after_the_crash_point_survives)
 }
 END_TEST
 
+/* ---- per-thread fences ----------------------------------------------------
+ * An agent is a thread that runs the steps it is handed, one at a time, while
+ * the test thread waits: two thread identities interleaved deterministically. */
+
+typedef struct agent {
+    pthread_t th;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    void (*step)(nv_device *, uint64_t, unsigned char);
+    nv_device *d;
+    uint64_t off;
+    unsigned char val;
+    bool pending, quit;
+} agent;
+
+static void *agent_main(void *arg)
+{
+    agent *a = arg;
+    pthread_mutex_lock(&a->lock);
+    for (;;) {
+        while (!a->pending && !a->quit)
+            pthread_cond_wait(&a->cond, &a->lock);
+        if (a->pending) {
+            a->step(a->d, a->off, a->val);
+            a->pending = false;
+            pthread_cond_broadcast(&a->cond);
+        } else {
+            break;
+        }
+    }
+    pthread_mutex_unlock(&a->lock);
+    return NULL;
+}
+
+static void agent_start(agent *a)
+{
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->lock, NULL);
+    pthread_cond_init(&a->cond, NULL);
+    ck_assert_int_eq(pthread_create(&a->th, NULL, agent_main, a), 0);
+}
+
+/* Runs step(d, off, val) on the agent's thread and waits for it. */
+static void agent_do(agent *a, void (*step)(nv_device *, uint64_t, unsigned char),
+                     nv_device *d, uint64_t off, unsigned char val)
+{
+    pthread_mutex_lock(&a->lock);
+    a->step = step;
+    a->d = d;
+    a->off = off;
+    a->val = val;
+    a->pending = true;
+    pthread_cond_broadcast(&a->cond);
+    while (a->pending)
+        pthread_cond_wait(&a->cond, &a->lock);
+    pthread_mutex_unlock(&a->lock);
+}
+
+static void agent_stop(agent *a)
+{
+    pthread_mutex_lock(&a->lock);
+    a->quit = true;
+    pthread_cond_broadcast(&a->cond);
+    pthread_mutex_unlock(&a->lock);
+    pthread_join(a->th, NULL);
+    pthread_mutex_destroy(&a->lock);
+    pthread_cond_destroy(&a->cond);
+}
+
+static void step_store(nv_device *d, uint64_t off, unsigned char v) { nv_write(d, off, &v, 1, NV_DATA); }
+static void step_flush(nv_device *d, uint64_t off, unsigned char v) { (void)v; nv_flush(d, off, 1); }
+static void step_fence(nv_device *d, uint64_t off, unsigned char v) { (void)off; (void)v; nv_fence(d); }
+static void step_store_flush(nv_device *d, uint64_t off, unsigned char v)
+{
+    step_store(d, off, v);
+    step_flush(d, off, v);
+}
+
+START_TEST(fence_persists_only_own_flushes)
+{
+    nv_device *d = test_sim_open(4096, 64, NV_MODEL_LINE, 0, true);
+    agent a;
+    agent_start(&a);
+    /* A flushes line 0 and never fences; B (this thread) persists line 1:
+     * B's fence leaves A's line in flight, and the crash loses it. */
+    agent_do(&a, step_store_flush, d, 0, 0xA1);
+    step_store_flush(d, 64, 0xB1);
+    nv_fence(d);
+    nv_crash(d, NULL);
+    ck_assert_uint_eq(byte_at(d, 0), 0);
+    ck_assert_uint_eq(byte_at(d, 64), 0xB1);
+    /* B's fence does not take A's line; A's own fence then does. */
+    agent_do(&a, step_store_flush, d, 0, 0xA2);
+    nv_fence(d);
+    agent_do(&a, step_fence, d, 0, 0);
+    nv_crash(d, NULL);
+    ck_assert_uint_eq(byte_at(d, 0), 0xA2);
+    /* A flushes, B stores to the same line, flushes and fences: B flushed the
+     * line's current contents, so B's fence persists them (A's byte too). */
+    agent_do(&a, step_store_flush, d, 0, 0xA3);
+    step_store_flush(d, 1, 0xB3);
+    nv_fence(d);
+    nv_crash(d, NULL);
+    ck_assert_uint_eq(byte_at(d, 0), 0xA3);
+    ck_assert_uint_eq(byte_at(d, 1), 0xB3);
+    /* A store after A's flush voids it: B flushes but does not fence, and
+     * A's fence persists nothing of line 0. */
+    agent_do(&a, step_store_flush, d, 0, 0xA4);
+    step_store_flush(d, 1, 0xB4);
+    agent_do(&a, step_fence, d, 0, 0);
+    nv_crash(d, NULL);
+    ck_assert_uint_eq(byte_at(d, 0), 0xA3);
+    ck_assert_uint_eq(byte_at(d, 1), 0xB3);
+    /* Both flush the same contents: either's fence persists them. */
+    agent_do(&a, step_store_flush, d, 0, 0xA5);
+    step_flush(d, 0, 0);
+    nv_fence(d);
+    nv_crash(d, NULL);
+    ck_assert_uint_eq(byte_at(d, 0), 0xA5);
+    /* A stores, B flushes and fences: B flushed it, so it persists. */
+    agent_do(&a, step_store, d, 128, 0xA6);
+    nv_persist(d, 128, 1);
+    /* ... and a thread that exits unfenced never persists its flushes. */
+    agent_do(&a, step_store_flush, d, 192, 0xA7);
+    agent_stop(&a);
+    nv_fence(d);
+    nv_crash(d, NULL);
+    ck_assert_uint_eq(byte_at(d, 128), 0xA6);
+    ck_assert_uint_eq(byte_at(d, 192), 0);
+    nv_close(d);
+}
+END_TEST
+
+/* Many threads store, flush and fence their own lines at once, then leave a
+ * last store flushed but unfenced: after the crash every line holds its
+ * thread's last fenced value. Also a workout for the lock under TSan. */
+enum { RACE_THREADS = 8, RACE_ROUNDS = 300, RACE_LINES = 4 };
+
+typedef struct racer {
+    nv_device *d;
+    int id;
+} racer;
+
+static void *race_main(void *arg)
+{
+    racer *r = arg;
+    for (int k = 1; k <= RACE_ROUNDS; k++) {
+        for (int j = 0; j < RACE_LINES; j++) {
+            uint64_t off = ((uint64_t)r->id * RACE_LINES + (uint64_t)j) * 64;
+            unsigned char v = (unsigned char)k;
+            nv_write(r->d, off, &v, 1, NV_DATA);
+            nv_flush(r->d, off, 1);
+        }
+        nv_fence(r->d);
+    }
+    unsigned char last = 0xEE;
+    for (int j = 0; j < RACE_LINES; j++) {
+        uint64_t off = ((uint64_t)r->id * RACE_LINES + (uint64_t)j) * 64;
+        nv_write(r->d, off, &last, 1, NV_DATA);
+        nv_flush(r->d, off, 1);
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_fences_persist_own_lines)
+{
+    nv_device *d = test_sim_open(RACE_THREADS * RACE_LINES * 64, 64, NV_MODEL_LINE, 0, true);
+    pthread_t th[RACE_THREADS];
+    racer r[RACE_THREADS];
+    for (int i = 0; i < RACE_THREADS; i++) {
+        r[i] = (racer){.d = d, .id = i};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+    }
+    for (int i = 0; i < RACE_THREADS; i++)
+        pthread_join(th[i], NULL);
+    nv_fence(d);                    /* this thread flushed nothing: persists nothing */
+    ck_assert_int_eq(nv_crash(d, NULL), 0);
+    for (uint64_t l = 0; l < RACE_THREADS * RACE_LINES; l++)
+        ck_assert_uint_eq(byte_at(d, l * 64), (unsigned char)RACE_ROUNDS);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim_crash");
@@ -178,6 +363,8 @@ int main(void)
     tcase_add_test(tc, injection_at_nth_operation);
     tcase_add_test(tc, injection_by_kind_and_counting);
     tcase_add_test(tc, nothing_after_the_crash_point_survives);
+    tcase_add_test(tc, fence_persists_only_own_flushes);
+    tcase_add_test(tc, concurrent_fences_persist_own_lines);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -37,7 +37,8 @@ enum {
     NV_EINVAL = -1,    /* a bad argument or configuration value */
     NV_ENOMEM = -2,    /* host memory exhausted */
     NV_ERANGE = -3,    /* offset/length outside the device */
-    NV_EIO = -4,       /* the file backend failed (errno has detail) */
+    NV_EIO = -4,       /* the file backend failed (errno has detail), or a sim
+                          store failed by injection (nv_fault_arm) */
     NV_ENOTSUP = -5,   /* the backend does not do this (e.g. counters on dram) */
 };
 
@@ -184,6 +185,8 @@ static inline void nv_flush(nv_device *d, uint64_t off, size_t len)
         d->ops->flush(d, off, len);
 }
 
+/* Orders the calling thread's flushes, as x86's sfence: on sim with crash_sim
+ * a fence persists only the lines this thread flushed (sim/sim_crash.c). */
 static inline void nv_fence(nv_device *d)
 {
     if (d->ops->fence)
@@ -204,7 +207,7 @@ static inline int nv_crash(nv_device *d, const nv_crash_opts *opts)
     return d->ops->crash(d, opts);
 }
 
-/* ---- sim only: counters, simulated time, crash injection ---------------- */
+/* ---- sim only: counters, simulated time, crash and fault injection ------ */
 
 typedef struct nv_kind_counts {
     uint64_t writes;         /* per-cell increments of this kind */
@@ -251,6 +254,21 @@ int nv_crash_arm(nv_device *d, unsigned mask, uint64_t n);
 int nv_crash_disarm(nv_device *d);
 bool nv_crash_triggered(nv_device *d);
 uint64_t nv_crash_ops_count(nv_device *d, unsigned mask);
+
+/* Fault injection (sim, with or without crash_sim), for error-path tests.
+ * Arms the device so that the n-th store counted from now (n >= 1), and
+ * every later store until nv_fault_disarm, fails with NV_EIO. Stores are
+ * nv_write and nv_set calls that pass the argument checks and have len > 0
+ * (a bad call still gets NV_EINVAL or NV_ERANGE and is not counted); mask
+ * must be NV_OP_STORE, as flush and fence cannot fail. A failing store
+ * changes no byte and counts nowhere: no wear, no nv_counters entry, no
+ * simulated time, no dirty line, no nv_crash_ops_count. To fail each store of
+ * a workload in turn, run it once and read nv_counters.stores, then arm at
+ * 1..stores. Arming again restarts the count; disarming an unarmed device is
+ * a no-op. Arm between phases: with stores racing the arm, which of them is
+ * the first counted is unspecified. NV_ENOTSUP on other backends. */
+int nv_fault_arm(nv_device *d, unsigned mask, uint64_t n);
+int nv_fault_disarm(nv_device *d);
 
 #ifdef __cplusplus
 }
