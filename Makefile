@@ -6,6 +6,7 @@
 #   make test-asan  the suite under AddressSanitizer + UBSan (build/asan/)
 #   make test-tsan  the suite under ThreadSanitizer (build/tsan/)
 #   make bench      benchmarks: print numbers and ratios, assert nothing
+#   make crashtest  the crash tests long: CRASH_POINTS per configuration [20000]
 #   make install    PREFIX=/usr/local: library, headers, pmarena, pmarena.pc
 #
 # Every target that compiles first runs scripts/deps.sh (order-only prerequisite
@@ -64,7 +65,7 @@ LIB := $(BUILD)/libpmarena.a
 CLI := $(BUILD)/pmarena
 RECORD_LIB := $(BUILD)/libpmarena-record.so
 
-.PHONY: all deps deps-bench run test test-asan test-tsan bench clean install
+.PHONY: all deps deps-bench run test test-asan test-tsan bench clean install crashtest
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(CLI) $(RECORD_LIB)
@@ -119,6 +120,12 @@ test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 	done; \
 	if [ $$fail -eq 0 ]; then echo "all suites passed"; else echo "some suites FAILED"; fi; \
 	exit $$fail
+
+# Every persistence protocol, policy and placement of the crash suite with up
+# to CRASH_POINTS crash points each (make test runs 1000: >= 5000 per protocol).
+CRASH_POINTS ?= 20000
+crashtest: $(BUILD)/tests/test_pma_crash | deps
+	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_crash
 
 test-asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test

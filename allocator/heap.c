@@ -123,6 +123,8 @@ int pma_config_check(const pma_config *cfg, char *msg, size_t msglen)
         FAIL("metadata: %d is not a placement (nvram, hybrid, dram)", (int)cfg->metadata);
     if ((unsigned)cfg->persistence >= PMA_PERSISTENCES)
         FAIL("persistence: %d is not a protocol (intent, log)", (int)cfg->persistence);
+    if (cfg->log_kib && (cfg->log_kib < 8 || cfg->log_kib > 8192 || cfg->log_kib % 4))
+        FAIL("log_kib: %u is not allowed (0 for automatic, or a multiple of 4 from 8 to 8192)", cfg->log_kib);
     return 0;
 }
 
@@ -262,7 +264,7 @@ int pma_open(pma_heap **heap, nv_device *dev)
         .granularity = hd->granularity, .alignment = hd->alignment, .arena_size = hd->arena_size,
         .policy = (pma_policy)hd->policy, .bitmap_layout = (pma_bitmap_layout)hd->bitmap_layout,
         .metadata = (pma_metadata)hd->metadata, .wear_spread_percent = hd->wear_spread_percent,
-        .persistence = (pma_persistence)hd->persistence,
+        .persistence = (pma_persistence)hd->persistence, .log_kib = hd->log_kib,
     };
     if (pma_config_check(&cfg, NULL, 0) != 0 || cfg.metadata == PMA_META_DRAM ||
         hd->hwm < PMA_HEAP_HEADER_SIZE || hd->hwm > nv_size(dev) || hd->hwm % PMA_ARENA_ALIGN ||

@@ -49,7 +49,7 @@ static uint32_t log_kib_for(uint64_t device)
 
 static int log_format(pma_heap *h)
 {
-    uint32_t kib = log_kib_for(nv_size(h->dev));
+    uint32_t kib = h->cfg.log_kib ? h->cfg.log_kib : log_kib_for(nv_size(h->dev));
     if ((uint64_t)kib * 1024 + PMA_HEAP_HEADER_SIZE + PMA_ARENA_ALIGN > nv_size(h->dev))
         return PMA_ENOMEM;
     /* Stale records of an older heap must not carry epoch 1's marks: zero the
@@ -73,7 +73,9 @@ static int log_attach(pma_heap *h)
     h->log_off = PMA_HEAP_HEADER_SIZE;
     h->log_bytes = (uint64_t)hd->log_kib * 1024;
     h->log_chunks = (uint32_t)(h->log_bytes / PMA_LOG_CHUNK);
-    if (h->log_chunks < 2 || h->log_bytes % PMA_LOG_CHUNK ||
+    /* 2^19 records at most: a slot's generations in one epoch stay
+     * comparable mod 2^20 */
+    if (h->log_chunks < 2 || h->log_bytes % PMA_LOG_CHUNK || h->log_bytes / PMA_LOG_REC > (1u << 19) ||
         h->log_bytes > nv_size(h->dev) - PMA_HEAP_HEADER_SIZE)
         return PMA_ECORRUPT;
     h->arena_base = h->log_off + h->log_bytes;

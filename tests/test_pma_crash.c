@@ -1,22 +1,52 @@
-/* test_pma_crash.c - crash consistency. A seeded workload (allocations of
- * mixed sizes, large ones too, frees, root updates) runs on a sim device with
- * crash simulation; a crash is injected after the k-th store, flush or fence
- * for every k (or 300+ evenly spaced k when there are more), half of them with
- * random survivors among the unpersisted lines. After each crash pma_open
- * must succeed and pma_check pass; every allocation whose pma_get_mem returned
- * before the crash is still allocated (and not freed unless its free returned
- * too); live objects are disjoint; the root is the last one set (or the one in
- * flight); the heap keeps working. Crashes inside pma_init are covered too. */
+/* test_pma_crash.c - crash consistency, for every persistence protocol. A
+ * seeded workload (allocations of mixed sizes, large ones too, frees, root
+ * updates) runs on a sim device with crash simulation; a crash is injected
+ * after the k-th store, flush or fence for every k (or MAX_POINTS evenly
+ * spaced k when there are more), half of them with random survivors among the
+ * unpersisted lines. The log protocol runs with its smallest log (8 KiB, 512
+ * records), so the workload wraps it and crashes land inside checkpoints.
+ * After each crash pma_open must succeed and pma_check pass (for log, that
+ * includes: what recovery would make of the device equals the live set);
+ * every allocation whose pma_get_mem returned before the crash is still
+ * allocated, and every object whose pma_return_mem returned is free; live
+ * objects are disjoint; the root is the last one set (or the one in flight);
+ * the heap keeps working. A two-thread workload with cross-thread frees is
+ * crashed the same way. Crashes inside pma_init are covered too.
+ * PMARENA_CRASH_POINTS raises the points per configuration (make crashtest). */
 #include "testutil.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { W_ALLOC, W_FREE, W_ROOT };
-enum { NOPS = 160, MAX_POINTS = 320 };
+enum { NOPS = 700, MAX_POINTS = 1000 };
+
+static uint64_t max_points(void)
+{
+    const char *e = getenv("PMARENA_CRASH_POINTS");
+    return e && atoll(e) > 0 ? (uint64_t)atoll(e) : MAX_POINTS;
+}
 
 typedef struct wop { int kind; size_t size; int target; } wop;
-typedef struct wres { unsigned char *p; bool done; bool freed_durably, free_in_flight; } wres;
+typedef struct wres { unsigned char *p; bool started, done; bool freed_durably, free_in_flight; } wres;
+
+/* Objects whose free returned are free after recovery, unless an
+ * allocation begun before the crash (it may have survived) reuses the address. */
+static void require_freed_free(pma_heap *h, const wres *res, int nops, uint64_t point)
+{
+    for (int i = 0; i < nops; i++) {
+        if (!res[i].p || !res[i].freed_durably)
+            continue;
+        bool reused = false;
+        for (int j = 0; j < nops && !reused; j++)
+            reused = j != i && res[j].p == res[i].p && res[j].started && !res[j].freed_durably;
+        TEST_REQUIRE(reused || pma_usable_size(h, res[i].p) == 0,
+                     "crash point %llu: object %d was freed, yet is live after recovery",
+                     (unsigned long long)point, i);
+    }
+}
 
 static void make_workload(wop *ops, uint64_t seed)
 {
@@ -58,6 +88,7 @@ static void run_workload(pma_heap *h, nv_device *d, const wop *ops, wres *res, i
             break;
         }
         res[i].done = !nv_crash_triggered(d);
+        res[i].started = before;
         if (ops[i].kind == W_FREE && res[i].done)
             res[ops[i].target].freed_durably = true;
         else if (ops[i].kind == W_FREE && before)
@@ -99,6 +130,7 @@ static void verify_after_crash(pma_heap *h, const wop *ops, const wres *res, int
                      (unsigned long long)point, i, ops[i].size);
         spans[ns++] = (span){(uintptr_t)res[i].p, (uintptr_t)res[i].p + us};
     }
+    require_freed_free(h, res, NOPS, point);
     qsort(spans, (size_t)ns, sizeof spans[0], span_cmp);
     for (int i = 1; i < ns; i++)
         TEST_REQUIRE(spans[i].lo >= spans[i - 1].hi, "crash point %llu: objects overlap",
@@ -125,21 +157,36 @@ static void verify_after_crash(pma_heap *h, const wop *ops, const wres *res, int
                  (unsigned long long)point, msg);
 }
 
-static const struct { uint32_t g; pma_policy p; pma_bitmap_layout l; pma_metadata m; } configs[] = {
-    {1, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
-    {16, PMA_NEXT_FIT, PMA_LAYOUT_INTERLEAVED, PMA_META_NVRAM},
-    {64, PMA_WEAR_AWARE, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
+static const struct {
+    pma_persistence ps; uint32_t g; pma_policy p; pma_bitmap_layout l; pma_metadata m;
+} configs[] = {
+    {PMA_PERSIST_LOG, 1, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
+    {PMA_PERSIST_LOG, 16, PMA_NEXT_FIT, PMA_LAYOUT_INTERLEAVED, PMA_META_NVRAM},
+    {PMA_PERSIST_LOG, 64, PMA_WEAR_AWARE, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
+    {PMA_PERSIST_LOG, 16, PMA_LAFO, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
+    {PMA_PERSIST_INTENT, 1, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
+    {PMA_PERSIST_INTENT, 16, PMA_NEXT_FIT, PMA_LAYOUT_INTERLEAVED, PMA_META_NVRAM},
+    {PMA_PERSIST_INTENT, 64, PMA_WEAR_AWARE, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
+    {PMA_PERSIST_INTENT, 16, PMA_LAFO, PMA_LAYOUT_LINEAR, PMA_META_HYBRID},
 };
 
-START_TEST(crash_at_every_point)
+static pma_config config_of(int i)
 {
     pma_config c;
     pma_config_defaults(&c);
-    c.granularity = configs[_i].g;
-    c.policy = configs[_i].p;
-    c.bitmap_layout = configs[_i].l;
-    c.metadata = configs[_i].m;
+    c.persistence = configs[i].ps;
+    c.granularity = configs[i].g;
+    c.policy = configs[i].p;
+    c.bitmap_layout = configs[i].l;
+    c.metadata = configs[i].m;
     c.arena_size = 64 << 10;
+    c.log_kib = 8;
+    return c;
+}
+
+START_TEST(crash_at_every_point)
+{
+    pma_config c = config_of(_i);
     wop ops[NOPS];
     wres res[NOPS];
     make_workload(ops, 42 + (uint64_t)_i);
@@ -151,10 +198,15 @@ START_TEST(crash_at_every_point)
     nv_crash_disarm(d);
     run_workload(h, d, ops, res, &root_done, &root_flying);
     uint64_t total = nv_crash_ops_count(d, NV_OP_ALL);
+    pma_heap_stats st;
+    pma_stats(h, &st);
+    if (c.persistence == PMA_PERSIST_LOG)
+        ck_assert_uint_ge(st.log_wraps, 1);      /* crashes land in checkpoints too */
     pma_destroy(h);
     nv_close(d);
     ck_assert_uint_gt(total, 200);
-    uint64_t points = total < MAX_POINTS ? total : MAX_POINTS, tested = 0;
+    uint64_t cap = max_points();
+    uint64_t points = total < cap ? total : cap, tested = 0;
     for (uint64_t j = 0; j < points; j++) {
         uint64_t k = 1 + j * total / points;
         d = crash_device();
@@ -172,7 +224,139 @@ START_TEST(crash_at_every_point)
         nv_close(d);
         tested++;
     }
-    ck_assert_uint_ge(tested, 200);
+    ck_assert_uint_ge(tested, points);
+    printf("crash points, %s #%d: %llu\n", pma_persistence_name(c.persistence), _i,
+           (unsigned long long)tested);
+}
+END_TEST
+
+/* ---- two threads, cross-thread frees -------------------------------------- */
+
+enum { MT_THREADS = 2, MT_OBJS = 120 };
+
+typedef struct mt_run {
+    pma_heap *h;
+    nv_device *d;
+    pthread_barrier_t *bar;
+    wres res[MT_THREADS][MT_OBJS * 2];
+} mt_run;
+
+typedef struct mt_arg { mt_run *r; int t; } mt_arg;
+
+static void mt_free(mt_run *r, wres *w)
+{
+    bool before = !nv_crash_triggered(r->d);
+    TEST_REQUIRE(pma_return_mem(r->h, w->p) == 0, "cross-thread free failed");
+    if (!nv_crash_triggered(r->d))
+        w->freed_durably = true;
+    else if (before)
+        w->free_in_flight = true;
+}
+
+static void *mt_worker(void *p)
+{
+    mt_arg *a = p;
+    mt_run *r = a->r;
+    wres *mine = r->res[a->t], *theirs = r->res[1 - a->t];
+    uint64_t seed = 7 + (uint64_t)a->t;
+    for (int i = 0; i < MT_OBJS; i++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        mine[i].started = !nv_crash_triggered(r->d);
+        mine[i].p = pma_get_mem(r->h, 1 + (seed >> 33) % 600);
+        TEST_REQUIRE(mine[i].p != NULL, "get_mem failed");
+        mine[i].done = !nv_crash_triggered(r->d);
+    }
+    pthread_barrier_wait(r->bar);
+    for (int i = 0; i < MT_OBJS; i++) {
+        if (i % 2 == 0)
+            mt_free(r, &theirs[i]);            /* objects the other thread made */
+        else if (i % 3 == 0)
+            mt_free(r, &mine[i]);
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        wres *w = &mine[MT_OBJS + i];
+        w->started = !nv_crash_triggered(r->d);
+        w->p = pma_get_mem(r->h, 1 + (seed >> 33) % 600);
+        TEST_REQUIRE(w->p != NULL, "get_mem failed");
+        w->done = !nv_crash_triggered(r->d);
+    }
+    return NULL;
+}
+
+static void mt_workload(mt_run *r)
+{
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, MT_THREADS);
+    r->bar = &bar;
+    memset(r->res, 0, sizeof r->res);
+    pthread_t th[MT_THREADS];
+    mt_arg args[MT_THREADS];
+    for (int t = 0; t < MT_THREADS; t++) {
+        args[t] = (mt_arg){r, t};
+        pthread_create(&th[t], NULL, mt_worker, &args[t]);
+    }
+    for (int t = 0; t < MT_THREADS; t++)
+        pthread_join(th[t], NULL);
+    pthread_barrier_destroy(&bar);
+}
+
+static void mt_verify(pma_heap *h, mt_run *r, uint64_t point)
+{
+    char msg[256] = "";
+    TEST_REQUIRE(pma_check(h, msg, sizeof msg) == 0, "mt crash point %llu: pma_check: %s",
+                 (unsigned long long)point, msg);
+    const wres *all = &r->res[0][0];
+    int n = MT_THREADS * MT_OBJS * 2;
+    span *spans = malloc((size_t)n * sizeof *spans);
+    int ns = 0;
+    for (int i = 0; i < n; i++) {
+        if (!all[i].p || !all[i].done || all[i].freed_durably || all[i].free_in_flight)
+            continue;
+        size_t us = pma_usable_size(h, all[i].p);
+        TEST_REQUIRE(us > 0, "mt crash point %llu: allocation %d lost", (unsigned long long)point, i);
+        spans[ns++] = (span){(uintptr_t)all[i].p, (uintptr_t)all[i].p + us};
+    }
+    require_freed_free(h, all, n, point);
+    qsort(spans, (size_t)ns, sizeof spans[0], span_cmp);
+    for (int i = 1; i < ns; i++)
+        TEST_REQUIRE(spans[i].lo >= spans[i - 1].hi, "mt crash point %llu: objects overlap",
+                     (unsigned long long)point);
+    free(spans);
+}
+
+START_TEST(crash_two_threads)
+{
+    pma_config c = config_of(_i);
+    static mt_run r;
+    nv_device *d = crash_device();
+    pma_heap *h;
+    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    nv_crash_disarm(d);
+    r.h = h;
+    r.d = d;
+    mt_workload(&r);
+    uint64_t total = nv_crash_ops_count(d, NV_OP_ALL);
+    pma_destroy(h);
+    nv_close(d);
+    uint64_t cap = max_points() / 3, points = total < cap ? total : cap;
+    for (uint64_t j = 0; j < points; j++) {
+        uint64_t k = 1 + j * total / points;
+        d = crash_device();
+        ck_assert_int_eq(pma_init(&h, d, &c), 0);
+        ck_assert_int_eq(nv_crash_arm(d, NV_OP_ALL, k), 0);
+        r.h = h;
+        r.d = d;
+        mt_workload(&r);
+        pma_destroy(h);
+        nv_crash_opts o = {.survive_p = (j % 2) ? 0.5 : 0.0, .seed = k};
+        ck_assert_int_eq(nv_crash(d, &o), 0);
+        int rc = pma_open(&h, d);
+        TEST_REQUIRE(rc == 0, "mt crash point %llu: pma_open: %s", (unsigned long long)k, pma_strerror(rc));
+        mt_verify(h, &r, k);
+        pma_destroy(h);
+        nv_close(d);
+    }
+    printf("crash points, two threads, %s #%d: %llu\n", pma_persistence_name(c.persistence), _i,
+           (unsigned long long)points);
 }
 END_TEST
 
@@ -216,6 +400,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, crash_at_every_point, 0, (int)(sizeof configs / sizeof configs[0]));
+    tcase_add_loop_test(tc, crash_two_threads, 0, (int)(sizeof configs / sizeof configs[0]));
     tcase_add_test(tc, crash_during_init);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
