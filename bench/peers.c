@@ -14,8 +14,12 @@
  *   pmemobj  PMDK's pmemobj_alloc / pmemobj_free on a pool in /dev/shm, under
  *        the same PMEM_IS_PMEM_FORCE=1. libpmemobj is loaded with dlopen, so
  *        the pmarena binary does not depend on it (it is a bench-only
- *        package); without it the pmemobj peer fails to open and says why.
- *        Free goes from the pointer back to the PMEMoid with pmemobj_oid.
+ *        package): from the path `pmarena bench` found for it
+ *        (LD_LIBRARY_PATH, the ldconfig cache or the usual directories),
+ *        passed in the environment as PMARENA_BENCH_PMEMOBJ, else by its
+ *        soname through the loader's own search; without it
+ *        the pmemobj peer fails to open and says why. Free goes from the
+ *        pointer back to the PMEMoid with pmemobj_oid.
  */
 #include "bench.h"
 
@@ -41,7 +45,10 @@ static int load_pmemobj(char *msg, size_t msglen)
 {
     if (obj.create)
         return 0;
-    void *h = dlopen("libpmemobj.so.1", RTLD_NOW | RTLD_GLOBAL);
+    const char *lib = getenv("PMARENA_BENCH_PMEMOBJ");
+    if (!lib || !*lib)
+        lib = "libpmemobj.so.1";
+    void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
     if (!h) {
         snprintf(msg, msglen, "libpmemobj not available (%s): install libpmemobj-dev (make deps-bench)", dlerror());
         return -1;

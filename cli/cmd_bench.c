@@ -8,13 +8,16 @@
  * Method: every measurement is a fresh `pmarena bench-worker` process (this
  * binary, bench/worker.c), one per (allocator, workload, threads) and one per
  * (allocator, policy, trace) for wear: jemalloc and mimalloc go in by
- * LD_PRELOAD of their shared library (found in the usual library directories
- * or through `ldconfig -p`), so they replace malloc in that process only,
- * and each row's peak RSS is its own. PMEM_IS_PMEM_FORCE=1 is set for every
- * worker, so pmarena's file device and PMDK both flush with cache-line
+ * LD_PRELOAD of their shared library, so they replace malloc in that process
+ * only, and each row's peak RSS is its own; libpmemobj is dlopened by the
+ * worker from the path found here. A library is looked for as the dynamic
+ * loader would: each directory of LD_LIBRARY_PATH, then `ldconfig -p`, then
+ * the usual directories, so the bench also runs from a packed copy whose
+ * peers sit beside it on LD_LIBRARY_PATH. PMEM_IS_PMEM_FORCE=1 is set for
+ * every worker, so pmarena's file device and PMDK both flush with cache-line
  * instructions on their pool files in /dev/shm. Workers run one after the
  * other (never two measurements at once). A peer whose library is missing is
- * skipped with a message; a worker that fails makes the run exit 1.
+ * skipped with a note; a worker that fails makes the run exit 1.
  */
 #include "bench_rows.h"
 #include "cmd.h"
@@ -27,6 +30,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +46,7 @@ static const char *const WORKLOADS[] = {"pairs64", "pairs256", "pairs1024", "pai
                                         "batch", "larson", "prodcons"};
 enum { NWORKLOADS = 7 };
 static const char *const SCALABLE[] = {"pairs64", "pairs256", "pairs1024", "pairs4096", "batch", "larson"};
+enum { PEER_JEMALLOC = 1, PEER_MIMALLOC = 2, PEER_PMEMOBJ = 3, PEER_PMA_SIM = 6 };
 
 typedef struct opts {
     const char *out;
@@ -62,7 +67,8 @@ static char self[4096];
 #define PMARENA_SANITIZED 0
 #endif
 
-static char preload[NPEERS][512];      /* "" none; "-" missing */
+static char preload[NPEERS][512];      /* LD_PRELOAD of each peer; "" none */
+static char pmemobj_lib[512];          /* libpmemobj.so.1's path; "" not found */
 
 static void usage(FILE *f)
 {
@@ -73,7 +79,9 @@ static void usage(FILE *f)
             "Benchmarks pmarena (dram, file and sim devices) against glibc malloc, jemalloc,\n"
             "mimalloc and PMDK libpmemobj in one run, each measurement in its own process\n"
             "(jemalloc and mimalloc by LD_PRELOAD; pool files in /dev/shm with\n"
-            "PMEM_IS_PMEM_FORCE=1 for pmarena-file and PMDK).\n"
+            "PMEM_IS_PMEM_FORCE=1 for pmarena-file and PMDK). jemalloc, mimalloc and\n"
+            "libpmemobj are looked for in LD_LIBRARY_PATH, then through ldconfig, then in\n"
+            "the usual directories; a peer not found is skipped with a note.\n"
             "\n"
             "  throughput  alloc/free pairs of 64, 256, 1024, 4096 bytes; batches of 1000;\n"
             "              larson (cross-thread frees); producer-consumer; replay of the\n"
@@ -102,29 +110,63 @@ static void usage(FILE *f)
 
 /* ---- preload libraries and workers -------------------------------------------- */
 
-static void find_preload(int i, const char *soname)
+/* dir/soname into out when it is a readable file: 1, else 0. A relative dir
+ * (LD_LIBRARY_PATH may hold one) is made absolute, since workers get the
+ * path in LD_PRELOAD or for dlopen. */
+static int lib_at(const char *dir, size_t dirlen, const char *soname, char *out, size_t n)
 {
-    static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
-                                       "/usr/lib", "/usr/local/lib", "/lib/x86_64-linux-gnu"};
-    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
-        snprintf(preload[i], sizeof preload[i], "%s/%s", dirs[d], soname);
-        if (access(preload[i], R_OK) == 0)
-            return;
+    char path[PATH_MAX + 600], cwd[PATH_MAX] = "";
+    if (dir[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return 0;
+    int len = snprintf(path, sizeof path, "%s%s%.*s/%s", cwd, cwd[0] ? "/" : "", (int)dirlen, dir, soname);
+    if (len < 0 || (size_t)len >= n || access(path, R_OK) != 0)
+        return 0;
+    memcpy(out, path, (size_t)len + 1);
+    return 1;
+}
+
+/* Looks for the shared library `soname` in the dynamic loader's order: each
+ * directory of LD_LIBRARY_PATH (so a packed copy that carries its peers
+ * works where they are not installed), then the ldconfig cache, then the
+ * usual directories. The path into out and 1, or 0 when not found. */
+static int find_lib(const char *soname, char *out, size_t n)
+{
+    const char *llp = getenv("LD_LIBRARY_PATH");
+    for (const char *d = llp; d && *d;) {
+        size_t len = strcspn(d, ":;");
+        if (len > 0 && lib_at(d, len, soname, out, n))
+            return 1;
+        d += len;
+        if (*d)
+            d++;
     }
-    char cmd[256], line[1024];
-    snprintf(cmd, sizeof cmd, "ldconfig -p 2>/dev/null | grep -F '%s'", soname);
-    FILE *p = popen(cmd, "r");
-    strcpy(preload[i], "-");
+    FILE *p = popen("{ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null", "r");
+    int found = 0;
     if (p) {
-        if (fgets(line, sizeof line, p)) {
-            char *arrow = strstr(line, "=> ");
-            if (arrow) {
-                snprintf(preload[i], sizeof preload[i], "%s", arrow + 3);
-                preload[i][strcspn(preload[i], "\n")] = '\0';
-            }
+        char line[1024];
+        /* "\tlibjemalloc.so.2 (libc6,x86-64) => /lib/x86_64-linux-gnu/libjemalloc.so.2" */
+        while (!found && fgets(line, sizeof line, p)) {
+            const char *name = line + strspn(line, " \t"), *arrow = strstr(line, "=> ");
+            size_t len = strcspn(name, " \t");
+            if (!arrow || len != strlen(soname) || strncmp(name, soname, len) != 0)
+                continue;
+            const char *path = arrow + 3;
+            const char *slash = strrchr(path, '/');
+            if (slash)
+                found = lib_at(path, (size_t)(slash - path), soname, out, n);
         }
+        while (fgets(line, sizeof line, p))      /* let ldconfig finish writing */
+            ;
         pclose(p);
     }
+    if (found)
+        return 1;
+    static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+                                       "/usr/lib", "/usr/local/lib", "/lib/x86_64-linux-gnu"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++)
+        if (lib_at(dirs[d], strlen(dirs[d]), soname, out, n))
+            return 1;
+    return 0;
 }
 
 /* Runs a worker; its stdout into out. Returns its exit status (-1: killed). */
@@ -144,6 +186,8 @@ static int run_worker(int peer, char *const argv[], char *out, size_t outlen)
             setenv("LD_PRELOAD", preload[peer], 1);
         else
             unsetenv("LD_PRELOAD");
+        if (peer == PEER_PMEMOBJ)
+            setenv("PMARENA_BENCH_PMEMOBJ", pmemobj_lib, 1);
         execv(self, argv);
         _exit(127);
     }
@@ -292,7 +336,7 @@ static int wear_one(bench_rows *r, const opts *o, int peer, const char *policy, 
         return -1;
     }
     wear_row w = {0};
-    snprintf(w.allocator, sizeof w.allocator, "%s", peer == 6 ? "pmarena" : PEERS[peer]);
+    snprintf(w.allocator, sizeof w.allocator, "%s", peer == PEER_PMA_SIM ? "pmarena" : PEERS[peer]);
     snprintf(w.policy, sizeof w.policy, "%s", policy ? policy : "-");
     snprintf(w.trace, sizeof w.trace, "%s", name);
     w.cell_size = o->cell;
@@ -492,25 +536,35 @@ int cmd_bench(int argc, char **argv)
     snprintf(cache, sizeof cache, "%s/trace-cache", o.out);
     mkdir(cache, 0777);
     setenv("PMEM_IS_PMEM_FORCE", "1", 1);
-    find_preload(1, "libjemalloc.so.2");
-    find_preload(2, "libmimalloc.so.2");
+    static const char *const soname[NPEERS] = {[PEER_JEMALLOC] = "libjemalloc.so.2",
+                                               [PEER_MIMALLOC] = "libmimalloc.so.2",
+                                               [PEER_PMEMOBJ] = "libpmemobj.so.1"};
     int skip[NPEERS] = {0};
-    for (int p = 1; p <= 2; p++)
-        if (PMARENA_SANITIZED) {
+    for (int p = 0; p < NPEERS; p++) {
+        if (!soname[p])
+            continue;
+        char *path = p == PEER_PMEMOBJ ? pmemobj_lib : preload[p];
+        size_t pathlen = p == PEER_PMEMOBJ ? sizeof pmemobj_lib : sizeof preload[p];
+        if (PMARENA_SANITIZED && p != PEER_PMEMOBJ) {
             /* The sanitizer's runtime must come first and owns malloc: another
              * allocator cannot be preloaded into this binary. */
             fprintf(stderr, "pmarena bench: %s skipped: a sanitizer build cannot preload another malloc\n",
                     PEERS[p]);
             skip[p] = 1;
-        } else if (preload[p][0] == '-') {
-            fprintf(stderr, "pmarena bench: %s not found (install it: make deps-bench): skipped\n", PEERS[p]);
+        } else if (!find_lib(soname[p], path, pathlen)) {
+            fprintf(stderr,
+                    "pmarena bench: note: %s skipped: %s not found in LD_LIBRARY_PATH, the ldconfig cache or "
+                    "the usual directories (install it: make deps-bench, or put its folder on LD_LIBRARY_PATH)\n",
+                    PEERS[p], soname[p]);
             skip[p] = 1;
+            path[0] = '\0';
         }
+    }
 #if defined(__SANITIZE_THREAD__)
     /* libpmemobj is not built with ThreadSanitizer: its locking (down to its
      * thread-local destructors) looks wrong to it, so it cannot run here. */
     fprintf(stderr, "pmarena bench: pmemobj skipped: a ThreadSanitizer build cannot check PMDK's internals\n");
-    skip[3] = 1;
+    skip[PEER_PMEMOBJ] = 1;
 #endif
     if (access("/dev/shm", W_OK) != 0)
         fprintf(stderr, "pmarena bench: /dev/shm is not writable: pmarena-file and pmemobj will fail\n");
@@ -528,6 +582,9 @@ int cmd_bench(int argc, char **argv)
     int failed = 0;
     printf("pmarena bench: %s set, %g s per throughput measurement (median of %d), pmarena policy %s, "
            "output in %s\n", o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.repeat, o.policy, o.out);
+    for (int p = 0; p < NPEERS; p++)       /* which copy of each peer ran: provenance */
+        if (soname[p] && !skip[p])
+            printf("pmarena bench: %s from %s\n", PEERS[p], p == PEER_PMEMOBJ ? pmemobj_lib : preload[p]);
     fflush(stdout);
     if (o.do_tput) {
         for (int p = 0; p < NPEERS; p++) {
@@ -567,7 +624,7 @@ int cmd_bench(int argc, char **argv)
                 if (!skip[p])
                     failed |= wear_one(&r, &o, p, NULL, wt[t], cache) != 0;
             for (int pol = 0; pol < PMA_POLICIES; pol++)
-                failed |= wear_one(&r, &o, 6, pma_policy_name((pma_policy)pol), wt[t], cache) != 0;
+                failed |= wear_one(&r, &o, PEER_PMA_SIM, pma_policy_name((pma_policy)pol), wt[t], cache) != 0;
         }
     }
     bench_print_tables(&r);
