@@ -35,11 +35,14 @@ typedef struct bp_peer {
 } bp_peer;
 
 /* Opens the peer `name` (glibc, jemalloc, mimalloc, pmemobj, pmarena-dram,
- * pmarena-file, pmarena-sim). `bytes`: heap/pool size; policy for pmarena;
- * cell_size for pmarena-sim. jemalloc and mimalloc must already be preloaded:
- * 0 when they are, else -1 and a message in msg. */
-int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, uint32_t cell_size,
-            char *msg, size_t msglen);
+ * pmarena-file, pmarena-sim). `bytes`: heap/pool size; policy and
+ * persistence (a pma_persistence, or -1 for the library default) for
+ * pmarena; cell_size for pmarena-sim. jemalloc and mimalloc must already be
+ * preloaded: 0 when they are, else -1 and a message in msg. pmemobj is
+ * dlopened from $PMARENA_BENCH_PMEMOBJ (a path `pmarena bench` found) or,
+ * without it, as libpmemobj.so.1 through the loader's own search. */
+int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, int persistence,
+            uint32_t cell_size, char *msg, size_t msglen);
 void bp_close(bp_peer *p);
 
 void *bp_alloc(bp_peer *p, size_t size);

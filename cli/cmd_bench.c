@@ -54,6 +54,7 @@ typedef struct opts {
     uint64_t churn_events, heap_bytes;
     uint32_t cell;
     const char *policy;              /* pmarena's placement policy in the throughput rows */
+    const char *persistence;         /* pmarena's protocol, or "default" (the library's) */
     int repeat;                      /* runs per throughput measurement; the median is kept */
     const char *traces[32];
     int ntraces;
@@ -74,7 +75,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: pmarena bench [--quick | --long] [-o DIR] [--seconds S] [--trace FILE]...\n"
-            "                     [--cell-size N] [--repeat N] [--policy P] [--throughput-only | --wear-only]\n"
+            "                     [--cell-size N] [--repeat N] [--policy P] [--persistence P]\n"
+            "                     [--throughput-only | --wear-only]\n"
             "\n"
             "Benchmarks pmarena (dram, file and sim devices) against glibc malloc, jemalloc,\n"
             "mimalloc and PMDK libpmemobj in one run, each measurement in its own process\n"
@@ -102,6 +104,8 @@ static void usage(FILE *f)
             "  --repeat N        runs per throughput measurement, the median kept [3; quick 1]\n"
             "  --policy P        pmarena's placement policy in the throughput rows [first-fit]\n"
             "                    (the wear half always runs every policy)\n"
+            "  --persistence P   pmarena's persistence protocol (intent, log), both halves\n"
+            "                    [the library default]\n"
             "  --throughput-only, --wear-only   run one half\n"
             "\n"
             "Targets are printed as met/MISSED, never asserted. Exit: 0 ok, 1 a measurement\n"
@@ -241,9 +245,9 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
     snprintf(secs, sizeof secs, "%g", o->seconds);
     snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
     char *argv[] = {self, "bench-worker", "tput", (char *)PEERS[peer], (char *)wl, th, secs, bytes,
-                    (char *)o->policy, (char *)trace, (char *)cache, NULL};
+                    (char *)o->policy, (char *)o->persistence, (char *)trace, (char *)cache, NULL};
     if (!trace)
-        argv[9] = NULL;
+        argv[10] = NULL;
     tput_row t = {0};
     snprintf(t.allocator, sizeof t.allocator, "%s", PEERS[peer]);
     snprintf(t.workload, sizeof t.workload, "%s", label);
@@ -328,7 +332,7 @@ static int wear_one(bench_rows *r, const opts *o, int peer, const char *policy, 
     snprintf(cell, sizeof cell, "%u", o->cell);
     snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
     char *argv[] = {self, "bench-worker", "wear", (char *)PEERS[peer], (char *)trace, cell,
-                    (char *)(policy ? policy : "first-fit"), bytes, (char *)cache, NULL};
+                    (char *)(policy ? policy : "first-fit"), bytes, (char *)o->persistence, (char *)cache, NULL};
     int rc = run_worker(peer, argv, out, sizeof out);
     trace_name(trace, name, sizeof name);
     if (rc != 0) {
@@ -441,7 +445,9 @@ static const char *shipped_trace(void)
 
 int cmd_bench(int argc, char **argv)
 {
-    opts o = {"results/bench", 0.25, 200000, 256ull << 20, 64, "first-fit", 3, {0}, 0, 0, 1, 1};
+    opts o = {.out = "results/bench", .seconds = 0.25, .churn_events = 200000, .heap_bytes = 256ull << 20,
+              .cell = 64, .policy = "first-fit", .persistence = "default", .repeat = 3, .do_tput = 1,
+              .do_wear = 1};
     int repeat = 0;
     int is_long = 0;
     double secs = 0;
@@ -451,6 +457,7 @@ int cmd_bench(int argc, char **argv)
         {"trace", required_argument, 0, 't'},   {"cell-size", required_argument, 0, 'c'},
         {"throughput-only", no_argument, 0, 'T'}, {"wear-only", no_argument, 0, 'W'},
         {"policy", required_argument, 0, 'P'},  {"repeat", required_argument, 0, 'R'},
+        {"persistence", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -482,6 +489,13 @@ int cmd_bench(int argc, char **argv)
                 return EXIT_BADINPUT;
             }
             o.policy = optarg;
+            break;
+        case 'S':
+            if (strcmp(optarg, "default") != 0 && pma_persistence_from_name(optarg) < 0) {
+                fprintf(stderr, "pmarena bench: --persistence: '%s' is not a protocol (intent, log)\n", optarg);
+                return EXIT_BADINPUT;
+            }
+            o.persistence = optarg;
             break;
         case 'R':
             repeat = atoi(optarg);
@@ -580,8 +594,11 @@ int cmd_bench(int argc, char **argv)
 
     bench_rows r = {0};
     int failed = 0;
+    pma_config pc;
+    pma_config_defaults(&pc);
     printf("pmarena bench: %s set, %g s per throughput measurement (median of %d), pmarena policy %s, "
-           "output in %s\n", o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.repeat, o.policy, o.out);
+           "persistence %s, output in %s\n", o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.repeat,
+           o.policy, strcmp(o.persistence, "default") ? o.persistence : pma_persistence_name(pc.persistence), o.out);
     for (int p = 0; p < NPEERS; p++)       /* which copy of each peer ran: provenance */
         if (soname[p] && !skip[p])
             printf("pmarena bench: %s from %s\n", PEERS[p], p == PEER_PMEMOBJ ? pmemobj_lib : preload[p]);
