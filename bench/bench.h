@@ -121,6 +121,8 @@ static inline void bp_replay_event(bp_peer *p, const bp_trace *t, const bp_ev *e
 
 /* ---- throughput ----------------------------------------------------------- */
 
+enum { BP_MAX_THREADS = 1024 };
+
 typedef struct bp_result {
     uint64_t ops;          /* alloc/free pairs (replay: trace events) */
     double secs;
@@ -129,8 +131,9 @@ typedef struct bp_result {
 
 /* Workloads: pairs64 pairs256 pairs1024 pairs4096 batch larson prodcons replay. */
 int bp_workload_known(const char *name);
-/* Runs `workload` on `threads` threads (1 or 2) for about `seconds`. trace:
- * for replay only. 0, or -1 with msg. */
+/* Runs `workload` on `threads` threads (1 .. BP_MAX_THREADS) for about
+ * `seconds`. trace: for replay only. 0, or -1 with msg; a thread that cannot
+ * be started ends the process (exit 1). */
 int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const bp_trace *trace,
            bp_result *out, char *msg, size_t msglen);
 

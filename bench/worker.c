@@ -7,8 +7,9 @@
  *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE [TRACE [CACHE_DIR]]
  *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE_DIR]
  *
- * PERSISTENCE: intent, log, or `default` (the library's). tput prints one
- * line `ops=N secs=S sim_ns=T rss_kb=K`; wear prints
+ * PERSISTENCE: intent, log, or `default` (the library's). THREADS: 1 ..
+ * BP_MAX_THREADS. tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`;
+ * wear prints
  * `data ...` and, for pmarena-sim, `all ...` lines with the statistics as
  * key=value pairs. rss_kb is getrusage's ru_maxrss of this process: the
  * peak resident set of exactly one workload at one thread count. The trace is
@@ -52,8 +53,8 @@ int cmd_bench_worker(int argc, char **argv)
         int replay = strcmp(wl, "replay") == 0;
         int pol = pma_policy_from_name(argv[7]);
         int pers = persistence_arg(argv[8]);
-        if (!bp_workload_known(wl) || threads < 1 || threads > 2 || secs <= 0 || bytes == 0 || pol < 0 ||
-            pers < -1 || (replay && argc < 10)) {
+        if (!bp_workload_known(wl) || threads < 1 || threads > BP_MAX_THREADS || secs <= 0 || bytes == 0 ||
+            pol < 0 || pers < -1 || (replay && argc < 10)) {
             fprintf(stderr, "bench-worker: bad arguments\n");
             return 2;
         }

@@ -1,9 +1,10 @@
 /*
  * cmd_bench.c - `pmarena bench`: pmarena against glibc malloc, jemalloc,
- * mimalloc and PMDK libpmemobj, in one run: throughput (ops/s, ratio to
- * glibc, peak RSS, 2-thread scaling, pmarena-sim's simulated ns) and the wear
- * of each allocator's placement; tables on stdout and in results/bench/, plots,
- * and the issue's targets printed as met/MISSED (never asserted).
+ * mimalloc and PMDK libpmemobj, in one run: throughput at each thread count of
+ * --threads (ops/s, ratio to glibc, peak RSS, scaling over one thread,
+ * pmarena-sim's simulated ns) and the wear of each allocator's placement; tables on stdout and in
+ * results/bench/, plots, and the issue's targets printed as met/MISSED (never
+ * asserted).
  *
  * Method: every measurement is a fresh `pmarena bench-worker` process (this
  * binary, bench/worker.c), one per (allocator, workload, threads) and one per
@@ -47,6 +48,8 @@ static const char *const WORKLOADS[] = {"pairs64", "pairs256", "pairs1024", "pai
 enum { NWORKLOADS = 7 };
 static const char *const SCALABLE[] = {"pairs64", "pairs256", "pairs1024", "pairs4096", "batch", "larson"};
 enum { PEER_JEMALLOC = 1, PEER_MIMALLOC = 2, PEER_PMEMOBJ = 3, PEER_PMA_SIM = 6 };
+enum { MAX_THREADS = 1024 };                 /* bench/bench.h's BP_MAX_THREADS */
+#define PER_THREAD_HEAP (4ull << 20)         /* heap bytes per thread, past the set's heap size */
 
 typedef struct opts {
     const char *out;
@@ -55,6 +58,8 @@ typedef struct opts {
     uint32_t cell;
     const char *policy;              /* pmarena's placement policy in the throughput rows */
     const char *persistence;         /* pmarena's protocol, or "default" (the library's) */
+    int threads[MAX_THREADS];        /* thread counts, ascending, distinct */
+    int nthreads;
     int repeat;                      /* runs per throughput measurement; the median is kept */
     const char *traces[32];
     int ntraces;
@@ -75,8 +80,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: pmarena bench [--quick | --long] [-o DIR] [--seconds S] [--trace FILE]...\n"
-            "                     [--cell-size N] [--repeat N] [--policy P] [--persistence P]\n"
-            "                     [--throughput-only | --wear-only]\n"
+            "                     [--threads N,N...] [--cell-size N] [--repeat N] [--policy P]\n"
+            "                     [--persistence P] [--throughput-only | --wear-only]\n"
             "\n"
             "Benchmarks pmarena (dram, file and sim devices) against glibc malloc, jemalloc,\n"
             "mimalloc and PMDK libpmemobj in one run, each measurement in its own process\n"
@@ -87,19 +92,25 @@ static void usage(FILE *f)
             "\n"
             "  throughput  alloc/free pairs of 64, 256, 1024, 4096 bytes; batches of 1000;\n"
             "              larson (cross-thread frees); producer-consumer; replay of the\n"
-            "              shipped traces/sqlite3.jsonl.gz and of each --trace; 1 and 2\n"
-            "              threads: ops/s, ratio to glibc, peak RSS, scaling, sim ns/op.\n"
+            "              shipped traces/sqlite3.jsonl.gz and of each --trace; at each\n"
+            "              --threads count (producer-consumer: N/2 pairs): ops/s, ratio to\n"
+            "              glibc, peak RSS, scaling over 1 thread, sim ns/op.\n"
             "  wear        each trace replayed through each allocator (pmarena on the sim\n"
             "              device, per placement policy, data only and with its metadata),\n"
             "              application writes mapped onto cells: max, p99, mean, hotspot, gini.\n"
             "\n"
             "  -o DIR            output folder [results/bench]: throughput.csv/.md, wear.csv/.md,\n"
-            "                    throughput.png, throughput_2t.png, wear_hottest.png\n"
+            "                    throughput.png (1 thread), throughput_Nt.png (N threads),\n"
+            "                    scaling_WORKLOAD.png (ops/s against threads; 2+ counts),\n"
+            "                    wear_hottest.png\n"
             "  --quick           tiny sizes, a few seconds (the tests use it); wear on the\n"
             "                    generated churn trace and the --trace files only\n"
             "  --long            the long set: 3 s per measurement, a 2M-event churn trace\n"
             "  --seconds S       time per throughput measurement [0.25; quick 0.02; long 3]\n"
             "  --trace FILE      also replay this recorded trace (repeatable)\n"
+            "  --threads LIST    thread counts for the throughput half, comma-separated,\n"
+            "                    each 1..1024 (e.g. 1,2,4,8,16) [1,2]; throughput.csv has one\n"
+            "                    row per allocator, workload and count (its 3rd column)\n"
             "  --cell-size N     wear cell size in bytes, power of two [64]\n"
             "  --repeat N        runs per throughput measurement, the median kept [3; quick 1]\n"
             "  --policy P        pmarena's placement policy in the throughput rows [first-fit]\n"
@@ -243,7 +254,13 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
     char th[16], secs[32], bytes[32], out[4096];
     snprintf(th, sizeof th, "%d", threads);
     snprintf(secs, sizeof secs, "%g", o->seconds);
-    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
+    /* Each thread holds its own live set (larson: 1000 objects, replay: a
+     * copy of the trace's) and pmarena claims arenas per thread: past a few
+     * threads the heap grows with them (4 MiB each; at 1 MiB larson on 64
+     * threads ran out). */
+    uint64_t heap = o->heap_bytes > (uint64_t)threads * PER_THREAD_HEAP ? o->heap_bytes
+                                                                         : (uint64_t)threads * PER_THREAD_HEAP;
+    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)heap);
     char *argv[] = {self, "bench-worker", "tput", (char *)PEERS[peer], (char *)wl, th, secs, bytes,
                     (char *)o->policy, (char *)o->persistence, (char *)trace, (char *)cache, NULL};
     if (!trace)
@@ -297,7 +314,7 @@ static void tput_ratios(bench_rows *r)
                 continue;
             if (!strcmp(u->allocator, "glibc") && u->threads == t->threads)
                 t->ratio_to_glibc = t->ops_per_s / u->ops_per_s;
-            if (!strcmp(u->allocator, t->allocator) && u->threads == 1 && t->threads == 2)
+            if (!strcmp(u->allocator, t->allocator) && u->threads == 1 && t->threads > 1)
                 t->scaling = t->ops_per_s / u->ops_per_s;
         }
     }
@@ -384,16 +401,21 @@ static void targets(const bench_rows *r, FILE *f)
             fprintf(f, "pmarena file >= 10x pmemobj, %s %dt: %.1fx (%s)\n", a->workload, a->threads,
                     a->ops_per_s / b->ops_per_s, a->ops_per_s >= 10 * b->ops_per_s ? "met" : "MISSED");
     }
+    int scaled = 0;
     for (int i = 0; i < r->nt; i++) {
         const tput_row *a = &r->t[i];
         int scal = strncmp(a->workload, "replay", 6) == 0;
         for (size_t k = 0; k < sizeof SCALABLE / sizeof SCALABLE[0]; k++)
             scal |= !strcmp(a->workload, SCALABLE[k]);
-        if (a->threads != 2 || !scal || strncmp(a->allocator, "pmarena", 7) || !strcmp(a->allocator, "pmarena-sim"))
+        if (a->threads != 2 || isnan(a->scaling) || !scal || strncmp(a->allocator, "pmarena", 7) ||
+            !strcmp(a->allocator, "pmarena-sim"))
             continue;
         fprintf(f, "%s %s 2 threads >= 1.70x one: %.2fx (%s)\n", a->allocator, a->workload, a->scaling,
                 a->scaling >= 1.7 ? "met" : "MISSED");
+        scaled = 1;
     }
+    if (r->nt && !scaled)
+        fprintf(f, "2-thread scaling: not measured (it needs --threads with 1 and 2)\n");
     for (int i = 0; i < r->nw; i++) {
         const wear_row *w = &r->w[i];
         if (strcmp(w->allocator, "pmarena") || strcmp(w->policy, "wear-aware") || w->with_metadata)
@@ -428,26 +450,75 @@ static int gen_churn(const opts *o, char *path, size_t n)
     return 0;
 }
 
+/* traces/sqlite3.jsonl.gz: in the working directory, else beside the binary
+ * or up to three folders above it (build/pmarena, build/VARIANT/pmarena, a
+ * packed copy with traces/ next to it). NULL when none is found. */
 static const char *shipped_trace(void)
 {
-    static char p[4200];
+    static char p[4200 + 32];
     if (access("traces/sqlite3.jsonl.gz", R_OK) == 0)
         return "traces/sqlite3.jsonl.gz";
-    snprintf(p, sizeof p, "%s", self);            /* build/pmarena -> ../traces */
-    for (int up = 0; up < 2; up++) {
-        char *s = strrchr(p, '/');
-        if (s)
-            *s = '\0';
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", self);
+    for (int up = 0; up < 4; up++) {
+        char *s = strrchr(dir, '/');
+        if (!s)
+            break;
+        *s = '\0';
+        snprintf(p, sizeof p, "%s/traces/sqlite3.jsonl.gz", dir);
+        if (access(p, R_OK) == 0)
+            return p;
     }
-    strncat(p, "/traces/sqlite3.jsonl.gz", sizeof p - strlen(p) - 1);
-    return access(p, R_OK) == 0 ? p : NULL;
+    return NULL;
+}
+
+/* --threads: a comma-separated list of counts 1..MAX_THREADS, digits only;
+ * into out ascending and without repeats. 0, or -1 after saying what is
+ * wrong on stderr. */
+static int parse_threads(const char *arg, int *out, int *n)
+{
+    static char seen[MAX_THREADS + 1];
+    memset(seen, 0, sizeof seen);
+    const char *p = arg;
+    if (!*p) {
+        fprintf(stderr, "pmarena bench: --threads: empty list (give counts like 1,2,4)\n");
+        return -1;
+    }
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        long v = 0;
+        int ok = len > 0 && len <= 5;
+        for (size_t i = 0; ok && i < len; i++) {
+            ok = p[i] >= '0' && p[i] <= '9';
+            v = v * 10 + (p[i] - '0');
+        }
+        if (len == 0) {
+            fprintf(stderr, "pmarena bench: --threads: an empty count in '%s' (give counts like 1,2,4)\n", arg);
+            return -1;
+        }
+        if (!ok || v < 1 || v > MAX_THREADS) {
+            fprintf(stderr, "pmarena bench: --threads: '%.*s' is not a thread count 1..%d (in '%s')\n", (int)len, p,
+                    MAX_THREADS, arg);
+            return -1;
+        }
+        seen[v] = 1;
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    *n = 0;
+    for (int v = 1; v <= MAX_THREADS; v++)
+        if (seen[v])
+            out[(*n)++] = v;
+    return 0;
 }
 
 int cmd_bench(int argc, char **argv)
 {
-    opts o = {.out = "results/bench", .seconds = 0.25, .churn_events = 200000, .heap_bytes = 256ull << 20,
-              .cell = 64, .policy = "first-fit", .persistence = "default", .repeat = 3, .do_tput = 1,
-              .do_wear = 1};
+    static opts o;      /* static: the thread list makes it 4 KiB */
+    o = (opts){.out = "results/bench", .seconds = 0.25, .churn_events = 200000, .heap_bytes = 256ull << 20,
+               .cell = 64, .policy = "first-fit", .persistence = "default", .threads = {1, 2}, .nthreads = 2,
+               .repeat = 3, .do_tput = 1, .do_wear = 1};
     int repeat = 0;
     int is_long = 0;
     double secs = 0;
@@ -457,7 +528,7 @@ int cmd_bench(int argc, char **argv)
         {"trace", required_argument, 0, 't'},   {"cell-size", required_argument, 0, 'c'},
         {"throughput-only", no_argument, 0, 'T'}, {"wear-only", no_argument, 0, 'W'},
         {"policy", required_argument, 0, 'P'},  {"repeat", required_argument, 0, 'R'},
-        {"persistence", required_argument, 0, 'S'},
+        {"threads", required_argument, 0, 'N'}, {"persistence", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -496,6 +567,10 @@ int cmd_bench(int argc, char **argv)
                 return EXIT_BADINPUT;
             }
             o.persistence = optarg;
+            break;
+        case 'N':
+            if (parse_threads(optarg, o.threads, &o.nthreads) != 0)
+                return EXIT_BADINPUT;
             break;
         case 'R':
             repeat = atoi(optarg);
@@ -594,11 +669,21 @@ int cmd_bench(int argc, char **argv)
 
     bench_rows r = {0};
     int failed = 0;
+    char thl[80] = "";
+    size_t len = 0;
+    for (int k = 0; k < o.nthreads; k++) {
+        if (len > sizeof thl - 16) {
+            snprintf(thl + len, sizeof thl - len, ",...");
+            break;
+        }
+        len += (size_t)snprintf(thl + len, sizeof thl - len, "%s%d", k ? "," : "", o.threads[k]);
+    }
     pma_config pc;
     pma_config_defaults(&pc);
-    printf("pmarena bench: %s set, %g s per throughput measurement (median of %d), pmarena policy %s, "
+    printf("pmarena bench: %s set, %g s per throughput measurement (median of %d), threads %s, pmarena policy %s, "
            "persistence %s, output in %s\n", o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.repeat,
-           o.policy, strcmp(o.persistence, "default") ? o.persistence : pma_persistence_name(pc.persistence), o.out);
+           thl, o.policy, strcmp(o.persistence, "default") ? o.persistence : pma_persistence_name(pc.persistence),
+           o.out);
     for (int p = 0; p < NPEERS; p++)       /* which copy of each peer ran: provenance */
         if (soname[p] && !skip[p])
             printf("pmarena bench: %s from %s\n", PEERS[p], p == PEER_PMEMOBJ ? pmemobj_lib : preload[p]);
@@ -608,7 +693,8 @@ int cmd_bench(int argc, char **argv)
             if (skip[p])
                 continue;
             for (int w = 0; w < NWORKLOADS + nr; w++)
-                for (int th = 1; th <= 2; th++) {
+                for (int k = 0; k < o.nthreads; k++) {
+                    int th = o.threads[k];
                     char label[96];
                     const char *wl = w < NWORKLOADS ? WORKLOADS[w] : "replay", *tr = NULL;
                     if (w < NWORKLOADS) {
@@ -648,7 +734,8 @@ int cmd_bench(int argc, char **argv)
     targets(&r, stdout);
     if (bench_write_outputs(&r, o.out) != 0)
         failed = 1;
-    printf("\nwritten: %s/throughput.csv, throughput.md, wear.csv, wear.md, *.png\n", o.out);
+    printf("\nwritten in %s:%s%s *.png\n", o.out, r.nt ? " throughput.csv, throughput.md," : "",
+           r.nw ? " wear.csv, wear.md," : "");
     free(r.t);
     free(r.w);
     return failed ? EXIT_FAIL : EXIT_OK;
