@@ -127,6 +127,9 @@ typedef struct bp_result {
     uint64_t ops;          /* alloc/free pairs (replay: trace events) */
     double secs;
     double sim_ns;         /* pmarena-sim: simulated time, all threads */
+    /* pmarena (has_stats): pma_heap_stats counters over the timed loop */
+    int has_stats;
+    uint64_t cache_hits, cache_misses, flushes, fences, meta_bytes;
 } bp_result;
 
 /* Workloads: pairs64 pairs256 pairs1024 pairs4096 batch larson prodcons replay. */

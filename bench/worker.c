@@ -8,8 +8,9 @@
  *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE_DIR]
  *
  * PERSISTENCE: intent, log, or `default` (the library's). THREADS: 1 ..
- * BP_MAX_THREADS. tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`;
- * wear prints
+ * BP_MAX_THREADS. tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`,
+ * for pmarena followed by ` cache_hits=.. cache_misses=.. flushes=..
+ * fences=.. meta_bytes=..` (pma_heap_stats over the timed loop); wear prints
  * `data ...` and, for pmarena-sim, `all ...` lines with the statistics as
  * key=value pairs. rss_kb is getrusage's ru_maxrss of this process: the
  * peak resident set of exactly one workload at one thread count. The trace is
@@ -77,8 +78,13 @@ int cmd_bench_worker(int argc, char **argv)
         }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        printf("ops=%llu secs=%.9f sim_ns=%.17g rss_kb=%ld\n", (unsigned long long)r.ops, r.secs, r.sim_ns,
+        printf("ops=%llu secs=%.9f sim_ns=%.17g rss_kb=%ld", (unsigned long long)r.ops, r.secs, r.sim_ns,
                ru.ru_maxrss);
+        if (r.has_stats)
+            printf(" cache_hits=%llu cache_misses=%llu flushes=%llu fences=%llu meta_bytes=%llu",
+                   (unsigned long long)r.cache_hits, (unsigned long long)r.cache_misses,
+                   (unsigned long long)r.flushes, (unsigned long long)r.fences, (unsigned long long)r.meta_bytes);
+        printf("\n");
         return 0;
     }
     if (argc >= 8 && strcmp(argv[1], "wear") == 0) {

@@ -352,12 +352,15 @@ int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const 
     }
     if (strcmp(workload, "prodcons") == 0)
         s->rings = calloc((size_t)threads / 2 + 1, sizeof *s->rings);
-    /* The device's counters are read around the timed loop only: larson's
+    /* The device's counters and the heap's (pma_stats: cache hits, flushes,
+     * fences, metadata bytes) are read around the timed loop only: larson's
      * setup and teardown are not in them. */
     nv_counters c0 = {0}, c1 = {0};
+    pma_heap_stats h0, h1;
     int sim = p->kind == BP_PMA && nv_device_kind(p->dev) == NV_KIND_SIM;
     if (sim)
         nv_counters_get(p->dev, &c0);
+    int stats = p->kind == BP_PMA && pma_stats(p->heap, &h0) == 0;
     /* Small stacks: the loops need little, and a thousand threads of the
      * default 8 MiB would be 8 GiB of address space. */
     pthread_attr_t attr;
@@ -388,6 +391,14 @@ int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const 
     if (sim) {
         nv_counters_get(p->dev, &c1);
         out->sim_ns = c1.time_ns - c0.time_ns;
+    }
+    if (stats && pma_stats(p->heap, &h1) == 0) {
+        out->has_stats = 1;
+        out->cache_hits = h1.cache_hits - h0.cache_hits;
+        out->cache_misses = h1.cache_misses - h0.cache_misses;
+        out->flushes = h1.flushes - h0.flushes;
+        out->fences = h1.fences - h0.fences;
+        out->meta_bytes = h1.meta_bytes - h0.meta_bytes;
     }
     if (s->larson) {
         for (int t = 0; t < threads; t++) {

@@ -58,7 +58,7 @@ static void tput_csv(FILE *f, const bench_rows *r)
 {
     /* threads stays the 3rd column: scripts select rows by it (awk -F, '$3 == 4') */
     fprintf(f, "allocator,workload,threads,ops_per_s,ratio_to_glibc,peak_rss_kb,sim_ns_per_op,scaling,"
-               "runs,ops_per_s_min,ops_per_s_max\n");
+               "runs,ops_per_s_min,ops_per_s_max,cache_hit_ratio,flushes_per_op,fences_per_op,meta_bytes_per_op\n");
     for (int i = 0; i < r->nt; i++) {
         const tput_row *t = &r->t[i];
         fprintf(f, "%s,%s,%d,", t->allocator, t->workload, t->threads);
@@ -73,25 +73,38 @@ static void tput_csv(FILE *f, const bench_rows *r)
         num(f, t->ops_per_s_min);
         fputc(',', f);
         num(f, t->ops_per_s_max);
+        fputc(',', f);
+        num(f, t->cache_hit_ratio);
+        fputc(',', f);
+        num(f, t->flushes_per_op);
+        fputc(',', f);
+        num(f, t->fences_per_op);
+        fputc(',', f);
+        num(f, t->meta_bytes_per_op);
         fputc('\n', f);
     }
 }
 
 static void tput_md(FILE *f, const bench_rows *r)
 {
-    fprintf(f, "| allocator | workload | threads | Mops/s | spread | x glibc | x 1 thread | peak RSS KiB | sim ns/op |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f, "| allocator | workload | threads | Mops/s | spread | x glibc | x 1 thread | peak RSS KiB | sim ns/op "
+               "| cache hits | flushes/op | fences/op | meta B/op |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < r->nt; i++) {
         const tput_row *t = &r->t[i];
-        char a[32], b[32], c[32], d[32], e[32];
+        char a[32], b[32], c[32], d[32], e[32], g[32], h[32], k[32], m[32];
         fmt(a, sizeof a, "%.3f", t->ops_per_s / 1e6);
         fmt(b, sizeof b, "%.2fx", t->ratio_to_glibc);
         fmt(c, sizeof c, "%.2fx", t->scaling);
         fmt(d, sizeof d, "%.0f", t->sim_ns_per_op);
         /* (max - min) / median over the runs: how far to trust the row */
         fmt(e, sizeof e, "%.0f%%", t->runs > 1 ? 100 * (t->ops_per_s_max - t->ops_per_s_min) / t->ops_per_s : NAN);
-        fprintf(f, "| %s | %s | %d | %s | %s | %s | %s | %ld | %s |\n", t->allocator, t->workload, t->threads, a, e,
-                b, t->threads > 1 ? c : "", t->peak_rss_kb, d);
+        fmt(g, sizeof g, "%.1f%%", 100 * t->cache_hit_ratio);
+        fmt(h, sizeof h, "%.3g", t->flushes_per_op);
+        fmt(k, sizeof k, "%.3g", t->fences_per_op);
+        fmt(m, sizeof m, "%.3g", t->meta_bytes_per_op);
+        fprintf(f, "| %s | %s | %d | %s | %s | %s | %s | %ld | %s | %s | %s | %s | %s |\n", t->allocator, t->workload,
+                t->threads, a, e, b, t->threads > 1 ? c : "", t->peak_rss_kb, d, g, h, k, m);
     }
 }
 

@@ -16,6 +16,10 @@ typedef struct tput_row {
     double scaling;            /* ops/s over the 1-thread row's; NAN on 1 thread or without one */
     double ops_per_s_min, ops_per_s_max;   /* over the runs; ops_per_s is their median */
     int runs;
+    /* pmarena only, from pma_heap_stats over the timed loop (medians over the
+     * runs); NAN for peers and where the denominator is 0 */
+    double cache_hit_ratio;    /* hits / (hits + misses) */
+    double flushes_per_op, fences_per_op, meta_bytes_per_op;
 } tput_row;
 
 typedef struct wear_row {

@@ -2,7 +2,8 @@
  * cmd_bench.c - `pmarena bench`: pmarena against glibc malloc, jemalloc,
  * mimalloc and PMDK libpmemobj, in one run: throughput at each thread count of
  * --threads (ops/s, ratio to glibc, peak RSS, scaling over one thread,
- * pmarena-sim's simulated ns) and the wear of each allocator's placement; tables on stdout and in
+ * pmarena-sim's simulated ns, pmarena's cache and persistence counters per
+ * op) and the wear of each allocator's placement; tables on stdout and in
  * results/bench/, plots, and the issue's targets printed as met/MISSED (never
  * asserted).
  *
@@ -94,7 +95,8 @@ static void usage(FILE *f)
             "              larson (cross-thread frees); producer-consumer; replay of the\n"
             "              shipped traces/sqlite3.jsonl.gz and of each --trace; at each\n"
             "              --threads count (producer-consumer: N/2 pairs): ops/s, ratio to\n"
-            "              glibc, peak RSS, scaling over 1 thread, sim ns/op.\n"
+            "              glibc, peak RSS, scaling over 1 thread, sim ns/op; for pmarena\n"
+            "              also its cache hit ratio and flushes, fences, metadata bytes per op.\n"
             "  wear        each trace replayed through each allocator (pmarena on the sim\n"
             "              device, per placement policy, data only and with its metadata),\n"
             "              application writes mapped onto cells: max, p99, mean, hotspot, gini.\n"
@@ -248,6 +250,16 @@ static void add_tput(bench_rows *r, const tput_row *t)
     r->t[r->nt++] = *t;
 }
 
+/* The median of v[0..n) (sorted in place); NAN when any is NAN. */
+static double median(double *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (isnan(v[i]))
+            return NAN;
+    gsl_sort(v, 1, (size_t)n);
+    return gsl_stats_median_from_sorted_data(v, 1, (size_t)n);
+}
+
 static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, const char *label, int threads,
                     const char *trace, const char *cache)
 {
@@ -271,7 +283,7 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
     t.threads = threads;
     /* Each run is a fresh process; the median of the runs damps the noise a
      * 2-core VM makes, the min and max show how much there was. */
-    double rate[99], sim_per_op[99];
+    double rate[99], sim_per_op[99], hit[99], flush[99], fence[99], meta[99];
     int n = 0;
     for (int k = 0; k < o->repeat; k++) {
         int rc = run_worker(peer, argv, out, sizeof out);
@@ -285,7 +297,13 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
             return -1;
         }
         rate[n] = ops / s;
-        sim_per_op[n++] = sim / ops;
+        sim_per_op[n] = sim / ops;
+        /* pmarena's counters (absent for peers: NAN); 0/0 is NAN too */
+        double h = kv(out, "cache_hits"), m = kv(out, "cache_misses");
+        hit[n] = h + m > 0 ? h / (h + m) : NAN;
+        flush[n] = kv(out, "flushes") / ops;
+        fence[n] = kv(out, "fences") / ops;
+        meta[n++] = kv(out, "meta_bytes") / ops;
         long rss = (long)kv(out, "rss_kb");
         if (rss > t.peak_rss_kb)
             t.peak_rss_kb = rss;
@@ -298,6 +316,10 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
     t.runs = n;
     t.sim_ns_per_op = strcmp(PEERS[peer], "pmarena-sim") == 0 ? gsl_stats_median_from_sorted_data(sim_per_op, 1, (size_t)n)
                                                                 : NAN;
+    t.cache_hit_ratio = median(hit, n);
+    t.flushes_per_op = median(flush, n);
+    t.fences_per_op = median(fence, n);
+    t.meta_bytes_per_op = median(meta, n);
     t.ratio_to_glibc = NAN;
     t.scaling = NAN;
     add_tput(r, &t);
