@@ -35,11 +35,14 @@ typedef struct bp_peer {
 } bp_peer;
 
 /* Opens the peer `name` (glibc, jemalloc, mimalloc, pmemobj, pmarena-dram,
- * pmarena-file, pmarena-sim). `bytes`: heap/pool size; policy for pmarena;
- * cell_size for pmarena-sim. jemalloc and mimalloc must already be preloaded:
- * 0 when they are, else -1 and a message in msg. */
-int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, uint32_t cell_size,
-            char *msg, size_t msglen);
+ * pmarena-file, pmarena-sim). `bytes`: heap/pool size; policy and
+ * persistence (a pma_persistence, or -1 for the library default) for
+ * pmarena; cell_size for pmarena-sim. jemalloc and mimalloc must already be
+ * preloaded: 0 when they are, else -1 and a message in msg. pmemobj is
+ * dlopened from $PMARENA_BENCH_PMEMOBJ (a path `pmarena bench` found) or,
+ * without it, as libpmemobj.so.1 through the loader's own search. */
+int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, int persistence,
+            uint32_t cell_size, char *msg, size_t msglen);
 void bp_close(bp_peer *p);
 
 void *bp_alloc(bp_peer *p, size_t size);
@@ -118,16 +121,22 @@ static inline void bp_replay_event(bp_peer *p, const bp_trace *t, const bp_ev *e
 
 /* ---- throughput ----------------------------------------------------------- */
 
+enum { BP_MAX_THREADS = 1024 };
+
 typedef struct bp_result {
     uint64_t ops;          /* alloc/free pairs (replay: trace events) */
     double secs;
     double sim_ns;         /* pmarena-sim: simulated time, all threads */
+    /* pmarena (has_stats): pma_heap_stats counters over the timed loop */
+    int has_stats;
+    uint64_t cache_hits, cache_misses, flushes, fences, meta_bytes;
 } bp_result;
 
 /* Workloads: pairs64 pairs256 pairs1024 pairs4096 batch larson prodcons replay. */
 int bp_workload_known(const char *name);
-/* Runs `workload` on `threads` threads (1 or 2) for about `seconds`. trace:
- * for replay only. 0, or -1 with msg. */
+/* Runs `workload` on `threads` threads (1 .. BP_MAX_THREADS) for about
+ * `seconds`. trace: for replay only. 0, or -1 with msg; a thread that cannot
+ * be started ends the process (exit 1). */
 int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const bp_trace *trace,
            bp_result *out, char *msg, size_t msglen);
 

@@ -8,14 +8,19 @@
  *        that the preload took (their own symbols, mallctl / mi_malloc, are
  *        visible), so a row is never glibc under another name.
  *   pmarena-dram, -file, -sim  pma_get_mem / pma_return_mem on a heap with
- *        the default configuration (hybrid metadata) on that device. The file
+ *        the default configuration (hybrid metadata) on that device, but
+ *        for the placement policy and persistence protocol asked for. The file
  *        device's pool is in /dev/shm; with PMEM_IS_PMEM_FORCE=1 (set by
  *        `pmarena bench`) libpmem flushes with cache-line instructions.
  *   pmemobj  PMDK's pmemobj_alloc / pmemobj_free on a pool in /dev/shm, under
  *        the same PMEM_IS_PMEM_FORCE=1. libpmemobj is loaded with dlopen, so
  *        the pmarena binary does not depend on it (it is a bench-only
- *        package); without it the pmemobj peer fails to open and says why.
- *        Free goes from the pointer back to the PMEMoid with pmemobj_oid.
+ *        package): from the path `pmarena bench` found for it
+ *        (LD_LIBRARY_PATH, the ldconfig cache or the usual directories),
+ *        passed in the environment as PMARENA_BENCH_PMEMOBJ, else by its
+ *        soname through the loader's own search; without it
+ *        the pmemobj peer fails to open and says why. Free goes from the
+ *        pointer back to the PMEMoid with pmemobj_oid.
  */
 #include "bench.h"
 
@@ -41,7 +46,10 @@ static int load_pmemobj(char *msg, size_t msglen)
 {
     if (obj.create)
         return 0;
-    void *h = dlopen("libpmemobj.so.1", RTLD_NOW | RTLD_GLOBAL);
+    const char *lib = getenv("PMARENA_BENCH_PMEMOBJ");
+    if (!lib || !*lib)
+        lib = "libpmemobj.so.1";
+    void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
     if (!h) {
         snprintf(msg, msglen, "libpmemobj not available (%s): install libpmemobj-dev (make deps-bench)", dlerror());
         return -1;
@@ -61,8 +69,8 @@ static int load_pmemobj(char *msg, size_t msglen)
     return 0;
 }
 
-int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, uint32_t cell_size,
-            char *msg, size_t msglen)
+int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, int persistence,
+            uint32_t cell_size, char *msg, size_t msglen)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -108,6 +116,8 @@ int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, uin
     pma_config pc;
     pma_config_defaults(&pc);
     pc.policy = policy;
+    if (persistence >= 0)
+        pc.persistence = (pma_persistence)persistence;
     int rc = nv_open(&p->dev, &dc);
     if (rc == 0 && (rc = pma_init(&p->heap, p->dev, &pc)) != 0) {
         nv_close(p->dev);

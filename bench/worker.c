@@ -4,10 +4,13 @@
  * sets LD_PRELOAD for jemalloc and mimalloc and PMEM_IS_PMEM_FORCE=1 for all.
  * Not meant to be run by hand, but it can be:
  *
- *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY [TRACE [CACHE_DIR]]
- *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES [CACHE_DIR]
+ *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE [TRACE [CACHE_DIR]]
+ *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE_DIR]
  *
- * tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`; wear prints
+ * PERSISTENCE: intent, log, or `default` (the library's). THREADS: 1 ..
+ * BP_MAX_THREADS. tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`,
+ * for pmarena followed by ` cache_hits=.. cache_misses=.. flushes=..
+ * fences=.. meta_bytes=..` (pma_heap_stats over the timed loop); wear prints
  * `data ...` and, for pmarena-sim, `all ...` lines with the statistics as
  * key=value pairs. rss_kb is getrusage's ru_maxrss of this process: the
  * peak resident set of exactly one workload at one thread count. The trace is
@@ -29,28 +32,38 @@ static void print_wear(const char *tag, const bp_wear *w)
            (unsigned long long)w->app_bytes);
 }
 
+/* "default" -> -1 (the library's), else a pma_persistence; -2 when bad. */
+static int persistence_arg(const char *s)
+{
+    if (strcmp(s, "default") == 0)
+        return -1;
+    int v = pma_persistence_from_name(s);
+    return v < 0 ? -2 : v;
+}
+
 int cmd_bench_worker(int argc, char **argv)
 {
     char msg[600] = "";
     bp_trace t = {0};
     bp_peer p;
-    if (argc >= 8 && strcmp(argv[1], "tput") == 0) {
+    if (argc >= 9 && strcmp(argv[1], "tput") == 0) {
         const char *wl = argv[3];
         int threads = atoi(argv[4]);
         double secs = atof(argv[5]);
         uint64_t bytes = strtoull(argv[6], NULL, 10);
         int replay = strcmp(wl, "replay") == 0;
         int pol = pma_policy_from_name(argv[7]);
-        if (!bp_workload_known(wl) || threads < 1 || threads > 2 || secs <= 0 || bytes == 0 || pol < 0 ||
-            (replay && argc < 9)) {
+        int pers = persistence_arg(argv[8]);
+        if (!bp_workload_known(wl) || threads < 1 || threads > BP_MAX_THREADS || secs <= 0 || bytes == 0 ||
+            pol < 0 || pers < -1 || (replay && argc < 10)) {
             fprintf(stderr, "bench-worker: bad arguments\n");
             return 2;
         }
-        if (replay && bp_trace_load(&t, argv[8], argc > 9 ? argv[9] : NULL, msg, sizeof msg) != 0) {
+        if (replay && bp_trace_load(&t, argv[9], argc > 10 ? argv[10] : NULL, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             return 2;
         }
-        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, 64, msg, sizeof msg) != 0) {
+        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, pers, 64, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             bp_trace_free(&t);
             return 1;
@@ -65,23 +78,29 @@ int cmd_bench_worker(int argc, char **argv)
         }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        printf("ops=%llu secs=%.9f sim_ns=%.17g rss_kb=%ld\n", (unsigned long long)r.ops, r.secs, r.sim_ns,
+        printf("ops=%llu secs=%.9f sim_ns=%.17g rss_kb=%ld", (unsigned long long)r.ops, r.secs, r.sim_ns,
                ru.ru_maxrss);
+        if (r.has_stats)
+            printf(" cache_hits=%llu cache_misses=%llu flushes=%llu fences=%llu meta_bytes=%llu",
+                   (unsigned long long)r.cache_hits, (unsigned long long)r.cache_misses,
+                   (unsigned long long)r.flushes, (unsigned long long)r.fences, (unsigned long long)r.meta_bytes);
+        printf("\n");
         return 0;
     }
-    if (argc >= 7 && strcmp(argv[1], "wear") == 0) {
+    if (argc >= 8 && strcmp(argv[1], "wear") == 0) {
         uint32_t cell = (uint32_t)atoi(argv[4]);
         int pol = pma_policy_from_name(argv[5]);
         uint64_t bytes = strtoull(argv[6], NULL, 10);
-        if (cell < 1 || cell > NV_CELL_MAX || (cell & (cell - 1)) || pol < 0 || bytes == 0) {
+        int pers = persistence_arg(argv[7]);
+        if (cell < 1 || cell > NV_CELL_MAX || (cell & (cell - 1)) || pol < 0 || bytes == 0 || pers < -1) {
             fprintf(stderr, "bench-worker: bad arguments\n");
             return 2;
         }
-        if (bp_trace_load(&t, argv[3], argc > 7 ? argv[7] : NULL, msg, sizeof msg) != 0) {
+        if (bp_trace_load(&t, argv[3], argc > 8 ? argv[8] : NULL, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             return 2;
         }
-        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, cell, msg, sizeof msg) != 0) {
+        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, pers, cell, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             bp_trace_free(&t);
             return 1;
@@ -100,8 +119,9 @@ int cmd_bench_worker(int argc, char **argv)
             print_wear("all", &all);
         return 0;
     }
-    fprintf(stderr, "usage: pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY [TRACE [CACHE]]\n"
-                    "       pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES [CACHE]\n"
+    fprintf(stderr, "usage: pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE\n"
+                    "                                 [TRACE [CACHE]]\n"
+                    "       pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE]\n"
                     "(started by `pmarena bench`; see `pmarena bench --help`)\n");
     return 2;
 }

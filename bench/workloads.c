@@ -3,7 +3,8 @@
  * loader they and the wear replay share.
  *
  * Every workload runs for a time budget (the clock is read every 256
- * iterations) on 1 or 2 threads sharing one allocator, and counts operations:
+ * iterations) on 1 to BP_MAX_THREADS threads sharing one allocator, and
+ * counts operations:
  *
  *   pairsN    alloc N bytes, free it (N = 64, 256, 1024, 4096); one pair an op.
  *   batch     alloc 1000 objects of 16 .. 512 bytes (a fixed cycle), then free
@@ -11,17 +12,23 @@
  *   larson    the server pattern of Larson and Krishnan: each thread keeps 1000
  *             slots, repeatedly frees a random slot and fills it with a new
  *             object of 16 .. 1024 bytes; every 10000 ops the threads meet at
- *             a barrier and pass their slot arrays on, so the objects one
- *             thread allocated are freed by the other (cross-thread frees).
- *   prodcons  thread 0 allocates 16 .. 1024 bytes and hands the objects to
- *             thread 1 through a ring, which frees them. On 1 thread: fill the
- *             ring, drain it. One object an op. Not expected to scale.
+ *             a barrier and pass their slot arrays on (thread i takes i+1's),
+ *             so the objects one thread allocated are freed by another
+ *             (cross-thread frees).
+ *   prodcons  N/2 producer-consumer pairs, each with a ring of its own: the
+ *             producer allocates 16 .. 1024 bytes and hands the objects to its
+ *             consumer, which frees them. On 1 thread (and the odd thread out
+ *             of an odd N): fill a ring, drain it. One object an op.
  *   replay    the trace's allocs, frees and reallocs, in file order, with the
  *             on_alloc full write model (each object written once when
- *             allocated; a realloc is alloc + copy + tail write + free). With
- *             2 threads each thread replays its own copy of the trace. At the
+ *             allocated; a realloc is alloc + copy + tail write + free). On N
+ *             threads each thread replays its own copy of the trace. At the
  *             end of a pass the objects still live are freed and the pass
  *             starts again; one trace event an op.
+ *
+ * More threads than cores is allowed (a scaling curve goes past the core
+ * count): the spin loops of prodcons yield the core after a while, and the
+ * threads get small stacks, so a thousand of them fit.
  *
  * Only replay writes the objects (as pmarena's replay engine does); the
  * synthetic loops measure the allocator alone, like bench/bench_alloc.c.
@@ -34,6 +41,7 @@
 #include "pmarena/trace.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +118,15 @@ void bp_trace_free(bp_trace *t)
 
 /* ---- the loops ------------------------------------------------------------------ */
 
+enum { SLOTS = 1000, ROUND = 10000, RING = 1024, SPINS = 1024 };
+
+/* prodcons: one ring per producer-consumer pair; NULL = empty slot. Each is
+ * 8 KiB, so two pairs share no cache line but at the edges. */
+typedef struct ring {
+    void *_Atomic slot[RING];
+    atomic_int producer_done;
+} ring;
+
 typedef struct shared {
     bp_peer *p;
     const char *workload;
@@ -118,14 +135,11 @@ typedef struct shared {
     const bp_trace *trace;
     pthread_barrier_t bar;
     atomic_int stop;
-    void **larson[2];              /* slot arrays, passed on every round */
-    void *_Atomic ring[1024];      /* prodcons: NULL = empty slot */
-    atomic_int producer_done;
+    void ***larson;                /* threads slot arrays, passed on every round */
+    ring *rings;                   /* prodcons: threads/2 pairs, + 1 for an odd one out */
 } shared;
 
 typedef struct worker { shared *s; int id; uint64_t ops; double secs; } worker;
-
-enum { SLOTS = 1000, ROUND = 10000, RING = 1024 };
 
 static inline uint64_t rnd(uint64_t *x)
 {
@@ -164,18 +178,24 @@ static uint64_t run_batch(shared *s)
     return ops;
 }
 
+/* A round ends early at the deadline (checked every 256 ops), so that many
+ * threads on few cores do not overrun the time budget by whole rounds. Any
+ * thread may raise stop, always before the first barrier; all read it after. */
 static uint64_t run_larson(shared *s, int id)
 {
     uint64_t x = 88172645463325252ull + (uint64_t)id * 7919, ops = 0;
     for (int round = 0;; round++) {
         void **slots = s->larson[(id + round) % s->threads];
-        for (int i = 0; i < ROUND; i++) {
+        int i = 0;
+        while (i < ROUND) {
             uint64_t k = rnd(&x) % SLOTS;
             bp_free(s->p, slots[k]);
             slots[k] = bp_must_alloc(s->p, 16 + rnd(&x) % 1009);
+            if ((++i & 255) == 0 && now_s() >= s->deadline)
+                break;
         }
-        ops += ROUND;
-        if (id == 0 && now_s() >= s->deadline)
+        ops += (uint64_t)i;
+        if (now_s() >= s->deadline)
             atomic_store(&s->stop, 1);
         pthread_barrier_wait(&s->bar);
         int stop = atomic_load(&s->stop);
@@ -185,43 +205,56 @@ static uint64_t run_larson(shared *s, int id)
     }
 }
 
+/* Waiting on the other side of a ring: spin, and give the core up now and
+ * then, which matters only when there are more threads than cores. */
+static inline void spin_wait(unsigned *spins)
+{
+    if (++*spins % SPINS == 0)
+        sched_yield();
+}
+
 static uint64_t run_prodcons(shared *s, int id)
 {
-    uint64_t x = 0x9e3779b97f4a7c15ull, ops = 0;
-    if (s->threads == 1) {
+    uint64_t x = 0x9e3779b97f4a7c15ull + (uint64_t)id * 7919, ops = 0;
+    int pairs = s->threads / 2;
+    unsigned spins = 0;
+    if (id >= 2 * pairs) {         /* 1 thread, or the odd one out: alone on its ring */
+        ring *r = &s->rings[pairs];
         do {
             for (int i = 0; i < RING; i++)
-                s->ring[i] = bp_must_alloc(s->p, 16 + rnd(&x) % 1009);
+                r->slot[i] = bp_must_alloc(s->p, 16 + rnd(&x) % 1009);
             for (int i = 0; i < RING; i++)
-                bp_free(s->p, s->ring[i]);
+                bp_free(s->p, r->slot[i]);
             ops += RING;
         } while (now_s() < s->deadline);
         return ops;
     }
-    if (id == 0) {
+    ring *r = &s->rings[id / 2];
+    if (id % 2 == 0) {             /* producer */
         size_t head = 0;
         do {
             for (int i = 0; i < 256; i++) {
                 void *q = bp_must_alloc(s->p, 16 + rnd(&x) % 1009);
-                while (atomic_load_explicit(&s->ring[head], memory_order_acquire))
-                    ;
-                atomic_store_explicit(&s->ring[head], q, memory_order_release);
+                while (atomic_load_explicit(&r->slot[head], memory_order_acquire))
+                    spin_wait(&spins);
+                atomic_store_explicit(&r->slot[head], q, memory_order_release);
                 head = (head + 1) % RING;
             }
             ops += 256;
         } while (now_s() < s->deadline);
-        atomic_store(&s->producer_done, 1);
+        atomic_store(&r->producer_done, 1);
         return ops;
     }
-    size_t tail = 0;
+    size_t tail = 0;               /* consumer */
     for (;;) {
-        void *q = atomic_load_explicit(&s->ring[tail], memory_order_acquire);
+        void *q = atomic_load_explicit(&r->slot[tail], memory_order_acquire);
         if (!q) {
-            if (atomic_load(&s->producer_done) && !atomic_load(&s->ring[tail]))
+            if (atomic_load(&r->producer_done) && !atomic_load(&r->slot[tail]))
                 return 0;
+            spin_wait(&spins);
             continue;
         }
-        atomic_store_explicit(&s->ring[tail], NULL, memory_order_relaxed);
+        atomic_store_explicit(&r->slot[tail], NULL, memory_order_relaxed);
         tail = (tail + 1) % RING;
         bp_free(s->p, q);
     }
@@ -295,58 +328,90 @@ int bp_workload_known(const char *name)
 int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const bp_trace *trace,
            bp_result *out, char *msg, size_t msglen)
 {
-    if (!bp_workload_known(workload) || threads < 1 || threads > 2 ||
+    if (!bp_workload_known(workload) || threads < 1 || threads > BP_MAX_THREADS ||
         (strcmp(workload, "replay") == 0 && !trace)) {
         snprintf(msg, msglen, "bad workload '%s' or thread count %d", workload, threads);
         return -1;
     }
+    memset(out, 0, sizeof *out);
     shared *s = calloc(1, sizeof *s);
+    worker *w = calloc((size_t)threads, sizeof *w);
+    pthread_t *tid = calloc((size_t)threads, sizeof *tid);
     s->p = p;
     s->workload = workload;
     s->threads = threads;
     s->trace = trace;
     pthread_barrier_init(&s->bar, NULL, (unsigned)threads);
-    if (strcmp(workload, "larson") == 0)
+    if (strcmp(workload, "larson") == 0) {
+        s->larson = calloc((size_t)threads, sizeof *s->larson);
         for (int t = 0; t < threads; t++) {
             s->larson[t] = malloc(SLOTS * sizeof(void *));
             for (int k = 0; k < SLOTS; k++)
                 s->larson[t][k] = bp_must_alloc(p, 16 + (size_t)(k * 37) % 1009);
         }
+    }
+    if (strcmp(workload, "prodcons") == 0)
+        s->rings = calloc((size_t)threads / 2 + 1, sizeof *s->rings);
+    /* The device's counters and the heap's (pma_stats: cache hits, flushes,
+     * fences, metadata bytes) are read around the timed loop only: larson's
+     * setup and teardown are not in them. */
     nv_counters c0 = {0}, c1 = {0};
-    if (p->kind == BP_PMA && nv_device_kind(p->dev) == NV_KIND_SIM)
+    pma_heap_stats h0, h1;
+    int sim = p->kind == BP_PMA && nv_device_kind(p->dev) == NV_KIND_SIM;
+    if (sim)
         nv_counters_get(p->dev, &c0);
-    worker w[2];
-    pthread_t tid[2];
+    int stats = p->kind == BP_PMA && pma_stats(p->heap, &h0) == 0;
+    /* Small stacks: the loops need little, and a thousand threads of the
+     * default 8 MiB would be 8 GiB of address space. */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 1 << 20);
     s->deadline = now_s() + seconds;     /* reset below, once the threads are ready */
     for (int t = 0; t < threads; t++) {
         w[t] = (worker){s, t, 0, 0};
-        if (t > 0)
-            pthread_create(&tid[t], NULL, thread_main, &w[t]);
+        int rc = t > 0 ? pthread_create(&tid[t], &attr, thread_main, &w[t]) : 0;
+        if (rc != 0) {
+            /* The threads already made wait at the start barrier for ever:
+             * this process can only end. */
+            fprintf(stderr, "bench-worker: cannot start thread %d of %d: %s\n", t + 1, threads, strerror(rc));
+            exit(1);
+        }
     }
+    pthread_attr_destroy(&attr);
     /* thread 0 is this one; the barrier in thread_main starts everyone at once */
     s->deadline = now_s() + seconds;
     thread_main(&w[0]);
     for (int t = 1; t < threads; t++)
         pthread_join(tid[t], NULL);
-    out->ops = 0;
-    out->secs = 0;
     for (int t = 0; t < threads; t++) {
         out->ops += w[t].ops;
         if (w[t].secs > out->secs)
             out->secs = w[t].secs;
     }
-    out->sim_ns = 0;
-    if (p->kind == BP_PMA && nv_device_kind(p->dev) == NV_KIND_SIM) {
+    if (sim) {
         nv_counters_get(p->dev, &c1);
         out->sim_ns = c1.time_ns - c0.time_ns;
     }
-    if (strcmp(workload, "larson") == 0)
+    if (stats && pma_stats(p->heap, &h1) == 0) {
+        out->has_stats = 1;
+        out->cache_hits = h1.cache_hits - h0.cache_hits;
+        out->cache_misses = h1.cache_misses - h0.cache_misses;
+        out->flushes = h1.flushes - h0.flushes;
+        out->fences = h1.fences - h0.fences;
+        out->meta_bytes = h1.meta_bytes - h0.meta_bytes;
+    }
+    if (s->larson) {
         for (int t = 0; t < threads; t++) {
             for (int k = 0; k < SLOTS; k++)
                 bp_free(p, s->larson[t][k]);
             free(s->larson[t]);
         }
+        free(s->larson);
+    }
+    free(s->rings);
     pthread_barrier_destroy(&s->bar);
     free(s);
+    free(w);
+    free(tid);
     return 0;
 }

@@ -2,8 +2,10 @@
  * bench_out.c - what `pmarena bench` writes: throughput.csv and wear.csv (the
  * data), throughput.md and wear.md (the same as markdown tables, also printed
  * on stdout), and gnuplot plots through an_plot: ops/s per workload and
- * allocator (1 and 2 threads, log scale) and the hottest cell's writes per
- * allocator and trace.
+ * allocator at each thread count (bars, log scale; throughput.png for 1
+ * thread, throughput_Nt.png for N), ops/s against threads per workload (one
+ * line per allocator, log y; scaling_WORKLOAD.png, when 2+ thread counts
+ * were run) and the hottest cell's writes per allocator and trace.
  *
  * Every file is written atomically (PATH.tmp.PID, then rename), like the rest
  * of the toolkit, so a reader never sees half a table. CSV numbers are
@@ -54,8 +56,9 @@ static void fmt(char *buf, size_t n, const char *f, double v)
 
 static void tput_csv(FILE *f, const bench_rows *r)
 {
+    /* threads stays the 3rd column: scripts select rows by it (awk -F, '$3 == 4') */
     fprintf(f, "allocator,workload,threads,ops_per_s,ratio_to_glibc,peak_rss_kb,sim_ns_per_op,scaling,"
-               "runs,ops_per_s_min,ops_per_s_max\n");
+               "runs,ops_per_s_min,ops_per_s_max,cache_hit_ratio,flushes_per_op,fences_per_op,meta_bytes_per_op\n");
     for (int i = 0; i < r->nt; i++) {
         const tput_row *t = &r->t[i];
         fprintf(f, "%s,%s,%d,", t->allocator, t->workload, t->threads);
@@ -70,25 +73,38 @@ static void tput_csv(FILE *f, const bench_rows *r)
         num(f, t->ops_per_s_min);
         fputc(',', f);
         num(f, t->ops_per_s_max);
+        fputc(',', f);
+        num(f, t->cache_hit_ratio);
+        fputc(',', f);
+        num(f, t->flushes_per_op);
+        fputc(',', f);
+        num(f, t->fences_per_op);
+        fputc(',', f);
+        num(f, t->meta_bytes_per_op);
         fputc('\n', f);
     }
 }
 
 static void tput_md(FILE *f, const bench_rows *r)
 {
-    fprintf(f, "| allocator | workload | threads | Mops/s | spread | x glibc | scaling 2t/1t | peak RSS KiB | sim ns/op |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f, "| allocator | workload | threads | Mops/s | spread | x glibc | x 1 thread | peak RSS KiB | sim ns/op "
+               "| cache hits | flushes/op | fences/op | meta B/op |\n"
+               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < r->nt; i++) {
         const tput_row *t = &r->t[i];
-        char a[32], b[32], c[32], d[32], e[32];
+        char a[32], b[32], c[32], d[32], e[32], g[32], h[32], k[32], m[32];
         fmt(a, sizeof a, "%.3f", t->ops_per_s / 1e6);
         fmt(b, sizeof b, "%.2fx", t->ratio_to_glibc);
         fmt(c, sizeof c, "%.2fx", t->scaling);
         fmt(d, sizeof d, "%.0f", t->sim_ns_per_op);
         /* (max - min) / median over the runs: how far to trust the row */
         fmt(e, sizeof e, "%.0f%%", t->runs > 1 ? 100 * (t->ops_per_s_max - t->ops_per_s_min) / t->ops_per_s : NAN);
-        fprintf(f, "| %s | %s | %d | %s | %s | %s | %s | %ld | %s |\n", t->allocator, t->workload, t->threads, a, e,
-                b, t->threads > 1 ? c : "", t->peak_rss_kb, d);
+        fmt(g, sizeof g, "%.1f%%", 100 * t->cache_hit_ratio);
+        fmt(h, sizeof h, "%.3g", t->flushes_per_op);
+        fmt(k, sizeof k, "%.3g", t->fences_per_op);
+        fmt(m, sizeof m, "%.3g", t->meta_bytes_per_op);
+        fprintf(f, "| %s | %s | %d | %s | %s | %s | %s | %ld | %s | %s | %s | %s | %s |\n", t->allocator, t->workload,
+                t->threads, a, e, b, t->threads > 1 ? c : "", t->peak_rss_kb, d, g, h, k, m);
     }
 }
 
@@ -200,6 +216,118 @@ static int tput_plot(const bench_rows *r, const char *dir, int threads)
     return rc;
 }
 
+/* Thread counts of the rows, ascending and distinct, into th (room for
+ * r->nt); returns how many. */
+static int thread_counts(const bench_rows *r, int *th)
+{
+    int n = 0;
+    for (int i = 0; i < r->nt; i++) {
+        int v = r->t[i].threads, k = n;
+        for (int j = 0; j < n && k == n; j++)
+            if (th[j] >= v)
+                k = j;
+        if (k < n && th[k] == v)
+            continue;
+        memmove(th + k + 1, th + k, (size_t)(n - k) * sizeof *th);
+        th[k] = v;
+        n++;
+    }
+    return n;
+}
+
+/* A workload label as part of a file name (letters, digits, '_', '-', '.';
+ * anything else becomes '-': replay:sqlite3 -> replay-sqlite3) or in a
+ * gnuplot single-quoted string (quotes become spaces). */
+static void safe_name(const char *in, char *out, size_t n, int for_file)
+{
+    size_t k = 0;
+    for (; in[k] && k + 1 < n; k++) {
+        char c = in[k];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                 c == '-' || c == '.';
+        out[k] = for_file ? (ok ? c : '-') : (c == '\'' ? ' ' : c);
+    }
+    out[k] = '\0';
+}
+
+/* One workload's ops/s against threads: a row per thread count, a column per
+ * allocator, and the line plot of it (log y, log2 x). */
+static int scaling_plot(const bench_rows *r, const char *dir, const char *wl, const int *th, int nth,
+                        const char **al, int na)
+{
+    char safe[96], title[96], name[128], tsv[140], tmp[1200];
+    safe_name(wl, safe, sizeof safe, 1);
+    safe_name(wl, title, sizeof title, 0);
+    snprintf(name, sizeof name, "scaling_%s", safe);
+    snprintf(tsv, sizeof tsv, "%s.tsv", name);
+    FILE *f = open_tmp(dir, tsv, tmp, sizeof tmp);
+    if (!f)
+        return -1;
+    fprintf(f, "threads");
+    for (int a = 0; a < na; a++)
+        fprintf(f, "\t%s", al[a]);
+    fputc('\n', f);
+    for (int k = 0; k < nth; k++) {
+        fprintf(f, "%d", th[k]);
+        for (int a = 0; a < na; a++) {
+            double v = NAN;
+            for (int i = 0; i < r->nt; i++)
+                if (r->t[i].threads == th[k] && !strcmp(r->t[i].workload, wl) && !strcmp(r->t[i].allocator, al[a]))
+                    v = r->t[i].ops_per_s;
+            if (isnan(v))
+                fprintf(f, "\tNaN");
+            else
+                fprintf(f, "\t%.6g", v);
+        }
+        fputc('\n', f);
+    }
+    if (close_rename(f, tmp, dir, tsv) != 0)
+        return -1;
+    /* x tics at the counts run (a list of up to 1024 would be unreadable:
+     * past 32, gnuplot's own powers of two) */
+    size_t cap = 4096 + (size_t)nth * 24, len;
+    char *script = malloc(cap);
+    len = (size_t)snprintf(script, cap,
+                           "set title '%s: throughput against threads (ops/s, log scale)'\n"
+                           "set logscale y\nset logscale x 2\nset xlabel 'threads'\nset ylabel 'ops/s'\n"
+                           "set key outside right\nset datafile missing 'NaN'\nset grid xtics ytics\n"
+                           "set offsets graph 0.03, graph 0.03, 0, 0\n",
+                           title);
+    if (nth <= 32) {
+        len += (size_t)snprintf(script + len, cap - len, "set xtics (");
+        for (int k = 0; k < nth; k++)
+            len += (size_t)snprintf(script + len, cap - len, "%s\"%d\" %d", k ? ", " : "", th[k], th[k]);
+        len += (size_t)snprintf(script + len, cap - len, ")\n");
+    }
+    snprintf(script + len, cap - len,
+             "plot for [i=2:%d] '%s' using 1:i with linespoints lw 2 pt 7 title columnhead(i)\n", na + 1, tsv);
+    if (an_plot(dir, name, script) != 0)
+        fprintf(stderr, "pmarena bench: plot %s failed (gnuplot): the script is kept in %s\n", name, dir);
+    free(script);
+    return 0;
+}
+
+/* The scaling plots, one per workload, when 2+ thread counts were run. */
+static int scaling_plots(const bench_rows *r, const char *dir, const int *th, int nth)
+{
+    if (nth < 2)
+        return 0;
+    const char **wv = calloc((size_t)r->nt + 1, sizeof *wv), **av = calloc((size_t)r->nt + 1, sizeof *av);
+    const char **wl = calloc((size_t)r->nt + 1, sizeof *wl), **al = calloc((size_t)r->nt + 1, sizeof *al);
+    for (int i = 0; i < r->nt; i++) {
+        wv[i] = r->t[i].workload;
+        av[i] = r->t[i].allocator;
+    }
+    int nw = distinct(wv, r->nt, wl), na = distinct(av, r->nt, al), rc = 0;
+    for (int w = 0; w < nw; w++)
+        rc |= scaling_plot(r, dir, wl[w], th, nth, al, na);
+    free(wv);
+    free(av);
+    free(wl);
+    free(al);
+    return rc;
+}
+
 /* Hottest-cell writes per allocator (rows) and trace (columns). */
 static int wear_plot(const bench_rows *r, const char *dir)
 {
@@ -276,8 +404,11 @@ int bench_write_outputs(const bench_rows *r, const char *dir)
             return -1;
         tput_md(f, r);
         rc |= close_rename(f, tmp, dir, "throughput.md");
-        rc |= tput_plot(r, dir, 1);
-        rc |= tput_plot(r, dir, 2);
+        int *th = calloc((size_t)r->nt, sizeof *th), nth = thread_counts(r, th);
+        for (int k = 0; k < nth; k++)
+            rc |= tput_plot(r, dir, th[k]);
+        rc |= scaling_plots(r, dir, th, nth);
+        free(th);
     }
     if (r->nw) {
         if (!(f = open_tmp(dir, "wear.csv", tmp, sizeof tmp)))

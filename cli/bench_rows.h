@@ -13,9 +13,13 @@ typedef struct tput_row {
     double ratio_to_glibc;     /* NAN when glibc has no row for it */
     long peak_rss_kb;
     double sim_ns_per_op;      /* pmarena-sim only; NAN otherwise */
-    double scaling;            /* threads 2: ops/s over the 1-thread row's; NAN on 1 */
+    double scaling;            /* ops/s over the 1-thread row's; NAN on 1 thread or without one */
     double ops_per_s_min, ops_per_s_max;   /* over the runs; ops_per_s is their median */
     int runs;
+    /* pmarena only, from pma_heap_stats over the timed loop (medians over the
+     * runs); NAN for peers and where the denominator is 0 */
+    double cache_hit_ratio;    /* hits / (hits + misses) */
+    double flushes_per_op, fences_per_op, meta_bytes_per_op;
 } tput_row;
 
 typedef struct wear_row {
@@ -36,8 +40,9 @@ typedef struct bench_rows {
 } bench_rows;
 
 /* Writes throughput.csv/.md and wear.csv/.md (each atomically) and the plots
- * (throughput.png, throughput_2t.png, wear_hottest.png; a plot that fails
- * is reported on stderr, not fatal). 0, or -1 when a file cannot be written. */
+ * (throughput.png for 1 thread, throughput_Nt.png for N, scaling_WORKLOAD.png
+ * when there are 2+ thread counts, wear_hottest.png; a plot that fails is
+ * reported on stderr, not fatal). 0, or -1 when a file cannot be written. */
 int bench_write_outputs(const bench_rows *r, const char *dir);
 /* The markdown tables on stdout. */
 void bench_print_tables(const bench_rows *r);

@@ -1,20 +1,25 @@
 /*
  * cmd_bench.c - `pmarena bench`: pmarena against glibc malloc, jemalloc,
- * mimalloc and PMDK libpmemobj, in one run: throughput (ops/s, ratio to
- * glibc, peak RSS, 2-thread scaling, pmarena-sim's simulated ns) and the wear
- * of each allocator's placement; tables on stdout and in results/bench/, plots,
- * and the issue's targets printed as met/MISSED (never asserted).
+ * mimalloc and PMDK libpmemobj, in one run: throughput at each thread count of
+ * --threads (ops/s, ratio to glibc, peak RSS, scaling over one thread,
+ * pmarena-sim's simulated ns, pmarena's cache and persistence counters per
+ * op) and the wear of each allocator's placement; tables on stdout and in
+ * results/bench/, plots, and the issue's targets printed as met/MISSED (never
+ * asserted).
  *
  * Method: every measurement is a fresh `pmarena bench-worker` process (this
  * binary, bench/worker.c), one per (allocator, workload, threads) and one per
  * (allocator, policy, trace) for wear: jemalloc and mimalloc go in by
- * LD_PRELOAD of their shared library (found in the usual library directories
- * or through `ldconfig -p`), so they replace malloc in that process only,
- * and each row's peak RSS is its own. PMEM_IS_PMEM_FORCE=1 is set for every
- * worker, so pmarena's file device and PMDK both flush with cache-line
+ * LD_PRELOAD of their shared library, so they replace malloc in that process
+ * only, and each row's peak RSS is its own; libpmemobj is dlopened by the
+ * worker from the path found here. A library is looked for as the dynamic
+ * loader would: each directory of LD_LIBRARY_PATH, then `ldconfig -p`, then
+ * the usual directories, so the bench also runs from a packed copy whose
+ * peers sit beside it on LD_LIBRARY_PATH. PMEM_IS_PMEM_FORCE=1 is set for
+ * every worker, so pmarena's file device and PMDK both flush with cache-line
  * instructions on their pool files in /dev/shm. Workers run one after the
  * other (never two measurements at once). A peer whose library is missing is
- * skipped with a message; a worker that fails makes the run exit 1.
+ * skipped with a note; a worker that fails makes the run exit 1.
  */
 #include "bench_rows.h"
 #include "cmd.h"
@@ -27,6 +32,7 @@
 #include <gsl/gsl_sort.h>
 #include <gsl/gsl_statistics_double.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +48,9 @@ static const char *const WORKLOADS[] = {"pairs64", "pairs256", "pairs1024", "pai
                                         "batch", "larson", "prodcons"};
 enum { NWORKLOADS = 7 };
 static const char *const SCALABLE[] = {"pairs64", "pairs256", "pairs1024", "pairs4096", "batch", "larson"};
+enum { PEER_JEMALLOC = 1, PEER_MIMALLOC = 2, PEER_PMEMOBJ = 3, PEER_PMA_SIM = 6 };
+enum { MAX_THREADS = 1024 };                 /* bench/bench.h's BP_MAX_THREADS */
+#define PER_THREAD_HEAP (4ull << 20)         /* heap bytes per thread, past the set's heap size */
 
 typedef struct opts {
     const char *out;
@@ -49,6 +58,9 @@ typedef struct opts {
     uint64_t churn_events, heap_bytes;
     uint32_t cell;
     const char *policy;              /* pmarena's placement policy in the throughput rows */
+    const char *persistence;         /* pmarena's protocol, or "default" (the library's) */
+    int threads[MAX_THREADS];        /* thread counts, ascending, distinct */
+    int nthreads;
     int repeat;                      /* runs per throughput measurement; the median is kept */
     const char *traces[32];
     int ntraces;
@@ -62,38 +74,51 @@ static char self[4096];
 #define PMARENA_SANITIZED 0
 #endif
 
-static char preload[NPEERS][512];      /* "" none; "-" missing */
+static char preload[NPEERS][512];      /* LD_PRELOAD of each peer; "" none */
+static char pmemobj_lib[512];          /* libpmemobj.so.1's path; "" not found */
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: pmarena bench [--quick | --long] [-o DIR] [--seconds S] [--trace FILE]...\n"
-            "                     [--cell-size N] [--repeat N] [--policy P] [--throughput-only | --wear-only]\n"
+            "                     [--threads N,N...] [--cell-size N] [--repeat N] [--policy P]\n"
+            "                     [--persistence P] [--throughput-only | --wear-only]\n"
             "\n"
             "Benchmarks pmarena (dram, file and sim devices) against glibc malloc, jemalloc,\n"
             "mimalloc and PMDK libpmemobj in one run, each measurement in its own process\n"
             "(jemalloc and mimalloc by LD_PRELOAD; pool files in /dev/shm with\n"
-            "PMEM_IS_PMEM_FORCE=1 for pmarena-file and PMDK).\n"
+            "PMEM_IS_PMEM_FORCE=1 for pmarena-file and PMDK). jemalloc, mimalloc and\n"
+            "libpmemobj are looked for in LD_LIBRARY_PATH, then through ldconfig, then in\n"
+            "the usual directories; a peer not found is skipped with a note.\n"
             "\n"
             "  throughput  alloc/free pairs of 64, 256, 1024, 4096 bytes; batches of 1000;\n"
             "              larson (cross-thread frees); producer-consumer; replay of the\n"
-            "              shipped traces/sqlite3.jsonl.gz and of each --trace; 1 and 2\n"
-            "              threads: ops/s, ratio to glibc, peak RSS, scaling, sim ns/op.\n"
+            "              shipped traces/sqlite3.jsonl.gz and of each --trace; at each\n"
+            "              --threads count (producer-consumer: N/2 pairs): ops/s, ratio to\n"
+            "              glibc, peak RSS, scaling over 1 thread, sim ns/op; for pmarena\n"
+            "              also its cache hit ratio and flushes, fences, metadata bytes per op.\n"
             "  wear        each trace replayed through each allocator (pmarena on the sim\n"
             "              device, per placement policy, data only and with its metadata),\n"
             "              application writes mapped onto cells: max, p99, mean, hotspot, gini.\n"
             "\n"
             "  -o DIR            output folder [results/bench]: throughput.csv/.md, wear.csv/.md,\n"
-            "                    throughput.png, throughput_2t.png, wear_hottest.png\n"
+            "                    throughput.png (1 thread), throughput_Nt.png (N threads),\n"
+            "                    scaling_WORKLOAD.png (ops/s against threads; 2+ counts),\n"
+            "                    wear_hottest.png\n"
             "  --quick           tiny sizes, a few seconds (the tests use it); wear on the\n"
             "                    generated churn trace and the --trace files only\n"
             "  --long            the long set: 3 s per measurement, a 2M-event churn trace\n"
             "  --seconds S       time per throughput measurement [0.25; quick 0.02; long 3]\n"
             "  --trace FILE      also replay this recorded trace (repeatable)\n"
+            "  --threads LIST    thread counts for the throughput half, comma-separated,\n"
+            "                    each 1..1024 (e.g. 1,2,4,8,16) [1,2]; throughput.csv has one\n"
+            "                    row per allocator, workload and count (its 3rd column)\n"
             "  --cell-size N     wear cell size in bytes, power of two [64]\n"
             "  --repeat N        runs per throughput measurement, the median kept [3; quick 1]\n"
             "  --policy P        pmarena's placement policy in the throughput rows [first-fit]\n"
             "                    (the wear half always runs every policy)\n"
+            "  --persistence P   pmarena's persistence protocol (intent, log), both halves\n"
+            "                    [the library default]\n"
             "  --throughput-only, --wear-only   run one half\n"
             "\n"
             "Targets are printed as met/MISSED, never asserted. Exit: 0 ok, 1 a measurement\n"
@@ -102,29 +127,63 @@ static void usage(FILE *f)
 
 /* ---- preload libraries and workers -------------------------------------------- */
 
-static void find_preload(int i, const char *soname)
+/* dir/soname into out when it is a readable file: 1, else 0. A relative dir
+ * (LD_LIBRARY_PATH may hold one) is made absolute, since workers get the
+ * path in LD_PRELOAD or for dlopen. */
+static int lib_at(const char *dir, size_t dirlen, const char *soname, char *out, size_t n)
 {
-    static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
-                                       "/usr/lib", "/usr/local/lib", "/lib/x86_64-linux-gnu"};
-    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++) {
-        snprintf(preload[i], sizeof preload[i], "%s/%s", dirs[d], soname);
-        if (access(preload[i], R_OK) == 0)
-            return;
+    char path[PATH_MAX + 600], cwd[PATH_MAX] = "";
+    if (dir[0] != '/' && !getcwd(cwd, sizeof cwd))
+        return 0;
+    int len = snprintf(path, sizeof path, "%s%s%.*s/%s", cwd, cwd[0] ? "/" : "", (int)dirlen, dir, soname);
+    if (len < 0 || (size_t)len >= n || access(path, R_OK) != 0)
+        return 0;
+    memcpy(out, path, (size_t)len + 1);
+    return 1;
+}
+
+/* Looks for the shared library `soname` in the dynamic loader's order: each
+ * directory of LD_LIBRARY_PATH (so a packed copy that carries its peers
+ * works where they are not installed), then the ldconfig cache, then the
+ * usual directories. The path into out and 1, or 0 when not found. */
+static int find_lib(const char *soname, char *out, size_t n)
+{
+    const char *llp = getenv("LD_LIBRARY_PATH");
+    for (const char *d = llp; d && *d;) {
+        size_t len = strcspn(d, ":;");
+        if (len > 0 && lib_at(d, len, soname, out, n))
+            return 1;
+        d += len;
+        if (*d)
+            d++;
     }
-    char cmd[256], line[1024];
-    snprintf(cmd, sizeof cmd, "ldconfig -p 2>/dev/null | grep -F '%s'", soname);
-    FILE *p = popen(cmd, "r");
-    strcpy(preload[i], "-");
+    FILE *p = popen("{ ldconfig -p || /sbin/ldconfig -p; } 2>/dev/null", "r");
+    int found = 0;
     if (p) {
-        if (fgets(line, sizeof line, p)) {
-            char *arrow = strstr(line, "=> ");
-            if (arrow) {
-                snprintf(preload[i], sizeof preload[i], "%s", arrow + 3);
-                preload[i][strcspn(preload[i], "\n")] = '\0';
-            }
+        char line[1024];
+        /* "\tlibjemalloc.so.2 (libc6,x86-64) => /lib/x86_64-linux-gnu/libjemalloc.so.2" */
+        while (!found && fgets(line, sizeof line, p)) {
+            const char *name = line + strspn(line, " \t"), *arrow = strstr(line, "=> ");
+            size_t len = strcspn(name, " \t");
+            if (!arrow || len != strlen(soname) || strncmp(name, soname, len) != 0)
+                continue;
+            const char *path = arrow + 3;
+            const char *slash = strrchr(path, '/');
+            if (slash)
+                found = lib_at(path, (size_t)(slash - path), soname, out, n);
         }
+        while (fgets(line, sizeof line, p))      /* let ldconfig finish writing */
+            ;
         pclose(p);
     }
+    if (found)
+        return 1;
+    static const char *const dirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+                                       "/usr/lib", "/usr/local/lib", "/lib/x86_64-linux-gnu"};
+    for (size_t d = 0; d < sizeof dirs / sizeof dirs[0]; d++)
+        if (lib_at(dirs[d], strlen(dirs[d]), soname, out, n))
+            return 1;
+    return 0;
 }
 
 /* Runs a worker; its stdout into out. Returns its exit status (-1: killed). */
@@ -144,6 +203,8 @@ static int run_worker(int peer, char *const argv[], char *out, size_t outlen)
             setenv("LD_PRELOAD", preload[peer], 1);
         else
             unsetenv("LD_PRELOAD");
+        if (peer == PEER_PMEMOBJ)
+            setenv("PMARENA_BENCH_PMEMOBJ", pmemobj_lib, 1);
         execv(self, argv);
         _exit(127);
     }
@@ -189,24 +250,40 @@ static void add_tput(bench_rows *r, const tput_row *t)
     r->t[r->nt++] = *t;
 }
 
+/* The median of v[0..n) (sorted in place); NAN when any is NAN. */
+static double median(double *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (isnan(v[i]))
+            return NAN;
+    gsl_sort(v, 1, (size_t)n);
+    return gsl_stats_median_from_sorted_data(v, 1, (size_t)n);
+}
+
 static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, const char *label, int threads,
                     const char *trace, const char *cache)
 {
     char th[16], secs[32], bytes[32], out[4096];
     snprintf(th, sizeof th, "%d", threads);
     snprintf(secs, sizeof secs, "%g", o->seconds);
-    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
+    /* Each thread holds its own live set (larson: 1000 objects, replay: a
+     * copy of the trace's) and pmarena claims arenas per thread: past a few
+     * threads the heap grows with them (4 MiB each; at 1 MiB larson on 64
+     * threads ran out). */
+    uint64_t heap = o->heap_bytes > (uint64_t)threads * PER_THREAD_HEAP ? o->heap_bytes
+                                                                         : (uint64_t)threads * PER_THREAD_HEAP;
+    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)heap);
     char *argv[] = {self, "bench-worker", "tput", (char *)PEERS[peer], (char *)wl, th, secs, bytes,
-                    (char *)o->policy, (char *)trace, (char *)cache, NULL};
+                    (char *)o->policy, (char *)o->persistence, (char *)trace, (char *)cache, NULL};
     if (!trace)
-        argv[9] = NULL;
+        argv[10] = NULL;
     tput_row t = {0};
     snprintf(t.allocator, sizeof t.allocator, "%s", PEERS[peer]);
     snprintf(t.workload, sizeof t.workload, "%s", label);
     t.threads = threads;
     /* Each run is a fresh process; the median of the runs damps the noise a
      * 2-core VM makes, the min and max show how much there was. */
-    double rate[99], sim_per_op[99];
+    double rate[99], sim_per_op[99], hit[99], flush[99], fence[99], meta[99];
     int n = 0;
     for (int k = 0; k < o->repeat; k++) {
         int rc = run_worker(peer, argv, out, sizeof out);
@@ -220,7 +297,13 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
             return -1;
         }
         rate[n] = ops / s;
-        sim_per_op[n++] = sim / ops;
+        sim_per_op[n] = sim / ops;
+        /* pmarena's counters (absent for peers: NAN); 0/0 is NAN too */
+        double h = kv(out, "cache_hits"), m = kv(out, "cache_misses");
+        hit[n] = h + m > 0 ? h / (h + m) : NAN;
+        flush[n] = kv(out, "flushes") / ops;
+        fence[n] = kv(out, "fences") / ops;
+        meta[n++] = kv(out, "meta_bytes") / ops;
         long rss = (long)kv(out, "rss_kb");
         if (rss > t.peak_rss_kb)
             t.peak_rss_kb = rss;
@@ -233,6 +316,10 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
     t.runs = n;
     t.sim_ns_per_op = strcmp(PEERS[peer], "pmarena-sim") == 0 ? gsl_stats_median_from_sorted_data(sim_per_op, 1, (size_t)n)
                                                                 : NAN;
+    t.cache_hit_ratio = median(hit, n);
+    t.flushes_per_op = median(flush, n);
+    t.fences_per_op = median(fence, n);
+    t.meta_bytes_per_op = median(meta, n);
     t.ratio_to_glibc = NAN;
     t.scaling = NAN;
     add_tput(r, &t);
@@ -249,7 +336,7 @@ static void tput_ratios(bench_rows *r)
                 continue;
             if (!strcmp(u->allocator, "glibc") && u->threads == t->threads)
                 t->ratio_to_glibc = t->ops_per_s / u->ops_per_s;
-            if (!strcmp(u->allocator, t->allocator) && u->threads == 1 && t->threads == 2)
+            if (!strcmp(u->allocator, t->allocator) && u->threads == 1 && t->threads > 1)
                 t->scaling = t->ops_per_s / u->ops_per_s;
         }
     }
@@ -284,7 +371,7 @@ static int wear_one(bench_rows *r, const opts *o, int peer, const char *policy, 
     snprintf(cell, sizeof cell, "%u", o->cell);
     snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)o->heap_bytes);
     char *argv[] = {self, "bench-worker", "wear", (char *)PEERS[peer], (char *)trace, cell,
-                    (char *)(policy ? policy : "first-fit"), bytes, (char *)cache, NULL};
+                    (char *)(policy ? policy : "first-fit"), bytes, (char *)o->persistence, (char *)cache, NULL};
     int rc = run_worker(peer, argv, out, sizeof out);
     trace_name(trace, name, sizeof name);
     if (rc != 0) {
@@ -292,7 +379,7 @@ static int wear_one(bench_rows *r, const opts *o, int peer, const char *policy, 
         return -1;
     }
     wear_row w = {0};
-    snprintf(w.allocator, sizeof w.allocator, "%s", peer == 6 ? "pmarena" : PEERS[peer]);
+    snprintf(w.allocator, sizeof w.allocator, "%s", peer == PEER_PMA_SIM ? "pmarena" : PEERS[peer]);
     snprintf(w.policy, sizeof w.policy, "%s", policy ? policy : "-");
     snprintf(w.trace, sizeof w.trace, "%s", name);
     w.cell_size = o->cell;
@@ -336,16 +423,21 @@ static void targets(const bench_rows *r, FILE *f)
             fprintf(f, "pmarena file >= 10x pmemobj, %s %dt: %.1fx (%s)\n", a->workload, a->threads,
                     a->ops_per_s / b->ops_per_s, a->ops_per_s >= 10 * b->ops_per_s ? "met" : "MISSED");
     }
+    int scaled = 0;
     for (int i = 0; i < r->nt; i++) {
         const tput_row *a = &r->t[i];
         int scal = strncmp(a->workload, "replay", 6) == 0;
         for (size_t k = 0; k < sizeof SCALABLE / sizeof SCALABLE[0]; k++)
             scal |= !strcmp(a->workload, SCALABLE[k]);
-        if (a->threads != 2 || !scal || strncmp(a->allocator, "pmarena", 7) || !strcmp(a->allocator, "pmarena-sim"))
+        if (a->threads != 2 || isnan(a->scaling) || !scal || strncmp(a->allocator, "pmarena", 7) ||
+            !strcmp(a->allocator, "pmarena-sim"))
             continue;
         fprintf(f, "%s %s 2 threads >= 1.70x one: %.2fx (%s)\n", a->allocator, a->workload, a->scaling,
                 a->scaling >= 1.7 ? "met" : "MISSED");
+        scaled = 1;
     }
+    if (r->nt && !scaled)
+        fprintf(f, "2-thread scaling: not measured (it needs --threads with 1 and 2)\n");
     for (int i = 0; i < r->nw; i++) {
         const wear_row *w = &r->w[i];
         if (strcmp(w->allocator, "pmarena") || strcmp(w->policy, "wear-aware") || w->with_metadata)
@@ -380,24 +472,75 @@ static int gen_churn(const opts *o, char *path, size_t n)
     return 0;
 }
 
+/* traces/sqlite3.jsonl.gz: in the working directory, else beside the binary
+ * or up to three folders above it (build/pmarena, build/VARIANT/pmarena, a
+ * packed copy with traces/ next to it). NULL when none is found. */
 static const char *shipped_trace(void)
 {
-    static char p[4200];
+    static char p[4200 + 32];
     if (access("traces/sqlite3.jsonl.gz", R_OK) == 0)
         return "traces/sqlite3.jsonl.gz";
-    snprintf(p, sizeof p, "%s", self);            /* build/pmarena -> ../traces */
-    for (int up = 0; up < 2; up++) {
-        char *s = strrchr(p, '/');
-        if (s)
-            *s = '\0';
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", self);
+    for (int up = 0; up < 4; up++) {
+        char *s = strrchr(dir, '/');
+        if (!s)
+            break;
+        *s = '\0';
+        snprintf(p, sizeof p, "%s/traces/sqlite3.jsonl.gz", dir);
+        if (access(p, R_OK) == 0)
+            return p;
     }
-    strncat(p, "/traces/sqlite3.jsonl.gz", sizeof p - strlen(p) - 1);
-    return access(p, R_OK) == 0 ? p : NULL;
+    return NULL;
+}
+
+/* --threads: a comma-separated list of counts 1..MAX_THREADS, digits only;
+ * into out ascending and without repeats. 0, or -1 after saying what is
+ * wrong on stderr. */
+static int parse_threads(const char *arg, int *out, int *n)
+{
+    static char seen[MAX_THREADS + 1];
+    memset(seen, 0, sizeof seen);
+    const char *p = arg;
+    if (!*p) {
+        fprintf(stderr, "pmarena bench: --threads: empty list (give counts like 1,2,4)\n");
+        return -1;
+    }
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        long v = 0;
+        int ok = len > 0 && len <= 5;
+        for (size_t i = 0; ok && i < len; i++) {
+            ok = p[i] >= '0' && p[i] <= '9';
+            v = v * 10 + (p[i] - '0');
+        }
+        if (len == 0) {
+            fprintf(stderr, "pmarena bench: --threads: an empty count in '%s' (give counts like 1,2,4)\n", arg);
+            return -1;
+        }
+        if (!ok || v < 1 || v > MAX_THREADS) {
+            fprintf(stderr, "pmarena bench: --threads: '%.*s' is not a thread count 1..%d (in '%s')\n", (int)len, p,
+                    MAX_THREADS, arg);
+            return -1;
+        }
+        seen[v] = 1;
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    *n = 0;
+    for (int v = 1; v <= MAX_THREADS; v++)
+        if (seen[v])
+            out[(*n)++] = v;
+    return 0;
 }
 
 int cmd_bench(int argc, char **argv)
 {
-    opts o = {"results/bench", 0.25, 200000, 256ull << 20, 64, "first-fit", 3, {0}, 0, 0, 1, 1};
+    static opts o;      /* static: the thread list makes it 4 KiB */
+    o = (opts){.out = "results/bench", .seconds = 0.25, .churn_events = 200000, .heap_bytes = 256ull << 20,
+               .cell = 64, .policy = "first-fit", .persistence = "default", .threads = {1, 2}, .nthreads = 2,
+               .repeat = 3, .do_tput = 1, .do_wear = 1};
     int repeat = 0;
     int is_long = 0;
     double secs = 0;
@@ -407,6 +550,7 @@ int cmd_bench(int argc, char **argv)
         {"trace", required_argument, 0, 't'},   {"cell-size", required_argument, 0, 'c'},
         {"throughput-only", no_argument, 0, 'T'}, {"wear-only", no_argument, 0, 'W'},
         {"policy", required_argument, 0, 'P'},  {"repeat", required_argument, 0, 'R'},
+        {"threads", required_argument, 0, 'N'}, {"persistence", required_argument, 0, 'S'},
         {0, 0, 0, 0}};
     int c;
     optind = 1;
@@ -438,6 +582,17 @@ int cmd_bench(int argc, char **argv)
                 return EXIT_BADINPUT;
             }
             o.policy = optarg;
+            break;
+        case 'S':
+            if (strcmp(optarg, "default") != 0 && pma_persistence_from_name(optarg) < 0) {
+                fprintf(stderr, "pmarena bench: --persistence: '%s' is not a protocol (intent, log)\n", optarg);
+                return EXIT_BADINPUT;
+            }
+            o.persistence = optarg;
+            break;
+        case 'N':
+            if (parse_threads(optarg, o.threads, &o.nthreads) != 0)
+                return EXIT_BADINPUT;
             break;
         case 'R':
             repeat = atoi(optarg);
@@ -492,25 +647,35 @@ int cmd_bench(int argc, char **argv)
     snprintf(cache, sizeof cache, "%s/trace-cache", o.out);
     mkdir(cache, 0777);
     setenv("PMEM_IS_PMEM_FORCE", "1", 1);
-    find_preload(1, "libjemalloc.so.2");
-    find_preload(2, "libmimalloc.so.2");
+    static const char *const soname[NPEERS] = {[PEER_JEMALLOC] = "libjemalloc.so.2",
+                                               [PEER_MIMALLOC] = "libmimalloc.so.2",
+                                               [PEER_PMEMOBJ] = "libpmemobj.so.1"};
     int skip[NPEERS] = {0};
-    for (int p = 1; p <= 2; p++)
-        if (PMARENA_SANITIZED) {
+    for (int p = 0; p < NPEERS; p++) {
+        if (!soname[p])
+            continue;
+        char *path = p == PEER_PMEMOBJ ? pmemobj_lib : preload[p];
+        size_t pathlen = p == PEER_PMEMOBJ ? sizeof pmemobj_lib : sizeof preload[p];
+        if (PMARENA_SANITIZED && p != PEER_PMEMOBJ) {
             /* The sanitizer's runtime must come first and owns malloc: another
              * allocator cannot be preloaded into this binary. */
             fprintf(stderr, "pmarena bench: %s skipped: a sanitizer build cannot preload another malloc\n",
                     PEERS[p]);
             skip[p] = 1;
-        } else if (preload[p][0] == '-') {
-            fprintf(stderr, "pmarena bench: %s not found (install it: make deps-bench): skipped\n", PEERS[p]);
+        } else if (!find_lib(soname[p], path, pathlen)) {
+            fprintf(stderr,
+                    "pmarena bench: note: %s skipped: %s not found in LD_LIBRARY_PATH, the ldconfig cache or "
+                    "the usual directories (install it: make deps-bench, or put its folder on LD_LIBRARY_PATH)\n",
+                    PEERS[p], soname[p]);
             skip[p] = 1;
+            path[0] = '\0';
         }
+    }
 #if defined(__SANITIZE_THREAD__)
     /* libpmemobj is not built with ThreadSanitizer: its locking (down to its
      * thread-local destructors) looks wrong to it, so it cannot run here. */
     fprintf(stderr, "pmarena bench: pmemobj skipped: a ThreadSanitizer build cannot check PMDK's internals\n");
-    skip[3] = 1;
+    skip[PEER_PMEMOBJ] = 1;
 #endif
     if (access("/dev/shm", W_OK) != 0)
         fprintf(stderr, "pmarena bench: /dev/shm is not writable: pmarena-file and pmemobj will fail\n");
@@ -526,15 +691,32 @@ int cmd_bench(int argc, char **argv)
 
     bench_rows r = {0};
     int failed = 0;
-    printf("pmarena bench: %s set, %g s per throughput measurement (median of %d), pmarena policy %s, "
-           "output in %s\n", o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.repeat, o.policy, o.out);
+    char thl[80] = "";
+    size_t len = 0;
+    for (int k = 0; k < o.nthreads; k++) {
+        if (len > sizeof thl - 16) {
+            snprintf(thl + len, sizeof thl - len, ",...");
+            break;
+        }
+        len += (size_t)snprintf(thl + len, sizeof thl - len, "%s%d", k ? "," : "", o.threads[k]);
+    }
+    pma_config pc;
+    pma_config_defaults(&pc);
+    printf("pmarena bench: %s set, %g s per throughput measurement (median of %d), threads %s, pmarena policy %s, "
+           "persistence %s, output in %s\n", o.quick ? "quick" : is_long ? "long" : "short", o.seconds, o.repeat,
+           thl, o.policy, strcmp(o.persistence, "default") ? o.persistence : pma_persistence_name(pc.persistence),
+           o.out);
+    for (int p = 0; p < NPEERS; p++)       /* which copy of each peer ran: provenance */
+        if (soname[p] && !skip[p])
+            printf("pmarena bench: %s from %s\n", PEERS[p], p == PEER_PMEMOBJ ? pmemobj_lib : preload[p]);
     fflush(stdout);
     if (o.do_tput) {
         for (int p = 0; p < NPEERS; p++) {
             if (skip[p])
                 continue;
             for (int w = 0; w < NWORKLOADS + nr; w++)
-                for (int th = 1; th <= 2; th++) {
+                for (int k = 0; k < o.nthreads; k++) {
+                    int th = o.threads[k];
                     char label[96];
                     const char *wl = w < NWORKLOADS ? WORKLOADS[w] : "replay", *tr = NULL;
                     if (w < NWORKLOADS) {
@@ -567,14 +749,15 @@ int cmd_bench(int argc, char **argv)
                 if (!skip[p])
                     failed |= wear_one(&r, &o, p, NULL, wt[t], cache) != 0;
             for (int pol = 0; pol < PMA_POLICIES; pol++)
-                failed |= wear_one(&r, &o, 6, pma_policy_name((pma_policy)pol), wt[t], cache) != 0;
+                failed |= wear_one(&r, &o, PEER_PMA_SIM, pma_policy_name((pma_policy)pol), wt[t], cache) != 0;
         }
     }
     bench_print_tables(&r);
     targets(&r, stdout);
     if (bench_write_outputs(&r, o.out) != 0)
         failed = 1;
-    printf("\nwritten: %s/throughput.csv, throughput.md, wear.csv, wear.md, *.png\n", o.out);
+    printf("\nwritten in %s:%s%s *.png\n", o.out, r.nt ? " throughput.csv, throughput.md," : "",
+           r.nw ? " wear.csv, wear.md," : "");
     free(r.t);
     free(r.w);
     return failed ? EXIT_FAIL : EXIT_OK;

@@ -1,16 +1,20 @@
 /* test_bench.c - `pmarena bench --quick` with the real binary (PMARENA_BIN):
  * every peer (glibc, jemalloc, mimalloc, pmemobj, pmarena on dram, file and
- * sim) produces throughput rows with ops/s > 0, both CSVs parse with the
- * documented columns, and the wear-of-placement counts add up: on every data
- * row the cell increments equal the cells each write spans (computed from the
- * addresses), and at 1-byte cells on a hand-made trace they equal the trace's
- * application bytes, which this test computes itself from the trace. */
+ * sim) produces throughput rows with ops/s > 0, one per workload and
+ * --threads count (threads the 3rd column), pmarena's counter columns filled
+ * and the peers' empty, both CSVs parse with the documented columns, and the
+ * wear-of-placement counts add up: on every data row the cell increments
+ * equal the cells each write spans (computed from the addresses), and at
+ * 1-byte cells on a hand-made trace they equal the trace's application
+ * bytes, which this test computes itself from the trace. Bad options (a bad
+ * --threads list among them) exit 2 and write nothing. */
 #include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 static char dir[] = "/tmp/pmarena-bench-XXXXXX";
 
@@ -43,6 +47,22 @@ static int col(char **hdr, int n, const char *name)
     return -1;
 }
 
+/* pmarena's pma_heap_stats columns: for pmarena rows flushes, fences and
+ * metadata bytes per op are numbers >= 0 and the cache hit ratio is empty
+ * (no gets through the caches) or within 0..1; for the peers all are empty. */
+static void check_counters(char **h, int nh, char **v)
+{
+    int ca = col(h, nh, "allocator"), ch = col(h, nh, "cache_hit_ratio");
+    static const char *const per_op[] = {"flushes_per_op", "fences_per_op", "meta_bytes_per_op"};
+    int pma = strncmp(v[ca], "pmarena", 7) == 0;
+    for (int i = 0; i < 3; i++) {
+        const char *x = v[col(h, nh, per_op[i])];
+        ck_assert_msg(pma ? x[0] != '\0' && atof(x) >= 0 : x[0] == '\0', "%s %s: '%s'", v[ca], per_op[i], x);
+    }
+    ck_assert_msg(pma ? v[ch][0] == '\0' || (atof(v[ch]) >= 0 && atof(v[ch]) <= 1) : v[ch][0] == '\0',
+                  "%s cache_hit_ratio '%s'", v[ca], v[ch]);
+}
+
 /* A sanitizer build of pmarena cannot preload jemalloc or mimalloc (the
  * sanitizer owns malloc), so `make test-asan`/`test-tsan` skip those two. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -62,7 +82,7 @@ START_TEST(quick_every_peer_and_counts_add_up)
     const char *bin = getenv("PMARENA_BIN");
     ck_assert_ptr_nonnull(bin);
     char cmd[1200], path[700], line[4096], hl[4096];
-    snprintf(cmd, sizeof cmd, "%s bench --quick --repeat 2 -o %s/q > %s/q.log 2>&1", bin, dir, dir);
+    snprintf(cmd, sizeof cmd, "%s bench --quick --repeat 2 --threads 2,1 -o %s/q > %s/q.log 2>&1", bin, dir, dir);
     ck_assert_int_eq(sh(cmd), 0);
     snprintf(path, sizeof path, "%s/q/throughput.csv", dir);
     FILE *f = fopen(path, "r");
@@ -71,16 +91,26 @@ START_TEST(quick_every_peer_and_counts_add_up)
     ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
     int nh = fields(hl, h, 32);
     int ca = col(h, nh, "allocator"), co = col(h, nh, "ops_per_s"), cr = col(h, nh, "ratio_to_glibc");
-    col(h, nh, "workload");
-    col(h, nh, "threads");
+    int cwl = col(h, nh, "workload");
+    ck_assert_int_eq(col(h, nh, "threads"), 2);          /* the 3rd column: scripts rely on it */
     int cm = col(h, nh, "peak_rss_kb");
     int cn = col(h, nh, "runs"), clo = col(h, nh, "ops_per_s_min"), chi = col(h, nh, "ops_per_s_max");
     static const char *const peers[] = {"glibc", "jemalloc", "mimalloc", "pmemobj", "pmarena-dram",
                                         "pmarena-file", "pmarena-sim"};
     int rows[7] = {0}, total = 0;
+    char seen[7][8][2] = {{{0}}};      /* peer x workload x threads 1, 2: rows */
     while (fgets(line, sizeof line, f)) {
         ck_assert_int_eq(fields(line, v, 32), nh);
         total++;
+        int th = atoi(v[2]);
+        ck_assert_msg(th == 1 || th == 2, "threads %s", v[2]);
+        check_counters(h, nh, v);
+        static const char *const wls[] = {"pairs64", "pairs256", "pairs1024", "pairs4096", "batch", "larson",
+                                          "prodcons", "replay:sqlite3"};
+        for (int p = 0; p < 7; p++)
+            for (int w = 0; w < 8; w++)
+                if (!strcmp(v[ca], peers[p]) && !strcmp(v[cwl], wls[w]))
+                    seen[p][w][th - 1]++;
         ck_assert_int_eq(atoi(v[cn]), 2);                  /* the median of 2 runs: between them */
         ck_assert(atof(v[clo]) > 0 && atof(v[clo]) <= atof(v[co]) && atof(v[co]) <= atof(v[chi]));
         for (int p = 0; p < 7; p++)
@@ -88,9 +118,14 @@ START_TEST(quick_every_peer_and_counts_add_up)
                 rows[p]++;
     }
     fclose(f);
-    for (int p = 0; p < 7; p++)
-        ck_assert_msg(rows[p] >= 16 || ((p == 1 || p == 2) && !PRELOAD_PEERS) || (p == 3 && !PMDK_PEER),
-                      "%s: %d throughput rows", peers[p], rows[p]);
+    for (int p = 0; p < 7; p++) {
+        int skipped = ((p == 1 || p == 2) && !PRELOAD_PEERS) || (p == 3 && !PMDK_PEER);
+        ck_assert_msg(rows[p] >= 16 || skipped, "%s: %d throughput rows", peers[p], rows[p]);
+        for (int w = 0; w < 8 && !skipped; w++)
+            for (int t = 0; t < 2; t++)
+                ck_assert_msg(seen[p][w][t] == 1, "%s workload %d, %d thread(s): %d rows", peers[p], w, t + 1,
+                              seen[p][w][t]);
+    }
     ck_assert_int_eq(total, (4 + PMDK_PEER + PRELOAD_PEERS) * 16);
     snprintf(path, sizeof path, "%s/q/wear.csv", dir);
     f = fopen(path, "r");
@@ -114,10 +149,47 @@ START_TEST(quick_every_peer_and_counts_add_up)
     }
     fclose(f);
     ck_assert_int_eq(wrows, 1 + PMDK_PEER + PRELOAD_PEERS + 8);   /* peers + 4 policies x 2 on the churn trace */
-    snprintf(path, sizeof path, "%s/q/throughput.png", dir);
-    FILE *png = fopen(path, "r");
-    ck_assert_ptr_nonnull(png);
-    fclose(png);
+    static const char *const pngs[] = {"throughput.png", "throughput_2t.png", "scaling_pairs64.png",
+                                       "scaling_replay-sqlite3.png"};
+    for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
+        snprintf(path, sizeof path, "%s/q/%s", dir, pngs[i]);
+        ck_assert_msg(access(path, R_OK) == 0, "%s missing", pngs[i]);
+    }
+}
+END_TEST
+
+/* Any thread count, not just 1 and 2: 3 (prodcons as one pair and a thread
+ * alone) and 1, given out of order; scaling is against the 1-thread row. */
+START_TEST(three_threads_one_row_each_and_scaling)
+{
+    const char *bin = getenv("PMARENA_BIN");
+    char cmd[1200], path[700], line[4096], hl[4096];
+    snprintf(cmd, sizeof cmd,
+             "%s bench --quick --throughput-only --seconds 0.005 --threads 3,1 -o %s/t3 > %s/t3.log 2>&1", bin, dir,
+             dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(path, sizeof path, "%s/t3/throughput.csv", dir);
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *h[32], *v[32];
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    int nh = fields(hl, h, 32);
+    int co = col(h, nh, "ops_per_s"), cs = col(h, nh, "scaling");
+    int n[4] = {0};
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_int_eq(fields(line, v, 32), nh);
+        int th = atoi(v[2]);
+        ck_assert_msg(th == 1 || th == 3, "threads %s", v[2]);
+        n[th]++;
+        ck_assert(atof(v[co]) > 0);
+        ck_assert_msg((th == 1) == (v[cs][0] == '\0'), "scaling '%s' on %d thread(s)", v[cs], th);
+        check_counters(h, nh, v);
+    }
+    fclose(f);
+    ck_assert_int_eq(n[1], (4 + PMDK_PEER + PRELOAD_PEERS) * 8);
+    ck_assert_int_eq(n[3], n[1]);
+    snprintf(path, sizeof path, "%s/t3/scaling_prodcons.png", dir);
+    ck_assert_msg(access(path, R_OK) == 0, "scaling_prodcons.png missing");
 }
 END_TEST
 
@@ -173,7 +245,9 @@ START_TEST(bad_options_exit_2_and_write_nothing)
 {
     const char *bin = getenv("PMARENA_BIN");
     ck_assert_ptr_nonnull(bin);
-    static const char *const bad[] = {"--policy best-fit", "--repeat 0", "--cell-size 3", "--quick --long"};
+    static const char *const bad[] = {"--policy best-fit", "--repeat 0", "--cell-size 3", "--quick --long",
+                                      "--threads 0",       "--threads 1,x", "--threads 1025", "--threads ''",
+                                      "--threads 1,,2",    "--threads -2", "--persistence gc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[1200], out[700];
         snprintf(out, sizeof out, "%s/bad%zu", dir, i);
@@ -192,6 +266,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 300);    /* under ThreadSanitizer the quick set takes ~40 s */
     tcase_add_test(tc, quick_every_peer_and_counts_add_up);
+    tcase_add_test(tc, three_threads_one_row_each_and_scaling);
     tcase_add_test(tc, one_byte_cells_count_every_byte);
     tcase_add_test(tc, bad_options_exit_2_and_write_nothing);
     suite_add_tcase(s, tc);
