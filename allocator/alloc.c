@@ -25,9 +25,8 @@
  * object plus header rounded up to a power of two; freed ones wait in a pool
  * for a request of the same arena size.
  *
- * Return_Mem: find the arena by the page map; claim the object's live bit
- * (one atomic and: of two racing frees one wins, the other is refused);
- * make the free durable; keep the block in the thread's cache (a full bin
+ * Return_Mem: find the arena by the page map; refuse what is not a live
+ * object's start (its slot's generation is even); make the free durable; keep the block in the thread's cache (a full bin
  * hands its older half back). An arena that regains room rejoins its list.
  *
  * Caches serve first-fit only (the default policy): under next-fit,
@@ -331,7 +330,7 @@ static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena
 
 /* A miss: one block for the caller, and up to a batch more of the same size
  * from the same arena under one lock, into the cache. */
-static int refill(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_tentry *out)
+static int refill(pma_heap *h, pma_tcache *tc, int cls, unsigned bin, uint32_t n, pma_tentry *out)
 {
     if (h->cfg.policy == PMA_WEAR_AWARE)
         pma_wear_hot_reset();
@@ -342,10 +341,11 @@ static int refill(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_tentry *
         return rc;
     *out = (pma_tentry){a, u, n};
     uint64_t bytes = (uint64_t)n << h->g_shift;
-    uint32_t batch = h->tc_on ? (uint32_t)(8192 / bytes) : 1;
-    batch = batch > PMA_TC_BATCH ? PMA_TC_BATCH : batch;
-    pma_tbin *b = &tc->bin[cls];
-    if (batch <= 1 || b->count + batch > PMA_TC_CAP)
+    pma_tbin *b = &tc->bin[bin];
+    uint32_t cap = pma_tc_cap(bytes), batch = h->tc_on ? b->want : 1;
+    if (h->tc_on && b->want < PMA_TC_BATCH)
+        b->want = b->want ? (uint16_t)(b->want * 2) : 2;     /* missing again: take more next time */
+    if (batch <= 1 || b->count + batch > cap)
         return 0;
     bool full = false;
     int acls;
@@ -421,28 +421,25 @@ static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padd
     return (unsigned char *)nv_base(h->dev) + a->data;
 }
 
-static inline void set_live(pma_arena *a, uint32_t u)
-{
-    atomic_fetch_or_explicit(&a->live[u >> 6], 1ull << (u & 63), memory_order_relaxed);
-}
-
+/* Release: a checkpoint that sees the new generation sees the length too. */
 static inline void bump_gen(pma_slot *sl, uint32_t by)
 {
     atomic_store_explicit(&sl->gen, atomic_load_explicit(&sl->gen, memory_order_relaxed) + by,
-                          memory_order_relaxed);
+                          memory_order_release);
 }
 
 static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint64_t padded)
 {
     uint32_t n = (uint32_t)(padded >> h->g_shift);
     uint64_t bytes = (uint64_t)n << h->g_shift;
+    unsigned bin = pma_tc_bin_of(padded);
     pma_tentry e;
-    if (pma_tc_pop(tc, cls, n, &e)) {
+    if (pma_tc_pop(tc, bin, n, &e)) {
         pma_count(&tc->ct.hits, 1);
         pma_count(&tc->cached_bytes, -bytes);
     } else {
         pma_count(&tc->ct.misses, 1);
-        int rc = refill(h, tc, cls, n, &e);
+        int rc = refill(h, tc, cls, bin, n, &e);
         if (rc)
             return fail(h, rc);
     }
@@ -450,17 +447,15 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
     if (atomic_load_explicit(&a->cls, memory_order_relaxed) != cls)
         pma_count(&tc->ct.next_class, 1);
     pma_slot *sl = &a->slot[e.u >> a->stride_shift];
-    sl->n = (uint16_t)n;
+    pma_slot_set_n(sl, n);
     sl->slack = (uint16_t)(bytes - size);
-    bump_gen(sl, 1);
-    set_live(a, e.u);
+    bump_gen(sl, 1);                       /* odd: live */
     if (h->po) {
         int rc = h->po->alloc(h, tc, a, e.u, n);
         if (rc) {           /* not durable: not handed out */
-            atomic_fetch_and_explicit(&a->live[e.u >> 6], ~(1ull << (e.u & 63)), memory_order_relaxed);
             bump_gen(sl, (uint32_t)-1);
-            pma_tbin *b = &tc->bin[cls];
-            if (b->count < PMA_TC_CAP) {
+            pma_tbin *b = &tc->bin[bin];
+            if (b->count < pma_tc_cap(bytes)) {
                 b->e[b->count++] = e;
                 pma_count(&tc->cached_bytes, bytes);
             } else {
@@ -487,12 +482,13 @@ void *pma_get_mem(pma_heap *h, size_t size)
     pma_tcache *tc = pma_tc_get(h);
     if (!tc)
         return fail(h, PMA_ENOMEM);
-    pma_spin_lock(&tc->lock);
-    int rc = h->po ? h->po->begin(h, tc) : 0;
-    void *p = rc ? fail(h, rc)
-            : cls == PMA_CLASS_LARGE ? get_large(h, tc, size, padded)
-            : get_small(h, tc, cls, size, padded);
-    pma_spin_unlock(&tc->lock);
+    const pma_persist_ops *po = h->po;
+    int rc = po && po->begin ? po->begin(h, tc) : 0;
+    if (rc)
+        return fail(h, rc);
+    void *p = cls == PMA_CLASS_LARGE ? get_large(h, tc, size, padded) : get_small(h, tc, cls, size, padded);
+    if (po && po->end)
+        po->end(h, tc);
     return p;
 }
 
@@ -568,19 +564,16 @@ static int classify(pma_heap *h, pma_arena *a, uint32_t u)
 
 static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
 {
-    uint64_t bit = 1ull << (u & 63);
-    uint64_t old = atomic_fetch_and_explicit(&a->live[u >> 6], ~bit, memory_order_relaxed);
-    if (!(old & bit))
-        return classify(h, a, u);
     pma_slot *sl = &a->slot[u >> a->stride_shift];
-    uint32_t n = sl->n;
+    if (!pma_slot_live(sl))
+        return classify(h, a, u);
+    uint32_t n = pma_slot_n(sl);
     uint64_t bytes = (uint64_t)n << h->g_shift;
     bump_gen(sl, 1);
     if (h->po) {
         int rc = h->po->free(h, tc, a, u, n);
         if (rc) {           /* not durable: still live */
             bump_gen(sl, (uint32_t)-1);
-            set_live(a, u);
             pma_set_error(rc);
             return rc;
         }
@@ -593,10 +586,12 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
         pma_tc_release_block(h, a, u, n);
         return 0;
     }
-    int cls = (int)pma_heap_class_of(h, bytes);
-    pma_tbin *b = &tc->bin[cls];
-    if (b->count == PMA_TC_CAP)
-        pma_tc_trim(h, tc, cls);
+    unsigned bin = pma_tc_bin_of(bytes);
+    pma_tbin *b = &tc->bin[bin];
+    if (b->count >= pma_tc_cap(bytes)) {
+        pma_tc_trim(h, tc, bin);
+        b->want = b->want > 1 ? (uint16_t)(b->want / 2) : 1;    /* overflowing: refill less */
+    }
     b->e[b->count++] = (pma_tentry){a, u, n};
     pma_count(&tc->cached_bytes, bytes);
     return 0;
@@ -616,13 +611,15 @@ int pma_return_mem(pma_heap *h, void *ptr)
         pma_set_error(PMA_ENOMEM);
         return PMA_ENOMEM;
     }
-    pma_spin_lock(&tc->lock);
-    rc = h->po ? h->po->begin(h, tc) : 0;
-    if (rc == 0)
-        rc = a->large ? return_large(h, tc, a) : return_small(h, tc, a, u);
-    else
+    const pma_persist_ops *po = h->po;
+    rc = po && po->begin ? po->begin(h, tc) : 0;
+    if (rc) {
         pma_set_error(rc);
-    pma_spin_unlock(&tc->lock);
+        return rc;
+    }
+    rc = a->large ? return_large(h, tc, a) : return_small(h, tc, a, u);
+    if (po && po->end)
+        po->end(h, tc);
     return rc;
 }
 
@@ -638,7 +635,7 @@ size_t pma_usable_size(pma_heap *h, const void *ptr)
         pma_spin_unlock(&a->lock);
         return n;
     }
-    if (!((atomic_load_explicit(&a->live[u >> 6], memory_order_relaxed) >> (u & 63)) & 1))
+    if (!pma_slot_live(&a->slot[u >> a->stride_shift]))
         return 0;
-    return (size_t)a->slot[u >> a->stride_shift].n * h->cfg.granularity;
+    return (size_t)pma_slot_n(&a->slot[u >> a->stride_shift]) * h->cfg.granularity;
 }

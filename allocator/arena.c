@@ -107,7 +107,6 @@ static int arena_dram_init(pma_heap *h, pma_arena *a, const geometry *g)
     size_t words = g->bitmap_bytes / 8;
     a->alloc = calloc(words, 8);
     a->start = calloc(words, 8);
-    a->live = calloc(words, 8);
     a->slot = lazy_zalloc(slots_of(a) * sizeof *a->slot);
     if (h->persistent) {
         a->dimg = calloc(2 * words, 8);
@@ -116,7 +115,7 @@ static int arena_dram_init(pma_heap *h, pma_arena *a, const geometry *g)
     }
     if (h->cfg.policy == PMA_WEAR_AWARE)
         a->wear = lazy_zalloc(wear_bytes(h, a));
-    if (!a->alloc || pma_ri_init(&a->ri, (uint32_t)words) != 0 || !a->start || !a->live || !a->slot ||
+    if (!a->alloc || pma_ri_init(&a->ri, (uint32_t)words) != 0 || !a->start || !a->slot ||
         (h->persistent && !a->dimg) || (h->cfg.policy == PMA_WEAR_AWARE && !a->wear))
         return PMA_ENOMEM;
     a->free_units = a->units;
@@ -128,7 +127,6 @@ void pma_arena_free_dram(pma_heap *h, pma_arena *a)
     free(a->alloc);
     pma_ri_free(&a->ri);
     free(a->start);
-    free((void *)a->live);
     free(a->dimg);
     if (a->units) {
         lazy_free(a->slot, slots_of(a) * sizeof *a->slot);
@@ -145,12 +143,16 @@ void pma_live_image(const pma_heap *h, const pma_arena *a, bool pairs, uint64_t 
     size_t words = a->bitmap_bytes / 8;
     memset(out, 0, 2 * words * 8);
     (void)h;
+    /* Live objects start where the arena has a block (arena lock held). */
     for (size_t w = 0; w < words; w++) {
-        uint64_t bits = atomic_load_explicit(&a->live[w], memory_order_relaxed);
+        uint64_t bits = a->start[w];
         while (bits) {
             uint32_t s = (uint32_t)(w * 64 + (unsigned)__builtin_ctzll(bits));
             bits &= bits - 1;
-            uint32_t n = a->slot[s >> a->stride_shift].n;
+            const pma_slot *sl = &a->slot[s >> a->stride_shift];
+            if (!pma_slot_live(sl))
+                continue;
+            uint32_t n = pma_slot_n(sl);
             for (uint32_t u = s; u < s + n && u < a->units; u++) {
                 if (pairs) {
                     out[u >> 5] |= 1ull << (2 * (u & 31));
@@ -169,13 +171,10 @@ void pma_live_image(const pma_heap *h, const pma_arena *a, bool pairs, uint64_t 
 
 void pma_live_from_space(pma_heap *h, pma_arena *a)
 {
-    size_t words = a->bitmap_bytes / 8;
-    for (size_t w = 0; w < words; w++)
-        atomic_store_explicit(&a->live[w], a->start[w], memory_order_relaxed);
     for (uint32_t s = pma_bm_next_one(a->start, 0, a->units); s < a->units;
          s = pma_bm_next_one(a->start, s + 1, a->units)) {
         pma_slot *sl = &a->slot[s >> a->stride_shift];
-        sl->n = (uint16_t)pma_arena_object_units(a, s);
+        pma_slot_set_n(sl, pma_arena_object_units(a, s));
         sl->slack = 0;
         atomic_store_explicit(&sl->gen, 1, memory_order_relaxed);
     }

@@ -68,17 +68,16 @@ static int check_small(pma_heap *h, pma_arena *a, char *msg, size_t len)
     if (a->first_free > a->units || pma_bm_next_zero(a->alloc, 0, a->units) < a->first_free)
         return bad(msg, len, "arena @%llu: first-free hint %u is past a free unit", (unsigned long long)at,
                    a->first_free);
-    for (uint32_t w = 0; w < words; w++) {
-        uint64_t live = atomic_load_explicit(&a->live[w], memory_order_relaxed);
-        if (live & ~a->start[w])
-            return bad(msg, len, "arena @%llu: a live object where the arena has no block", (unsigned long long)at);
-        while (live) {
-            uint32_t s = w * 64 + (uint32_t)__builtin_ctzll(live);
-            live &= live - 1;
-            if (a->slot[s >> a->stride_shift].n != pma_arena_object_units(a, s))
-                return bad(msg, len, "arena @%llu: live object at %u: length %u, block %u",
-                           (unsigned long long)at, s, a->slot[s >> a->stride_shift].n, pma_arena_object_units(a, s));
-        }
+    for (uint32_t s = 0; s < a->units; s += a->stride) {
+        const pma_slot *sl = &a->slot[s >> a->stride_shift];
+        if (!pma_slot_live(sl))
+            continue;
+        if (!pma_bm_get(a->start, s))
+            return bad(msg, len, "arena @%llu: a live object at %u where the arena has no block",
+                       (unsigned long long)at, s);
+        if (pma_slot_n(sl) != pma_arena_object_units(a, s))
+            return bad(msg, len, "arena @%llu: live object at %u: length %u, block %u",
+                       (unsigned long long)at, s, pma_slot_n(sl), pma_arena_object_units(a, s));
     }
     if (h->po) {
         int rc = h->po->check(h, a, msg, len);
@@ -150,19 +149,19 @@ static int check_caches(pma_heap *h, char *msg, size_t len)
         if (a->large)
             continue;
         blocks += a->objects;
-        for (uint32_t w = 0; w < a->bitmap_bytes / 8; w++)
-            live += (uint64_t)__builtin_popcountll(atomic_load_explicit(&a->live[w], memory_order_relaxed));
+        for (uint32_t s = 0; s < a->units; s += a->stride)
+            live += pma_slot_live(&a->slot[s >> a->stride_shift]);
     }
     pthread_mutex_lock(&h->tc_lock);
     int rc = 0;
     for (pma_tcache *tc = h->caches; tc && !rc; tc = tc->hnext)
-        for (int c = 0; c < PMA_CLASS_LARGE && !rc; c++)
+        for (int c = 0; c < PMA_TC_BINS && !rc; c++)
             for (uint32_t i = 0; i < tc->bin[c].count && !rc; i++) {
                 pma_tentry *e = &tc->bin[c].e[i];
                 cached++;
                 if (e->u >= e->a->units || !pma_bm_get(e->a->start, e->u) ||
                     pma_arena_object_units(e->a, e->u) != e->n ||
-                    ((atomic_load_explicit(&e->a->live[e->u >> 6], memory_order_relaxed) >> (e->u & 63)) & 1))
+                    pma_slot_live(&e->a->slot[e->u >> e->a->stride_shift]))
                     rc = bad(msg, len, "thread cache: block at unit %u of arena @%llu is not a free block of %u units",
                              e->u, (unsigned long long)e->a->off, e->n);
             }

@@ -6,21 +6,19 @@
  * Locking (always in this order; never the reverse):
  *   checkpoint  (pma_heap.ckpt)   log: one checkpoint at a time
  *   registry    (pma_heap.tc_lock) the heap's thread caches, retired counters
- *   cache lock  (pma_tcache.lock) a thread's cache and log chunk; its owner
- *                                 holds it for a whole get or return, the
- *                                 checkpoint holds every one
  *   class lock  (pma_class.lock)  the class's list, its single-flight flag
  *   arena lock  (pma_arena.lock)  the arena's bitmaps, counters, log slot
  *   grow lock   (pma_heap.grow)   hwm, the arena registry, the empty pools
  * The grow lock is only ever taken with no arena lock held (a class lock may
- * be held). A thread holding its cache lock never takes the checkpoint or
- * registry lock. Counters that pma_stats reads without locks are atomics.
+ * be held). A thread inside a get or return (tcache.h: in_op) never takes
+ * the checkpoint or registry lock. Counters that pma_stats reads without
+ * locks are atomics.
  *
  * Space and liveness: an arena's alloc/start bitmaps say which units the
- * arena has handed out (to a live object or to a thread cache); the `live`
- * bitmap (atomic words) marks the starts of live objects, and the per-slot
- * record holds each block's length, slack and generation. What is durable
- * on the device is the live set only: a cached block is free there.
+ * arena has handed out (to a live object or to a thread cache); the per-slot
+ * record holds each block's length, slack and generation, and an odd
+ * generation marks the start of a live object. What is durable on the
+ * device is the live set only: a cached block is free there.
  */
 #ifndef PMARENA_ALLOCATOR_HEAP_INTERNAL_H
 #define PMARENA_ALLOCATOR_HEAP_INTERNAL_H
@@ -57,11 +55,28 @@ static inline void pma_spin_unlock(pma_spin *l)
 /* Per start slot (one per stride of units): the block's length in units and
  * slack (allocated - requested bytes), written by the thread that makes it
  * live; gen counts the slot's allocations and frees (odd: live), so the log
- * can order one slot's records written by different threads. */
+ * can order one slot's records written by different threads. Only the
+ * thread that holds the block changes its slot (plain loads and stores, no
+ * locked instruction): two threads returning one object at the same moment
+ * is a program's race that the double-free check cannot see, as in malloc. */
 typedef struct pma_slot {
-    uint16_t n, slack;
+    _Atomic uint16_t n;              /* atomic: a log checkpoint reads it concurrently */
+    uint16_t slack;
     _Atomic uint32_t gen;
 } pma_slot;
+
+static inline bool pma_slot_live(const pma_slot *sl)
+{
+    return atomic_load_explicit(&sl->gen, memory_order_acquire) & 1;
+}
+static inline uint32_t pma_slot_n(const pma_slot *sl)
+{
+    return atomic_load_explicit(&sl->n, memory_order_relaxed);
+}
+static inline void pma_slot_set_n(pma_slot *sl, uint32_t n)
+{
+    atomic_store_explicit(&sl->n, (uint16_t)n, memory_order_relaxed);
+}
 
 #define PMA_WEAR_BLOCK 64u           /* data bytes per wear-aware estimate slot */
 #define PMA_PLACE_HOT (PMA_BM_NONE - 1)   /* runs fit, but all at or above the wear ceiling */
@@ -79,7 +94,6 @@ typedef struct pma_arena {
     uint64_t alloc_dev, start_dev;   /* device offsets of the persistent bitmaps */
     uint64_t *alloc, *start;         /* logical mirrors */
     pma_run_index ri;                /* chunk summary of alloc, for the run search */
-    _Atomic uint64_t *live;          /* starts of live objects */
     pma_slot *slot;                  /* per start slot */
     uint64_t *dimg;                  /* DRAM copy of the durable bitmap area (2 * bitmap_bytes):
                                         intent: alloc then start, physical order;
@@ -166,10 +180,13 @@ struct pma_heap {
     _Atomic uint64_t cached_bytes_retired;
     /* log protocol (persist_log.c) */
     pthread_mutex_t ckpt;
-    uint64_t log_off, log_bytes;     /* the log region */
-    uint32_t log_chunks, log_start;  /* chunks; where this epoch's first chunk is */
-    _Atomic uint32_t log_used;       /* chunks handed out this epoch */
-    uint64_t epoch;                  /* current log epoch (cache locks, or ckpt) */
+    uint64_t log_off, log_bytes;     /* the log region: two halves, used in turn by epochs */
+    uint32_t half_chunks;            /* chunks per half */
+    uint32_t half_start[2];          /* each half's first chunk this time round (wear) */
+    _Atomic uint32_t half_used[2];   /* chunks handed out of each half */
+    _Atomic uint64_t running;        /* the epoch new records carry */
+    uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */
+    bool asym;                       /* membarrier() orders the fast path for a checkpoint */
     _Atomic uint64_t checkpoints, log_wraps;
     uint64_t *ck_scratch;            /* checkpoint image buffer */
     size_t ck_scratch_words;
@@ -186,16 +203,16 @@ static inline void pma_arena_count_alloc(pma_arena *a)
 
 /* One protocol's operations (persist_intent.c, persist_log.c). alloc/free
  * make the live state of block [u, u+n) of a small arena durable (called
- * with the caller's cache lock held, after `live` and the slot changed);
- * begin runs first in every get/return (log: room for a record), with the
- * cache lock held; it may drop and retake it. */
+ * after `live` and the slot changed); begin and end bracket every get and
+ * return (log: the epoch, room for a record); NULL when not needed. */
 struct pma_persist_ops {
     const char *name;
     int (*format)(pma_heap *h);                 /* pma_init: regions after the header */
     int (*attach)(pma_heap *h);                 /* pma_init and pma_open: DRAM state */
     int (*arena_load)(pma_heap *h, pma_arena *a);   /* durable bitmaps -> space bitmaps */
     int (*recover)(pma_heap *h);                /* pma_open, after every arena is loaded */
-    int (*begin)(pma_heap *h, pma_tcache *tc);
+    int (*begin)(pma_heap *h, pma_tcache *tc);    /* 0: end must follow */
+    void (*end)(pma_heap *h, pma_tcache *tc);
     int (*alloc)(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n);
     int (*free)(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n);
     int (*check)(pma_heap *h, pma_arena *a, char *msg, size_t len);

@@ -265,7 +265,6 @@ static int intent_check(pma_heap *h, pma_arena *a, char *msg, size_t len)
 }
 
 static int no_op(pma_heap *h) { (void)h; return 0; }
-static int no_begin(pma_heap *h, pma_tcache *tc) { (void)h; (void)tc; return 0; }
 static void no_detach(pma_heap *h) { (void)h; }
 
 const pma_persist_ops pma_persist_intent = {
@@ -274,7 +273,8 @@ const pma_persist_ops pma_persist_intent = {
     .attach = no_op,
     .arena_load = intent_arena_load,
     .recover = intent_recover,
-    .begin = no_begin,
+    .begin = NULL,
+    .end = NULL,
     .alloc = intent_alloc,
     .free = intent_free,
     .check = intent_check,

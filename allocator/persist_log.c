@@ -33,9 +33,13 @@
  */
 #include "tcache.h"
 
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static pma_heap_header *hdr(pma_heap *h) { return nv_base(h->dev); }
 
@@ -72,17 +76,31 @@ static int log_attach(pma_heap *h)
     const pma_heap_header *hd = hdr(h);
     h->log_off = PMA_HEAP_HEADER_SIZE;
     h->log_bytes = (uint64_t)hd->log_kib * 1024;
-    h->log_chunks = (uint32_t)(h->log_bytes / PMA_LOG_CHUNK);
-    /* 2^19 records at most: a slot's generations in one epoch stay
-     * comparable mod 2^20 */
-    if (h->log_chunks < 2 || h->log_bytes % PMA_LOG_CHUNK || h->log_bytes / PMA_LOG_REC > (1u << 19) ||
+    uint32_t chunks = (uint32_t)(h->log_bytes / PMA_LOG_CHUNK);
+    /* 2^19 records at most: a slot's generations in the two live epochs
+     * stay comparable mod 2^20 */
+    if (chunks < 2 || chunks % 2 || h->log_bytes % PMA_LOG_CHUNK || h->log_bytes / PMA_LOG_REC > (1u << 19) ||
         h->log_bytes > nv_size(h->dev) - PMA_HEAP_HEADER_SIZE)
         return PMA_ECORRUPT;
+    h->half_chunks = chunks / 2;
     h->arena_base = h->log_off + h->log_bytes;
-    h->epoch = hd->log_epoch;
-    h->log_start = (uint32_t)(hd->log_start % h->log_chunks);
-    atomic_store(&h->log_used, 0);
+    h->ckpt_epoch = hd->log_epoch;
+    h->half_start[0] = (uint32_t)(hd->log_start % h->half_chunks);
+    h->half_start[1] = (uint32_t)((hd->log_start >> 32) % h->half_chunks);
+    atomic_store(&h->half_used[0], 0);
+    atomic_store(&h->half_used[1], 0);
+    atomic_store(&h->running, h->ckpt_epoch + 1);
+    /* The checkpoint makes every thread pass a full barrier with one system
+     * call, so the fast path needs none (asymmetric fences, as in RCU). */
+    h->asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
     return 0;
+}
+
+/* A record counts if its epoch is one the checkpoint does not cover: the
+ * running epoch, or the one before while its checkpoint was being made. */
+static bool rec_live(const pma_heap *h, const uint64_t w[2])
+{
+    return pma_rec_valid(w, h->ckpt_epoch + 1) || pma_rec_valid(w, h->ckpt_epoch + 2);
 }
 
 /* ---- checkpoint ------------------------------------------------------------ */
@@ -97,7 +115,8 @@ static int scratch(pma_heap *h, size_t words)
     return h->ck_scratch ? 0 : PMA_ENOMEM;
 }
 
-/* Writes one arena's changed checkpoint words, one store per touched line. */
+/* Writes one arena's changed checkpoint words, one store per touched line
+ * (arena lock held). */
 static int checkpoint_arena(pma_heap *h, pma_arena *a)
 {
     size_t words = a->bitmap_bytes / 4;       /* both halves: the pairs */
@@ -123,10 +142,12 @@ static int checkpoint_arena(pma_heap *h, pma_arena *a)
     return rc ? PMA_EDEVICE : 0;
 }
 
-/* Every cache lock held (or the heap not yet shared). */
-static int checkpoint(pma_heap *h)
+/* Writes every arena's image and then the header's checkpointed epoch:
+ * records of `covered` and older are retired. Operations may run (ckpt held). */
+static int checkpoint(pma_heap *h, uint64_t covered)
 {
     int rc = 0;
+    pthread_mutex_lock(&h->grow);          /* the registry (as pma_stats: grow, then arenas) */
     for (pma_arena *a = h->first; a; a = a->all_next) {
         if (a->large)
             continue;
@@ -134,75 +155,116 @@ static int checkpoint(pma_heap *h)
         rc |= checkpoint_arena(h, a);
         pma_spin_unlock(&a->lock);
     }
+    pthread_mutex_unlock(&h->grow);
     pma_meta_fence(h, NULL);
     if (rc)
-        return rc;          /* the old epoch stays: its records still decide */
-    uint32_t used = atomic_load(&h->log_used);
-    uint64_t line[2] = {h->epoch + 1, (h->log_start + (used < h->log_chunks ? used : h->log_chunks)) % h->log_chunks};
+        return rc;          /* the header keeps the old epoch: its records still decide */
+    uint64_t line[2] = {covered, (uint64_t)h->half_start[0] | (uint64_t)h->half_start[1] << 32};
     uint64_t off = offsetof(pma_heap_header, log_epoch);
     if (pma_meta_write(h, NULL, off, line, sizeof line, NV_META_LOG) != 0)
         return PMA_EDEVICE;
     pma_meta_flush(h, NULL, off, sizeof line);
     pma_meta_fence(h, NULL);
-    h->epoch = line[0];
-    h->log_start = (uint32_t)line[1];
-    atomic_store(&h->log_used, 0);
-    for (pma_tcache *tc = h->caches; tc; tc = tc->hnext)
-        tc->log_pos = tc->log_end = 0;
+    h->ckpt_epoch = covered;
     atomic_fetch_add(&h->checkpoints, 1);
     return 0;
 }
 
-/* A log wrap: stop every thread at the edge of an operation, checkpoint. */
-static int checkpoint_all(pma_heap *h)
+/* Waits until every get or return that may carry the old epoch has
+ * finished (registry locked). */
+static void quiesce(pma_heap *h)
 {
-    pthread_mutex_lock(&h->tc_lock);
-    for (pma_tcache *tc = h->caches; tc; tc = tc->hnext)
-        pma_spin_lock(&tc->lock);
-    int rc = 0;
-    if (atomic_load(&h->log_used) >= h->log_chunks) {
-        atomic_fetch_add(&h->log_wraps, 1);
-        rc = checkpoint(h);
+    if (h->asym)
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    for (pma_tcache *tc = h->caches; tc; tc = tc->hnext) {
+        if (!atomic_load_explicit(&tc->in_op, memory_order_acquire))
+            continue;
+        uint64_t seen = atomic_load_explicit(&tc->ops_done, memory_order_acquire);
+        for (unsigned spins = 0; atomic_load_explicit(&tc->in_op, memory_order_acquire) &&
+                                 atomic_load_explicit(&tc->ops_done, memory_order_acquire) == seen;
+             spins++)
+            if (spins > 64)
+                sched_yield();
     }
-    for (pma_tcache *tc = h->caches; tc; tc = tc->hnext)
-        pma_spin_unlock(&tc->lock);
+}
+
+/* The running epoch's half is used up (ckpt held, called by a thread that
+ * is not inside an operation): new records go to the other half under the
+ * next epoch, whose records are long retired; once the operations of the
+ * old epoch are done, a checkpoint retires its records too. Operations go on
+ * meanwhile: one that a checkpoint sees half done has a record of the new
+ * epoch, which decides its slot at recovery whatever the checkpoint says. */
+static int advance(pma_heap *h)
+{
+    uint64_t e = atomic_load(&h->running), n = e + 1;
+    unsigned half = (unsigned)(n & 1);
+    uint32_t used = atomic_load(&h->half_used[half]);
+    h->half_start[half] = (h->half_start[half] + (used < h->half_chunks ? used : h->half_chunks)) % h->half_chunks;
+    atomic_store(&h->half_used[half], 0);
+    atomic_store(&h->running, n);
+    atomic_fetch_add(&h->log_wraps, 1);
+    pthread_mutex_lock(&h->tc_lock);
+    quiesce(h);
     pthread_mutex_unlock(&h->tc_lock);
-    return rc;
+    return checkpoint(h, e);
 }
 
 /* ---- the fast path -------------------------------------------------------- */
 
+static void log_end(pma_heap *h, pma_tcache *tc)
+{
+    (void)h;
+    atomic_store_explicit(&tc->ops_done, atomic_load_explicit(&tc->ops_done, memory_order_relaxed) + 1,
+                          memory_order_release);
+    atomic_store_explicit(&tc->in_op, 0, memory_order_release);
+}
+
 static int log_begin(pma_heap *h, pma_tcache *tc)
 {
-    while (tc->log_pos == tc->log_end) {
-        uint32_t k = atomic_fetch_add_explicit(&h->log_used, 1, memory_order_relaxed);
-        if (k < h->log_chunks) {
-            uint64_t chunk = (h->log_start + k) % h->log_chunks;
+    for (;;) {
+        atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
+        /* in_op before running (Dekker with quiesce): a compiler barrier
+         * where membarrier() supplies the processor's, else a full fence */
+        if (h->asym)
+            atomic_signal_fence(memory_order_seq_cst);
+        else
+            atomic_thread_fence(memory_order_seq_cst);
+        uint64_t e = atomic_load_explicit(&h->running, memory_order_acquire);
+        if (tc->log_epoch == e && tc->log_pos != tc->log_end)
+            return 0;
+        uint32_t k = atomic_fetch_add_explicit(&h->half_used[e & 1], 1, memory_order_relaxed);
+        if (k < h->half_chunks) {
+            uint64_t chunk = (e & 1) * h->half_chunks + (h->half_start[e & 1] + k) % h->half_chunks;
             tc->log_pos = h->log_off + chunk * PMA_LOG_CHUNK;
             tc->log_end = tc->log_pos + PMA_LOG_CHUNK;
-            break;
+            tc->log_epoch = e;
+            return 0;
         }
-        pma_spin_unlock(&tc->lock);
+        log_end(h, tc);                     /* a checkpoint may be waiting for us */
         pthread_mutex_lock(&h->ckpt);
-        int rc = checkpoint_all(h);
+        int rc = atomic_load(&h->running) == e ? advance(h) : 0;
         pthread_mutex_unlock(&h->ckpt);
-        pma_spin_lock(&tc->lock);
         if (rc)
             return rc;
     }
-    return 0;
 }
 
 static int append(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, uint32_t u, uint32_t n)
 {
     uint64_t w[2];
     uint32_t gen = atomic_load_explicit(&a->slot[u >> a->stride_shift].gen, memory_order_relaxed);
-    pma_rec_pack(w, op, h->epoch, a->data + ((uint64_t)u << h->g_shift), gen, n);
+    pma_rec_pack(w, op, tc->log_epoch, a->data + ((uint64_t)u << h->g_shift), gen, n);
     uint64_t off = tc->log_pos;
-    if (pma_meta_write(h, tc, off, w, sizeof w, NV_META_LOG) != 0)
+    nv_device *d = h->dev;
+    if (d->direct)
+        __builtin_memcpy(d->base + off, w, sizeof w);    /* inline: a 16-byte store */
+    else if (nv_write(d, off, w, sizeof w, NV_META_LOG) != 0)
         return PMA_EDEVICE;
-    pma_meta_flush(h, tc, off, sizeof w);
-    pma_meta_fence(h, tc);
+    nv_flush(d, off, sizeof w);
+    nv_fence(d);
+    pma_count(&tc->ct.meta_bytes, sizeof w);
+    pma_count(&tc->ct.flushes, 1);
+    pma_count(&tc->ct.fences, 1);
     tc->log_pos += PMA_LOG_REC;
     return 0;
 }
@@ -263,14 +325,14 @@ static int replay(pma_heap *h, uint64_t **seen_out)
             if (!pma_bm_get(a->alloc, s) || s % a->stride)
                 return PMA_ECORRUPT;
             pma_slot *sl = &a->slot[s >> a->stride_shift];
-            sl->n = (uint16_t)pma_arena_object_units(a, s);
+            pma_slot_set_n(sl, pma_arena_object_units(a, s));
             sl->slack = 1;
         }
     }
     for (uint64_t off = h->log_off; off < h->log_off + h->log_bytes; off += PMA_LOG_REC) {
         uint64_t w[2];
         memcpy(w, base + off, sizeof w);
-        if (!pma_rec_valid(w, h->epoch))
+        if (!rec_live(h, w))
             continue;
         unsigned op = pma_rec_op(w);
         uint64_t at = pma_rec_off(w);
@@ -294,7 +356,7 @@ static int replay(pma_heap *h, uint64_t **seen_out)
             continue;
         seen[u >> 6] |= 1ull << (u & 63);
         atomic_store_explicit(&sl->gen, gen, memory_order_relaxed);
-        sl->n = (uint16_t)n;
+        pma_slot_set_n(sl, n);
         sl->slack = op == PMA_OP_ALLOC;
     }
     /* Rebuild: the final set is the checkpoint's starts a record did not
@@ -313,11 +375,11 @@ static int replay(pma_heap *h, uint64_t **seen_out)
             pma_slot *sl = &a->slot[s >> a->stride_shift];
             if (!sl->slack)
                 continue;
-            if (s % a->stride || sl->n == 0 || sl->n > a->units - s ||
-                pma_bm_next_one(a->alloc, s, s + sl->n) < s + sl->n)
+            if (s % a->stride || pma_slot_n(sl) == 0 || pma_slot_n(sl) > a->units - s ||
+                pma_bm_next_one(a->alloc, s, s + pma_slot_n(sl)) < s + pma_slot_n(sl))
                 return PMA_ECORRUPT;
             pma_bm_set_range(a->start, s, 1);
-            pma_bm_set_range(a->alloc, s, sl->n);
+            pma_bm_set_range(a->alloc, s, pma_slot_n(sl));
         }
         for (uint32_t s = pma_bm_next_one(seen, 0, a->units); s < a->units;
              s = pma_bm_next_one(seen, s + 1, a->units))
@@ -373,8 +435,12 @@ static int log_recover(pma_heap *h)
         pma_live_from_space(h, a);
         pma_arena_derive_counters(h, a);
     }
-    /* A fresh checkpoint: the replayed records retire, generations restart. */
-    return checkpoint(h);
+    /* A fresh checkpoint: the replayed records (two epochs at most) retire,
+     * generations restart. */
+    uint64_t covered = h->ckpt_epoch + 2;
+    int rc2 = checkpoint(h, covered);
+    atomic_store(&h->running, covered + 1);
+    return rc2;
 }
 
 static int check_fail(char *msg, size_t len, const pma_arena *a, const char *what, uint32_t u)
@@ -410,7 +476,7 @@ static int log_check(pma_heap *h, pma_arena *a, char *msg, size_t len)
         uint64_t w[2];
         memcpy(w, base + off, sizeof w);
         uint64_t at = pma_rec_off(w);
-        if (!pma_rec_valid(w, h->epoch) || at < a->data || at >= a->off + a->size)
+        if (!rec_live(h, w) || at < a->data || at >= a->off + a->size)
             continue;
         uint64_t u = (at - a->data) >> h->g_shift;
         if (u >= a->units || u % a->stride) {
@@ -427,7 +493,7 @@ static int log_check(pma_heap *h, pma_arena *a, char *msg, size_t len)
     }
     for (uint32_t u = 0; u < a->units; u += a->stride) {
         size_t sl = u >> a->stride_shift;
-        bool is_live = (atomic_load_explicit(&a->live[u >> 6], memory_order_relaxed) >> (u & 63)) & 1;
+        bool is_live = pma_slot_live(&a->slot[sl]);
         bool durable = pma_bm_get(seen, u) ? live[sl] : pma_bm_get(start, u);
         uint32_t n = pma_bm_get(seen, u) ? units[sl] :
                      pma_bm_get(start, u) ? pma_bm_next_boundary(start, alloc, u + 1, a->units) - u : 0;
@@ -436,7 +502,7 @@ static int log_check(pma_heap *h, pma_arena *a, char *msg, size_t len)
                                                  : "a free block would come back live after a crash", u);
             goto out;
         }
-        if (is_live && n != a->slot[sl].n) {
+        if (is_live && n != pma_slot_n(&a->slot[sl])) {
             rc = check_fail(msg, len, a, "a live object would come back with another length", u);
             goto out;
         }
@@ -460,6 +526,7 @@ const pma_persist_ops pma_persist_log = {
     .arena_load = log_arena_load,
     .recover = log_recover,
     .begin = log_begin,
+    .end = log_end,
     .alloc = log_alloc,
     .free = log_free,
     .check = log_check,

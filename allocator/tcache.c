@@ -17,7 +17,8 @@
 static pthread_mutex_t registry = PTHREAD_MUTEX_INITIALIZER;
 static pthread_key_t exit_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static _Thread_local pma_tcache *mine;
+_Thread_local pma_tcache *pma_tc_mine;
+#define mine pma_tc_mine
 
 static void sum_into(pma_tcounters *to, const pma_tcounters *from)
 {
@@ -55,10 +56,10 @@ static void give_back(pma_heap *h, pma_tcache *tc, pma_tbin *b, uint32_t from, u
     }
 }
 
-void pma_tc_trim(pma_heap *h, pma_tcache *tc, int cls)
+void pma_tc_trim(pma_heap *h, pma_tcache *tc, unsigned bin)
 {
-    pma_tbin *b = &tc->bin[cls];
-    uint32_t half = b->count / 2;
+    pma_tbin *b = &tc->bin[bin];
+    uint32_t half = (b->count + 1) / 2;
     give_back(h, tc, b, 0, half);
     memmove(b->e, b->e + half, (b->count - half) * sizeof b->e[0]);
     b->count -= half;
@@ -66,7 +67,7 @@ void pma_tc_trim(pma_heap *h, pma_tcache *tc, int cls)
 
 void pma_tc_drain(pma_heap *h, pma_tcache *tc)
 {
-    for (int c = 0; c < PMA_CLASS_LARGE; c++) {
+    for (int c = 0; c < PMA_TC_BINS; c++) {
         give_back(h, tc, &tc->bin[c], 0, tc->bin[c].count);
         tc->bin[c].count = 0;
     }
@@ -92,12 +93,10 @@ static void thread_exit(void *arg)
         next = tc->tnext;
         pma_heap *h = tc->heap;
         if (h) {
-            pthread_mutex_lock(&h->tc_lock);
-            pma_spin_lock(&tc->lock);
             pma_tc_drain(h, tc);
+            pthread_mutex_lock(&h->tc_lock);
             sum_into(&h->retired, &tc->ct);
             unlink_locked(h, tc);
-            pma_spin_unlock(&tc->lock);
             pthread_mutex_unlock(&h->tc_lock);
         }
         free(tc);
@@ -108,11 +107,9 @@ static void thread_exit(void *arg)
 
 static void make_key(void) { pthread_key_create(&exit_key, thread_exit); }
 
-pma_tcache *pma_tc_get(pma_heap *h)
+pma_tcache *pma_tc_get_slow(pma_heap *h)
 {
-    pma_tcache *tc = mine;
-    if (tc && tc->heap_id == h->id)
-        return tc;
+    pma_tcache *tc;
     pma_tcache **pp = &mine;
     for (; *pp; pp = &(*pp)->tnext) {
         if ((*pp)->heap_id == h->id) {
@@ -160,7 +157,7 @@ void pma_tc_detach_all(pma_heap *h)
         next = tc->hnext;
         tc->heap = NULL;
         tc->hnext = tc->hprev = NULL;
-        for (int c = 0; c < PMA_CLASS_LARGE; c++)
+        for (int c = 0; c < PMA_TC_BINS; c++)
             tc->bin[c].count = 0;
     }
     h->caches = NULL;

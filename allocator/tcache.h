@@ -10,16 +10,26 @@
  * and forgotten, blocks and all, when their heap is destroyed (the device
  * already has them free).
  *
- * The cache lock is held by its owner for a whole get or return; a log
- * checkpoint takes every cache's lock to see a quiet heap.
+ * Blocks are kept by exact size: one bin per 16 bytes of padded size (an
+ * exact-length match is looked for inside a bin when the quantum is finer),
+ * so programs that mix sizes still hit. A miss takes a batch that grows
+ * while the bin keeps missing (1, 2, 4, 8) and shrinks when the bin
+ * overflows; a bin holds 16 blocks, or 8 KiB of blocks, at most.
+ *
+ * Only the owner touches a cache, except: a thread's exit (the owner),
+ * pma_destroy and pma_check (no get or return running). `in_op` and
+ * `ops_done` let a log checkpoint wait for the operations in flight
+ * (persist_log.c).
  */
 #ifndef PMARENA_ALLOCATOR_TCACHE_H
 #define PMARENA_ALLOCATOR_TCACHE_H
 
 #include "heap_internal.h"
 
-#define PMA_TC_CAP 32            /* blocks per class bin */
+#define PMA_TC_CAP 16            /* blocks per bin at most */
+#define PMA_TC_BIN_BYTES 8192u   /* ... and bytes per bin at most */
 #define PMA_TC_BATCH 8           /* blocks a miss takes from an arena at most */
+#define PMA_TC_BINS 256          /* padded sizes 1..4096, 16 bytes a bin */
 
 typedef struct pma_tentry {
     pma_arena *a;
@@ -27,12 +37,14 @@ typedef struct pma_tentry {
 } pma_tentry;
 
 typedef struct pma_tbin {
-    uint32_t count;
+    uint16_t count, want;        /* blocks held; batch of the next miss */
     pma_tentry e[PMA_TC_CAP];    /* e[count-1] is the most recent */
 } pma_tbin;
 
 struct pma_tcache {
-    pma_spin lock;
+    _Atomic uint32_t in_op;      /* log: the owner is inside a get or return */
+    _Atomic uint64_t ops_done;   /* log: operations the owner finished */
+    uint64_t log_epoch;          /* log: the epoch of the chunk below */
     pma_heap *heap;              /* NULL once the heap is destroyed */
     uint64_t heap_id;
     pma_tcache *hnext, *hprev;   /* the heap's registry */
@@ -41,16 +53,30 @@ struct pma_tcache {
     pma_arena *affinity[PMA_CLASSES];
     _Atomic uint64_t cached_bytes;   /* owner writes (pma_count), pma_stats reads */
     pma_tcounters ct;
-    pma_tbin bin[PMA_CLASS_LARGE];
+    pma_tbin bin[PMA_TC_BINS];
 };
+
+extern _Thread_local pma_tcache *pma_tc_mine;
+pma_tcache *pma_tc_get_slow(pma_heap *h);
+
+static inline unsigned pma_tc_bin_of(uint64_t padded) { return (unsigned)((padded - 1) >> 4); }
+static inline uint32_t pma_tc_cap(uint64_t bytes)
+{
+    uint64_t c = PMA_TC_BIN_BYTES / bytes;
+    return c < 2 ? 2 : c > PMA_TC_CAP ? PMA_TC_CAP : (uint32_t)c;
+}
 
 /* The calling thread's cache for h (made on first use); NULL when out of
  * host memory. */
-pma_tcache *pma_tc_get(pma_heap *h);
-/* Hands every block of tc back to the arenas (cache lock held). */
+static inline pma_tcache *pma_tc_get(pma_heap *h)
+{
+    pma_tcache *tc = pma_tc_mine;
+    return tc && tc->heap_id == h->id ? tc : pma_tc_get_slow(h);
+}
+/* Hands every block of tc back to the arenas. */
 void pma_tc_drain(pma_heap *h, pma_tcache *tc);
-/* Hands the oldest half of a bin back (cache lock held). */
-void pma_tc_trim(pma_heap *h, pma_tcache *tc, int cls);
+/* Hands the oldest half of a bin back. */
+void pma_tc_trim(pma_heap *h, pma_tcache *tc, unsigned bin);
 /* Puts one block back into its arena, rejoining the class list if it
  * regains room (no arena or class lock held). */
 void pma_tc_release_block(pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
@@ -59,9 +85,13 @@ void pma_tc_detach_all(pma_heap *h);
 /* Sums every cache's counters and the retired ones into *out (tc_lock held). */
 void pma_tc_sum(pma_heap *h, pma_tcounters *out, uint64_t *cached_bytes);
 
-static inline bool pma_tc_pop(pma_tcache *tc, int cls, uint32_t n, pma_tentry *out)
+static inline bool pma_tc_pop(pma_tcache *tc, unsigned bin, uint32_t n, pma_tentry *out)
 {
-    pma_tbin *b = &tc->bin[cls];
+    pma_tbin *b = &tc->bin[bin];
+    if (b->count && b->e[b->count - 1].n == n) {
+        *out = b->e[--b->count];
+        return true;
+    }
     for (uint32_t i = b->count; i-- > 0;) {
         if (b->e[i].n == n) {
             *out = b->e[i];
