@@ -214,6 +214,7 @@ int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_aren
         a->data = off + g.data_off;
         a->capacity = size - g.data_off;
         a->stride = 1;
+        a->log_seq = 1;                 /* object words start at sequence 1: 0 is "none" */
     } else {
         geometry_small(h, size, &g);
         int rc = arena_dram_init(h, a, &g);
@@ -284,8 +285,12 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
         a->stride = 1;
         a->data = off + hd->data_off;
         a->capacity = hd->size - hd->data_off;
-        a->live_large = (hd->object & PMA_OBJECT_LIVE) != 0;
-        a->requested = hd->object & ~PMA_OBJECT_LIVE;
+        uint64_t w;
+        int latest = pma_large_latest(hd, &w);
+        a->log_slot = (unsigned)(latest + 1) % PMA_LOG_SLOTS;
+        a->log_seq = pma_object_next_seq(latest < 0 ? 0 : pma_object_seq(w));
+        a->live_large = (w & PMA_OBJECT_LIVE) != 0;
+        a->requested = w & PMA_OBJECT_SIZE_MASK;
         if (a->live_large && (a->requested > a->capacity || a->requested == 0)) {
             free(a);
             return PMA_ECORRUPT;
@@ -390,15 +395,29 @@ void pma_arena_release_space(pma_heap *h, pma_arena *a, uint32_t first, uint32_t
     a->no_run = 0;
 }
 
+int pma_large_latest(const pma_arena_header *hd, uint64_t *word)
+{
+    int latest = -1;
+    for (int i = 0; i < PMA_LOG_SLOTS; i++) {
+        uint64_t w = hd->log[i].word, nx = hd->log[(i + 1) % PMA_LOG_SLOTS].word;
+        if (w && (!nx || pma_object_seq(nx) != pma_object_next_seq(pma_object_seq(w))))
+            latest = i;
+    }
+    *word = latest < 0 ? 0 : hd->log[latest].word;
+    return latest;
+}
+
 int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested)
 {
     if (h->persistent) {
-        uint64_t w = (live ? PMA_OBJECT_LIVE : 0) | requested;
-        uint64_t off = a->off + offsetof(pma_arena_header, object);
+        uint64_t w = pma_object_pack(live, a->log_seq, requested);
+        uint64_t off = a->off + offsetof(pma_arena_header, log) + (uint64_t)a->log_slot * PMA_LINE;
         if (pma_meta_write(h, tc, off, &w, 8, NV_META_HEADER) != 0)
             return PMA_EDEVICE;
         pma_meta_flush(h, tc, off, 8);
         pma_meta_fence(h, tc);
+        a->log_slot = (a->log_slot + 1) % PMA_LOG_SLOTS;
+        a->log_seq = pma_object_next_seq(a->log_seq);
     }
     a->live_large = live;
     a->requested = live ? requested : 0;

@@ -100,7 +100,11 @@ static int check_arena(pma_heap *h, pma_arena *a, char *msg, size_t len)
         if (hd->magic != PMA_ARENA_MAGIC || hd->checksum != pma_checksum(hd, offsetof(pma_arena_header, checksum)) ||
             hd->size != a->size || hd->class_word != (uint64_t)cls)
             return bad(msg, len, "arena @%llu: persistent header invalid or disagrees", (unsigned long long)a->off);
-        if (a->large && hd->object != ((a->live_large ? PMA_OBJECT_LIVE : 0) | a->requested))
+        uint64_t w = 0;
+        if (a->large)
+            pma_large_latest(hd, &w);
+        if (a->large && (((w & PMA_OBJECT_LIVE) != 0) != a->live_large ||
+                         (a->live_large && (w & PMA_OBJECT_SIZE_MASK) != a->requested)))
             return bad(msg, len, "arena @%llu: persistent object word disagrees", (unsigned long long)a->off);
     }
     if (a->large) {

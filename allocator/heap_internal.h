@@ -106,7 +106,8 @@ typedef struct pma_arena {
     uint32_t first_free;             /* no free unit below this (first-fit hint) */
     uint32_t cursor;                 /* next-fit / wear-aware position */
     uint32_t no_run;                 /* a run this long is known missing (0: unknown) */
-    unsigned log_slot, log_seq;      /* intent: next intent slot and sequence */
+    unsigned log_slot, log_seq;      /* intent: next intent slot and sequence;
+                                        large: next object-word slot and sequence */
     /* large arenas */
     uint64_t capacity;               /* bytes the data area holds */
     bool live_large;
@@ -258,6 +259,8 @@ bool pma_arena_has_room(const pma_heap *h, const pma_arena *a, int cls);
  * the ceiling: pma_wear_hot_ceiling then says which). */
 uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n);
 uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first);
+/* The latest object word of a large arena's header (0: none), and its slot. */
+int pma_large_latest(const pma_arena_header *hd, uint64_t *word);
 int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested);
 /* Space only: hands units back to the arena (arena lock held). */
 void pma_arena_release_space(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n);

@@ -11,7 +11,11 @@
  *
  * Arena (small classes):
  *   header (lines 0..10) | alloc bitmap | start bitmap | data area
- * Arena (large class): header | data area (one object; no bitmaps)
+ * Arena (large class): header | data area (one object; no bitmaps). The
+ * object word {live, sequence, requested size} is written per get and
+ * return into the next of the 8 lines 3..10 in turn (small arenas' intent
+ * slots), so a large object allocated and freed over and over does not
+ * wear one cell; the latest sequence is the state.
  *
  * Intent log word (one per log slot; 8 slots, one line each, used in turn):
  *   bits 63..62 op (0 none, 1 alloc, 2 free) | 61..56 sequence (mod 64) |
@@ -83,7 +87,7 @@ typedef struct pma_arena_header {
     /* line 1: list links, metadata "nvram" only (list) */
     uint64_t prev, next;
     uint8_t pad1[48];
-    /* line 2: the large class's object: live bit 63 | requested size (header) */
+    /* line 2: unused since the object word rotates (see above) */
     uint64_t object;
     uint8_t pad2[56];
     /* lines 3..10: the intent log (log) */
@@ -91,6 +95,18 @@ typedef struct pma_arena_header {
 } pma_arena_header;
 
 #define PMA_OBJECT_LIVE (1ull << 63)
+#define PMA_OBJECT_SEQ_SHIFT 48
+#define PMA_OBJECT_SIZE_MASK ((1ull << 48) - 1)
+
+/* Large object word: live bit 63 | sequence 1..32767 (bits 62..48) |
+ * requested bytes (47..0). 0: never written. */
+static inline uint64_t pma_object_pack(bool live, unsigned seq, uint64_t requested)
+{
+    return (live ? PMA_OBJECT_LIVE : 0) | ((uint64_t)(seq & 0x7fff) << PMA_OBJECT_SEQ_SHIFT) |
+           (requested & PMA_OBJECT_SIZE_MASK);
+}
+static inline unsigned pma_object_seq(uint64_t w) { return (unsigned)(w >> PMA_OBJECT_SEQ_SHIFT) & 0x7fff; }
+static inline unsigned pma_object_next_seq(unsigned seq) { return seq >= 0x7fff ? 1 : seq + 1; }
 
 enum { PMA_OP_NONE = 0, PMA_OP_ALLOC = 1, PMA_OP_FREE = 2 };
 

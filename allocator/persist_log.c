@@ -256,8 +256,11 @@ static int append(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, uint32
     pma_rec_pack(w, op, tc->log_epoch, a->data + ((uint64_t)u << h->g_shift), gen, n);
     uint64_t off = tc->log_pos;
     nv_device *d = h->dev;
-    if (d->direct)
+    if (d->direct) {
         __builtin_memcpy(d->base + off, w, sizeof w);    /* inline: a 16-byte store */
+        if ((off & (PMA_LINE - 1)) == 0 && off + 4 * PMA_LINE < tc->log_end)
+            __builtin_prefetch(d->base + off + 4 * PMA_LINE, 1);   /* the RFO ahead of need */
+    }
     else if (nv_write(d, off, w, sizeof w, NV_META_LOG) != 0)
         return PMA_EDEVICE;
     nv_flush(d, off, sizeof w);
