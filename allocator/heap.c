@@ -123,8 +123,8 @@ int pma_config_check(const pma_config *cfg, char *msg, size_t msglen)
         FAIL("metadata: %d is not a placement (nvram, hybrid, dram)", (int)cfg->metadata);
     if ((unsigned)cfg->persistence >= PMA_PERSISTENCES)
         FAIL("persistence: %d is not a protocol (intent, log)", (int)cfg->persistence);
-    if (cfg->log_kib && (cfg->log_kib < 8 || cfg->log_kib > 8192 || cfg->log_kib % 4))
-        FAIL("log_kib: %u is not allowed (0 for automatic, or a multiple of 4 from 8 to 8192)", cfg->log_kib);
+    if (cfg->log_kib && (cfg->log_kib < 8 || cfg->log_kib > 8192 || cfg->log_kib % 8))
+        FAIL("log_kib: %u is not allowed (0 for automatic, or a multiple of 8 from 8 to 8192)", cfg->log_kib);
     return 0;
 }
 

@@ -21,7 +21,7 @@
 int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
 {
     static const char *const known[] = {"granularity", "alignment", "arena_size", "policy", "bitmap_layout",
-                                        "metadata", "wear_spread_percent", "persistence"};
+                                        "metadata", "wear_spread_percent", "persistence", "log_kib"};
     static const char *const policies[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
     static const char *const layouts[] = {"linear", "interleaved"};
     static const char *const placements[] = {"nvram", "hybrid", "dram"};
@@ -32,7 +32,7 @@ int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key,
     const char *protocols[PMA_PERSISTENCES];
     for (int i = 0; i < PMA_PERSISTENCES; i++)
         protocols[i] = pma_persistence_name((pma_persistence)i);
-    int rc = cfg_known_keys(obj, known, 8, key, err, errlen), x;
+    int rc = cfg_known_keys(obj, known, 9, key, err, errlen), x;
     json_t *v;
     if (rc)
         return rc;
@@ -46,6 +46,8 @@ int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key,
         if ((rc = cfg_size_parse(v, &cfg->arena_size, path, err, errlen)))
             return rc;
     }
+    if ((v = json_object_get(obj, "log_kib")) && (rc = cfg_u32(v, &cfg->log_kib, key, "log_kib", err, errlen)))
+        return rc;
     if ((v = json_object_get(obj, "wear_spread_percent")) &&
         (rc = cfg_u32(v, &cfg->wear_spread_percent, key, "wear_spread_percent", err, errlen)))
         return rc;
@@ -332,12 +334,12 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
     if (c)
         json_object_set(o, "comment", c);
     json_object_set_new(o, "device", cfg_device_to_json(&x->device));
-    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:s}",
+    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:s, s:i}",
         "granularity", (int)x->allocator.granularity, "alignment", (int)x->allocator.alignment,
         "arena_size", (json_int_t)x->allocator.arena_size, "policy", policies[x->allocator.policy],
         "bitmap_layout", layouts[x->allocator.bitmap_layout], "metadata", placements[x->allocator.metadata],
         "wear_spread_percent", (int)x->allocator.wear_spread_percent,
-        "persistence", pma_persistence_name(x->allocator.persistence)));
+        "persistence", pma_persistence_name(x->allocator.persistence), "log_kib", (int)x->allocator.log_kib));
     json_t *se = x->sample_auto ? json_string("auto") : json_integer((json_int_t)x->replay.sample_every);
     json_object_set_new(o, "replay", json_pack("{s:s, s:s, s:i, s:s, s:o, s:I}",
         "mode", x->replay.mode == TR_CONCURRENT ? "concurrent" : "deterministic",

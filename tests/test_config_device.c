@@ -139,6 +139,25 @@ START_TEST(allocator_persistence)
 }
 END_TEST
 
+/* allocator.log_kib: 0 (automatic) or a multiple of 8 from 8 to 8192. */
+START_TEST(allocator_log_kib)
+{
+    pma_config c;
+    char err[300] = "";
+    ck_assert_int_eq(parse_alloc("{}", &c, err, sizeof err), 0);
+    ck_assert_uint_eq(c.log_kib, 0);
+    ck_assert_int_eq(parse_alloc("{\"log_kib\":64}", &c, err, sizeof err), 0);
+    ck_assert_uint_eq(c.log_kib, 64);
+    static const char *const bad[] = {"{\"log_kib\":4}", "{\"log_kib\":12}", "{\"log_kib\":8200}",
+                                      "{\"log_kib\":-8}", "{\"log_kib\":\"8\"}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err[0] = 0;
+        ck_assert_int_ne(parse_alloc(bad[i], &c, err, sizeof err), 0);
+        ck_assert_msg(strstr(err, "log_kib") != NULL, "%s: %s", bad[i], err);
+    }
+}
+END_TEST
+
 START_TEST(experiment_echoes_persistence)
 {
     static const char *const protocols[] = {"intent", "log"};
@@ -183,6 +202,7 @@ int main(void)
     tcase_add_test(tc, sizes_with_units);
     tcase_add_test(tc, bad_values_name_key_value_and_allowed);
     tcase_add_test(tc, allocator_persistence);
+    tcase_add_test(tc, allocator_log_kib);
     tcase_add_test(tc, experiment_echoes_persistence);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
