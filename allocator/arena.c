@@ -395,6 +395,17 @@ void pma_arena_release_space(pma_heap *h, pma_arena *a, uint32_t first, uint32_t
     a->no_run = 0;
 }
 
+int pma_arena_slot_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t w, nv_tag tag)
+{
+    uint64_t off = a->off + offsetof(pma_arena_header, log) + (uint64_t)a->log_slot * PMA_LINE;
+    if (pma_meta_write(h, tc, off, &w, 8, tag) != 0)
+        return PMA_EDEVICE;
+    pma_meta_flush(h, tc, off, 8);
+    pma_meta_fence(h, tc);
+    a->log_slot = (a->log_slot + 1) % PMA_LOG_SLOTS;
+    return 0;
+}
+
 int pma_large_latest(const pma_arena_header *hd, uint64_t *word)
 {
     int latest = -1;
@@ -410,13 +421,8 @@ int pma_large_latest(const pma_arena_header *hd, uint64_t *word)
 int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested)
 {
     if (h->persistent) {
-        uint64_t w = pma_object_pack(live, a->log_seq, requested);
-        uint64_t off = a->off + offsetof(pma_arena_header, log) + (uint64_t)a->log_slot * PMA_LINE;
-        if (pma_meta_write(h, tc, off, &w, 8, NV_META_HEADER) != 0)
+        if (pma_arena_slot_persist(h, tc, a, pma_object_pack(live, a->log_seq, requested), NV_META_HEADER))
             return PMA_EDEVICE;
-        pma_meta_flush(h, tc, off, 8);
-        pma_meta_fence(h, tc);
-        a->log_slot = (a->log_slot + 1) % PMA_LOG_SLOTS;
         a->log_seq = pma_object_next_seq(a->log_seq);
     }
     a->live_large = live;

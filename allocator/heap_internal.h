@@ -259,6 +259,9 @@ bool pma_arena_has_room(const pma_heap *h, const pma_arena *a, int cls);
  * the ceiling: pma_wear_hot_ceiling then says which). */
 uint32_t pma_arena_alloc(pma_heap *h, pma_arena *a, uint32_t n);
 uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first);
+/* Stores w into the next of the arena header's 8 rotating slot lines
+ * (intent words, or a large arena's object words), flushed and fenced. */
+int pma_arena_slot_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t w, nv_tag tag);
 /* The latest object word of a large arena's header (0: none), and its slot. */
 int pma_large_latest(const pma_arena_header *hd, uint64_t *word);
 int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested);

@@ -85,13 +85,8 @@ static int bits_store(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t *phys,
 
 static int log_intent(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, uint32_t first, uint32_t n)
 {
-    uint64_t w = pma_log_pack(op, a->log_seq, first, n);
-    uint64_t off = a->off + offsetof(pma_arena_header, log) + (uint64_t)a->log_slot * PMA_LINE;
-    if (pma_meta_write(h, tc, off, &w, 8, NV_META_LOG) != 0)
+    if (pma_arena_slot_persist(h, tc, a, pma_log_pack(op, a->log_seq, first, n), NV_META_LOG))
         return PMA_EDEVICE;
-    pma_meta_flush(h, tc, off, 8);
-    pma_meta_fence(h, tc);
-    a->log_slot = (a->log_slot + 1) % PMA_LOG_SLOTS;
     a->log_seq = (a->log_seq + 1) & 63;
     return 0;
 }

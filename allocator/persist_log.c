@@ -202,6 +202,7 @@ static int advance(pma_heap *h)
     h->half_start[half] = (h->half_start[half] + (used < h->half_chunks ? used : h->half_chunks)) % h->half_chunks;
     atomic_store(&h->half_used[half], 0);
     atomic_store(&h->running, n);
+    atomic_thread_fence(memory_order_seq_cst);   /* running before in_op (the other half of the Dekker) */
     atomic_fetch_add(&h->log_wraps, 1);
     pthread_mutex_lock(&h->tc_lock);
     quiesce(h);
