@@ -201,8 +201,7 @@ static int advance(pma_heap *h)
     uint32_t used = atomic_load(&h->half_used[half]);
     h->half_start[half] = (h->half_start[half] + (used < h->half_chunks ? used : h->half_chunks)) % h->half_chunks;
     atomic_store(&h->half_used[half], 0);
-    atomic_store(&h->running, n);
-    atomic_thread_fence(memory_order_seq_cst);   /* running before in_op (the other half of the Dekker) */
+    atomic_exchange(&h->running, n);    /* a full barrier: running before in_op (Dekker's other half) */
     atomic_fetch_add(&h->log_wraps, 1);
     pthread_mutex_lock(&h->tc_lock);
     quiesce(h);
@@ -223,13 +222,15 @@ static void log_end(pma_heap *h, pma_tcache *tc)
 static int log_begin(pma_heap *h, pma_tcache *tc)
 {
     for (;;) {
-        atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
         /* in_op before running (Dekker with quiesce): a compiler barrier
-         * where membarrier() supplies the processor's, else a full fence */
-        if (h->asym)
+         * where membarrier() supplies the processor's, else a locked
+         * exchange (a full barrier) */
+        if (h->asym) {
+            atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
             atomic_signal_fence(memory_order_seq_cst);
-        else
-            atomic_thread_fence(memory_order_seq_cst);
+        } else {
+            atomic_exchange(&tc->in_op, 1);
+        }
         uint64_t e = atomic_load_explicit(&h->running, memory_order_acquire);
         if (tc->log_epoch == e && tc->log_pos != tc->log_end)
             return 0;
