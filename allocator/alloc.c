@@ -266,10 +266,11 @@ static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena
             return 0;
         }
     }
+    bool waited = false;       /* the device is full: wait for busy arenas */
     for (;;) {
         int busy = 0;
         uint32_t len = 0;
-        for (int pass = 0; pass < 2; pass++) {
+        for (int pass = waited; pass < 2; pass++) {
             for (int k = 0; k < 2 && cls + k < PMA_CLASS_LARGE; k++) {
                 pma_class *lc = &h->cls[cls + k];
                 a = NULL;
@@ -315,6 +316,10 @@ static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena
         pthread_mutex_unlock(&c->lock);
         if (!a && rc == PMA_ENOMEM && raise_wear_ceiling(h))
             continue;
+        if (!a && rc == PMA_ENOMEM && busy && !waited) {
+            waited = true;          /* arenas other threads use may have room */
+            continue;
+        }
         if (!a)
             return rc;
         if (u == PMA_BM_NONE && pma_wear_hot_ceiling() != 0)

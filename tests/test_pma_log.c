@@ -6,6 +6,7 @@
 #include "testutil.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 static pma_config log_config(uint32_t log_kib)
@@ -258,6 +259,81 @@ START_TEST(destroy_with_cached_blocks)
 }
 END_TEST
 
+/* Threads churn (frees of each other's objects included) through a small
+ * log, so checkpoints run while other threads get and return; then every
+ * object each thread still holds is live after a crash, and nothing else. */
+enum { CT_THREADS = 4, CT_KEEP = 64, CT_ROUNDS = 3000 };
+
+typedef struct ct_shared {
+    pma_heap *h;
+    _Atomic(void *) mailbox[CT_THREADS];     /* an object handed to the next thread */
+    void *keep[CT_THREADS][CT_KEEP];
+} ct_shared;
+
+typedef struct ct_arg { ct_shared *s; int t; } ct_arg;
+
+static void *churn(void *p)
+{
+    ct_arg *a = p;
+    ct_shared *s = a->s;
+    uint64_t x = 99 + (uint64_t)a->t;
+    for (int i = 0; i < CT_KEEP; i++) {
+        s->keep[a->t][i] = pma_get_mem(s->h, 1 + (size_t)(i * 37) % 900);
+        TEST_REQUIRE(s->keep[a->t][i] != NULL, "get failed: %s", pma_strerror(pma_last_error()));
+    }
+    for (int r = 0; r < CT_ROUNDS; r++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        int k = (int)((x >> 33) % CT_KEEP);
+        void *mine = pma_get_mem(s->h, 1 + (x >> 40) % 900);
+        TEST_REQUIRE(mine != NULL, "get failed: %s", pma_strerror(pma_last_error()));
+        /* Hand it to the next thread; free what the previous one handed us. */
+        void *old = atomic_exchange(&s->mailbox[(a->t + 1) % CT_THREADS], mine);
+        if (old)
+            TEST_REQUIRE(pma_return_mem(s->h, old) == 0, "cross-thread free failed: %s", pma_strerror(pma_last_error()));
+        int frc = pma_return_mem(s->h, s->keep[a->t][k]);
+        TEST_REQUIRE(frc == 0, "free failed: %s (round %d)", pma_strerror(frc), r);
+        s->keep[a->t][k] = pma_get_mem(s->h, 1 + (x >> 20) % 900);
+        TEST_REQUIRE(s->keep[a->t][k] != NULL, "get failed");
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_checkpoints)
+{
+    pma_config c = log_config(8);
+    nv_device *d = test_sim_open(16 << 20, 64, NV_MODEL_LINE, 0, true);
+    static ct_shared s;
+    memset(&s, 0, sizeof s);
+    ck_assert_int_eq(pma_init(&s.h, d, &c), 0);
+    pthread_t th[CT_THREADS];
+    ct_arg args[CT_THREADS];
+    for (int t = 0; t < CT_THREADS; t++) {
+        args[t] = (ct_arg){&s, t};
+        pthread_create(&th[t], NULL, churn, &args[t]);
+    }
+    for (int t = 0; t < CT_THREADS; t++)
+        pthread_join(th[t], NULL);
+    pma_heap_stats st;
+    pma_stats(s.h, &st);
+    ck_assert_uint_gt(st.checkpoints, 20);
+    ck_assert_uint_eq(st.live_objects, CT_THREADS * CT_KEEP + CT_THREADS);   /* + the mailboxes */
+    test_heap_ok(s.h);
+    pma_destroy(s.h);
+    ck_assert_int_eq(nv_crash(d, NULL), 0);
+    ck_assert_int_eq(pma_open(&s.h, d), 0);
+    test_heap_ok(s.h);
+    pma_stats(s.h, &st);
+    ck_assert_uint_eq(st.live_objects, CT_THREADS * CT_KEEP + CT_THREADS);
+    for (int t = 0; t < CT_THREADS; t++) {
+        ck_assert_uint_gt(pma_usable_size(s.h, atomic_load(&s.mailbox[t])), 0);
+        for (int i = 0; i < CT_KEEP; i++)
+            ck_assert_uint_gt(pma_usable_size(s.h, s.keep[t][i]), 0);
+    }
+    pma_destroy(s.h);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_log");
@@ -270,6 +346,7 @@ int main(void)
     tcase_add_test(tc, check_sees_a_lost_record);
     tcase_add_test(tc, device_failure_surfaces);
     tcase_add_test(tc, destroy_with_cached_blocks);
+    tcase_add_test(tc, concurrent_checkpoints);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
