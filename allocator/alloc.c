@@ -39,7 +39,7 @@
  * Locking: see heap_internal.h (cache -> class -> arena; grow alone or
  * under class).
  */
-#include "tcache.h"
+#include "persist_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -433,6 +433,33 @@ static inline void bump_gen(pma_slot *sl, uint32_t by)
                           memory_order_release);
 }
 
+/* The protocol's steps; log's inline (persist_log.h), others through the table. */
+static inline bool is_log(const pma_heap *h) { return h->po == &pma_persist_log; }
+
+static inline int op_begin(pma_heap *h, pma_tcache *tc)
+{
+    if (is_log(h))
+        return pma_log_begin(h, tc);
+    return h->po && h->po->begin ? h->po->begin(h, tc) : 0;
+}
+
+static inline void op_end(pma_heap *h, pma_tcache *tc)
+{
+    if (is_log(h))
+        pma_log_end(h, tc);
+    else if (h->po && h->po->end)
+        h->po->end(h, tc);
+}
+
+static inline int op_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, bool alloc, uint32_t u, uint32_t n)
+{
+    if (is_log(h))
+        return pma_log_append(h, tc, a, alloc ? PMA_OP_ALLOC : PMA_OP_FREE, u, n);
+    if (!h->po)
+        return 0;
+    return alloc ? h->po->alloc(h, tc, a, u, n) : h->po->free(h, tc, a, u, n);
+}
+
 static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint64_t padded)
 {
     uint32_t n = (uint32_t)(padded >> h->g_shift);
@@ -455,8 +482,8 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
     pma_slot_set_n(sl, n);
     sl->slack = (uint16_t)(bytes - size);
     bump_gen(sl, 1);                       /* odd: live */
-    if (h->po) {
-        int rc = h->po->alloc(h, tc, a, e.u, n);
+    {
+        int rc = op_persist(h, tc, a, true, e.u, n);
         if (rc) {           /* not durable: not handed out */
             bump_gen(sl, (uint32_t)-1);
             pma_tbin *b = &tc->bin[bin];
@@ -487,13 +514,11 @@ void *pma_get_mem(pma_heap *h, size_t size)
     pma_tcache *tc = pma_tc_get(h);
     if (!tc)
         return fail(h, PMA_ENOMEM);
-    const pma_persist_ops *po = h->po;
-    int rc = po && po->begin ? po->begin(h, tc) : 0;
+    int rc = op_begin(h, tc);
     if (rc)
         return fail(h, rc);
     void *p = cls == PMA_CLASS_LARGE ? get_large(h, tc, size, padded) : get_small(h, tc, cls, size, padded);
-    if (po && po->end)
-        po->end(h, tc);
+    op_end(h, tc);
     return p;
 }
 
@@ -575,8 +600,8 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
     uint32_t n = pma_slot_n(sl);
     uint64_t bytes = (uint64_t)n << h->g_shift;
     bump_gen(sl, 1);
-    if (h->po) {
-        int rc = h->po->free(h, tc, a, u, n);
+    {
+        int rc = op_persist(h, tc, a, false, u, n);
         if (rc) {           /* not durable: still live */
             bump_gen(sl, (uint32_t)-1);
             pma_set_error(rc);
@@ -616,15 +641,13 @@ int pma_return_mem(pma_heap *h, void *ptr)
         pma_set_error(PMA_ENOMEM);
         return PMA_ENOMEM;
     }
-    const pma_persist_ops *po = h->po;
-    rc = po && po->begin ? po->begin(h, tc) : 0;
+    rc = op_begin(h, tc);
     if (rc) {
         pma_set_error(rc);
         return rc;
     }
     rc = a->large ? return_large(h, tc, a) : return_small(h, tc, a, u);
-    if (po && po->end)
-        po->end(h, tc);
+    op_end(h, tc);
     return rc;
 }
 

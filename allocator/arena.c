@@ -128,6 +128,7 @@ void pma_arena_free_dram(pma_heap *h, pma_arena *a)
     pma_ri_free(&a->ri);
     free(a->start);
     free(a->dimg);
+    free(a->ck_touched);
     if (a->units) {
         lazy_free(a->slot, slots_of(a) * sizeof *a->slot);
         if (a->wear)

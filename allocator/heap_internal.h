@@ -123,6 +123,11 @@ typedef struct pma_arena {
     bool on_list, in_pool;
     struct pma_arena *all_next;      /* registry, in address order */
     size_t all_index;                /* position in it (log recovery's scratch) */
+    /* log checkpoint's scratch (ckpt lock): slots the retiring epoch touched */
+    uint64_t *ck_touched;
+    uint32_t ck_lo, ck_hi;
+    bool ck_listed;
+    struct pma_arena *ck_next;
     struct pma_arena *pool_next;
 } pma_arena;
 

@@ -31,7 +31,7 @@
  * epoch's records valid, and they decide every slot they touch; slots they do
  * not touch are the same in the old and the new checkpoint.
  */
-#include "tcache.h"
+#include "persist_log.h"
 
 #include <linux/membarrier.h>
 #include <sched.h>
@@ -142,8 +142,21 @@ static int checkpoint_arena(pma_heap *h, pma_arena *a)
     return rc ? PMA_EDEVICE : 0;
 }
 
-/* Writes every arena's image and then the header's checkpointed epoch:
- * records of `covered` and older are retired. Operations may run (ckpt held). */
+/* The header's epoch line: records of `covered` and older are retired. */
+static int retire(pma_heap *h, uint64_t covered)
+{
+    uint64_t line[2] = {covered, (uint64_t)h->half_start[0] | (uint64_t)h->half_start[1] << 32};
+    uint64_t off = offsetof(pma_heap_header, log_epoch);
+    if (pma_meta_write(h, NULL, off, line, sizeof line, NV_META_LOG) != 0)
+        return PMA_EDEVICE;
+    pma_meta_flush(h, NULL, off, sizeof line);
+    pma_meta_fence(h, NULL);
+    h->ckpt_epoch = covered;
+    atomic_fetch_add(&h->checkpoints, 1);
+    return 0;
+}
+
+/* Every arena's whole image (at open, after replay). */
 static int checkpoint(pma_heap *h, uint64_t covered)
 {
     int rc = 0;
@@ -157,17 +170,156 @@ static int checkpoint(pma_heap *h, uint64_t covered)
     }
     pthread_mutex_unlock(&h->grow);
     pma_meta_fence(h, NULL);
-    if (rc)
-        return rc;          /* the header keeps the old epoch: its records still decide */
-    uint64_t line[2] = {covered, (uint64_t)h->half_start[0] | (uint64_t)h->half_start[1] << 32};
-    uint64_t off = offsetof(pma_heap_header, log_epoch);
-    if (pma_meta_write(h, NULL, off, line, sizeof line, NV_META_LOG) != 0)
-        return PMA_EDEVICE;
-    pma_meta_flush(h, NULL, off, sizeof line);
+    return rc ? rc : retire(h, covered);  /* on failure the old epoch's records still decide */
+}
+
+/* ---- incremental checkpoint: only the slots the retiring epoch touched ---- */
+
+static inline bool pair_start(const uint64_t *img, uint32_t u) { return (img[u >> 5] >> (2 * (u & 31) + 1)) & 1; }
+static inline void pair_put(uint64_t *img, uint32_t u, bool alloc, bool start)
+{
+    uint64_t m = 3ull << (2 * (u & 31));
+    img[u >> 5] = (img[u >> 5] & ~m) | (((uint64_t)alloc | (uint64_t)start << 1) << (2 * (u & 31)));
+}
+
+#define PAIR_ALLOC 0x5555555555555555ull     /* the alloc bit of each unit in a word */
+
+/* Units [lo, hi) of word w's 32, as a mask of both their bits. */
+static inline uint64_t unit_mask(uint32_t lo, uint32_t hi)
+{
+    uint64_t m = hi - lo >= 32 ? ~0ull : ((1ull << (2 * (hi - lo))) - 1);
+    return m << (2 * lo);
+}
+
+/* Brings slot s of the image to its current state: the old object there is
+ * cleared first (all slots of the arena, before any is set), then a live
+ * object is set over [s, s+n), which also clears stale starts inside it.
+ * Word at a time: 32 units per word. Return the last unit touched. */
+static uint32_t image_clear(const pma_arena *a, uint64_t *img, uint32_t s)
+{
+    if (!pair_start(img, s))
+        return s;
+    pair_put(img, s, false, false);
+    uint32_t u = s + 1;
+    while (u < a->units) {
+        uint32_t w = u >> 5, lo = u & 31;
+        uint64_t x = img[w];
+        /* units that end the object: a start, or not allocated */
+        uint64_t stop = (((x >> 1) | ~x) & PAIR_ALLOC) & unit_mask(lo, 32);
+        uint32_t hi = stop ? (uint32_t)__builtin_ctzll(stop) / 2 : 32;
+        img[w] = x & ~unit_mask(lo, hi);
+        u = w * 32 + hi;
+        if (stop)
+            break;
+    }
+    return u - 1 < a->units ? u - 1 : a->units - 1;
+}
+
+static uint32_t image_set(const pma_arena *a, uint64_t *img, uint32_t s)
+{
+    const pma_slot *sl = &a->slot[s >> a->stride_shift];
+    if (!pma_slot_live(sl))
+        return s;
+    uint32_t end = s + pma_slot_n(sl);
+    end = end < a->units ? end : a->units;
+    for (uint32_t u = s; u < end;) {
+        uint32_t w = u >> 5, lo = u & 31, hi = end - w * 32 < 32 ? end - w * 32 : 32;
+        uint64_t m = unit_mask(lo, hi);
+        img[w] = (img[w] & ~m) | (m & PAIR_ALLOC);     /* allocated, no start */
+        u = w * 32 + hi;
+    }
+    pair_put(img, s, true, true);
+    return end - 1;
+}
+
+/* Writes the words of [w0, w1] that differ from the device, one store per
+ * touched line. */
+static int image_flush(pma_heap *h, pma_arena *a, size_t w0, size_t w1)
+{
+    const uint64_t *dev = (const uint64_t *)((const unsigned char *)nv_base(h->dev) + a->alloc_dev);
+    int rc = 0;
+    for (size_t line = w0 & ~(size_t)7; line <= w1; line += 8) {
+        size_t lo = SIZE_MAX, hi = 0;
+        for (size_t w = line > w0 ? line : w0; w <= w1 && w < line + 8; w++)
+            if (a->dimg[w] != dev[w]) {
+                lo = lo < w ? lo : w;
+                hi = w;
+            }
+        if (lo == SIZE_MAX)
+            continue;
+        uint64_t off = a->alloc_dev + lo * 8;
+        rc |= pma_meta_write(h, NULL, off, &a->dimg[lo], (hi - lo + 1) * 8, NV_META_BITMAP);
+        pma_meta_flush(h, NULL, off, (hi - lo + 1) * 8);
+    }
+    return rc;
+}
+
+/* The slots marked in a->ck_touched (ckpt held): cleared, set, written. */
+static int checkpoint_arena_slots(pma_heap *h, pma_arena *a)
+{
+    uint32_t w0 = a->ck_lo >> 6, w1 = a->ck_hi >> 6, last = a->ck_hi;
+    pma_spin_lock(&a->lock);
+    for (int pass = 0; pass < 2; pass++)
+        for (uint32_t w = w0; w <= w1; w++)
+            for (uint64_t bits = a->ck_touched[w]; bits; bits &= bits - 1) {
+                uint32_t u = w * 64 + (uint32_t)__builtin_ctzll(bits);
+                uint32_t end = pass ? image_set(a, a->dimg, u) : image_clear(a, a->dimg, u);
+                last = end > last ? end : last;
+            }
+    int rc = image_flush(h, a, a->ck_lo >> 5, last >> 5);
+    pma_spin_unlock(&a->lock);
+    memset(&a->ck_touched[w0], 0, (size_t)(w1 - w0 + 1) * 8);
+    return rc ? PMA_EDEVICE : 0;
+}
+
+/* The records of epoch e (its half of the log) name every slot whose state
+ * may differ from the image: each is brought up to date, then e retires.
+ * Slots changed meanwhile by the next epoch's operations are written as
+ * they are now: their own records decide them at recovery either way. */
+static int checkpoint_epoch(pma_heap *h, uint64_t e)
+{
+    unsigned half = (unsigned)(e & 1);
+    uint32_t used = atomic_load(&h->half_used[half]);
+    used = used < h->half_chunks ? used : h->half_chunks;
+    const unsigned char *base = nv_base(h->dev);
+    pma_arena *list = NULL;
+    int rc = 0;
+    for (uint32_t k = 0; k < used && rc == 0; k++) {
+        uint64_t chunk = (uint64_t)half * h->half_chunks + (h->half_start[half] + k) % h->half_chunks;
+        for (uint64_t off = h->log_off + chunk * PMA_LOG_CHUNK; off < h->log_off + (chunk + 1) * PMA_LOG_CHUNK;
+             off += PMA_LOG_REC) {
+            uint64_t w[2];
+            memcpy(w, base + off, sizeof w);
+            if (!pma_rec_valid(w, e))
+                break;                     /* a chunk is filled from its start */
+            pma_arena *a = pma_heap_arena_at(h, pma_rec_off(w));
+            uint32_t u = (uint32_t)((pma_rec_off(w) - a->data) >> h->g_shift);
+            if (!a->ck_touched && !(a->ck_touched = calloc(a->bitmap_bytes / 8, 8))) {
+                rc = PMA_ENOMEM;
+                break;
+            }
+            if (!a->ck_listed) {
+                a->ck_listed = true;
+                a->ck_lo = a->ck_hi = u;
+                a->ck_next = list;
+                list = a;
+            }
+            a->ck_touched[u >> 6] |= 1ull << (u & 63);
+            a->ck_lo = u < a->ck_lo ? u : a->ck_lo;
+            a->ck_hi = u > a->ck_hi ? u : a->ck_hi;
+        }
+    }
+    for (pma_arena *a = list, *next; a; a = next) {
+        next = a->ck_next;
+        if (rc == 0)
+            rc = checkpoint_arena_slots(h, a);
+        else
+            memset(a->ck_touched, 0, a->bitmap_bytes);
+        a->ck_listed = false;
+        a->ck_next = NULL;
+    }
     pma_meta_fence(h, NULL);
-    h->ckpt_epoch = covered;
-    atomic_fetch_add(&h->checkpoints, 1);
-    return 0;
+    return rc ? rc : retire(h, e);
 }
 
 /* Waits until every get or return that may carry the old epoch has
@@ -206,34 +358,14 @@ static int advance(pma_heap *h)
     pthread_mutex_lock(&h->tc_lock);
     quiesce(h);
     pthread_mutex_unlock(&h->tc_lock);
-    return checkpoint(h, e);
+    return checkpoint_epoch(h, e);
 }
 
-/* ---- the fast path -------------------------------------------------------- */
+/* ---- the fast path (inline in persist_log.h) ------------------------------ */
 
-static void log_end(pma_heap *h, pma_tcache *tc)
-{
-    (void)h;
-    atomic_store_explicit(&tc->ops_done, atomic_load_explicit(&tc->ops_done, memory_order_relaxed) + 1,
-                          memory_order_release);
-    atomic_store_explicit(&tc->in_op, 0, memory_order_release);
-}
-
-static int log_begin(pma_heap *h, pma_tcache *tc)
+int pma_log_begin_slow(pma_heap *h, pma_tcache *tc, uint64_t e)
 {
     for (;;) {
-        /* in_op before running (Dekker with quiesce): a compiler barrier
-         * where membarrier() supplies the processor's, else a locked
-         * exchange (a full barrier) */
-        if (h->asym) {
-            atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
-            atomic_signal_fence(memory_order_seq_cst);
-        } else {
-            atomic_exchange(&tc->in_op, 1);
-        }
-        uint64_t e = atomic_load_explicit(&h->running, memory_order_acquire);
-        if (tc->log_epoch == e && tc->log_pos != tc->log_end)
-            return 0;
         uint32_t k = atomic_fetch_add_explicit(&h->half_used[e & 1], 1, memory_order_relaxed);
         if (k < h->half_chunks) {
             uint64_t chunk = (e & 1) * h->half_chunks + (h->half_start[e & 1] + k) % h->half_chunks;
@@ -242,50 +374,29 @@ static int log_begin(pma_heap *h, pma_tcache *tc)
             tc->log_epoch = e;
             return 0;
         }
-        log_end(h, tc);                     /* a checkpoint may be waiting for us */
+        pma_log_end(h, tc);                 /* a checkpoint may be waiting for us */
         pthread_mutex_lock(&h->ckpt);
         int rc = atomic_load(&h->running) == e ? advance(h) : 0;
         pthread_mutex_unlock(&h->ckpt);
         if (rc)
             return rc;
+        e = pma_log_enter(h, tc);
+        if (tc->log_epoch == e && tc->log_pos != tc->log_end)
+            return 0;
     }
 }
 
-static int append(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, uint32_t u, uint32_t n)
-{
-    uint64_t w[2];
-    uint32_t gen = atomic_load_explicit(&a->slot[u >> a->stride_shift].gen, memory_order_relaxed);
-    pma_rec_pack(w, op, tc->log_epoch, a->data + ((uint64_t)u << h->g_shift), gen, n);
-    uint64_t off = tc->log_pos;
-    nv_device *d = h->dev;
-    if (d->direct) {
-        /* two 8-byte stores: one 16-byte copy of w would wait for the two
-         * stores that built w on the stack (a store-forwarding stall, the
-         * largest cost of the whole get in the profile) */
-        __builtin_memcpy(d->base + off, &w[0], 8);
-        __builtin_memcpy(d->base + off + 8, &w[1], 8);
-        if ((off & (PMA_LINE - 1)) == 0 && off + 4 * PMA_LINE < tc->log_end)
-            __builtin_prefetch(d->base + off + 4 * PMA_LINE, 1);   /* the RFO ahead of need */
-    }
-    else if (nv_write(d, off, w, sizeof w, NV_META_LOG) != 0)
-        return PMA_EDEVICE;
-    nv_flush(d, off, sizeof w);
-    nv_fence(d);
-    pma_count(&tc->ct.meta_bytes, sizeof w);
-    pma_count(&tc->ct.flushes, 1);
-    pma_count(&tc->ct.fences, 1);
-    tc->log_pos += PMA_LOG_REC;
-    return 0;
-}
+static int log_begin(pma_heap *h, pma_tcache *tc) { return pma_log_begin(h, tc); }
+static void log_end(pma_heap *h, pma_tcache *tc) { pma_log_end(h, tc); }
 
 static int log_alloc(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n)
 {
-    return append(h, tc, a, PMA_OP_ALLOC, u, n);
+    return pma_log_append(h, tc, a, PMA_OP_ALLOC, u, n);
 }
 
 static int log_free(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n)
 {
-    return append(h, tc, a, PMA_OP_FREE, u, n);
+    return pma_log_append(h, tc, a, PMA_OP_FREE, u, n);
 }
 
 /* ---- loading and recovery --------------------------------------------------- */
