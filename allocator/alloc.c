@@ -422,7 +422,6 @@ static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padd
     pma_count(&tc->ct.allocs, 1);
     pma_count(&tc->ct.requested, size);
     pma_count(&tc->ct.allocated, allocated);
-    pma_count(&tc->ct.objects, 1);
     return (unsigned char *)nv_base(h->dev) + a->data;
 }
 
@@ -499,7 +498,6 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
     pma_count(&tc->ct.allocs, 1);
     pma_count(&tc->ct.requested, size);
     pma_count(&tc->ct.allocated, bytes);
-    pma_count(&tc->ct.objects, 1);
     return unit_ptr(h, a, e.u);
 }
 
@@ -572,7 +570,6 @@ static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
     pma_count(&tc->ct.frees, 1);
     pma_count(&tc->ct.requested, -requested);
     pma_count(&tc->ct.allocated, -allocated);
-    pma_count(&tc->ct.objects, (uint64_t)-1);
     pthread_mutex_lock(&h->grow);
     a->pool_next = h->pool_large;
     h->pool_large = a;
@@ -611,7 +608,6 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
     pma_count(&tc->ct.frees, 1);
     pma_count(&tc->ct.requested, -(bytes - sl->slack));
     pma_count(&tc->ct.allocated, -bytes);
-    pma_count(&tc->ct.objects, (uint64_t)-1);
     if (!h->tc_on) {
         pma_tc_release_block(h, a, u, n);
         return 0;

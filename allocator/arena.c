@@ -200,9 +200,17 @@ static int clear_nonzero_lines(pma_heap *h, uint64_t off, uint64_t len)
     return 0;
 }
 
+pma_arena *pma_arena_new(void)
+{
+    pma_arena *a = aligned_alloc(_Alignof(pma_arena), sizeof *a);
+    if (a)
+        memset(a, 0, sizeof *a);
+    return a;
+}
+
 int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_arena **out)
 {
-    pma_arena *a = calloc(1, sizeof *a);
+    pma_arena *a = pma_arena_new();
     if (!a)
         return PMA_ENOMEM;
     a->off = off;
@@ -271,7 +279,7 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
         hd->class_word >= PMA_CLASSES)
         return PMA_ECORRUPT;
     int cls = (int)hd->class_word;
-    pma_arena *a = calloc(1, sizeof *a);
+    pma_arena *a = pma_arena_new();
     if (!a)
         return PMA_ENOMEM;
     a->off = off;

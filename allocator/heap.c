@@ -360,9 +360,11 @@ int pma_heap_persist_list(pma_heap *h, int cls)
         return 0;
     uint64_t head = h->cls[cls].head ? h->cls[cls].head->off : 0;
     uint64_t off = offsetof(pma_heap_header, list_head) + (uint64_t)cls * 8;
-    nv_write(h->dev, off, &head, 8, NV_META_LIST);
+    int rc = nv_write(h->dev, off, &head, 8, NV_META_LIST) ? PMA_EDEVICE : 0;
+    if (rc)          /* never read back: see list.c */
+        atomic_fetch_add_explicit(&h->list_store_failures, 1, memory_order_relaxed);
     nv_persist(h->dev, off, 8);
-    return 0;
+    return rc;
 }
 
 /* ---- root and offsets ------------------------------------------------------ */
@@ -437,15 +439,15 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
 #define T(f) atomic_load_explicit(&t.f, memory_order_relaxed)
     s->requested_bytes = T(requested);
     s->allocated_bytes = T(allocated);
-    s->live_objects = T(objects);
+    s->live_objects = T(objects) + T(allocs) - T(frees);
     s->allocs = T(allocs);
     s->frees = T(frees);
     s->next_class_hits = T(next_class);
     s->cache_hits = T(hits);
     s->cache_misses = T(misses);
-    s->flushes = T(flushes);
-    s->fences = T(fences);
-    s->meta_bytes = T(meta_bytes);
+    s->flushes = T(flushes) + T(records);
+    s->fences = T(fences) + T(records);
+    s->meta_bytes = T(meta_bytes) + T(records) * PMA_LOG_REC;
 #undef T
     s->checkpoints = atomic_load(&h->checkpoints);
     s->log_wraps = atomic_load(&h->log_wraps);
@@ -453,6 +455,7 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     s->search_restarts = atomic_load(&h->restarts);
     s->failed_allocs = atomic_load(&h->failed_allocs);
     s->bad_frees = atomic_load(&h->bad_frees);
+    s->list_store_failures = atomic_load(&h->list_store_failures);
     return 0;
 }
 

@@ -82,24 +82,27 @@ static inline void pma_slot_set_n(pma_slot *sl, uint32_t n)
 #define PMA_PLACE_HOT (PMA_BM_NONE - 1)   /* runs fit, but all at or above the wear ceiling */
 
 typedef struct pma_arena {
-    pma_spin lock;
+    /* read on every get and return: set when the arena is made or reused,
+     * kept apart from the line the fields below it share (false sharing) */
     uint64_t off, size;              /* device offset and bytes of the arena */
     uint64_t data;                   /* device offset of the data area */
     _Atomic int cls;                 /* size class (changes when reused from the pool) */
     bool large;
-    /* small arenas */
     uint32_t units, stride;          /* bits; units between possible starts */
     unsigned stride_shift;           /* log2(stride): no division on the hot path */
+    pma_slot *slot;                  /* per start slot */
     uint32_t bitmap_bytes, stripe;   /* persistent bitmap size; interleave stripe */
     uint64_t alloc_dev, start_dev;   /* device offsets of the persistent bitmaps */
     uint64_t *alloc, *start;         /* logical mirrors */
-    pma_run_index ri;                /* chunk summary of alloc, for the run search */
-    pma_slot *slot;                  /* per start slot */
     uint64_t *dimg;                  /* DRAM copy of the durable bitmap area (2 * bitmap_bytes):
                                         intent: alloc then start, physical order;
                                         log: the checkpoint, (alloc, start) bit pairs */
     uint64_t *alloc_phys, *start_phys;   /* intent: the two halves of dimg */
     uint32_t *wear;                  /* wear-aware: allocations per PMA_WEAR_BLOCK */
+    uint64_t capacity;               /* large: bytes the data area holds */
+    /* changed under the arena lock (refills, frees back to the arena) */
+    _Alignas(64) pma_spin lock;
+    pma_run_index ri;                /* chunk summary of alloc, for the run search */
     uint32_t hot_ceiling, hot_n;     /* wear-aware: no run of hot_n units or more is below
                                         this ceiling (0: not known) */
     uint32_t free_units;
@@ -108,14 +111,11 @@ typedef struct pma_arena {
     uint32_t no_run;                 /* a run this long is known missing (0: unknown) */
     unsigned log_slot, log_seq;      /* intent: next intent slot and sequence;
                                         large: next object-word slot and sequence */
-    /* large arenas */
-    uint64_t capacity;               /* bytes the data area holds */
-    bool live_large;
+    bool live_large;                 /* large: the object is live */
     /* counters (arena lock) of the space handed out (small arenas: to live
      * objects and thread caches alike; requested: large arenas only) */
     uint64_t requested, allocated, objects;
     uint64_t allocs, frees;
-    uint64_t next_class_allocs;      /* fast-path allocations for the class below */
     _Atomic uintptr_t owner;         /* the thread that last adopted it (affinity) */
     _Atomic uint64_t allocs_total;   /* lafo: allocations ever made here */
     /* list membership (class lock + arena lock to change) */
@@ -149,8 +149,10 @@ typedef struct pma_persist_ops pma_persist_ops;
  * right modulo 2^64. */
 typedef struct pma_tcounters {
     _Atomic uint64_t allocs, frees, hits, misses, next_class;
-    _Atomic uint64_t requested, allocated, objects;
+    _Atomic uint64_t requested, allocated;
+    _Atomic uint64_t objects;            /* live objects found at open (retired only) */
     _Atomic uint64_t flushes, fences, meta_bytes;
+    _Atomic uint64_t records;            /* log records: a line flush, a fence, 16 bytes each */
 } pma_tcounters;
 
 static inline void pma_count(_Atomic uint64_t *c, uint64_t v)
@@ -174,7 +176,7 @@ struct pma_heap {
     _Atomic(pma_arena *) *pagemap;   /* 4 KiB page of the device -> its arena */
     size_t pagemap_bytes;
     pma_class cls[PMA_CLASSES];
-    _Atomic uint64_t creations, restarts, next_class_hits, failed_allocs, bad_frees;
+    _Atomic uint64_t creations, restarts, next_class_hits, failed_allocs, bad_frees, list_store_failures;
     _Atomic uint32_t wear_ceiling;   /* wear-aware: blocks allocated this often are not reused */
     uint64_t leaked_bytes, recovered_ops;
     uint64_t arena_base;             /* first arena: after the header (and the log region) */
@@ -254,6 +256,7 @@ static inline pma_arena *pma_heap_arena_at(pma_heap *h, uint64_t off)
 }
 
 /* arena.c: creation, loading, the persistent bit protocol */
+pma_arena *pma_arena_new(void);     /* zeroed, cache-line aligned */
 int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_arena **out);
 int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out);
 void pma_arena_free_dram(pma_heap *h, pma_arena *a);

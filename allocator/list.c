@@ -23,7 +23,11 @@ static void link_store(pma_heap *h, pma_arena *a)
         return;
     uint64_t links[2] = {a->prev ? a->prev->off : 0, a->next ? a->next->off : 0};
     uint64_t off = a->off + offsetof(pma_arena_header, prev);
-    nv_write(h->dev, off, links, sizeof links, NV_META_LIST);
+    /* Never read back (the arena walk is authoritative): a store the device
+     * refuses costs the model a write, not the heap its consistency; it is
+     * counted in pma_stats' list_store_failures. */
+    if (nv_write(h->dev, off, links, sizeof links, NV_META_LIST) != 0)
+        atomic_fetch_add_explicit(&h->list_store_failures, 1, memory_order_relaxed);
     nv_persist(h->dev, off, sizeof links);
 }
 

@@ -61,9 +61,7 @@ static inline int pma_log_append(pma_heap *h, pma_tcache *tc, pma_arena *a, unsi
     }
     nv_flush(d, off, sizeof w);
     nv_fence(d);
-    pma_count(&tc->ct.meta_bytes, sizeof w);
-    pma_count(&tc->ct.flushes, 1);
-    pma_count(&tc->ct.fences, 1);
+    pma_count(&tc->ct.records, 1);
     tc->log_pos += PMA_LOG_REC;
     return 0;
 }

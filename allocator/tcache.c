@@ -25,7 +25,7 @@ static void sum_into(pma_tcounters *to, const pma_tcounters *from)
 #define ADD(f) pma_count(&to->f, atomic_load_explicit(&from->f, memory_order_relaxed))
     ADD(allocs); ADD(frees); ADD(hits); ADD(misses); ADD(next_class);
     ADD(requested); ADD(allocated); ADD(objects);
-    ADD(flushes); ADD(fences); ADD(meta_bytes);
+    ADD(flushes); ADD(fences); ADD(meta_bytes); ADD(records);
 #undef ADD
 }
 

@@ -162,6 +162,7 @@ typedef struct pma_heap_stats {
     uint64_t flushes, fences, meta_bytes;
     uint64_t checkpoints;         /* log: bitmap checkpoints written */
     uint64_t log_wraps;           /* log: times the log region was used up */
+    uint64_t list_store_failures; /* nvram list links the device refused (never read back) */
 } pma_heap_stats;
 
 /* A consistent snapshot (takes every lock briefly). */
