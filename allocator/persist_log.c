@@ -284,26 +284,37 @@ static int checkpoint_epoch(pma_heap *h, uint64_t e)
     const unsigned char *base = nv_base(h->dev);
     pma_arena *list = NULL;
     int rc = 0;
+    pma_arena *a = NULL;
+    uint64_t a_lo = 1, a_hi = 0, prev = UINT64_MAX;   /* the arena of the last record: its data range */
     for (uint32_t k = 0; k < used && rc == 0; k++) {
         uint64_t chunk = (uint64_t)half * h->half_chunks + (h->half_start[half] + k) % h->half_chunks;
-        for (uint64_t off = h->log_off + chunk * PMA_LOG_CHUNK; off < h->log_off + (chunk + 1) * PMA_LOG_CHUNK;
-             off += PMA_LOG_REC) {
+        const unsigned char *p = base + h->log_off + chunk * PMA_LOG_CHUNK, *end = p + PMA_LOG_CHUNK;
+        for (; p < end; p += PMA_LOG_REC) {
             uint64_t w[2];
-            memcpy(w, base + off, sizeof w);
+            memcpy(w, p, sizeof w);
             if (!pma_rec_valid(w, e))
                 break;                     /* a chunk is filled from its start */
-            pma_arena *a = pma_heap_arena_at(h, pma_rec_off(w));
-            uint32_t u = (uint32_t)((pma_rec_off(w) - a->data) >> h->g_shift);
-            if (!a->ck_touched && !(a->ck_touched = calloc(a->bitmap_bytes / 8, 8))) {
-                rc = PMA_ENOMEM;
-                break;
+            uint64_t at = pma_rec_off(w);
+            if (at == prev)
+                continue;                  /* the same slot again (a get and its return) */
+            prev = at;
+            if (at < a_lo || at >= a_hi) {
+                a = pma_heap_arena_at(h, at);
+                a_lo = a->data;
+                a_hi = a->off + a->size;
+                if (!a->ck_touched && !(a->ck_touched = calloc(a->bitmap_bytes / 8, 8))) {
+                    rc = PMA_ENOMEM;
+                    break;
+                }
+                if (!a->ck_listed) {
+                    a->ck_listed = true;
+                    a->ck_lo = UINT32_MAX;
+                    a->ck_hi = 0;
+                    a->ck_next = list;
+                    list = a;
+                }
             }
-            if (!a->ck_listed) {
-                a->ck_listed = true;
-                a->ck_lo = a->ck_hi = u;
-                a->ck_next = list;
-                list = a;
-            }
+            uint32_t u = (uint32_t)((at - a_lo) >> h->g_shift);
             a->ck_touched[u >> 6] |= 1ull << (u & 63);
             a->ck_lo = u < a->ck_lo ? u : a->ck_lo;
             a->ck_hi = u > a->ck_hi ? u : a->ck_hi;

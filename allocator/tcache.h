@@ -14,7 +14,7 @@
  * exact-length match is looked for inside a bin when the quantum is finer),
  * so programs that mix sizes still hit. A miss takes a batch that grows
  * while the bin keeps missing (1, 2, 4, 8) and shrinks when the bin
- * overflows; a bin holds 16 blocks, or 8 KiB of blocks, at most.
+ * overflows; a bin holds 32 blocks, or 16 KiB of blocks, at most.
  *
  * Only the owner touches a cache, except: a thread's exit (the owner),
  * pma_destroy and pma_check (no get or return running). `in_op` and
@@ -26,8 +26,8 @@
 
 #include "heap_internal.h"
 
-#define PMA_TC_CAP 16            /* blocks per bin at most */
-#define PMA_TC_BIN_BYTES 8192u   /* ... and bytes per bin at most */
+#define PMA_TC_CAP 32            /* blocks per bin at most */
+#define PMA_TC_BIN_BYTES 16384u   /* ... and bytes per bin at most */
 #define PMA_TC_BATCH 8           /* blocks a miss takes from an arena at most */
 #define PMA_TC_BINS 256          /* padded sizes 1..4096, 16 bytes a bin */
 
