@@ -43,11 +43,12 @@
 
 static pma_heap_header *hdr(pma_heap *h) { return nv_base(h->dev); }
 
-/* Log size for a device: 1/64 of it, between 8 KiB and 1 MiB. */
+/* Log size for a device: 1/64 of it, between 8 KiB and 4 MiB (a bigger log
+ * spreads its wear wider and retires more records per checkpoint). */
 static uint32_t log_kib_for(uint64_t device)
 {
     uint64_t kib = device / 64 / 1024;
-    kib = kib < 8 ? 8 : kib > 1024 ? 1024 : kib;
+    kib = kib < 8 ? 8 : kib > 4096 ? 4096 : kib;
     return (uint32_t)(kib / 8 * 8);           /* two halves of whole 4 KiB chunks */
 }
 

@@ -91,7 +91,7 @@ typedef struct pma_config {
     pma_persistence persistence; /* [log]; ignored with metadata "dram" */
     /* log only: size of the log region in KiB, a multiple of 8 (two halves
      * of 4 KiB chunks) from 8 to
-     * 8192; 0 picks 1/64 of the device, between 8 KiB and 1 MiB [0] */
+     * 8192; 0 picks 1/64 of the device, between 8 KiB and 4 MiB [0] */
     uint32_t log_kib;
 } pma_config;
 
