@@ -129,7 +129,7 @@ typedef struct bp_result {
     double sim_ns;         /* pmarena-sim: simulated time, all threads */
     /* pmarena (has_stats): pma_heap_stats counters over the timed loop */
     int has_stats;
-    uint64_t cache_hits, cache_misses, flushes, fences, meta_bytes;
+    uint64_t cache_hits, cache_misses, flushes, fences, meta_bytes, checkpoints, log_wraps;
 } bp_result;
 
 /* Workloads: pairs64 pairs256 pairs1024 pairs4096 batch larson prodcons replay. */

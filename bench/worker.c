@@ -81,9 +81,11 @@ int cmd_bench_worker(int argc, char **argv)
         printf("ops=%llu secs=%.9f sim_ns=%.17g rss_kb=%ld", (unsigned long long)r.ops, r.secs, r.sim_ns,
                ru.ru_maxrss);
         if (r.has_stats)
-            printf(" cache_hits=%llu cache_misses=%llu flushes=%llu fences=%llu meta_bytes=%llu",
+            printf(" cache_hits=%llu cache_misses=%llu flushes=%llu fences=%llu meta_bytes=%llu checkpoints=%llu"
+                   " log_wraps=%llu",
                    (unsigned long long)r.cache_hits, (unsigned long long)r.cache_misses,
-                   (unsigned long long)r.flushes, (unsigned long long)r.fences, (unsigned long long)r.meta_bytes);
+                   (unsigned long long)r.flushes, (unsigned long long)r.fences, (unsigned long long)r.meta_bytes,
+                   (unsigned long long)r.checkpoints, (unsigned long long)r.log_wraps);
         printf("\n");
         return 0;
     }

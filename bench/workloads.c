@@ -399,6 +399,8 @@ int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const 
         out->flushes = h1.flushes - h0.flushes;
         out->fences = h1.fences - h0.fences;
         out->meta_bytes = h1.meta_bytes - h0.meta_bytes;
+        out->checkpoints = h1.checkpoints - h0.checkpoints;
+        out->log_wraps = h1.log_wraps - h0.log_wraps;
     }
     if (s->larson) {
         for (int t = 0; t < threads; t++) {

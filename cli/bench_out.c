@@ -58,7 +58,8 @@ static void tput_csv(FILE *f, const bench_rows *r)
 {
     /* threads stays the 3rd column: scripts select rows by it (awk -F, '$3 == 4') */
     fprintf(f, "allocator,workload,threads,ops_per_s,ratio_to_glibc,peak_rss_kb,sim_ns_per_op,scaling,"
-               "runs,ops_per_s_min,ops_per_s_max,cache_hit_ratio,flushes_per_op,fences_per_op,meta_bytes_per_op\n");
+               "runs,ops_per_s_min,ops_per_s_max,cache_hit_ratio,flushes_per_op,fences_per_op,meta_bytes_per_op,"
+               "checkpoints_per_mop,log_wraps_per_mop\n");
     for (int i = 0; i < r->nt; i++) {
         const tput_row *t = &r->t[i];
         fprintf(f, "%s,%s,%d,", t->allocator, t->workload, t->threads);
@@ -81,6 +82,10 @@ static void tput_csv(FILE *f, const bench_rows *r)
         num(f, t->fences_per_op);
         fputc(',', f);
         num(f, t->meta_bytes_per_op);
+        fputc(',', f);
+        num(f, t->checkpoints_per_mop);
+        fputc(',', f);
+        num(f, t->log_wraps_per_mop);
         fputc('\n', f);
     }
 }

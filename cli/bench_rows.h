@@ -20,6 +20,7 @@ typedef struct tput_row {
      * runs); NAN for peers and where the denominator is 0 */
     double cache_hit_ratio;    /* hits / (hits + misses) */
     double flushes_per_op, fences_per_op, meta_bytes_per_op;
+    double checkpoints_per_mop, log_wraps_per_mop;   /* per million ops */
 } tput_row;
 
 typedef struct wear_row {

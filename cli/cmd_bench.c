@@ -282,7 +282,7 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
     t.threads = threads;
     /* Each run is a fresh process; the median of the runs damps the noise a
      * 2-core VM makes, the min and max show how much there was. */
-    double rate[99], sim_per_op[99], hit[99], flush[99], fence[99], meta[99];
+    double rate[99], sim_per_op[99], hit[99], flush[99], fence[99], meta[99], ckpt[99], wraps[99];
     int n = 0;
     for (int k = 0; k < o->repeat; k++) {
         int rc = run_worker(peer, argv, out, sizeof out);
@@ -302,6 +302,8 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
         hit[n] = h + m > 0 ? h / (h + m) : NAN;
         flush[n] = kv(out, "flushes") / ops;
         fence[n] = kv(out, "fences") / ops;
+        ckpt[n] = kv(out, "checkpoints") / ops * 1e6;
+        wraps[n] = kv(out, "log_wraps") / ops * 1e6;
         meta[n++] = kv(out, "meta_bytes") / ops;
         long rss = (long)kv(out, "rss_kb");
         if (rss > t.peak_rss_kb)
@@ -319,6 +321,8 @@ static int tput_one(bench_rows *r, const opts *o, int peer, const char *wl, cons
     t.flushes_per_op = median(flush, n);
     t.fences_per_op = median(fence, n);
     t.meta_bytes_per_op = median(meta, n);
+    t.checkpoints_per_mop = median(ckpt, n);
+    t.log_wraps_per_mop = median(wraps, n);
     t.ratio_to_glibc = NAN;
     t.scaling = NAN;
     add_tput(r, &t);

@@ -55,6 +55,10 @@ static void check_counters(char **h, int nh, char **v)
 {
     int ca = col(h, nh, "allocator"), ch = col(h, nh, "cache_hit_ratio");
     static const char *const per_op[] = {"flushes_per_op", "fences_per_op", "meta_bytes_per_op"};
+    const char *ck = v[col(h, nh, "checkpoints_per_mop")], *lw = v[col(h, nh, "log_wraps_per_mop")];
+    ck_assert_msg(strncmp(v[ca], "pmarena", 7) == 0 ? ck[0] != '\0' && atof(ck) >= 0 && lw[0] != '\0'
+                                                     : ck[0] == '\0' && lw[0] == '\0',
+                  "%s checkpoints '%s' log wraps '%s'", v[ca], ck, lw);
     int pma = strncmp(v[ca], "pmarena", 7) == 0;
     for (int i = 0; i < 3; i++) {
         const char *x = v[col(h, nh, per_op[i])];
