@@ -70,22 +70,13 @@ static void tput_csv(FILE *f, const bench_rows *r)
         num(f, t->sim_ns_per_op);
         fputc(',', f);
         num(f, t->scaling);
-        fprintf(f, ",%d,", t->runs);
-        num(f, t->ops_per_s_min);
-        fputc(',', f);
-        num(f, t->ops_per_s_max);
-        fputc(',', f);
-        num(f, t->cache_hit_ratio);
-        fputc(',', f);
-        num(f, t->flushes_per_op);
-        fputc(',', f);
-        num(f, t->fences_per_op);
-        fputc(',', f);
-        num(f, t->meta_bytes_per_op);
-        fputc(',', f);
-        num(f, t->checkpoints_per_mop);
-        fputc(',', f);
-        num(f, t->log_wraps_per_mop);
+        fprintf(f, ",%d", t->runs);
+        const double tail[] = {t->ops_per_s_min, t->ops_per_s_max, t->cache_hit_ratio, t->flushes_per_op,
+                               t->fences_per_op, t->meta_bytes_per_op, t->checkpoints_per_mop, t->log_wraps_per_mop};
+        for (size_t k = 0; k < sizeof tail / sizeof tail[0]; k++) {
+            fputc(',', f);
+            num(f, tail[k]);
+        }
         fputc('\n', f);
     }
 }
