@@ -108,6 +108,12 @@ static int arena_dram_init(pma_heap *h, pma_arena *a, const geometry *g)
     a->alloc = calloc(words, 8);
     a->start = calloc(words, 8);
     a->slot = lazy_zalloc(slots_of(a) * sizeof *a->slot);
+    if (h->persistent && h->cfg.persistence == PMA_PERSIST_LOG) {
+        a->ck_mark[0] = calloc(words, 8);
+        a->ck_mark[1] = calloc(words, 8);
+        if (!a->ck_mark[0] || !a->ck_mark[1])
+            return PMA_ENOMEM;
+    }
     if (h->persistent) {
         a->dimg = calloc(2 * words, 8);
         a->alloc_phys = a->dimg;
@@ -128,7 +134,8 @@ void pma_arena_free_dram(pma_heap *h, pma_arena *a)
     pma_ri_free(&a->ri);
     free(a->start);
     free(a->dimg);
-    free(a->ck_touched);
+    free((void *)a->ck_mark[0]);
+    free((void *)a->ck_mark[1]);
     if (a->units) {
         lazy_free(a->slot, slots_of(a) * sizeof *a->slot);
         if (a->wear)

@@ -123,11 +123,11 @@ typedef struct pma_arena {
     bool on_list, in_pool;
     struct pma_arena *all_next;      /* registry, in address order */
     size_t all_index;                /* position in it (log recovery's scratch) */
-    /* log checkpoint's scratch (ckpt lock): slots the retiring epoch touched */
-    uint64_t *ck_touched;
-    uint32_t ck_lo, ck_hi;
-    bool ck_listed;
-    struct pma_arena *ck_next;
+    /* log: slots the records of an epoch touched, by epoch parity; marked
+     * by the threads that wrote the records (or the checkpoint), taken by
+     * the checkpoint that retires the epoch */
+    _Atomic uint64_t *ck_mark[2];
+    _Atomic bool ck_any[2];
     struct pma_arena *pool_next;
 } pma_arena;
 
@@ -192,6 +192,7 @@ struct pma_heap {
     uint32_t half_chunks;            /* chunks per half */
     uint32_t half_start[2];          /* each half's first chunk this time round (wear) */
     _Atomic uint32_t half_used[2];   /* chunks handed out of each half */
+    _Atomic uint8_t *chunk_marked;   /* per chunk: its writer marked its slots (ck_mark) */
     _Atomic uint64_t running;        /* the epoch new records carry */
     uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */
     bool asym;                       /* membarrier() orders the fast path for a checkpoint */

@@ -91,6 +91,10 @@ static int log_attach(pma_heap *h)
     atomic_store(&h->half_used[0], 0);
     atomic_store(&h->half_used[1], 0);
     atomic_store(&h->running, h->ckpt_epoch + 1);
+    free((void *)h->chunk_marked);
+    h->chunk_marked = calloc(chunks, 1);
+    if (!h->chunk_marked)
+        return PMA_ENOMEM;
     /* The checkpoint makes every thread pass a full barrier with one system
      * call, so the fast path needs none (asymmetric fences, as in RCU). */
     h->asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
@@ -255,21 +259,70 @@ static int image_flush(pma_heap *h, pma_arena *a, size_t w0, size_t w1)
     return rc;
 }
 
-/* The slots marked in a->ck_touched (ckpt held): cleared, set, written. */
-static int checkpoint_arena_slots(pma_heap *h, pma_arena *a)
+/* Marks the slots named by the records of epoch e in [p, end) (one chunk)
+ * in their arenas' ck_mark[e & 1]. The writer of a chunk does it when it
+ * leaves the chunk, while the records are in its cache and in parallel with
+ * the other threads; the checkpoint does it for chunks nobody marked. A bit
+ * already set costs a load, not a locked instruction. */
+static void mark_records(pma_heap *h, uint64_t e, const unsigned char *p, const unsigned char *end)
 {
-    uint32_t w0 = a->ck_lo >> 6, w1 = a->ck_hi >> 6, last = a->ck_hi;
+    unsigned par = (unsigned)(e & 1);
+    pma_arena *a = NULL;
+    uint64_t a_lo = 1, a_hi = 0, prev = UINT64_MAX;
+    for (; p < end; p += PMA_LOG_REC) {
+        uint64_t w[2];
+        memcpy(w, p, sizeof w);
+        if (!pma_rec_valid(w, e))
+            break;                         /* a chunk is filled from its start */
+        uint64_t at = pma_rec_off(w);
+        if (at == prev)
+            continue;                      /* the same slot again (a get and its return) */
+        prev = at;
+        if (at < a_lo || at >= a_hi) {
+            a = pma_heap_arena_at(h, at);
+            a_lo = a->data;
+            a_hi = a->off + a->size;
+            if (!atomic_load_explicit(&a->ck_any[par], memory_order_relaxed))
+                atomic_store_explicit(&a->ck_any[par], true, memory_order_relaxed);
+        }
+        uint32_t u = (uint32_t)((at - a_lo) >> h->g_shift);
+        _Atomic uint64_t *word = &a->ck_mark[par][u >> 6];
+        uint64_t bit = 1ull << (u & 63);
+        if (!(atomic_load_explicit(word, memory_order_relaxed) & bit))
+            atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
+    }
+}
+
+/* The slots marked for epoch parity par: taken (zeroed) into a list, then
+ * cleared in the image, set, written (ckpt held). Marks that arrive later
+ * stay for the next checkpoint of this parity: processing a slot again only
+ * writes its state then. */
+static int checkpoint_arena_marks(pma_heap *h, pma_arena *a, unsigned par)
+{
+    uint32_t words = a->bitmap_bytes / 8;
+    if (scratch(h, 2 * (size_t)words) != 0)
+        return PMA_ENOMEM;
+    uint64_t *idx = h->ck_scratch, *bits = h->ck_scratch + words;
+    uint32_t n = 0;
+    atomic_store_explicit(&a->ck_any[par], false, memory_order_relaxed);
+    for (uint32_t w = 0; w < words; w++)
+        if (atomic_load_explicit(&a->ck_mark[par][w], memory_order_relaxed)) {
+            idx[n] = w;
+            bits[n++] = atomic_exchange_explicit(&a->ck_mark[par][w], 0, memory_order_acquire);
+        }
+    if (n == 0)
+        return 0;
+    uint32_t first = (uint32_t)idx[0] * 64, last = 0;
     pma_spin_lock(&a->lock);
     for (int pass = 0; pass < 2; pass++)
-        for (uint32_t w = w0; w <= w1; w++)
-            for (uint64_t bits = a->ck_touched[w]; bits; bits &= bits - 1) {
-                uint32_t u = w * 64 + (uint32_t)__builtin_ctzll(bits);
+        for (uint32_t k = 0; k < n; k++)
+            for (uint64_t b = bits[k]; b; b &= b - 1) {
+                uint32_t u = (uint32_t)idx[k] * 64 + (uint32_t)__builtin_ctzll(b);
                 uint32_t end = pass ? image_set(a, a->dimg, u) : image_clear(a, a->dimg, u);
                 last = end > last ? end : last;
             }
-    int rc = image_flush(h, a, a->ck_lo >> 5, last >> 5);
+    int rc = image_flush(h, a, first >> 5, last >> 5);
     pma_spin_unlock(&a->lock);
-    memset(&a->ck_touched[w0], 0, (size_t)(w1 - w0 + 1) * 8);
     return rc ? PMA_EDEVICE : 0;
 }
 
@@ -283,53 +336,19 @@ static int checkpoint_epoch(pma_heap *h, uint64_t e)
     uint32_t used = atomic_load(&h->half_used[half]);
     used = used < h->half_chunks ? used : h->half_chunks;
     const unsigned char *base = nv_base(h->dev);
-    pma_arena *list = NULL;
-    int rc = 0;
-    pma_arena *a = NULL;
-    uint64_t a_lo = 1, a_hi = 0, prev = UINT64_MAX;   /* the arena of the last record: its data range */
-    for (uint32_t k = 0; k < used && rc == 0; k++) {
+    for (uint32_t k = 0; k < used; k++) {
         uint64_t chunk = (uint64_t)half * h->half_chunks + (h->half_start[half] + k) % h->half_chunks;
-        const unsigned char *p = base + h->log_off + chunk * PMA_LOG_CHUNK, *end = p + PMA_LOG_CHUNK;
-        for (; p < end; p += PMA_LOG_REC) {
-            uint64_t w[2];
-            memcpy(w, p, sizeof w);
-            if (!pma_rec_valid(w, e))
-                break;                     /* a chunk is filled from its start */
-            uint64_t at = pma_rec_off(w);
-            if (at == prev)
-                continue;                  /* the same slot again (a get and its return) */
-            prev = at;
-            if (at < a_lo || at >= a_hi) {
-                a = pma_heap_arena_at(h, at);
-                a_lo = a->data;
-                a_hi = a->off + a->size;
-                if (!a->ck_touched && !(a->ck_touched = calloc(a->bitmap_bytes / 8, 8))) {
-                    rc = PMA_ENOMEM;
-                    break;
-                }
-                if (!a->ck_listed) {
-                    a->ck_listed = true;
-                    a->ck_lo = UINT32_MAX;
-                    a->ck_hi = 0;
-                    a->ck_next = list;
-                    list = a;
-                }
-            }
-            uint32_t u = (uint32_t)((at - a_lo) >> h->g_shift);
-            a->ck_touched[u >> 6] |= 1ull << (u & 63);
-            a->ck_lo = u < a->ck_lo ? u : a->ck_lo;
-            a->ck_hi = u > a->ck_hi ? u : a->ck_hi;
-        }
+        if (atomic_load_explicit(&h->chunk_marked[chunk], memory_order_acquire))
+            continue;                      /* its writer marked it */
+        const unsigned char *p = base + h->log_off + chunk * PMA_LOG_CHUNK;
+        mark_records(h, e, p, p + PMA_LOG_CHUNK);
     }
-    for (pma_arena *a = list, *next; a; a = next) {
-        next = a->ck_next;
-        if (rc == 0)
-            rc = checkpoint_arena_slots(h, a);
-        else
-            memset(a->ck_touched, 0, a->bitmap_bytes);
-        a->ck_listed = false;
-        a->ck_next = NULL;
-    }
+    int rc = 0;
+    pthread_mutex_lock(&h->grow);          /* the registry (as pma_stats: grow, then arenas) */
+    for (pma_arena *a = h->first; a && rc == 0; a = a->all_next)
+        if (!a->large && atomic_load_explicit(&a->ck_any[half], memory_order_relaxed))
+            rc = checkpoint_arena_marks(h, a, half);
+    pthread_mutex_unlock(&h->grow);
     pma_meta_fence(h, NULL);
     return rc ? rc : retire(h, e);
 }
@@ -365,18 +384,41 @@ static int advance(pma_heap *h)
     uint32_t used = atomic_load(&h->half_used[half]);
     h->half_start[half] = (h->half_start[half] + (used < h->half_chunks ? used : h->half_chunks)) % h->half_chunks;
     atomic_store(&h->half_used[half], 0);
+
     atomic_exchange(&h->running, n);    /* a full barrier: running before in_op (Dekker's other half) */
     atomic_fetch_add(&h->log_wraps, 1);
     pthread_mutex_lock(&h->tc_lock);
     quiesce(h);
     pthread_mutex_unlock(&h->tc_lock);
+    /* The reused half's marks of chunks, cleared only now: a thread that was
+     * inside an operation of an old epoch may have set one until quiesce.
+     * A flag of the new epoch cleared here only makes the checkpoint scan
+     * that chunk itself. */
+    for (uint32_t k = 0; k < h->half_chunks; k++)
+        atomic_store_explicit(&h->chunk_marked[(uint64_t)half * h->half_chunks + k], 0, memory_order_relaxed);
     return checkpoint_epoch(h, e);
 }
 
 /* ---- the fast path (inline in persist_log.h) ------------------------------ */
 
+/* The chunk tc leaves (full, or of an epoch that ended): its slots are
+ * marked while its records are warm, unless its epoch is already retired
+ * (running is two past it: the checkpoint covered it, and its half may be
+ * another epoch's now). Called inside an operation, so no checkpoint of a
+ * later epoch can start meanwhile. */
+static void leave_chunk(pma_heap *h, pma_tcache *tc, uint64_t running)
+{
+    if (tc->log_end == 0 || tc->log_epoch + 1 < running)
+        return;
+    const unsigned char *base = nv_base(h->dev);
+    mark_records(h, tc->log_epoch, base + h->log_off + tc->log_chunk * PMA_LOG_CHUNK, base + tc->log_pos);
+    atomic_store_explicit(&h->chunk_marked[tc->log_chunk], 1, memory_order_release);
+    tc->log_pos = tc->log_end = 0;
+}
+
 int pma_log_begin_slow(pma_heap *h, pma_tcache *tc, uint64_t e)
 {
+    leave_chunk(h, tc, e);
     for (;;) {
         uint32_t k = atomic_fetch_add_explicit(&h->half_used[e & 1], 1, memory_order_relaxed);
         if (k < h->half_chunks) {
@@ -384,6 +426,7 @@ int pma_log_begin_slow(pma_heap *h, pma_tcache *tc, uint64_t e)
             tc->log_pos = h->log_off + chunk * PMA_LOG_CHUNK;
             tc->log_end = tc->log_pos + PMA_LOG_CHUNK;
             tc->log_epoch = e;
+            tc->log_chunk = chunk;
             return 0;
         }
         pma_log_end(h, tc);                 /* a checkpoint may be waiting for us */
@@ -646,6 +689,8 @@ out:
 
 static void log_detach(pma_heap *h)
 {
+    free((void *)h->chunk_marked);
+    h->chunk_marked = NULL;
     free(h->ck_scratch);
     h->ck_scratch = NULL;
     h->ck_scratch_words = 0;

@@ -50,6 +50,7 @@ struct pma_tcache {
     pma_tcache *hnext, *hprev;   /* the heap's registry */
     pma_tcache *tnext;           /* the thread's caches */
     uint64_t log_pos, log_end;   /* log: the chunk records go to (pos == end: none) */
+    uint64_t log_chunk;          /* log: its index */
     pma_arena *affinity[PMA_CLASSES];
     _Atomic uint64_t cached_bytes;   /* owner writes (pma_count), pma_stats reads */
     pma_tcounters ct;
