@@ -1,35 +1,45 @@
 /*
- * persist_log.c - the `log` persistence protocol. The DRAM bitmaps are
+ * persist_log.c - the `log` persistence protocol. The DRAM state is
  * authoritative; the device holds a checkpoint of each small arena's live
  * set and a log of what changed since.
  *
- *   log region  [4096, 4096 + log_kib KiB): 4 KiB chunks of 16-byte records
- *               (layout.h). A thread claims a chunk (one atomic add per 256
- *               records) and appends to it: one record, one line flush, one
- *               fence per get or return. Chunks are handed out in turn from
- *               where the last epoch stopped, so every record slot is written
- *               once per epoch: the log's wear is spread over the region.
+ *   log region  [4096, 4096 + log_kib KiB), two halves of 4 KiB chunks of
+ *               16-byte records (layout.h). A thread claims a chunk of the
+ *               running epoch's half (one atomic add per 256 records) and
+ *               appends to it: one record, one line flush, one fence per get
+ *               or return (inline, persist_log.h). Epochs use the halves in
+ *               turn and each starts where its half was left, so every record
+ *               slot is written about equally: the log's wear is spread.
  *   checkpoint  the arena's bitmap area holds (alloc, start) bit pairs, 32
  *               units per 8-byte word, so a word is failure-atomic and holds
  *               both bits of each unit: a torn checkpoint is still, unit by
  *               unit, the old or the new state.
- *   epoch       heap header line 4. A record counts only if it carries the
- *               current epoch.
+ *   epochs      heap header line 4 holds the last epoch the checkpoint
+ *               covers (C); records of C+1 and C+2 count, none other.
  *
- * When every chunk is taken (a log wrap), a checkpoint runs: with every
- * thread cache locked (no get or return in flight), each arena's live image
- * is compared with the last checkpoint and only the words that differ are
- * written and flushed; a fence; then the epoch is advanced (an 8-byte
- * store, flushed, fenced), which retires every record at once.
+ * When the running epoch e's half is used up, the thread that finds it so
+ * advances: e+1 starts in the other half (whose records, of e-1, are
+ * retired), then it waits for the operations still inside e (quiesce:
+ * membarrier() and each cache's in_op, so the fast path has no locked
+ * instruction) and checkpoints e: every slot a record of e names is brought
+ * up to date in the image and the changed words are written and flushed;
+ * a fence; then C = e (an 8-byte store, flushed, fenced) retires e's
+ * records at once. Which slots: the thread that leaves a chunk marks its
+ * records' slots in per-arena bitmaps (by epoch parity) while the records
+ * are in its cache, so that work is spread over the writers; the checkpoint
+ * scans only the chunks nobody marked. Gets and returns of e+1 go on
+ * meanwhile; a slot one of them changes is written as it is now, and its
+ * own record decides it at recovery either way.
  *
  * Recovery (pma_open): the checkpoint gives a live set; every valid record
  * overrides the state of its start slot, the record with the latest slot
  * generation winning (a slot's gets and returns alternate and each bumps the
  * generation, so records written by different threads order themselves);
  * then the space bitmaps are rebuilt from the final live set and a fresh
- * checkpoint retires the log. A crash during a checkpoint leaves the old
- * epoch's records valid, and they decide every slot they touch; slots they do
- * not touch are the same in the old and the new checkpoint.
+ * checkpoint retires the log. A slot no valid record names has not changed
+ * since the image last wrote it, and its range in the image is exact: a
+ * live range written into the image clears stale starts inside it, and an
+ * old range is cleared up to the next start.
  */
 #include "persist_log.h"
 
