@@ -411,18 +411,20 @@ static int advance(pma_heap *h)
 
 /* ---- the fast path (inline in persist_log.h) ------------------------------ */
 
-/* The chunk tc leaves (full, or of an epoch that ended): its slots are
- * marked while its records are warm, unless its epoch is already retired
- * (running is two past it: the checkpoint covered it, and its half may be
- * another epoch's now). Called inside an operation, so no checkpoint of a
- * later epoch can start meanwhile. */
-static void leave_chunk(pma_heap *h, pma_tcache *tc, uint64_t running)
+/* The chunk tc leaves: when it is full and of the running epoch e (read
+ * inside this operation), its slots are marked while its records are warm.
+ * Its half cannot be handed out again meanwhile: that takes the advance
+ * after next, which waits for e's checkpoint, which waits for this
+ * operation. A chunk of an epoch that has ended is left unmarked: another
+ * thread may already be writing over it, and e's checkpoint scans the
+ * chunks nobody marked. */
+static void leave_chunk(pma_heap *h, pma_tcache *tc, uint64_t e)
 {
-    if (tc->log_end == 0 || tc->log_epoch + 1 < running)
-        return;
-    const unsigned char *base = nv_base(h->dev);
-    mark_records(h, tc->log_epoch, base + h->log_off + tc->log_chunk * PMA_LOG_CHUNK, base + tc->log_pos);
-    atomic_store_explicit(&h->chunk_marked[tc->log_chunk], 1, memory_order_release);
+    if (tc->log_end != 0 && tc->log_epoch == e) {
+        const unsigned char *base = nv_base(h->dev);
+        mark_records(h, e, base + h->log_off + tc->log_chunk * PMA_LOG_CHUNK, base + tc->log_pos);
+        atomic_store_explicit(&h->chunk_marked[tc->log_chunk], 1, memory_order_release);
+    }
     tc->log_pos = tc->log_end = 0;
 }
 
