@@ -240,7 +240,7 @@ static bool raise_wear_ceiling(pma_heap *h)
     return true;
 }
 
-/* One block of n units for class cls from the arenas (cache lock held):
+/* One block of n units for class cls from the arenas (inside a get):
  * the affinity arena, the lists, or a new arena. 0, or an error. */
 static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena **out, uint32_t *unit)
 {

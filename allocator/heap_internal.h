@@ -176,7 +176,7 @@ struct pma_heap {
     _Atomic(pma_arena *) *pagemap;   /* 4 KiB page of the device -> its arena */
     size_t pagemap_bytes;
     pma_class cls[PMA_CLASSES];
-    _Atomic uint64_t creations, restarts, next_class_hits, failed_allocs, bad_frees, list_store_failures;
+    _Atomic uint64_t creations, restarts, failed_allocs, bad_frees, list_store_failures;
     _Atomic uint32_t wear_ceiling;   /* wear-aware: blocks allocated this often are not reused */
     uint64_t leaked_bytes, recovered_ops;
     uint64_t arena_base;             /* first arena: after the header (and the log region) */

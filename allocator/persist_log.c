@@ -130,6 +130,28 @@ static int scratch(pma_heap *h, size_t words)
     return h->ck_scratch ? 0 : PMA_ENOMEM;
 }
 
+/* Writes the words of [w0, w1] that differ from the device, one store per
+ * touched line. */
+static int image_flush(pma_heap *h, pma_arena *a, size_t w0, size_t w1)
+{
+    const uint64_t *dev = (const uint64_t *)((const unsigned char *)nv_base(h->dev) + a->alloc_dev);
+    int rc = 0;
+    for (size_t line = w0 & ~(size_t)7; line <= w1; line += 8) {
+        size_t lo = SIZE_MAX, hi = 0;
+        for (size_t w = line > w0 ? line : w0; w <= w1 && w < line + 8; w++)
+            if (a->dimg[w] != dev[w]) {
+                lo = lo < w ? lo : w;
+                hi = w;
+            }
+        if (lo == SIZE_MAX)
+            continue;
+        uint64_t off = a->alloc_dev + lo * 8;
+        rc |= pma_meta_write(h, NULL, off, &a->dimg[lo], (hi - lo + 1) * 8, NV_META_BITMAP);
+        pma_meta_flush(h, NULL, off, (hi - lo + 1) * 8);
+    }
+    return rc;
+}
+
 /* Writes one arena's changed checkpoint words, one store per touched line
  * (arena lock held). */
 static int checkpoint_arena(pma_heap *h, pma_arena *a)
@@ -137,24 +159,9 @@ static int checkpoint_arena(pma_heap *h, pma_arena *a)
     size_t words = a->bitmap_bytes / 4;       /* both halves: the pairs */
     if (scratch(h, words) != 0)
         return PMA_ENOMEM;
-    uint64_t *img = h->ck_scratch;
-    pma_live_image(h, a, true, img);
-    int rc = 0;
-    for (size_t line = 0; line < words; line += PMA_LINE / 8) {
-        size_t end = line + PMA_LINE / 8 < words ? line + PMA_LINE / 8 : words, lo = end, hi = 0;
-        for (size_t w = line; w < end; w++)
-            if (img[w] != a->dimg[w]) {
-                lo = lo < w ? lo : w;
-                hi = w;
-            }
-        if (lo == end)
-            continue;
-        memcpy(&a->dimg[lo], &img[lo], (hi - lo + 1) * 8);
-        uint64_t off = a->alloc_dev + lo * 8;
-        rc |= pma_meta_write(h, NULL, off, &img[lo], (hi - lo + 1) * 8, NV_META_BITMAP);
-        pma_meta_flush(h, NULL, off, (hi - lo + 1) * 8);
-    }
-    return rc ? PMA_EDEVICE : 0;
+    pma_live_image(h, a, true, h->ck_scratch);
+    memcpy(a->dimg, h->ck_scratch, words * 8);
+    return image_flush(h, a, 0, words - 1) ? PMA_EDEVICE : 0;
 }
 
 /* The header's epoch line: records of `covered` and older are retired. */
@@ -247,27 +254,6 @@ static uint32_t image_set(const pma_arena *a, uint64_t *img, uint32_t s)
     return end - 1;
 }
 
-/* Writes the words of [w0, w1] that differ from the device, one store per
- * touched line. */
-static int image_flush(pma_heap *h, pma_arena *a, size_t w0, size_t w1)
-{
-    const uint64_t *dev = (const uint64_t *)((const unsigned char *)nv_base(h->dev) + a->alloc_dev);
-    int rc = 0;
-    for (size_t line = w0 & ~(size_t)7; line <= w1; line += 8) {
-        size_t lo = SIZE_MAX, hi = 0;
-        for (size_t w = line > w0 ? line : w0; w <= w1 && w < line + 8; w++)
-            if (a->dimg[w] != dev[w]) {
-                lo = lo < w ? lo : w;
-                hi = w;
-            }
-        if (lo == SIZE_MAX)
-            continue;
-        uint64_t off = a->alloc_dev + lo * 8;
-        rc |= pma_meta_write(h, NULL, off, &a->dimg[lo], (hi - lo + 1) * 8, NV_META_BITMAP);
-        pma_meta_flush(h, NULL, off, (hi - lo + 1) * 8);
-    }
-    return rc;
-}
 
 /* Marks the slots named by the records of epoch e in [p, end) (one chunk)
  * in their arenas' ck_mark[e & 1]. The writer of a chunk does it when it
