@@ -47,8 +47,8 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SAN) -pthread -Iinclude 
              -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(SAN) -pthread $(PKG_LIBS) -lm $(LDFLAGS)
 
-LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c) $(wildcard cli/config_*.c)
-CLI_SRCS := $(filter-out cli/config_%.c,$(wildcard cli/*.c))
+LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c experiment/*.c)
+CLI_SRCS := $(wildcard cli/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 # The peer benchmark's worker (bench/*.c but bench_*.c) is part of the pmarena binary.

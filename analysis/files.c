@@ -21,6 +21,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *an_strerror(int rc)
@@ -153,4 +155,25 @@ int an_frag_csv(const an_frag_sample *samples, size_t k, const char *path)
                 s->requested, s->allocated, s->footprint, in, ex, ut);
     }
     return an_file_commit(&af);
+}
+
+int an_mkdir_p(const char *dir)
+{
+    size_t n = strlen(dir);
+    char *tmp = malloc(n + 1);
+    if (!tmp)
+        return AN_ENOMEM;
+    memcpy(tmp, dir, n + 1);
+    for (char *p = tmp + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST) {
+                free(tmp);
+                return AN_EIO;
+            }
+            *p = '/';
+        }
+    int rc = mkdir(tmp, 0755) == 0 || errno == EEXIST ? AN_OK : AN_EIO;
+    free(tmp);
+    return rc;
 }

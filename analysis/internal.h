@@ -1,7 +1,6 @@
 /*
  * internal.h - what the analysis files share and nobody else sees: the
- * count-of-counts table of a wear vector (wear_stats.c) and atomic output
- * files (files.c).
+ * count-of-counts table of a wear vector (wear_stats.c).
  */
 #ifndef PMARENA_ANALYSIS_INTERNAL_H
 #define PMARENA_ANALYSIS_INTERNAL_H
@@ -33,30 +32,5 @@ double an_table_quantile(const an_table *t, double f);
 
 /* Gini coefficient (NAN when total is 0). */
 double an_table_gini(const an_table *t);
-
-/* ---- atomic files (files.c) -------------------------------------------------- */
-
-/* A file being written under a temporary name: PATH.tmp.PID. */
-typedef struct an_file {
-    FILE *f;
-    char *path, *tmp;
-} an_file;
-
-/* Opens path's temporary file for writing. AN_EINVAL, AN_ENOMEM, AN_EIO. */
-int an_file_open(an_file *af, const char *path);
-
-/* Closes the temporary file and renames it to the path; on any write error
- * (seen by ferror or fclose) the temporary is removed and AN_EIO returned. */
-int an_file_commit(an_file *af);
-
-/* Closes and removes the temporary; the path is left as it was. */
-void an_file_abort(an_file *af);
-
-/* "<dir>/<name><ext>" in a malloc'd string (NULL when out of memory). */
-char *an_path_join(const char *dir, const char *name, const char *ext);
-
-/* A double as the shortest of %.15g, %.16g, %.17g that reads back exactly,
- * or "" for NAN, so CSV readers get clean numbers without losing any. */
-void an_fmt_double(char *buf, size_t len, double v);
 
 #endif

@@ -3,9 +3,9 @@
 #ifndef PMARENA_CLI_CMD_H
 #define PMARENA_CLI_CMD_H
 
-#define PMARENA_VERSION "0.1.0"
+#include "pmarena/experiment.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_BADINPUT = 2 };
+enum { EXIT_OK = EXP_OK, EXIT_FAIL = EXP_FAIL, EXIT_BADINPUT = EXP_BADINPUT };
 
 int cmd_validate(int argc, char **argv);
 int cmd_gen(int argc, char **argv);

@@ -11,7 +11,7 @@
  * (usage, config, trace).
  */
 #include "cmd.h"
-#include "run.h"
+#include "pmarena/experiment.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,8 +4,7 @@
  * one table and plot set.
  */
 #include "cmd.h"
-#include "run.h"
-#include "sweep.h"
+#include "pmarena/experiment.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,48 +74,9 @@ int cmd_sweep(int argc, char **argv)
         free(sets);
         return EXIT_BADINPUT;
     }
-    json_error_t je;
-    json_t *root = json_load_file(config, JSON_REJECT_DUPLICATES, &je);
-    char err[1200];
-    if (!root) {
-        fprintf(stderr, "pmarena sweep: %s:%d:%d: %s\n", config, je.line, je.column, je.text);
-        free(sets);
-        return EXIT_BADINPUT;
-    }
-    for (int i = 0; i < nsets; i++)
-        if (cfg_apply_set(root, sets[i], err, sizeof err) != 0) {
-            fprintf(stderr, "pmarena sweep: %s\n", err);
-            json_decref(root);
-            free(sets);
-            return EXIT_BADINPUT;
-        }
+    int rc = sweep_main(config, sets, nsets, out, &o);
     free(sets);
-    /* The name comes from the base config (the points get their own). */
-    cfg_experiment base;
-    json_t *copy = json_deep_copy(root);
-    json_object_del(copy, "sweep");
-    int rc = cfg_experiment_from_json(&base, copy, config, err, sizeof err);
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s%s", out ? out : "results/", out ? "" : base.name);
-    cfg_experiment_free(&base);
-    if (rc) {
-        fprintf(stderr, "pmarena sweep: %s: %s\n", config, err);
-        json_decref(root);
-        return EXIT_BADINPUT;
-    }
-    sweep s;
-    if ((rc = sweep_init(&s, root, config, err, sizeof err)) != 0) {
-        fprintf(stderr, "pmarena sweep: %s\n", err);
-        sweep_free(&s);
-        return rc;
-    }
-    rc = sweep_run(&s, dir, &o);
-    sweep_free(&s);
-    if (rc == EXIT_BADINPUT)
-        return rc;
-    const char *dirs[] = {dir};
-    int trc = sweep_table(dirs, 1, dir, o.quiet);
-    return rc ? rc : trc;
+    return rc;
 }
 
 int cmd_merge(int argc, char **argv)

@@ -49,6 +49,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -139,6 +140,34 @@ int an_frag_csv(const an_frag_sample *samples, size_t k, const char *path);
  * G = sum_i sum_j |x_i - x_j| / (2 n^2 mean) (the population form, no
  * n/(n-1) correction); also NAN when n is 0 or memory runs out. */
 double an_gini(const uint64_t *counts, size_t n);
+
+/* ---- atomic files (files.c) -------------------------------------------------- */
+
+/* A file being written under a temporary name: PATH.tmp.PID. */
+typedef struct an_file {
+    FILE *f;
+    char *path, *tmp;
+} an_file;
+
+/* Opens path's temporary file for writing. AN_EINVAL, AN_ENOMEM, AN_EIO. */
+int an_file_open(an_file *af, const char *path);
+
+/* Closes the temporary file and renames it to the path; on any write error
+ * (seen by ferror or fclose) the temporary is removed and AN_EIO returned. */
+int an_file_commit(an_file *af);
+
+/* Closes and removes the temporary; the path is left as it was. */
+void an_file_abort(an_file *af);
+
+/* "<dir>/<name><ext>" in a malloc'd string (NULL when out of memory). */
+char *an_path_join(const char *dir, const char *name, const char *ext);
+
+/* A double as the shortest of %.15g, %.16g, %.17g that reads back exactly,
+ * or "" for NAN, so CSV readers get clean numbers without losing any. */
+void an_fmt_double(char *buf, size_t len, double v);
+
+/* Creates dir and its missing parents (mode 0755). 0, or AN_EIO with errno set. */
+int an_mkdir_p(const char *dir);
 
 /* ---- plots ------------------------------------------------------------------- */
 

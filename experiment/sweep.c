@@ -12,8 +12,7 @@
  * killed midway and started again skips what finished.
  */
 #include "sweep.h"
-#include "cmd.h"
-#include "run.h"
+#include "pmarena/experiment.h"
 #include "pmarena/gen.h"
 
 #include <errno.h>
@@ -32,7 +31,7 @@ int sweep_init(sweep *s, json_t *root, const char *config_path, char *err, size_
     if (!json_is_object(block) || json_object_size(block) == 0) {
         snprintf(err, errlen, "%s: no \"sweep\" block (an object mapping config paths to lists of values)", config_path);
         json_decref(root);
-        return EXIT_BADINPUT;
+        return EXP_BADINPUT;
     }
     s->block = json_incref(block);
     json_object_del(root, "sweep");
@@ -47,13 +46,13 @@ int sweep_init(sweep *s, json_t *root, const char *config_path, char *err, size_
     json_object_foreach(block, k, v) {
         if (!json_is_array(v) || json_array_size(v) == 0) {
             snprintf(err, errlen, "sweep.%s: expected a non-empty list of values", k);
-            return EXIT_BADINPUT;
+            return EXP_BADINPUT;
         }
         s->paths[i] = k;
         s->values[i] = v;
         if (s->npoints > 1000000 / json_array_size(v)) {
             snprintf(err, errlen, "sweep: more than 10^6 points");
-            return EXIT_BADINPUT;
+            return EXP_BADINPUT;
         }
         s->npoints *= json_array_size(v);
         i++;
@@ -143,22 +142,22 @@ static int run_point(const sweep *s, const char *dir, uint64_t i)
         fprintf(stderr, "pmarena sweep: point %llu: %s\n", (unsigned long long)i, err);
         json_decref(params);
         cfg_experiment_free(&x);
-        return EXIT_BADINPUT;
+        return EXP_BADINPUT;
     }
     char cache[4200];
     snprintf(cache, sizeof cache, "%s/.cache", dir);
     run_options ro = {.quiet = true, .cache_dir = cache};
-    int rc = mkdirs(pdir) == 0 ? run_experiment(&x, pdir, &ro) : EXIT_FAIL;
+    int rc = mkdirs(pdir) == 0 ? run_experiment(&x, pdir, &ro) : EXP_FAIL;
     if (rc == 0) {
         json_t *pj = json_pack("{s:I, s:O}", "index", (json_int_t)i, "params", params);
         char path[4300];
         snprintf(path, sizeof path, "%s/point.json", pdir);
-        rc = write_json_atomic(path, pj) == 0 ? 0 : EXIT_FAIL;
+        rc = write_json_atomic(path, pj) == 0 ? 0 : EXP_FAIL;
         json_decref(pj);
         snprintf(path, sizeof path, "%s/.done", pdir);
         FILE *f = rc == 0 ? fopen(path, "w") : NULL;
         if (!f || fclose(f) != 0)
-            rc = EXIT_FAIL;
+            rc = EXP_FAIL;
     }
     json_decref(params);
     cfg_experiment_free(&x);
@@ -190,7 +189,7 @@ static int check_points(const sweep *s)
         json_decref(params);
         cfg_experiment_free(&x);
         if (rc)
-            return EXIT_BADINPUT;
+            return EXP_BADINPUT;
     }
     return 0;
 }
@@ -214,7 +213,7 @@ static int prepare_cache(const sweep *s, const char *dir)
             char msg[1400];
             tr_error_format(&te, msg, sizeof msg);
             fprintf(stderr, "pmarena sweep: %s\n", msg);
-            rc = EXIT_BADINPUT;
+            rc = EXP_BADINPUT;
         } else {
             tr_reader_close(r);
         }
@@ -272,7 +271,50 @@ int sweep_run(const sweep *s, const char *dir, const sweep_opts *o)
         fprintf(stderr, "\n");
     if (failed) {
         fprintf(stderr, "pmarena sweep: %d point(s) failed; rerun to retry them\n", failed);
-        return EXIT_FAIL;
+        return EXP_FAIL;
     }
     return 0;
+}
+
+int sweep_main(const char *config, char *const *sets, int nsets, const char *out, const sweep_opts *o)
+{
+    json_error_t je;
+    json_t *root = json_load_file(config, JSON_REJECT_DUPLICATES, &je);
+    char err[1200];
+    if (!root) {
+        fprintf(stderr, "pmarena sweep: %s:%d:%d: %s\n", config, je.line, je.column, je.text);
+        return EXP_BADINPUT;
+    }
+    for (int i = 0; i < nsets; i++)
+        if (cfg_apply_set(root, sets[i], err, sizeof err) != 0) {
+            fprintf(stderr, "pmarena sweep: %s\n", err);
+            json_decref(root);
+            return EXP_BADINPUT;
+        }
+    /* The name comes from the base config (the points get their own). */
+    cfg_experiment base;
+    json_t *copy = json_deep_copy(root);
+    json_object_del(copy, "sweep");
+    int rc = cfg_experiment_from_json(&base, copy, config, err, sizeof err);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s%s", out ? out : "results/", out ? "" : base.name);
+    cfg_experiment_free(&base);
+    if (rc) {
+        fprintf(stderr, "pmarena sweep: %s: %s\n", config, err);
+        json_decref(root);
+        return EXP_BADINPUT;
+    }
+    sweep s;
+    if ((rc = sweep_init(&s, root, config, err, sizeof err)) != 0) {
+        fprintf(stderr, "pmarena sweep: %s\n", err);
+        sweep_free(&s);
+        return rc;
+    }
+    rc = sweep_run(&s, dir, o);
+    sweep_free(&s);
+    if (rc == EXP_BADINPUT)
+        return rc;
+    const char *dirs[] = {dir};
+    int trc = sweep_table(dirs, 1, dir, o->quiet);
+    return rc ? rc : trc;
 }

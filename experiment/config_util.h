@@ -1,6 +1,6 @@
 /* config_util.h - helpers shared by the config readers (config_util.c). */
-#ifndef PMARENA_CLI_CONFIG_UTIL_H
-#define PMARENA_CLI_CONFIG_UTIL_H
+#ifndef PMARENA_EXPERIMENT_CONFIG_UTIL_H
+#define PMARENA_EXPERIMENT_CONFIG_UTIL_H
 
 #include <jansson.h>
 #include <stdint.h>

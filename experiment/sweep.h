@@ -1,5 +1,5 @@
 /*
- * sweep.h - parameter sweeps: the points of a config's "sweep" block, running
+ * sweep.h - what the sweep files share: the points of a config's "sweep" block, running
  * them (in parallel processes, resumably, optionally one shard of them), and
  * the table and plots over the finished points of one or more folders.
  *
@@ -7,12 +7,14 @@
  * (its index and parameter values) and a `.done` marker written last, so a
  * point whose marker exists is finished and is skipped on rerun.
  */
-#ifndef PMARENA_CLI_SWEEP_H
-#define PMARENA_CLI_SWEEP_H
+#ifndef PMARENA_EXPERIMENT_SWEEP_H
+#define PMARENA_EXPERIMENT_SWEEP_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "pmarena/experiment.h"
 
 typedef struct sweep {
     json_t *base;            /* the config without its sweep block (owned) */
@@ -30,17 +32,7 @@ void sweep_free(sweep *s);
 /* The point's config (new reference) and its parameters as an object. */
 json_t *sweep_point_config(const sweep *s, uint64_t index, json_t **params);
 
-typedef struct sweep_opts {
-    int jobs;
-    uint64_t shard, nshards;  /* run points with index % nshards == shard */
-    bool quiet;
-} sweep_opts;
-
 /* Checks every point's config, then runs the unfinished ones. Exit status. */
 int sweep_run(const sweep *s, const char *dir, const sweep_opts *o);
-
-/* sweep.csv and the metric plots over the finished points found in dirs,
- * written into out. Exit status. */
-int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet);
 
 #endif

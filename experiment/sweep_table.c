@@ -9,7 +9,7 @@
  * same file byte for byte.
  */
 #include "sweep.h"
-#include "cmd.h"
+#include "pmarena/experiment.h"
 #include "pmarena/analysis.h"
 #include "pmarena/config.h"
 
@@ -66,7 +66,7 @@ static int collect(const char *dir, row **rows, size_t *n, size_t *cap)
     DIR *d = opendir(pdir);
     if (!d) {
         fprintf(stderr, "pmarena: %s: no points folder (not a sweep's results?)\n", dir);
-        return EXIT_BADINPUT;
+        return EXP_BADINPUT;
     }
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
@@ -151,7 +151,7 @@ static int plot_one(const char *out, row *rows, size_t n, const char *metric, co
     if (!f) {
         json_decref(xs);
         json_decref(groups);
-        return EXIT_FAIL;
+        return EXP_FAIL;
     }
     const char *gk;
     json_t *g;
@@ -208,8 +208,8 @@ static int plot_one(const char *out, row *rows, size_t n, const char *metric, co
     json_decref(xs);
     json_decref(groups);
     if (!ok)
-        return EXIT_FAIL;
-    return an_plot(out, name, script) == 0 ? 0 : EXIT_FAIL;
+        return EXP_FAIL;
+    return an_plot(out, name, script) == 0 ? 0 : EXP_FAIL;
 }
 
 int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet)
@@ -226,7 +226,7 @@ int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet)
     if (n == 0) {
         fprintf(stderr, "pmarena: no finished points found\n");
         free(rows);
-        return EXIT_FAIL;
+        return EXP_FAIL;
     }
     qsort(rows, n, sizeof *rows, row_cmp);
     /* Shards may overlap when merged twice: keep one row per index. */
@@ -248,7 +248,7 @@ int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet)
     if (!f) {
         fprintf(stderr, "pmarena: cannot write %s: %s\n", path, strerror(errno));
         free(rows);
-        return EXIT_FAIL;
+        return EXP_FAIL;
     }
     fprintf(f, "point");
     const char *pk;
@@ -274,13 +274,13 @@ int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet)
     int status = 0;
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         unlink(tmp);
-        status = EXIT_FAIL;
+        status = EXP_FAIL;
     }
     json_object_foreach(rows[0].params, pk, pv)
         for (size_t m = 0; m < sizeof plotted / sizeof plotted[0]; m++)
             if (plot_one(out, rows, n, plotted[m], pk) != 0 && status == 0) {
                 fprintf(stderr, "pmarena: a sweep plot failed (is gnuplot installed?)\n");
-                status = EXIT_FAIL;
+                status = EXP_FAIL;
             }
     if (!quiet)
         printf("%zu points: %s\n", n, path);

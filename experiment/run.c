@@ -1,0 +1,268 @@
+/*
+ * run.c - one experiment from its loaded config to its results folder: the
+ * device, the heap, the trace, the replay with fragmentation sampling and a
+ * progress bar, then the measurements the outputs share (run_internal.h).
+ *
+ * Fragmentation is sampled every N events. With "auto" N starts at 1024 and
+ * doubles whenever 400 samples have piled up (dropping every other sample), so
+ * a trace of any length ends with 200 to 400 evenly spaced samples; the
+ * time-averaged figures are means over them.
+ */
+#include "run_internal.h"
+#include "pmarena/gen.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SAMPLES 400
+
+typedef struct run_ctx {
+    pma_heap *h;
+    tr_reader *r;
+    an_frag_sample *s;
+    size_t n, cap;
+    uint64_t every;          /* record a sample every this many events */
+    bool adaptive;
+    uint64_t peak_footprint, peak_requested;
+    uint64_t trace_bytes;    /* for the progress bar; 0 when unknown */
+    bool progress;
+    double t0;
+} run_ctx;
+
+double run_ratio(double a, double b) { return b > 0 ? a / b : NAN; }
+
+static void take_sample(run_ctx *c, uint64_t events)
+{
+    pma_heap_stats st;
+    pma_stats(c->h, &st);
+    if (st.footprint_bytes > c->peak_footprint)
+        c->peak_footprint = st.footprint_bytes;
+    if (st.requested_bytes > c->peak_requested)
+        c->peak_requested = st.requested_bytes;
+    if (c->n == c->cap) {
+        size_t ncap = c->cap ? c->cap * 2 : 64;
+        an_frag_sample *ns = realloc(c->s, ncap * sizeof *ns);
+        if (!ns)
+            return;   /* the series is a sample: losing one point under memory pressure is tolerable */
+        c->s = ns;
+        c->cap = ncap;
+    }
+    c->s[c->n++] = (an_frag_sample){
+        .events = events, .requested = st.requested_bytes, .allocated = st.allocated_bytes,
+        .footprint = st.footprint_bytes,
+        .internal = st.allocated_bytes ? 1.0 - (double)st.requested_bytes / (double)st.allocated_bytes : NAN,
+        .external = st.free_bytes ? 1.0 - (double)st.largest_free_run / (double)st.free_bytes : NAN,
+        .utilization = run_ratio((double)st.requested_bytes, (double)st.footprint_bytes),
+    };
+    if (c->adaptive && c->n >= MAX_SAMPLES) {
+        size_t k = 0;
+        for (size_t i = 1; i < c->n; i += 2)
+            c->s[k++] = c->s[i];
+        c->n = k;
+        c->every *= 2;
+    }
+}
+
+static void on_sample(void *ctx, uint64_t events)
+{
+    run_ctx *c = ctx;
+    if (events % c->every == 0)
+        take_sample(c, events);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void on_progress(void *ctx, uint64_t events)
+{
+    run_ctx *c = ctx;
+    if (!c->progress)
+        return;
+    double t = now_s() - c->t0;
+    if (c->trace_bytes) {
+        double f = (double)tr_reader_bytes_read(c->r) / (double)c->trace_bytes;
+        if (f > 1)
+            f = 1;
+        int bar = (int)(f * 30);
+        fprintf(stderr, "\r[%.*s%*s] %3.0f%%  %llu events  %.2f M events/s ", bar,
+                "##############################", 30 - bar, "", f * 100, (unsigned long long)events,
+                (double)events / t / 1e6);
+    } else {
+        fprintf(stderr, "\r%llu events  %.2f M events/s ", (unsigned long long)events, (double)events / t / 1e6);
+    }
+}
+
+/* ---- the run ---------------------------------------------------------------------- */
+
+static int open_trace(const cfg_experiment *x, const run_options *opt, tr_reader **r, char *genpath,
+                      size_t genlen)
+{
+    tr_error err = {0};
+    int rc;
+    genpath[0] = '\0';
+    if (x->trace_kind == CFG_TRACE_EVENTS) {
+        rc = tr_reader_open_json(r, x->trace_events, "trace.events", &err);
+    } else {
+        const char *path = x->trace_file;
+        if (x->trace_kind == CFG_TRACE_GEN) {
+            snprintf(genpath, genlen, "/tmp/pmarena-gen-%ld.jsonl", (long)getpid());
+            if ((rc = tr_gen_write(x->trace_gen, "trace.gen", genpath, &err)) != 0)
+                goto fail;
+            path = genpath;
+        }
+        if (x->trace_kind == CFG_TRACE_FILE && opt->cache_dir)
+            rc = tr_reader_open_cached(r, path, opt->cache_dir, &err);
+        else
+            rc = tr_reader_open(r, path, &err);
+    }
+    if (rc == 0)
+        return 0;
+fail:;
+    char msg[1200];
+    if (err.file[0])
+        tr_error_format(&err, msg, sizeof msg);
+    else
+        snprintf(msg, sizeof msg, "%s", err.msg);
+    fprintf(stderr, "pmarena run: %s\n", msg);
+    if (genpath[0])
+        unlink(genpath);
+    return rc == TR_EIO || rc == TR_ENOMEM ? EXP_FAIL : EXP_BADINPUT;
+}
+
+/* Wear statistics over all cells, data and metadata, and the lifetime
+ * projection over all cells. */
+int run_measure_wear(run_result *m)
+{
+    uint64_t *counts = malloc(m->cells * sizeof *counts);
+    if (!counts) {
+        fprintf(stderr, "pmarena run: out of memory for %llu cell counts\n", (unsigned long long)m->cells);
+        return EXP_FAIL;
+    }
+    static const int which[3] = {2, 0, 1};   /* nv_cells_export: all, data, metadata */
+    for (int i = 0; i < 3; i++) {
+        nv_cells_export(m->d, which[i], 0, m->cells, counts);
+        an_wear_stats(counts, m->cells, &m->wear[i]);
+        if (i == 0)
+            an_lifetime(counts, m->cells, m->elapsed_ns / 1e9, &m->x->endurance, &m->lifetime_s,
+                        &m->first_failing_cell);
+    }
+    free(counts);
+    return EXP_OK;
+}
+
+/* Everything the outputs read, from the finished replay. */
+static int measure(run_result *m, run_ctx *c)
+{
+    m->samples = c->s;
+    m->nsamples = c->n;
+    /* Samples can miss the peaks between them; the replay tracks the live
+     * bytes exactly, and the footprint only grows. */
+    if (m->st->peak_live_bytes > c->peak_requested)
+        c->peak_requested = m->st->peak_live_bytes;
+    m->peak_footprint = c->peak_footprint;
+    m->peak_requested = c->peak_requested;
+    m->sim = nv_device_kind(m->d) == NV_KIND_SIM && nv_counters_get(m->d, &m->k) == 0;
+    m->cells = m->sim ? m->k.cells : 0;
+    for (int t = 0; t < NV_MAX_THREADS; t++)
+        if (nv_time_thread_ns(m->d, t) > m->elapsed_ns)
+            m->elapsed_ns = nv_time_thread_ns(m->d, t);
+    for (int i = 0; i < TR_OPS; i++)
+        m->events += m->st->events[i];
+    double in = 0, ex = 0, ut = 0;
+    size_t nin = 0, nex = 0, nut = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        const an_frag_sample *s = &c->s[i];
+        if (isfinite(s->internal))
+            in += s->internal, nin++;
+        if (isfinite(s->external))
+            ex += s->external, nex++;
+        if (isfinite(s->utilization))
+            ut += s->utilization, nut++;
+    }
+    m->internal = nin ? in / (double)nin : NAN;
+    m->external = nex ? ex / (double)nex : NAN;
+    m->utilization = nut ? ut / (double)nut : NAN;
+    m->lifetime_s = NAN;
+    pma_stats(m->h, &m->hs);
+    return m->sim ? run_measure_wear(m) : EXP_OK;
+}
+
+int run_experiment(const cfg_experiment *x, const char *dir, const run_options *opt)
+{
+    tr_reader *r = NULL;
+    char genpath[256];
+    int rc = open_trace(x, opt, &r, genpath, sizeof genpath);
+    if (rc)
+        return rc;
+    nv_device *d = NULL;
+    pma_heap *h = NULL;
+    if ((rc = nv_open(&d, &x->device)) != 0) {
+        fprintf(stderr, "pmarena run: cannot open the %s device: %s\n", nv_kind_name(x->device.kind), nv_strerror(rc));
+        tr_reader_close(r);
+        return EXP_FAIL;
+    }
+    if ((rc = pma_init(&h, d, &x->allocator)) != 0) {
+        fprintf(stderr, "pmarena run: cannot make a heap: %s\n", pma_strerror(rc));
+        nv_close(d);
+        tr_reader_close(r);
+        return EXP_FAIL;
+    }
+    run_ctx c = {.h = h, .r = r, .adaptive = x->sample_auto, .t0 = now_s()};
+    c.every = x->sample_auto ? 1024 : x->replay.sample_every;
+    c.progress = !opt->quiet && isatty(2);
+    struct stat sb;
+    if (x->trace_kind != CFG_TRACE_EVENTS && stat(genpath[0] ? genpath : x->trace_file, &sb) == 0)
+        c.trace_bytes = (uint64_t)sb.st_size;
+    tr_replay_config rcfg = x->replay;
+    rcfg.sample_every = c.every ? 1024 : 0;
+    if (!x->sample_auto)
+        rcfg.sample_every = x->replay.sample_every;
+    rcfg.sample = on_sample;
+    rcfg.progress = on_progress;
+    rcfg.ctx = &c;
+    take_sample(&c, 0);
+    tr_replay_stats st;
+    tr_error err = {0};
+    rc = tr_replay(r, h, &rcfg, &st, &err);
+    if (c.progress)
+        fprintf(stderr, "\r%*s\r", 79, "");
+    uint64_t total = 0;
+    for (int i = 0; i < TR_OPS; i++)
+        total += st.events[i];
+    if (rc == 0)
+        take_sample(&c, total);
+    int status = EXP_OK;
+    if (rc) {
+        char msg[1200];
+        tr_error_format(&err, msg, sizeof msg);
+        fprintf(stderr, "pmarena run: %s\n", msg);
+        status = rc == TR_EREPLAY || rc == TR_EIO || rc == TR_ENOMEM ? EXP_FAIL : EXP_BADINPUT;
+    } else if (an_mkdir_p(dir) != 0) {
+        fprintf(stderr, "pmarena run: cannot create %s: %s\n", dir, strerror(errno));
+        status = EXP_FAIL;
+    } else {
+        run_result m = {.x = x, .d = d, .h = h, .st = &st};
+        status = measure(&m, &c);
+        if (status == EXP_OK)
+            status = run_write_files(&m, dir, opt);
+        if (!opt->quiet)
+            run_print(&m, dir);
+    }
+    free(c.s);
+    pma_destroy(h);
+    nv_close(d);
+    tr_reader_close(r);
+    if (genpath[0])
+        unlink(genpath);
+    return status;
+}

@@ -1,0 +1,120 @@
+/*
+ * run_outputs.c - the files of one run's results folder: summary.json, the
+ * data files (wear_hist.csv, heat.csv, kinds.csv, frag.csv, cells.csv with
+ * --cells), each written by analysis/ under a temporary name and renamed, and
+ * the plots (each PNG beside the gnuplot script that drew it).
+ */
+#include "run_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail_file(const char *dir, const char *name, int rc)
+{
+    fprintf(stderr, "pmarena run: cannot write %s/%s: %s\n", dir, name, an_strerror(rc));
+    return EXP_FAIL;
+}
+
+/* wear_hist.csv and heat.csv over all cells; cells.csv (cells with a write,
+ * split by source) when asked. */
+static int write_cell_files(const run_result *m, const char *dir, const run_options *opt)
+{
+    uint64_t *all = malloc(m->cells * sizeof *all);
+    if (!all) {
+        fprintf(stderr, "pmarena run: out of memory for %llu cell counts\n", (unsigned long long)m->cells);
+        return EXP_FAIL;
+    }
+    int status = EXP_OK, rc;
+    nv_cells_export(m->d, 2, 0, m->cells, all);
+    char *p = an_path_join(dir, "wear_hist", ".csv");
+    if ((rc = p ? an_histogram_csv(all, m->cells, m->x->hist_bins, p) : AN_ENOMEM) != 0)
+        status = fail_file(dir, "wear_hist.csv", rc);
+    free(p);
+    p = an_path_join(dir, "heat", ".csv");
+    if ((rc = p ? an_heatmap_csv(all, m->cells, 64, 64, p) : AN_ENOMEM) != 0)
+        status = fail_file(dir, "heat.csv", rc);
+    free(p);
+    if (opt->cells) {
+        uint64_t *data = all, *meta = malloc(m->cells * sizeof *meta);
+        an_file af;
+        p = an_path_join(dir, "cells", ".csv");
+        rc = meta && p ? an_file_open(&af, p) : AN_ENOMEM;
+        if (rc == 0) {
+            nv_cells_export(m->d, 0, 0, m->cells, data);
+            nv_cells_export(m->d, 1, 0, m->cells, meta);
+            fprintf(af.f, "cell,data,meta\n");
+            for (uint64_t i = 0; i < m->cells; i++)
+                if (data[i] || meta[i])
+                    fprintf(af.f, "%llu,%llu,%llu\n", (unsigned long long)i, (unsigned long long)data[i],
+                            (unsigned long long)meta[i]);
+            rc = an_file_commit(&af);
+        }
+        if (rc)
+            status = fail_file(dir, "cells.csv", rc);
+        free(meta);
+        free(p);
+    }
+    free(all);
+    return status;
+}
+
+static int write_kinds(const run_result *m, const char *dir)
+{
+    const char *names[NV_TAGS];
+    uint64_t writes[NV_TAGS], hottest[NV_TAGS];
+    for (int t = 0; t < NV_TAGS; t++) {
+        names[t] = nv_tag_name((nv_tag)t);
+        writes[t] = m->k.kind[t].writes;
+        hottest[t] = m->k.kind[t].hottest_count;
+    }
+    char *p = an_path_join(dir, "kinds", ".csv");
+    int rc = p ? an_kinds_csv(names, writes, hottest, NV_TAGS, p) : AN_ENOMEM;
+    free(p);
+    return rc ? fail_file(dir, "kinds.csv", rc) : EXP_OK;
+}
+
+static int write_summary(const run_result *m, const char *dir)
+{
+    json_t *sum = run_summary_json(m);
+    char *p = an_path_join(dir, "summary", ".json");
+    an_file af;
+    int rc = p ? an_file_open(&af, p) : AN_ENOMEM;
+    if (rc == 0) {
+        if (json_dumpf(sum, af.f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', af.f) == EOF) {
+            an_file_abort(&af);
+            rc = AN_EIO;
+        } else {
+            rc = an_file_commit(&af);
+        }
+    }
+    free(p);
+    json_decref(sum);
+    return rc ? fail_file(dir, "summary.json", rc) : EXP_OK;
+}
+
+int run_write_files(const run_result *m, const char *dir, const run_options *opt)
+{
+    int status = EXP_OK;
+    if (m->sim) {
+        status |= write_cell_files(m, dir, opt);
+        status |= write_kinds(m, dir);
+    }
+    char *p = an_path_join(dir, "frag", ".csv");
+    int rc = p ? an_frag_csv(m->samples, m->nsamples, p) : AN_ENOMEM;
+    free(p);
+    if (rc)
+        status = fail_file(dir, "frag.csv", rc);
+    status |= write_summary(m, dir);
+    /* Plots: each PNG beside its script. Without gnuplot the data stays. */
+    int (*plots[])(const char *) = {an_plot_frag, an_plot_wear_hist, an_plot_wear_cdf, an_plot_heatmap,
+                                    an_plot_meta_kinds};
+    for (size_t i = 0; i < (m->sim ? 5u : 1u); i++)
+        if (plots[i](dir) != 0) {
+            fprintf(stderr, "pmarena run: a plot failed (is gnuplot installed? `make deps`); data files are written\n");
+            status = EXP_FAIL;
+            break;
+        }
+    return status;
+}

@@ -1,0 +1,59 @@
+/*
+ * run_print.c - the table a run prints on stdout: events and speed, the wear
+ * headline (sim device), fragmentation, the persistence protocol's traffic,
+ * and where the results went.
+ */
+#include "run_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+
+static void fmt_frac(char *buf, size_t len, double v)
+{
+    if (isfinite(v))
+        snprintf(buf, len, "%.3g", v);
+    else
+        snprintf(buf, len, "n/a");
+}
+
+/* v * scale with two decimals (one for a percentage) and unit, or "n/a". */
+static void fmt_fixed(char *buf, size_t len, double v, double scale, const char *unit)
+{
+    if (isfinite(v))
+        snprintf(buf, len, "%.*f%s", *unit == '%' ? 1 : 2, v * scale, unit);
+    else
+        snprintf(buf, len, "n/a");
+}
+
+void run_print(const run_result *m, const char *dir)
+{
+    const tr_replay_stats *st = m->st;
+    const an_wear *w = m->wear;
+    printf("%s: %llu events in %.2f s (%.2f M events/s)\n", m->x->name, (unsigned long long)m->events, st->wall_s,
+           st->wall_s > 0 ? (double)m->events / st->wall_s / 1e6 : 0.0);
+    if (m->sim) {
+        printf("  %-24s %14llu   (data %llu, metadata %llu)\n", "cell writes", (unsigned long long)w[0].total,
+               (unsigned long long)m->k.data_writes, (unsigned long long)m->k.meta_writes);
+        printf("  %-24s %14llu   of %llu cells (%llu touched)\n", "hottest cell", (unsigned long long)w[0].max,
+               (unsigned long long)m->cells, (unsigned long long)w[0].cells_touched);
+        printf("  %-24s %14.3g   p99 %.3g, gini %.3g\n", "mean writes per cell", w[0].mean, w[0].p99, w[0].gini);
+        printf("  %-24s %14.3g   lifetime fraction %.3g\n", "hot-spot factor", w[0].hotspot, w[0].lifetime_fraction);
+        printf("  %-24s %14.3g ms\n", "simulated time", m->elapsed_ns / 1e6);
+    }
+    char fin[32], fex[32], fut[32];
+    fmt_frac(fin, sizeof fin, m->internal);
+    fmt_frac(fex, sizeof fex, m->external);
+    fmt_frac(fut, sizeof fut, m->utilization);
+    printf("  %-24s %14s   external %s, utilization %s (time averages)\n", "internal fragmentation", fin, fex, fut);
+    printf("  %-24s %14llu bytes\n", "peak footprint", (unsigned long long)m->peak_footprint);
+    const pma_heap_stats *hs = &m->hs;
+    double ops = (double)(hs->allocs + hs->frees);
+    double hit = run_ratio((double)hs->cache_hits, (double)(hs->cache_hits + hs->cache_misses));
+    char fl[32], fe[32], hr[32];
+    fmt_fixed(fl, sizeof fl, run_ratio((double)hs->flushes, ops), 1, "");
+    fmt_fixed(fe, sizeof fe, run_ratio((double)hs->fences, ops), 1, "");
+    fmt_fixed(hr, sizeof hr, hit, 100, "%");
+    printf("  persistence %s: %s flushes + %s fences per op, cache hit %s\n",
+           pma_persistence_name(pma_heap_config(m->h)->persistence), fl, fe, hr);
+    printf("results: %s/summary.json, plots: %s/*.png\n", dir, dir);
+}

@@ -1,0 +1,68 @@
+/*
+ * experiment.h - the experiment layer: one run from a loaded config to its
+ * results folder, parameter sweeps (plan, run, table, merge) and config
+ * validation. The `pmarena` command is argument parsing and printing over
+ * these calls. Every call returns an exit status (EXP_OK, EXP_FAIL,
+ * EXP_BADINPUT) after printing any error to stderr.
+ */
+#ifndef PMARENA_EXPERIMENT_H
+#define PMARENA_EXPERIMENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pmarena/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef PMARENA_VERSION
+#define PMARENA_VERSION "0.1.0"
+#endif
+
+/* Exit statuses: 0 ok, 1 the run failed (device, allocator, files, plots),
+ * 2 bad input (usage, config, trace; nothing was run). */
+enum { EXP_OK = 0, EXP_FAIL = 1, EXP_BADINPUT = 2 };
+
+/* ---- one run (run*.c) ------------------------------------------------------------- */
+
+typedef struct run_options {
+    bool cells;     /* write per-cell counts */
+    bool quiet;     /* no table, no progress bar */
+    const char *cache_dir;   /* binary forms of file traces, keyed by content; NULL: none */
+} run_options;
+
+/* Runs x and writes dir. */
+int run_experiment(const cfg_experiment *x, const char *dir, const run_options *opt);
+
+/* ---- sweeps (sweep.c, sweep_table.c) ------------------------------------------------ */
+
+typedef struct sweep_opts {
+    int jobs;
+    uint64_t shard, nshards;  /* run points with index % nshards == shard */
+    bool quiet;
+} sweep_opts;
+
+/* Loads config, applies the overrides, checks every point, runs the
+ * unfinished ones into out (NULL: results/<name>) and writes its table and
+ * plots. */
+int sweep_main(const char *config, char *const *sets, int nsets, const char *out, const sweep_opts *o);
+
+/* sweep.csv and the metric plots over the finished points found in dirs,
+ * written into out. */
+int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet);
+
+/* ---- validation (validate.c) -------------------------------------------------------- */
+
+/* Checks a trace or an experiment config (with every sweep point, after the
+ * overrides) without running it. On success fills line with a one-line
+ * summary; otherwise prints the located error and returns EXP_BADINPUT (or
+ * EXP_FAIL when the file could not be read for another reason). */
+int exp_validate_file(const char *path, char *const *sets, int nsets, char *line, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
