@@ -47,6 +47,7 @@
 #ifndef PMARENA_ANALYSIS_H
 #define PMARENA_ANALYSIS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -168,6 +169,25 @@ void an_fmt_double(char *buf, size_t len, double v);
 
 /* Creates dir and its missing parents (mode 0755). 0, or AN_EIO with errno set. */
 int an_mkdir_p(const char *dir);
+
+/* ---- CSV (csv.c) -------------------------------------------------------------- */
+
+/* Every CSV file is written through this (RFC 4180): fields quoted when they
+ * hold a comma, a quote, CR or LF, numbers at full precision (an_fmt_double),
+ * NAN as an empty field, "\n" ending each record. */
+typedef struct an_csv {
+    FILE *f;
+    int col;      /* fields written in the current record */
+} an_csv;
+
+void an_csv_begin(an_csv *c, FILE *f);
+void an_csv_str(an_csv *c, const char *s);      /* NULL: an empty field */
+void an_csv_u64(an_csv *c, uint64_t v);
+void an_csv_i64(an_csv *c, int64_t v);
+void an_csv_double(an_csv *c, double v);
+void an_csv_end(an_csv *c);                     /* ends the record */
+/* A whole record of text fields (e.g. a header). */
+void an_csv_row(an_csv *c, const char *const *fields, size_t n);
 
 /* ---- plots ------------------------------------------------------------------- */
 
