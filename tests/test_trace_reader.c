@@ -377,6 +377,20 @@ START_TEST(binary_records_validated)
     char loc[700];
     snprintf(loc, sizeof loc, "%s: record %d: ", tmp_path(name), b->record);
     ck_assert_msg(strstr(line, loc) != NULL, "stderr: %s", line);
+    /* convert and run refuse it too (exit 2), writing nothing. */
+    snprintf(cmd, sizeof cmd, "%s convert %s %s 2>/dev/null >/dev/null", bin, tmp_path(name), tmp_path("conv.pmt"));
+    st = system(cmd);
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    ck_assert_int_ne(access(tmp_path("conv.pmt"), F_OK), 0);
+    char cfg[900];
+    snprintf(cfg, sizeof cfg, "{\"name\": \"bad\", \"device\": {\"kind\": \"sim\", \"size\": \"16MiB\"},"
+             " \"trace\": {\"file\": \"%s\"}}", tmp_path(name));
+    put_file(tmp_path("bad.json"), cfg, strlen(cfg));
+    snprintf(cmd, sizeof cmd, "%s run %s --quiet -o %s 2>/dev/null >/dev/null", bin, tmp_path("bad.json"),
+             tmp_path("badrun"));
+    st = system(cmd);
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    ck_assert_int_ne(access(tmp_path("badrun"), F_OK), 0);
 }
 END_TEST
 
