@@ -281,7 +281,7 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
         status = measure(&m, &c);
         if (status == EXP_OK)
             status = run_write_files(&m, tmpdir, opt);
-        char sum[4200];
+        char sum[4300];
         snprintf(sum, sizeof sum, "%s/summary.json", tmpdir);
         if (access(sum, F_OK) == 0) {
             int crc = outdir_commit("pmarena run", dir, tmpdir, tslot);
