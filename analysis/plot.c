@@ -16,9 +16,9 @@
  * gnuplot is started with posix_spawnp (no shell: names are never parsed by
  * one), with dir as its working directory (posix_spawn_file_actions_addchdir_np,
  * glibc >= 2.29), so scripts name data files by bare names. stdin is
- * /dev/null; stdout and stderr go to `<dir>/<name>.log.tmp.PID` (a temporary, so an
- * interrupted run leaves none), removed
- * when the plot succeeds and kept, with the .gp, when it fails (AN_ETOOL):
+ * /dev/null; stdout and stderr go to `<dir>/<name>.log.tmp.PID` (a temporary an
+ * interrupted run can clean up), removed when the plot succeeds and kept, as
+ * `<name>.log` beside the .gp, when it fails (AN_ETOOL):
  * the library never prints. posix_spawn, unlike fork, is safe in a program
  * with many threads (a sweep plotting from workers).
  *
