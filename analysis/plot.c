@@ -16,8 +16,9 @@
  * gnuplot is started with posix_spawnp (no shell: names are never parsed by
  * one), with dir as its working directory (posix_spawn_file_actions_addchdir_np,
  * glibc >= 2.29), so scripts name data files by bare names. stdin is
- * /dev/null; stdout and stderr go to `<dir>/<name>.log`, which is removed
- * when the plot succeeds and kept, with the .gp, when it fails (AN_ETOOL):
+ * /dev/null; stdout and stderr go to `<dir>/<name>.log.tmp.PID` (a temporary an
+ * interrupted run can clean up), removed when the plot succeeds and kept, as
+ * `<name>.log` beside the .gp, when it fails (AN_ETOOL):
  * the library never prints. posix_spawn, unlike fork, is safe in a program
  * with many threads (a sweep plotting from workers).
  *
@@ -145,7 +146,7 @@ static int render(const char *dir, const char *name)
 {
     char gp[256], log[256], tmp[320], var[400];
     snprintf(gp, sizeof gp, "%s.gp", name);
-    snprintf(log, sizeof log, "%s.log", name);
+    snprintf(log, sizeof log, "%s.log.tmp.%ld", name, (long)getpid());   /* kept as name.log on failure */
     snprintf(tmp, sizeof tmp, "%s.png.tmp.%ld.%u", name, (long)getpid(), atomic_fetch_add(&tmp_seq, 1));
     snprintf(var, sizeof var, "an_output='%s'", tmp);
     char *argv[] = {(char *)gnuplot_program(), "-e", var, gp, NULL};
@@ -153,8 +154,9 @@ static int render(const char *dir, const char *name)
     char *tmp_path = an_path_join(dir, tmp, "");
     char *png_path = an_path_join(dir, name, ".png");
     char *log_path = an_path_join(dir, log, "");
+    char *kept_log = an_path_join(dir, name, ".log");
     int rc = AN_ENOMEM;
-    if (!tmp_path || !png_path || !log_path)
+    if (!tmp_path || !png_path || !log_path || !kept_log)
         goto out;
     bool ok = false;
     rc = run_tool(dir, argv, log, &ok);
@@ -165,9 +167,12 @@ static int render(const char *dir, const char *name)
         rc = AN_EIO;
     if (rc)
         unlink(tmp_path);
+    if (rc == AN_ETOOL)
+        rename(log_path, kept_log);
     else
         unlink(log_path);
 out:
+    free(kept_log);
     free(tmp_path);
     free(png_path);
     free(log_path);

@@ -5,7 +5,9 @@
  * fragmentation, then computes the wear statistics and writes the results
  * folder: summary.json, wear_hist.csv, frag.csv, kinds.csv, heat.csv (and
  * cells.csv with --cells), and the plots, each PNG beside the gnuplot script
- * that drew it. Every file is written to a temporary name and renamed.
+ * that drew it. The folder is checked before the run (exit 2 when it cannot
+ * take results), written as a temporary sibling and swapped in whole, so no
+ * file of an earlier run survives; SIGINT/SIGTERM leave no temporary.
  *
  * Exit status: 0 ok, 1 the run failed (device, allocator, plots), 2 bad input
  * (usage, config, trace).
@@ -13,6 +15,7 @@
 #include "cmd.h"
 #include "pmarena/experiment.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +36,8 @@ static void usage(FILE *out)
             "  cells.csv      per-cell counts (with --cells)\n"
             "  *.png, *.gp    plots and the gnuplot scripts that made them\n"
             "\n"
-            "  -o DIR             write into DIR\n"
+            "  -o DIR             write into DIR (an earlier run there is replaced whole;\n"
+            "                     a non-empty folder that holds no run is refused)\n"
             "  --set PATH=VALUE   override a config value, e.g. --set allocator.granularity=8\n"
             "                     (VALUE is JSON when it parses as JSON, else a string)\n"
             "  --cells            also write per-cell counts\n"
@@ -48,28 +52,40 @@ int cmd_run(int argc, char **argv)
     char **sets = calloc((size_t)argc, sizeof *sets);
     int nsets = 0;
     run_options opt = {0};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+    static const struct option longs[] = {
+        {"help", no_argument, NULL, 'h'}, {"set", required_argument, NULL, 's'},
+        {"cells", no_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0},
+    };
+    optind = 0;   /* glibc: start afresh (argv[0] is "run") */
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, ":ho:", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
             usage(stdout);
             free(sets);
             return EXIT_OK;
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-            out = argv[++i];
-        } else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
-            sets[nsets++] = argv[++i];
-        } else if (strncmp(argv[i], "--set=", 6) == 0) {
-            sets[nsets++] = argv[i] + 6;
-        } else if (strcmp(argv[i], "--cells") == 0) {
-            opt.cells = true;
-        } else if (strcmp(argv[i], "--quiet") == 0) {
-            opt.quiet = true;
-        } else if (argv[i][0] == '-' || config) {
+        case 'o': out = optarg; break;
+        case 's': sets[nsets++] = optarg; break;
+        case 'c': opt.cells = true; break;
+        case 'q': opt.quiet = true; break;
+        case ':':
+            fprintf(stderr, "pmarena run: %s needs a value (see --help)\n", argv[optind - 1]);
+            free(sets);
+            return EXIT_BADINPUT;
+        default:
+            fprintf(stderr, "pmarena run: unexpected argument '%s' (see --help)\n", argv[optind - 1]);
+            free(sets);
+            return EXIT_BADINPUT;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (config) {
             fprintf(stderr, "pmarena run: unexpected argument '%s' (see --help)\n", argv[i]);
             free(sets);
             return EXIT_BADINPUT;
-        } else {
-            config = argv[i];
         }
+        config = argv[i];
     }
     if (!config) {
         usage(stderr);
@@ -91,6 +107,12 @@ int cmd_run(int argc, char **argv)
         snprintf(dir, sizeof dir, "%s", out);
     else
         snprintf(dir, sizeof dir, "results/%s", x.name);
+    /* A bad -o is refused before the run, not found at its end. */
+    if ((rc = exp_outdir_check("pmarena run", dir, true)) != 0) {
+        cfg_experiment_free(&x);
+        return rc;
+    }
+    exp_cleanup_install();
     rc = run_experiment(&x, dir, &opt);
     cfg_experiment_free(&x);
     return rc;

@@ -6,6 +6,7 @@
 #include "cmd.h"
 #include "pmarena/experiment.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,44 +38,62 @@ int cmd_sweep(int argc, char **argv)
     char **sets = calloc((size_t)argc, sizeof *sets);
     int nsets = 0;
     sweep_opts o = {.jobs = 1, .shard = 0, .nshards = 1};
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+    static const struct option longs[] = {
+        {"help", no_argument, NULL, 'h'}, {"shard", required_argument, NULL, 'S'},
+        {"set", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0},
+    };
+    optind = 0;   /* glibc: start afresh (argv[0] is "sweep") */
+    opterr = 0;
+    int ch;
+    unsigned long long a, b;
+    while ((ch = getopt_long(argc, argv, ":hj:o:", longs, NULL)) != -1) {
+        switch (ch) {
+        case 'h':
             sweep_usage(stdout);
             free(sets);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "-j") && i + 1 < argc) {
-            o.jobs = atoi(argv[++i]);
-        } else if (!strncmp(argv[i], "-j", 2) && argv[i][2]) {
-            o.jobs = atoi(argv[i] + 2);
-        } else if (!strcmp(argv[i], "--shard") && i + 1 < argc) {
-            unsigned long long a, b;
-            if (sscanf(argv[++i], "%llu/%llu", &a, &b) != 2 || b == 0 || a == 0 || a > b) {
-                fprintf(stderr, "pmarena sweep: --shard %s: expected I/N with 1 <= I <= N\n", argv[i]);
+        case 'j': o.jobs = atoi(optarg); break;
+        case 'S':
+            if (sscanf(optarg, "%llu/%llu", &a, &b) != 2 || b == 0 || a == 0 || a > b) {
+                fprintf(stderr, "pmarena sweep: --shard %s: expected I/N with 1 <= I <= N\n", optarg);
                 free(sets);
                 return EXIT_BADINPUT;
             }
             o.shard = a - 1;
             o.nshards = b;
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-            sets[nsets++] = argv[++i];
-        } else if (!strcmp(argv[i], "--quiet")) {
-            o.quiet = true;
-        } else if (argv[i][0] == '-' || config) {
+            break;
+        case 'o': out = optarg; break;
+        case 's': sets[nsets++] = optarg; break;
+        case 'q': o.quiet = true; break;
+        case ':':
+            fprintf(stderr, "pmarena sweep: %s needs a value (see --help)\n", argv[optind - 1]);
+            free(sets);
+            return EXIT_BADINPUT;
+        default:
+            fprintf(stderr, "pmarena sweep: unexpected argument '%s' (see --help)\n", argv[optind - 1]);
+            free(sets);
+            return EXIT_BADINPUT;
+        }
+    }
+    for (int i = optind; i < argc; i++) {
+        if (config) {
             fprintf(stderr, "pmarena sweep: unexpected argument '%s' (see --help)\n", argv[i]);
             free(sets);
             return EXIT_BADINPUT;
-        } else {
-            config = argv[i];
         }
+        config = argv[i];
     }
     if (!config || o.jobs < 1 || o.jobs > 256) {
         sweep_usage(stderr);
         free(sets);
         return EXIT_BADINPUT;
     }
-    int rc = sweep_main(config, sets, nsets, out, &o);
+    /* -o (or the default folder) checked before any point runs; Ctrl-C
+     * stops the points and removes every temporary. */
+    char dir[4096];
+    int rc = exp_sweep_prepare(config, sets, nsets, out, dir, sizeof dir);
+    if (rc == 0)
+        rc = sweep_main(config, sets, nsets, dir[0] ? dir : out, &o);
     free(sets);
     return rc;
 }

@@ -9,6 +9,8 @@
  * time-averaged figures are means over them.
  */
 #include "run_internal.h"
+#include "cleanup.h"
+#include "outdir.h"
 #include "pmarena/gen.h"
 
 #include <errno.h>
@@ -104,18 +106,26 @@ static void on_progress(void *ctx, uint64_t events)
 
 /* ---- the run ---------------------------------------------------------------------- */
 
+/* A generated trace goes to $TMPDIR (default /tmp), registered with the
+ * signal cleanup (gslot[0] the file, gslot[1] the writer's temporary). */
 static int open_trace(const cfg_experiment *x, const run_options *opt, tr_reader **r, char *genpath,
-                      size_t genlen)
+                      size_t genlen, int gslot[2])
 {
     tr_error err = {0};
     int rc;
     genpath[0] = '\0';
+    gslot[0] = gslot[1] = -1;
     if (x->trace_kind == CFG_TRACE_EVENTS) {
         rc = tr_reader_open_json(r, x->trace_events, "trace.events", &err);
     } else {
         const char *path = x->trace_file;
         if (x->trace_kind == CFG_TRACE_GEN) {
-            snprintf(genpath, genlen, "/tmp/pmarena-gen-%ld.jsonl", (long)getpid());
+            const char *td = getenv("TMPDIR");
+            snprintf(genpath, genlen, "%s/pmarena-gen-%ld.jsonl", td && *td ? td : "/tmp", (long)getpid());
+            char tmp[4200];
+            snprintf(tmp, sizeof tmp, "%s.tmp.%ld", genpath, (long)getpid());   /* as writer.c names it */
+            gslot[0] = cl_add(CL_UNLINK, genpath);
+            gslot[1] = cl_add(CL_UNLINK, tmp);
             if ((rc = tr_gen_write(x->trace_gen, "trace.gen", genpath, &err)) != 0)
                 goto fail;
             path = genpath;
@@ -136,6 +146,8 @@ fail:;
     fprintf(stderr, "pmarena run: %s\n", msg);
     if (genpath[0])
         unlink(genpath);
+    cl_drop(gslot[0]);
+    cl_drop(gslot[1]);
     return rc == TR_EIO || rc == TR_ENOMEM ? EXP_FAIL : EXP_BADINPUT;
 }
 
@@ -199,23 +211,34 @@ static int measure(run_result *m, run_ctx *c)
 
 int run_experiment(const cfg_experiment *x, const char *dir, const run_options *opt)
 {
+    /* A sweep point (a forked child) keeps its folder's temporaries covered
+     * to the end: the sweep writes point.json and .done there after us. */
+    bool child = exp_cleanup_child();
+    int pslot = cl_add(CL_PURGE, dir);
     tr_reader *r = NULL;
-    char genpath[256];
-    int rc = open_trace(x, opt, &r, genpath, sizeof genpath);
-    if (rc)
+    char genpath[4096];
+    int gslot[2];
+    int rc = open_trace(x, opt, &r, genpath, sizeof genpath, gslot);
+    if (rc) {
+        if (!child)
+            cl_drop(pslot);
         return rc;
+    }
     nv_device *d = NULL;
     pma_heap *h = NULL;
+    int status = EXP_OK;
     if ((rc = nv_open(&d, &x->device)) != 0) {
         fprintf(stderr, "pmarena run: cannot open the %s device: %s\n", nv_kind_name(x->device.kind), nv_strerror(rc));
         tr_reader_close(r);
-        return EXP_FAIL;
+        status = EXP_FAIL;
+        goto out;
     }
     if ((rc = pma_init(&h, d, &x->allocator)) != 0) {
         fprintf(stderr, "pmarena run: cannot make a heap: %s\n", pma_strerror(rc));
         nv_close(d);
         tr_reader_close(r);
-        return EXP_FAIL;
+        status = EXP_FAIL;
+        goto out;
     }
     run_ctx c = {.h = h, .r = r, .adaptive = x->sample_auto, .t0 = now_s()};
     c.every = x->sample_auto ? 1024 : x->replay.sample_every;
@@ -233,6 +256,8 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
     take_sample(&c, 0);
     tr_replay_stats st;
     tr_error err = {0};
+    char tmpdir[4200] = "";
+    int tslot = -1;
     rc = tr_replay(r, h, &rcfg, &st, &err);
     if (c.progress)
         fprintf(stderr, "\r%*s\r", 79, "");
@@ -241,28 +266,42 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
         total += st.events[i];
     if (rc == 0)
         take_sample(&c, total);
-    int status = EXP_OK;
     if (rc) {
         char msg[1200];
         tr_error_format(&err, msg, sizeof msg);
         fprintf(stderr, "pmarena run: %s\n", msg);
         status = rc == TR_EREPLAY || rc == TR_EIO || rc == TR_ENOMEM ? EXP_FAIL : EXP_BADINPUT;
-    } else if (an_mkdir_p(dir) != 0) {
-        fprintf(stderr, "pmarena run: cannot create %s: %s\n", dir, strerror(errno));
+    } else if (outdir_begin(dir, tmpdir, sizeof tmpdir, &tslot) != 0) {
+        fprintf(stderr, "pmarena run: cannot create %s: %s\n", tmpdir[0] ? tmpdir : dir, strerror(errno));
         status = EXP_FAIL;
     } else {
+        /* Everything goes into the temporary folder, swapped in at dir once
+         * the summary is written (a failed plot still leaves the data). */
         run_result m = {.x = x, .d = d, .h = h, .st = &st};
         status = measure(&m, &c);
         if (status == EXP_OK)
-            status = run_write_files(&m, dir, opt);
-        if (!opt->quiet)
-            run_print(&m, dir);
+            status = run_write_files(&m, tmpdir, opt);
+        char sum[4300];
+        snprintf(sum, sizeof sum, "%s/summary.json", tmpdir);
+        if (access(sum, F_OK) == 0) {
+            int crc = outdir_commit("pmarena run", dir, tmpdir, tslot);
+            status = crc ? crc : status;
+            if (!opt->quiet && crc == EXP_OK)
+                run_print(&m, dir);
+        } else {
+            outdir_abort(tmpdir, tslot);
+        }
     }
     free(c.s);
     pma_destroy(h);
     nv_close(d);
     tr_reader_close(r);
+out:
     if (genpath[0])
         unlink(genpath);
+    cl_drop(gslot[0]);
+    cl_drop(gslot[1]);
+    if (!child)
+        cl_drop(pslot);
     return status;
 }

@@ -3,7 +3,8 @@
  * (bad JSON, wrong types, missing fields, unknown ids, double free, writes past
  * the object, truncated last line, huge numbers, empty file, binary garbage),
  * each refused with the right line, by the library and by `pmarena validate`
- * with exit status 2. */
+ * with exit status 2; .pmt files whose records break the same rules (with a
+ * correct checksum) refused at the record. */
 #include "testutil.h"
 #include "pmarena/trace.h"
 
@@ -302,6 +303,97 @@ START_TEST(binary_form_and_cache)
 }
 END_TEST
 
+/* A .pmt record that breaks the JSON reader's rules is refused at that
+ * record, with its number, even when the checksum is right (a buggy writer,
+ * a hand-made file): by the library and by `pmarena validate` (exit 2). */
+static const struct pmt_bad {
+    const char *name;
+    int record;      /* 1-based */
+    int at, width;   /* byte offset in the record and width (1, 4 or 8) */
+    uint64_t value;
+    const char *msg_part;
+} pmt_corpus[] = {
+    {"op", 3, 0, 1, 7, "unknown op 7"},
+    {"reserved", 2, 2, 1, 1, "reserved"},
+    {"thread", 5, 4, 4, 2, "\"thread\" 2 is not below"},
+    {"align", 1, 48, 8, 48, "power of two"},
+    {"size", 1, 24, 8, (uint64_t)1 << 41, "\"size\" is absurdly large"},
+    {"id", 4, 8, 8, UINT64_MAX, "\"id\" is absurdly large"},
+    {"free_size", 4, 24, 8, 64, "a free event has no \"size\""},
+    {"write_align", 2, 48, 8, 8, "a write event has no \"align\""},
+};
+
+START_TEST(binary_records_validated)
+{
+    const struct pmt_bad *b = &pmt_corpus[_i];
+    const char *src = tmp_path("v.jsonl");
+    const char *text = "{\"format\":\"pmarena-trace\",\"version\":1,\"threads\":2,\"source\":\"v\"}\n"
+                       "{\"op\":\"alloc\",\"id\":1,\"size\":64,\"align\":16}\n"
+                       "{\"op\":\"write\",\"id\":1,\"offset\":0,\"len\":8}\n"
+                       "{\"op\":\"alloc\",\"id\":2,\"size\":32}\n"
+                       "{\"op\":\"free\",\"id\":1}\n"
+                       "{\"op\":\"free\",\"id\":2,\"thread\":1}\n";
+    put_file(src, text, strlen(text));
+    tr_error err;
+    uint64_t n;
+    ck_assert_int_eq(tr_convert(src, tmp_path("v.pmt"), &n, &err), 0);
+    ck_assert_uint_eq(n, 5);
+    ck_assert_int_eq(read_all(tmp_path("v.pmt"), &n, &err), 0);
+    FILE *f = fopen(tmp_path("v.pmt"), "rb");
+    ck_assert_ptr_nonnull(f);
+    static unsigned char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    /* Patch the field, then the checksum over everything before the trailer. */
+    uint32_t srclen = (uint32_t)buf[24] | (uint32_t)buf[25] << 8 | (uint32_t)buf[26] << 16 | (uint32_t)buf[27] << 24;
+    size_t hsz = (28 + srclen + 7) / 8 * 8;
+    ck_assert_uint_eq(len, hsz + 5 * 56 + 16);
+    unsigned char *rec = buf + hsz + (size_t)(b->record - 1) * 56;
+    for (int i = 0; i < b->width; i++)
+        rec[b->at + i] = (unsigned char)(b->value >> (8 * i));
+    uLong crc = crc32(crc32(0, Z_NULL, 0), buf, (uInt)(len - 16));
+    for (int i = 0; i < 4; i++)
+        buf[len - 16 + i] = (unsigned char)(crc >> (8 * i));
+    char name[64];
+    snprintf(name, sizeof name, "bad_%s.pmt", b->name);
+    put_file(tmp_path(name), (const char *)buf, len);
+    int rc = read_all(tmp_path(name), &n, &err);
+    ck_assert_msg(rc == TR_ESYNTAX, "%s: rc %d (%s)", b->name, rc, err.msg);
+    ck_assert_uint_eq(n, (uint64_t)b->record - 1);
+    char want[200];
+    snprintf(want, sizeof want, "record %d: ", b->record);
+    ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0 && strstr(err.msg, b->msg_part), "%s: \"%s\"",
+                  b->name, err.msg);
+    const char *bin = getenv("PMARENA_BIN");
+    ck_assert_ptr_nonnull(bin);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "%s validate %s 2>%s >/dev/null", bin, tmp_path(name), tmp_path("stderr"));
+    int st = system(cmd);
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    f = fopen(tmp_path("stderr"), "r");
+    char line[1200] = "";
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    fclose(f);
+    char loc[700];
+    snprintf(loc, sizeof loc, "%s: record %d: ", tmp_path(name), b->record);
+    ck_assert_msg(strstr(line, loc) != NULL, "stderr: %s", line);
+    /* convert and run refuse it too (exit 2), writing nothing. */
+    snprintf(cmd, sizeof cmd, "%s convert %s %s 2>/dev/null >/dev/null", bin, tmp_path(name), tmp_path("conv.pmt"));
+    st = system(cmd);
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    ck_assert_int_ne(access(tmp_path("conv.pmt"), F_OK), 0);
+    char cfg[900];
+    snprintf(cfg, sizeof cfg, "{\"name\": \"bad\", \"device\": {\"kind\": \"sim\", \"size\": \"16MiB\"},"
+             " \"trace\": {\"file\": \"%s\"}}", tmp_path(name));
+    put_file(tmp_path("bad.json"), cfg, strlen(cfg));
+    snprintf(cmd, sizeof cmd, "%s run %s --quiet -o %s 2>/dev/null >/dev/null", bin, tmp_path("bad.json"),
+             tmp_path("badrun"));
+    st = system(cmd);
+    ck_assert_int_eq(WEXITSTATUS(st), 2);
+    ck_assert_int_ne(access(tmp_path("badrun"), F_OK), 0);
+}
+END_TEST
+
 int main(void)
 {
     if (!mkdtemp(dir))
@@ -314,6 +406,7 @@ int main(void)
     tcase_add_loop_test(tc, broken_traces_located, 0, (int)(sizeof corpus / sizeof corpus[0]));
     tcase_add_test(tc, garbage_and_truncated_gzip);
     tcase_add_test(tc, binary_form_and_cache);
+    tcase_add_loop_test(tc, binary_records_validated, 0, (int)(sizeof pmt_corpus / sizeof pmt_corpus[0]));
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);
     char cmd[600];

@@ -5,6 +5,7 @@
 #include "binary.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,19 +94,68 @@ int pmt_next(pmt_file *p, tr_event *e, tr_error *err, const char *name)
     const unsigned char *r = p->buf + p->pos;
     p->pos += PMT_RECORD;
     p->next++;
-    e->op = (tr_op)r[0];
-    e->thread = get_u32(r + 4);
-    e->id = get_u64(r + 8);
-    e->new_id = get_u64(r + 16);
-    e->size = get_u64(r + 24);
-    e->offset = get_u64(r + 32);
-    e->len = get_u64(r + 40);
-    e->align = get_u64(r + 48);
-    if ((unsigned)e->op >= TR_OPS || e->thread >= p->hdr.threads) {
-        tr_error_set(err, name, 0, 0, "event %llu: bad op or thread", (unsigned long long)p->next);
+    char msg[256];
+    if (pmt_decode(r, p->hdr.threads, e, msg, sizeof msg) != 0) {
+        tr_error_set(err, name, 0, 0, "record %llu: %s", (unsigned long long)p->next, msg);
         return TR_ESYNTAX;
     }
     return 1;
+}
+
+/* Which fields each op carries (bit per field, as the JSON reader's keys);
+ * the others must be zero, as the writer leaves them. */
+enum { F_ID = 1, F_NEW_ID = 2, F_SIZE = 4, F_OFFSET = 8, F_LEN = 16, F_ALIGN = 32 };
+static const unsigned pmt_fields[TR_OPS] = {
+    [TR_ALLOC] = F_ID | F_SIZE | F_ALIGN,
+    [TR_FREE] = F_ID,
+    [TR_REALLOC] = F_ID | F_NEW_ID | F_SIZE | F_ALIGN,
+    [TR_WRITE] = F_ID | F_OFFSET | F_LEN,
+    [TR_READ] = F_ID | F_OFFSET | F_LEN,
+};
+
+int pmt_decode(const unsigned char *r, uint32_t threads, tr_event *e, char *msg, size_t len)
+{
+    memset(e, 0, sizeof *e);
+    if (r[0] >= TR_OPS) {
+        snprintf(msg, len, "unknown op %u (expected 0 to %d: alloc, free, realloc, write, read)", r[0], TR_OPS - 1);
+        return TR_ESYNTAX;
+    }
+    if (r[1] || r[2] || r[3]) {
+        snprintf(msg, len, "reserved bytes 1 to 3 are not zero");
+        return TR_ESYNTAX;
+    }
+    e->op = (tr_op)r[0];
+    e->thread = get_u32(r + 4);
+    /* The JSON reader's ranges (event_json.c), field by field. */
+    static const struct { const char *name; unsigned bit; int at; uint64_t max; } f[] = {
+        {"id", F_ID, 8, UINT64_MAX >> 1},        {"new_id", F_NEW_ID, 16, UINT64_MAX >> 1},
+        {"size", F_SIZE, 24, TR_MAX_SIZE},       {"offset", F_OFFSET, 32, TR_MAX_SIZE},
+        {"len", F_LEN, 40, TR_MAX_SIZE},         {"align", F_ALIGN, 48, (uint64_t)1 << 30},
+    };
+    uint64_t *dest[] = {&e->id, &e->new_id, &e->size, &e->offset, &e->len, &e->align};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        uint64_t v = get_u64(r + f[i].at);
+        if (v && !(pmt_fields[e->op] & f[i].bit)) {
+            snprintf(msg, len, "a %s event has no \"%s\" (got %llu; must be 0)", tr_op_name(e->op), f[i].name,
+                     (unsigned long long)v);
+            return TR_ESYNTAX;
+        }
+        if (v > f[i].max) {
+            snprintf(msg, len, "\"%s\" is absurdly large (%llu; at most %llu)", f[i].name, (unsigned long long)v,
+                     (unsigned long long)f[i].max);
+            return TR_ESYNTAX;
+        }
+        *dest[i] = v;
+    }
+    if (e->align & (e->align - 1)) {
+        snprintf(msg, len, "\"align\" must be a power of two (got %llu)", (unsigned long long)e->align);
+        return TR_ESYNTAX;
+    }
+    if (e->thread >= threads) {
+        snprintf(msg, len, "\"thread\" %u is not below the header's \"threads\" %u", e->thread, threads);
+        return TR_ESYNTAX;
+    }
+    return 0;
 }
 
 void pmt_close(pmt_file *p)

@@ -62,6 +62,25 @@ int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet)
  * EXP_FAIL when the file could not be read for another reason). */
 int exp_validate_file(const char *path, char *const *sets, int nsets, char *line, size_t len);
 
+/* ---- results folders and interruption (outdir.c, cleanup.c) ------------------------ */
+
+/* Before anything runs: can dir take results? Not when it exists and is not a
+ * folder, or it (or the folder it would be made in) cannot be written; with
+ * replace (a run, which replaces dir whole), not when it is a non-empty
+ * folder without an earlier run's summary.json. EXP_OK or EXP_BADINPUT
+ * (printed, prefixed by who). */
+int exp_outdir_check(const char *who, const char *dir, bool replace);
+
+/* SIGINT and SIGTERM remove the temporaries of a run or a sweep (its points'
+ * included), then end the process by the same signal (status 128 + signo). */
+void exp_cleanup_install(void);
+
+/* For `pmarena sweep`: dir is out, or results/<name> of the base config;
+ * checks it (exp_outdir_check, writing inside it), installs the cleanup and
+ * covers the sweep's own temporaries in dir and dir/.cache. dir is left
+ * empty when the config does not read (sweep_main then says why). */
+int exp_sweep_prepare(const char *config, char *const *sets, int nsets, const char *out, char *dir, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
