@@ -69,4 +69,3 @@ int bench_find_lib(const char *soname, char *out, size_t n)
             return 1;
     return 0;
 }
-

@@ -2,7 +2,8 @@
  * cmd_gen.c - `pmarena gen`: writes a synthetic trace from a generator spec
  * (traces/GENERATORS.md). The spec comes from --spec FILE, from flags, or
  * both: the file is read first, then each flag sets its key, in the order
- * given, so flags override the file. Flags only build the JSON object; every
+ * given, so flags override the file. Flags only build the JSON object (their
+ * short forms through traces/gen_text.c, gen.h); every
  * check is tr_gen_check's, so a bad value gets the same message (naming the
  * key) as in an experiment config.
  *
