@@ -3,9 +3,9 @@
  * (traces/GENERATORS.md). The spec comes from --spec FILE, from flags, or
  * both: the file is read first, then each flag sets its key, in the order
  * given, so flags override the file. Flags only build the JSON object (their
- * short forms through traces/gen_text.c, gen.h); every
- * check is tr_gen_check's, so a bad value gets the same message (naming the
- * key) as in an experiment config.
+ * short forms read by traces/gen_text.c, gen.h); every check is
+ * tr_gen_check's, so a bad value gets the same message (naming the key) as in
+ * an experiment config.
  *
  * Exit: 0 written; 2 bad usage or spec (nothing written); 1 when writing fails
  * (the writer removes its temp file).
