@@ -51,13 +51,13 @@ LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c experiment/
 CLI_SRCS := $(wildcard cli/*.c)
 TEST_SRCS := $(wildcard tests/test_*.c)
 BENCH_SRCS := $(wildcard bench/bench_*.c)
-# The peer benchmark's worker (bench/*.c but bench_*.c) is part of the pmarena binary.
-BENCH_CLI_SRCS := $(filter-out bench/bench_%.c,$(wildcard bench/*.c))
+# The peer benchmark (bench/*.c but the micro-benchmarks bench_*.c) is library code.
+BENCH_LIB_SRCS := $(filter-out bench/bench_%.c,$(wildcard bench/*.c))
 RECORD_SRCS := $(wildcard traces/record/*.c)
 PROG_SRCS := $(wildcard tests/progs/*.c)
 
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o) $(BENCH_CLI_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BENCH_LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 PROG_BINS := $(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%)

@@ -22,7 +22,7 @@
  *        the pmemobj peer fails to open and says why. Free goes from the
  *        pointer back to the PMEMoid with pmemobj_oid.
  */
-#include "bench.h"
+#include "worker.h"
 
 #include <dlfcn.h>
 #include <stdio.h>

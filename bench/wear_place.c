@@ -34,7 +34,7 @@
  * counted. Only pmarena's with_metadata rows include an allocator's own
  * writes.
  */
-#include "bench.h"
+#include "worker.h"
 
 #include "pmarena/analysis.h"
 #include "pmarena/trace.h"
@@ -112,10 +112,10 @@ static int fill_stats(const uint64_t *counts, size_t n, bp_wear *w)
     w->cells_touched = s.cells_touched;
     w->max = s.max;
     w->cell_writes = s.total;
-    w->p99 = s.p99;
-    w->mean = s.mean;
-    w->hotspot = s.hotspot;
-    w->gini = s.gini;
+    w->p99_touched = s.p99;
+    w->mean_touched = s.mean;
+    w->hotspot_touched = s.hotspot;
+    w->gini_touched = s.gini;
     return 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * worker.c - `pmarena bench-worker`: one measurement of the peer benchmark in
- * a process of its own, started by `pmarena bench` (cli/cmd_bench.c), which
+ * a process of its own, started by `pmarena bench` (bench/runner.c), which
  * sets LD_PRELOAD for jemalloc and mimalloc and PMEM_IS_PMEM_FORCE=1 for all.
  * Not meant to be run by hand, but it can be:
  *
@@ -16,7 +16,7 @@
  * peak resident set of exactly one workload at one thread count. The trace is
  * loaded before the allocator is opened. Exit 0 ok, 1 failure, 2 bad input.
  */
-#include "bench.h"
+#include "worker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,10 +25,11 @@
 
 static void print_wear(const char *tag, const bp_wear *w)
 {
-    printf("%s cells_touched=%llu max=%llu p99=%.17g mean=%.17g hotspot=%.17g gini=%.17g "
+    printf("%s cells_touched=%llu max=%llu p99_touched=%.17g mean_touched=%.17g hotspot_touched=%.17g "
+           "gini_touched=%.17g "
            "cell_writes=%llu expected_cell_writes=%llu app_bytes=%llu\n",
-           tag, (unsigned long long)w->cells_touched, (unsigned long long)w->max, w->p99, w->mean, w->hotspot,
-           w->gini, (unsigned long long)w->cell_writes, (unsigned long long)w->expected_cell_writes,
+           tag, (unsigned long long)w->cells_touched, (unsigned long long)w->max, w->p99_touched, w->mean_touched,
+           w->hotspot_touched, w->gini_touched, (unsigned long long)w->cell_writes, (unsigned long long)w->expected_cell_writes,
            (unsigned long long)w->app_bytes);
 }
 
@@ -41,7 +42,7 @@ static int persistence_arg(const char *s)
     return v < 0 ? -2 : v;
 }
 
-int cmd_bench_worker(int argc, char **argv)
+int bench_worker_main(int argc, char **argv)
 {
     char msg[600] = "";
     bp_trace t = {0};

@@ -36,7 +36,7 @@
  * and before any allocation the replay makes, so neither parsing nor the
  * reader's own allocations are timed or placed among the peer's objects.
  */
-#include "bench.h"
+#include "worker.h"
 
 #include "pmarena/trace.h"
 

@@ -17,6 +17,5 @@ int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
-int cmd_bench_worker(int argc, char **argv);   /* bench/worker.c */
 
 #endif

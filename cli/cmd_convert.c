@@ -6,30 +6,42 @@
 #include "cmd.h"
 #include "pmarena/trace.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+static const char USAGE[] = "usage: pmarena convert IN.jsonl[.gz] OUT.pmt";
+
 int cmd_convert(int argc, char **argv)
 {
-    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        printf("usage: pmarena convert IN.jsonl[.gz] OUT.pmt\n"
+    static const struct option lo[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    int c;
+    opterr = 0;
+    optind = 0;     /* glibc: start afresh */
+    while ((c = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+        if (c != 'h') {
+            fprintf(stderr, "%s (see --help)\n", USAGE);
+            return EXIT_BADINPUT;
+        }
+        printf("%s\n"
                "Converts a trace to the binary form: fixed-size little-endian records, a\n"
-               "versioned header and a CRC-32 trailer. Every event is checked as by validate.\n");
+               "versioned header and a CRC-32 trailer. Every event is checked as by validate.\n", USAGE);
         return EXIT_OK;
     }
-    if (argc != 3) {
-        fprintf(stderr, "usage: pmarena convert IN.jsonl[.gz] OUT.pmt (see --help)\n");
+    if (argc - optind != 2) {
+        fprintf(stderr, "%s (see --help)\n", USAGE);
         return EXIT_BADINPUT;
     }
+    const char *in = argv[optind], *out = argv[optind + 1];
     tr_error err = {0};
     uint64_t n = 0;
-    int rc = tr_convert(argv[1], argv[2], &n, &err);
+    int rc = tr_convert(in, out, &n, &err);
     if (rc) {
         char msg[1200];
         tr_error_format(&err, msg, sizeof msg);
         fprintf(stderr, "%s\n", msg);
         return rc == TR_EIO || rc == TR_ENOMEM ? EXIT_FAIL : EXIT_BADINPUT;
     }
-    fprintf(stderr, "%s: %llu events\n", argv[2], (unsigned long long)n);
+    fprintf(stderr, "%s: %llu events\n", out, (unsigned long long)n);
     return EXIT_OK;
 }

@@ -2,9 +2,10 @@
  * cmd_gen.c - `pmarena gen`: writes a synthetic trace from a generator spec
  * (traces/GENERATORS.md). The spec comes from --spec FILE, from flags, or
  * both: the file is read first, then each flag sets its key, in the order
- * given, so flags override the file. Flags only build the JSON object; every
- * check is tr_gen_check's, so a bad value gets the same message (naming the
- * key) as in an experiment config.
+ * given, so flags override the file. Flags only build the JSON object (their
+ * short forms read by traces/gen_text.c, gen.h); every check is
+ * tr_gen_check's, so a bad value gets the same message (naming the key) as in
+ * an experiment config.
  *
  * Exit: 0 written; 2 bad usage or spec (nothing written); 1 when writing fails
  * (the writer removes its temp file).
@@ -12,7 +13,6 @@
 #include "cmd.h"
 #include "pmarena/gen.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -81,136 +81,17 @@ static int gen_bad(const char *fmt, ...)
     return EXIT_BADINPUT;
 }
 
-/* A number as JSON: an integer when it is one, else a real; NULL if neither. */
-static json_t *gen_number(const char *s)
-{
-    char *end;
-    errno = 0;
-    long long i = strtoll(s, &end, 10);
-    if (*s && !*end && !errno)
-        return json_integer(i);
-    errno = 0;
-    double d = strtod(s, &end);
-    if (*s && !*end && !errno)
-        return json_real(d);
-    return NULL;
-}
-
-/* "kind:a:b..." -> {"dist": kind, names[0]: a, ...}; NULL if a part is not a
- * number or there are more parts than names. */
-static json_t *gen_dist_object(const char *text, const char *const *names, size_t most)
-{
-    char *copy = strdup(text), *save = NULL;
-    char *kind = copy ? strtok_r(copy, ":", &save) : NULL;
-    json_t *o = kind ? json_pack("{s:s}", "dist", kind) : NULL;
-    size_t n = 0;
-    for (char *part; o && (part = strtok_r(NULL, ":", &save)); n++) {
-        json_t *v = n < most ? gen_number(part) : NULL;
-        if (!v) {
-            json_decref(o);
-            o = NULL;
-            break;
-        }
-        json_object_set_new(o, names[n], v);
-    }
-    free(copy);
-    return o;
-}
-
-/* An unknown kind goes on as {"dist": kind}, for the spec check to refuse
- * with the list of the allowed ones. */
-static json_t *gen_unknown_dist(const char *text)
-{
-    size_t n = strcspn(text, ":");
-    char *kind = strndup(text, n);
-    json_t *o = kind ? json_pack("{s:s}", "dist", kind) : NULL;
-    free(kind);
-    return o;
-}
-
-/* --size-dist: fixed:V, uniform:MIN:MAX, lognormal:MU:SIGMA[:MIN:MAX],
- * exponential:MEAN[:MIN:MAX], empirical:SIZE=WEIGHT,... or empirical:SIZE,... */
-static json_t *gen_size_flag(const char *text)
-{
-    static const char *const fixed[] = {"value"}, *const uniform[] = {"min", "max"},
-                             *const lognormal[] = {"mu", "sigma", "min", "max"},
-                             *const exponential[] = {"mean", "min", "max"};
-    if (strncmp(text, "empirical:", 10) == 0) {
-        json_t *sizes = json_array(), *weights = json_array();
-        char *copy = strdup(text + 10), *save = NULL;
-        bool ok = copy && *copy, weighted = strchr(text, '=') != NULL;
-        for (char *item = copy ? strtok_r(copy, ",", &save) : NULL; ok && item;
-             item = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(item, '=');
-            if (eq)
-                *eq = '\0';
-            json_t *s = gen_number(item), *w = eq ? gen_number(eq + 1) : NULL;
-            ok = s && (weighted ? w != NULL : true);
-            json_array_append_new(sizes, s ? s : json_null());
-            if (w)
-                json_array_append_new(weights, w);
-        }
-        free(copy);
-        if (!ok) {
-            json_decref(sizes);
-            json_decref(weights);
-            return NULL;
-        }
-        json_t *o = json_pack("{s:s, s:o}", "dist", "empirical", "sizes", sizes);
-        if (weighted)
-            json_object_set_new(o, "weights", weights);
-        else
-            json_decref(weights);
-        return o;
-    }
-    if (strncmp(text, "fixed:", 6) == 0)
-        return gen_dist_object(text, fixed, 1);
-    if (strncmp(text, "uniform:", 8) == 0)
-        return gen_dist_object(text, uniform, 2);
-    if (strncmp(text, "lognormal:", 10) == 0)
-        return gen_dist_object(text, lognormal, 4);
-    if (strncmp(text, "exponential:", 12) == 0)
-        return gen_dist_object(text, exponential, 3);
-    return gen_unknown_dist(text);
-}
-
-static json_t *gen_lifetime_flag(const char *text)
-{
-    static const char *const exponential[] = {"mean"}, *const fixed[] = {"window"};
-    if (strncmp(text, "exponential:", 12) == 0)
-        return gen_dist_object(text, exponential, 1);
-    if (strncmp(text, "fixed:", 6) == 0)
-        return gen_dist_object(text, fixed, 1);
-    return gen_unknown_dist(text);
-}
-
 /* --set KEY=VALUE: KEY dotted into nested objects (made as needed). */
 static int gen_set(json_t *spec, const char *arg)
 {
     const char *eq = strchr(arg, '=');
-    if (!eq || eq == arg)
-        return gen_bad("--set: \"%s\" is not allowed (KEY=VALUE, e.g. zipf_s=1.2)", arg);
-    json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
-    if (!v)
+    char *key = eq && eq != arg ? strndup(arg, (size_t)(eq - arg)) : NULL;
+    json_t *v = NULL;
+    if (key && !(v = json_loads(eq + 1, JSON_DECODE_ANY, NULL)))
         v = json_string(eq + 1);
-    char *key = strndup(arg, (size_t)(eq - arg)), *save = NULL;
-    json_t *obj = spec;
-    char *part = strtok_r(key, ".", &save), *next;
-    while (part && (next = strtok_r(NULL, ".", &save))) {
-        json_t *child = json_object_get(obj, part);
-        if (!json_is_object(child)) {
-            child = json_object();
-            json_object_set_new(obj, part, child);
-        }
-        obj = child;
-        part = next;
-    }
-    if (part)
-        json_object_set_new(obj, part, v);
-    else
-        json_decref(v);
+    int rc = key ? tr_gen_set_path(spec, key, v) : -1;
     free(key);
-    return part ? 0 : gen_bad("--set: \"%s\" is not allowed (KEY=VALUE, e.g. zipf_s=1.2)", arg);
+    return rc == 0 ? 0 : gen_bad("--set: \"%s\" is not allowed (KEY=VALUE, e.g. zipf_s=1.2)", arg);
 }
 
 enum { OPT_SPEC = 256, OPT_PATTERN, OPT_SEED, OPT_EVENTS, OPT_THREADS, OPT_SIZE, OPT_LIFETIME,
@@ -232,7 +113,7 @@ static int gen_apply(json_t *spec, int opt, const char *flag, const char *arg)
     case OPT_THREADS:
     case OPT_LIVE:
     case OPT_WPO:
-        if (!(v = gen_number(arg)) || !json_is_integer(v)) {
+        if (!(v = tr_gen_number_text(arg)) || !json_is_integer(v)) {
             json_decref(v);
             return gen_bad("%s: \"%s\" is not allowed (an integer)", flag, arg);
         }
@@ -240,14 +121,14 @@ static int gen_apply(json_t *spec, int opt, const char *flag, const char *arg)
                                   : int_keys[opt - OPT_SEED], v);
         return 0;
     case OPT_SIZE:
-        if (!(v = gen_size_flag(arg)))
+        if (!(v = tr_gen_size_text(arg)))
             return gen_bad("--size-dist: \"%s\" is not allowed (fixed:V, uniform:MIN:MAX, "
                            "lognormal:MU:SIGMA[:MIN:MAX], exponential:MEAN[:MIN:MAX], "
                            "empirical:SIZE=WEIGHT,...)", arg);
         json_object_set_new(spec, "size", v);
         return 0;
     case OPT_LIFETIME:
-        if (!(v = gen_lifetime_flag(arg)))
+        if (!(v = tr_gen_lifetime_text(arg)))
             return gen_bad("--lifetime: \"%s\" is not allowed (exponential:MEAN or fixed:WINDOW)", arg);
         json_object_set_new(spec, "lifetime", v);
         return 0;

@@ -6,7 +6,9 @@
  * config, trace).
  */
 #include "cmd.h"
+#include "pmarena/bench.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,7 +27,7 @@ static const struct cmd {
     {"record", cmd_record, "record the allocations of a real program as a trace"},
     {"validate", cmd_validate, "check traces and experiment configs without running them"},
     {"bench", cmd_bench, "benchmark against glibc, jemalloc, mimalloc and PMDK: speed and wear"},
-    {"bench-worker", cmd_bench_worker, "one measurement of `pmarena bench` (started by it)"},
+    {"bench-worker", bench_worker_main, "one measurement of `pmarena bench` (started by it)"},
 };
 
 static void usage(FILE *out)
@@ -52,12 +54,24 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
+    if (argv[1][0] == '-') {
+        /* pmarena's own option: getopt sees argv[1] only (argc 2), and every
+         * branch returns, so the commands' getopt starts from a clean slate. */
+        static const struct option lo[] = {{"help", no_argument, NULL, 'h'},
+                                           {"version", no_argument, NULL, 'V'},
+                                           {NULL, 0, NULL, 0}};
+        opterr = 0;
+        int c = getopt_long(2, argv, "h", lo, NULL);
+        if (c == 'h')
+            usage(stdout);
+        else if (c == 'V')
+            printf("pmarena %s\n", PMARENA_VERSION);
+        else
+            fprintf(stderr, "pmarena: unknown option '%s' (see 'pmarena --help')\n", argv[1]);
+        return c == 'h' || c == 'V' ? 0 : 2;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("pmarena %s\n", PMARENA_VERSION);
+    if (strcmp(argv[1], "help") == 0) {
+        usage(stdout);
         return 0;
     }
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)

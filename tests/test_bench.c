@@ -143,8 +143,8 @@ START_TEST(quick_every_peer_and_counts_add_up)
     ca = col(h, nh, "allocator");
     int cw = col(h, nh, "cell_writes"), ce = col(h, nh, "expected_cell_writes"), cx = col(h, nh, "max");
     int cmeta = col(h, nh, "with_metadata");
-    col(h, nh, "policy"), col(h, nh, "trace"), col(h, nh, "cells_touched"), col(h, nh, "p99");
-    col(h, nh, "mean"), col(h, nh, "hotspot"), col(h, nh, "gini");
+    col(h, nh, "policy"), col(h, nh, "trace"), col(h, nh, "cells_touched"), col(h, nh, "p99_touched");
+    col(h, nh, "mean_touched"), col(h, nh, "hotspot_touched"), col(h, nh, "gini_touched");
     int wrows = 0;
     while (fgets(line, sizeof line, f)) {
         ck_assert_int_eq(fields(line, v, 32), nh);

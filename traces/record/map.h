@@ -1,6 +1,6 @@
 /*
  * map.h - a map from 64-bit keys (never 0) to 64-bit values, for the recorder's
- * converter (cli/cmd_record.c): live addresses -> object ids, OS thread ids ->
+ * converter (traces/record_convert.c): live addresses -> object ids, OS thread ids ->
  * logical threads. Header-only so that it stays out of the preloaded library,
  * which is built from the .c files beside it and must not allocate.
  *

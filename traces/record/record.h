@@ -1,7 +1,7 @@
 /*
  * record.h - the raw record format of the allocation recorder
  * (libpmarena-record.so), shared by the preloaded library that writes it and
- * by `pmarena record` (cli/cmd_record.c) that turns it into a trace; plus the
+ * by `pmarena record` (traces/record_convert.c) that turns it into a trace; plus the
  * library's internal interface between its files.
  *
  * A raw file, PMARENA_RECORD_RAW_DIR/raw.<pid>, is a plain sequence of

@@ -1,146 +1,18 @@
 /*
- * bench_out.c - what `pmarena bench` writes: throughput.csv and wear.csv (the
- * data), throughput.md and wear.md (the same as markdown tables, also printed
- * on stdout), and gnuplot plots through an_plot: ops/s per workload and
- * allocator at each thread count (bars, log scale; throughput.png for 1
- * thread, throughput_Nt.png for N), ops/s against threads per workload (one
- * line per allocator, log y; scaling_WORKLOAD.png, when 2+ thread counts
- * were run) and the hottest cell's writes per allocator and trace.
- *
- * Every file is written atomically (PATH.tmp.PID, then rename), like the rest
- * of the toolkit, so a reader never sees half a table. CSV numbers are
- * decimal integers or %.17g; an undefined value (NAN) is an empty field.
+ * out_plots.c - the plots of `pmarena bench`, through an_plot (gnuplot), each
+ * from a TSV written atomically beside it: ops/s per workload and allocator
+ * at each thread count (bars, log scale; throughput.png for 1 thread,
+ * throughput_Nt.png for N), ops/s against threads per workload (one line per
+ * allocator, log y; scaling_WORKLOAD.png, when 2+ thread counts were run)
+ * and the hottest cell's writes per allocator and trace (wear_hottest.png).
+ * A plot gnuplot fails on is reported with its script kept, not fatal.
  */
-#include "bench_rows.h"
-
-#include "pmarena/analysis.h"
+#include "rows.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-static FILE *open_tmp(const char *dir, const char *name, char *tmp, size_t tmplen)
-{
-    snprintf(tmp, tmplen, "%s/%s.tmp.%ld", dir, name, (long)getpid());
-    return fopen(tmp, "w");
-}
-
-static int close_rename(FILE *f, const char *tmp, const char *dir, const char *name)
-{
-    char path[1200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        fprintf(stderr, "pmarena bench: cannot write %s\n", path);
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}
-
-static void num(FILE *f, double v)
-{
-    if (!isnan(v))
-        fprintf(f, "%.17g", v);
-}
-
-static void fmt(char *buf, size_t n, const char *f, double v)
-{
-    if (isnan(v))
-        snprintf(buf, n, "n/a");
-    else
-        snprintf(buf, n, f, v);
-}
-
-static void tput_csv(FILE *f, const bench_rows *r)
-{
-    /* threads stays the 3rd column: scripts select rows by it (awk -F, '$3 == 4') */
-    fprintf(f, "allocator,workload,threads,ops_per_s,ratio_to_glibc,peak_rss_kb,sim_ns_per_op,scaling,"
-               "runs,ops_per_s_min,ops_per_s_max,cache_hit_ratio,flushes_per_op,fences_per_op,meta_bytes_per_op,"
-               "checkpoints_per_mop,log_wraps_per_mop\n");
-    for (int i = 0; i < r->nt; i++) {
-        const tput_row *t = &r->t[i];
-        fprintf(f, "%s,%s,%d,", t->allocator, t->workload, t->threads);
-        num(f, t->ops_per_s);
-        fputc(',', f);
-        num(f, t->ratio_to_glibc);
-        fprintf(f, ",%ld,", t->peak_rss_kb);
-        num(f, t->sim_ns_per_op);
-        fputc(',', f);
-        num(f, t->scaling);
-        fprintf(f, ",%d", t->runs);
-        const double tail[] = {t->ops_per_s_min, t->ops_per_s_max, t->cache_hit_ratio, t->flushes_per_op,
-                               t->fences_per_op, t->meta_bytes_per_op, t->checkpoints_per_mop, t->log_wraps_per_mop};
-        for (size_t k = 0; k < sizeof tail / sizeof tail[0]; k++) {
-            fputc(',', f);
-            num(f, tail[k]);
-        }
-        fputc('\n', f);
-    }
-}
-
-static void tput_md(FILE *f, const bench_rows *r)
-{
-    fprintf(f, "| allocator | workload | threads | Mops/s | spread | x glibc | x 1 thread | peak RSS KiB | sim ns/op "
-               "| cache hits | flushes/op | fences/op | meta B/op |\n"
-               "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for (int i = 0; i < r->nt; i++) {
-        const tput_row *t = &r->t[i];
-        char a[32], b[32], c[32], d[32], e[32], g[32], h[32], k[32], m[32];
-        fmt(a, sizeof a, "%.3f", t->ops_per_s / 1e6);
-        fmt(b, sizeof b, "%.2fx", t->ratio_to_glibc);
-        fmt(c, sizeof c, "%.2fx", t->scaling);
-        fmt(d, sizeof d, "%.0f", t->sim_ns_per_op);
-        /* (max - min) / median over the runs: how far to trust the row */
-        fmt(e, sizeof e, "%.0f%%", t->runs > 1 ? 100 * (t->ops_per_s_max - t->ops_per_s_min) / t->ops_per_s : NAN);
-        fmt(g, sizeof g, "%.1f%%", 100 * t->cache_hit_ratio);
-        fmt(h, sizeof h, "%.3g", t->flushes_per_op);
-        fmt(k, sizeof k, "%.3g", t->fences_per_op);
-        fmt(m, sizeof m, "%.3g", t->meta_bytes_per_op);
-        fprintf(f, "| %s | %s | %d | %s | %s | %s | %s | %ld | %s | %s | %s | %s | %s |\n", t->allocator, t->workload,
-                t->threads, a, e, b, t->threads > 1 ? c : "", t->peak_rss_kb, d, g, h, k, m);
-    }
-}
-
-static void wear_csv(FILE *f, const bench_rows *r)
-{
-    fprintf(f, "allocator,policy,trace,cells_touched,max,p99,mean,hotspot,gini,with_metadata,cell_size,"
-               "cell_writes,expected_cell_writes,app_bytes\n");
-    for (int i = 0; i < r->nw; i++) {
-        const wear_row *w = &r->w[i];
-        fprintf(f, "%s,%s,%s,%llu,%llu,", w->allocator, w->policy, w->trace, (unsigned long long)w->cells_touched,
-                (unsigned long long)w->max);
-        num(f, w->p99);
-        fputc(',', f);
-        num(f, w->mean);
-        fputc(',', f);
-        num(f, w->hotspot);
-        fputc(',', f);
-        num(f, w->gini);
-        fprintf(f, ",%d,%u,%llu,%llu,%llu\n", w->with_metadata, w->cell_size, (unsigned long long)w->cell_writes,
-                (unsigned long long)w->expected_cell_writes, (unsigned long long)w->app_bytes);
-    }
-}
-
-static void wear_md(FILE *f, const bench_rows *r)
-{
-    fprintf(f, "| allocator | policy | trace | metadata | cells touched | max | p99 | mean | hotspot | gini |\n"
-               "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
-    for (int i = 0; i < r->nw; i++) {
-        const wear_row *w = &r->w[i];
-        char a[32], b[32], c[32], d[32];
-        fmt(a, sizeof a, "%.1f", w->p99);
-        fmt(b, sizeof b, "%.2f", w->mean);
-        fmt(c, sizeof c, "%.1f", w->hotspot);
-        fmt(d, sizeof d, "%.3f", w->gini);
-        fprintf(f, "| %s | %s | %s | %s | %llu | %llu | %s | %s | %s | %s |\n", w->allocator, w->policy, w->trace,
-                w->with_metadata ? "with" : "data only", (unsigned long long)w->cells_touched,
-                (unsigned long long)w->max, a, b, c, d);
-    }
-    fprintf(f, "\n%s\n", BENCH_METADATA_NOTE);
-}
 
 /* Distinct values of a column, in first-seen order. */
 static int distinct(const char **vals, int n, const char **out)
@@ -167,9 +39,10 @@ static int tput_plot(const bench_rows *r, const char *dir, int threads)
         av[i] = r->t[i].allocator;
     }
     int nw = distinct(wv, r->nt, wl), na = distinct(av, r->nt, al), rc = -1;
-    char name[64], tmp[1200];
+    char name[64];
     snprintf(name, sizeof name, "throughput_%dt.tsv", threads);
-    FILE *f = open_tmp(dir, name, tmp, sizeof tmp);
+    an_file af;
+    FILE *f = bench_file_open(&af, dir, name) == 0 ? af.f : NULL;
     if (f) {
         fprintf(f, "workload");
         for (int a = 0; a < na; a++)
@@ -190,7 +63,7 @@ static int tput_plot(const bench_rows *r, const char *dir, int threads)
             }
             fputc('\n', f);
         }
-        rc = close_rename(f, tmp, dir, name);
+        rc = bench_file_commit(&af);
     }
     if (rc == 0) {
         char script[2000], plot[64];
@@ -251,12 +124,13 @@ static void safe_name(const char *in, char *out, size_t n, int for_file)
 static int scaling_plot(const bench_rows *r, const char *dir, const char *wl, const int *th, int nth,
                         const char **al, int na)
 {
-    char safe[96], title[96], name[128], tsv[140], tmp[1200];
+    char safe[96], title[96], name[128], tsv[140];
     safe_name(wl, safe, sizeof safe, 1);
     safe_name(wl, title, sizeof title, 0);
     snprintf(name, sizeof name, "scaling_%s", safe);
     snprintf(tsv, sizeof tsv, "%s.tsv", name);
-    FILE *f = open_tmp(dir, tsv, tmp, sizeof tmp);
+    an_file af;
+    FILE *f = bench_file_open(&af, dir, tsv) == 0 ? af.f : NULL;
     if (!f)
         return -1;
     fprintf(f, "threads");
@@ -277,7 +151,7 @@ static int scaling_plot(const bench_rows *r, const char *dir, const char *wl, co
         }
         fputc('\n', f);
     }
-    if (close_rename(f, tmp, dir, tsv) != 0)
+    if (bench_file_commit(&af) != 0)
         return -1;
     /* x tics at the counts run (a list of up to 1024 would be unreadable:
      * past 32, gnuplot's own powers of two) */
@@ -325,7 +199,7 @@ static int scaling_plots(const bench_rows *r, const char *dir, const int *th, in
 }
 
 /* Hottest-cell writes per allocator (rows) and trace (columns). */
-static int wear_plot(const bench_rows *r, const char *dir)
+int bench_plot_wear(const bench_rows *r, const char *dir)
 {
     if (r->nw == 0)
         return 0;
@@ -343,8 +217,8 @@ static int wear_plot(const bench_rows *r, const char *dir)
         lv[i] = label[i];
     }
     int nt = distinct(tv, n, tr), nl = distinct(lv, n, ls), rc = -1;
-    char tmp[1200];
-    FILE *f = open_tmp(dir, "wear_hottest.tsv", tmp, sizeof tmp);
+    an_file af;
+    FILE *f = bench_file_open(&af, dir, "wear_hottest.tsv") == 0 ? af.f : NULL;
     if (f) {
         fprintf(f, "allocator");
         for (int t = 0; t < nt; t++)
@@ -364,7 +238,7 @@ static int wear_plot(const bench_rows *r, const char *dir)
             }
             fputc('\n', f);
         }
-        rc = close_rename(f, tmp, dir, "wear_hottest.tsv");
+        rc = bench_file_commit(&af);
     }
     if (rc == 0) {
         char script[2000];
@@ -386,49 +260,13 @@ static int wear_plot(const bench_rows *r, const char *dir)
     return rc;
 }
 
-int bench_write_outputs(const bench_rows *r, const char *dir)
+int bench_plot_tput(const bench_rows *r, const char *dir)
 {
-    char tmp[1200];
     int rc = 0;
-    FILE *f;
-    if (r->nt) {
-        if (!(f = open_tmp(dir, "throughput.csv", tmp, sizeof tmp)))
-            return -1;
-        tput_csv(f, r);
-        rc |= close_rename(f, tmp, dir, "throughput.csv");
-        if (!(f = open_tmp(dir, "throughput.md", tmp, sizeof tmp)))
-            return -1;
-        tput_md(f, r);
-        rc |= close_rename(f, tmp, dir, "throughput.md");
-        int *th = calloc((size_t)r->nt, sizeof *th), nth = thread_counts(r, th);
-        for (int k = 0; k < nth; k++)
-            rc |= tput_plot(r, dir, th[k]);
-        rc |= scaling_plots(r, dir, th, nth);
-        free(th);
-    }
-    if (r->nw) {
-        if (!(f = open_tmp(dir, "wear.csv", tmp, sizeof tmp)))
-            return -1;
-        wear_csv(f, r);
-        rc |= close_rename(f, tmp, dir, "wear.csv");
-        if (!(f = open_tmp(dir, "wear.md", tmp, sizeof tmp)))
-            return -1;
-        wear_md(f, r);
-        rc |= close_rename(f, tmp, dir, "wear.md");
-        rc |= wear_plot(r, dir);
-    }
-    return rc ? -1 : 0;
-}
-
-void bench_print_tables(const bench_rows *r)
-{
-    if (r->nt) {
-        printf("\n== throughput (ops/s; pairs: alloc+free pairs, replay: trace events)\n\n");
-        tput_md(stdout, r);
-    }
-    if (r->nw) {
-        printf("\n== wear of placement (per-cell application writes over the cells each allocator touched)\n\n");
-        wear_md(stdout, r);
-    }
-    fflush(stdout);
+    int *th = calloc((size_t)r->nt, sizeof *th), nth = thread_counts(r, th);
+    for (int k = 0; k < nth; k++)
+        rc |= tput_plot(r, dir, th[k]);
+    rc |= scaling_plots(r, dir, th, nth);
+    free(th);
+    return rc;
 }

@@ -1,21 +1,22 @@
-/* bench.h - the peer benchmark's worker side (`pmarena bench-worker`), shared
+/* worker.h - the peer benchmark's worker side (`pmarena bench-worker`), shared
  * by bench/peers.c (the allocator APIs), bench/workloads.c (throughput loops),
  * bench/wear_place.c (wear of placement) and bench/worker.c (the command).
  *
- * `pmarena bench` (cli/cmd_bench.c) runs every measurement in a fresh worker
+ * `pmarena bench` (bench/runner.c) runs every measurement in a fresh worker
  * process, because jemalloc and mimalloc replace malloc for a whole process
  * (LD_PRELOAD), and so that each row's peak RSS is its own. The worker picks
  * the allocator API from its arguments; every allocator is reached through
  * the same three calls (bp_alloc, bp_free, bp_write), so every peer runs the
  * very same loop. */
-#ifndef PMARENA_BENCH_H
-#define PMARENA_BENCH_H
+#ifndef PMARENA_BENCH_WORKER_H
+#define PMARENA_BENCH_WORKER_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "pmarena/bench.h"
 #include "pmarena/pma.h"
 #include "pmarena/trace.h"
 
@@ -142,9 +143,11 @@ int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const 
 
 /* ---- wear of placement ------------------------------------------------------ */
 
+/* The statistics are over the cells touched (written at least once), hence
+ * the _touched names; max is the same over every cell. */
 typedef struct bp_wear {
     uint64_t cells_touched, max, cell_writes, expected_cell_writes, app_bytes;
-    double p99, mean, hotspot, gini;
+    double p99_touched, mean_touched, hotspot_touched, gini_touched;
 } bp_wear;
 
 /* Replays the trace once, single-threaded, through p with the on_alloc full
@@ -154,6 +157,5 @@ typedef struct bp_wear {
 int bp_wear_run(bp_peer *p, const bp_trace *t, uint32_t cell_size, bp_wear *data, bp_wear *all,
                 int *has_all, char *msg, size_t msglen);
 
-int cmd_bench_worker(int argc, char **argv);
 
 #endif

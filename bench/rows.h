@@ -1,0 +1,114 @@
+/* rows.h - inside the peer benchmark's runner: the peers, the run's resolved
+ * settings (bench_ctx), the rows it collects (bench/measure.c) and what is
+ * made of them: tables and CSVs (bench/out_tables.c), plots
+ * (bench/out_plots.c) and the targets (bench/targets.c). */
+#ifndef PMARENA_BENCH_ROWS_H
+#define PMARENA_BENCH_ROWS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pmarena/analysis.h"
+#include "pmarena/bench.h"
+
+/* The peers, in the order of the tables. */
+enum { PEER_GLIBC, PEER_JEMALLOC, PEER_MIMALLOC, PEER_PMEMOBJ, PEER_PMA_DRAM, PEER_PMA_FILE, PEER_PMA_SIM,
+       NPEERS };
+extern const char *const bench_peer_names[NPEERS];
+
+/* A run's settings, resolved from bench_opts and what was found. */
+typedef struct bench_ctx {
+    const bench_opts *o;
+    double seconds;
+    int repeat;
+    uint64_t churn_events, heap_bytes;
+    int quick;
+    char self[4096];                  /* this binary: the workers' */
+    char preload[NPEERS][512];        /* LD_PRELOAD of each peer; "" none */
+    char pmemobj_lib[512];            /* libpmemobj.so.1's path; "" not found */
+    char cache[4200];                 /* the workers' binary trace cache */
+} bench_ctx;
+
+typedef struct tput_row {
+    char allocator[32];
+    char workload[96];         /* pairs64 ... prodcons, replay:<trace name> */
+    int threads;
+    double ops_per_s;
+    double ratio_to_glibc;     /* NAN when glibc has no row for it */
+    long peak_rss_kb;
+    double sim_ns_per_op;      /* pmarena-sim only; NAN otherwise */
+    double scaling;            /* ops/s over the 1-thread row's; NAN on 1 thread or without one */
+    double ops_per_s_min, ops_per_s_max;   /* over the runs; ops_per_s is their median */
+    int runs;
+    /* pmarena only, from pma_heap_stats over the timed loop (medians over the
+     * runs); NAN for peers and where the denominator is 0 */
+    double cache_hit_ratio;    /* hits / (hits + misses) */
+    double flushes_per_op, fences_per_op, meta_bytes_per_op;
+    double checkpoints_per_mop, log_wraps_per_mop;   /* per million ops */
+} tput_row;
+
+typedef struct wear_row {
+    char allocator[32];
+    char policy[16];           /* pmarena: its placement policy; peers: "-" */
+    char trace[96];
+    int with_metadata;
+    uint32_t cell_size;
+    /* over the cells touched (max: the same over all) */
+    uint64_t cells_touched, max, cell_writes, expected_cell_writes, app_bytes;
+    double p99_touched, mean_touched, hotspot_touched, gini_touched;
+} wear_row;
+
+typedef struct bench_rows {
+    tput_row *t;
+    int nt, capt;
+    wear_row *w;
+    int nw, capw;
+} bench_rows;
+
+/* ---- measure.c: one row per worker run ---------------------------------------- */
+
+/* The loader's search for soname (LD_LIBRARY_PATH, ldconfig, the usual
+ * folders; libs.c): its absolute path into out and 1, or 0. */
+int bench_find_lib(const char *soname, char *out, size_t n);
+/* A trace's name: its file name up to the first dot. */
+void bench_trace_name(const char *path, char *out, size_t n);
+/* One throughput row (the median of c->repeat worker runs) of peer running
+ * workload wl (label: the row's name) on threads threads; trace for replay.
+ * 0, or -1 after saying why on stderr. */
+int bench_tput_one(bench_rows *r, const bench_ctx *c, int peer, const char *wl, const char *label, int threads,
+                   const char *trace);
+/* ratio_to_glibc and scaling of every row, once all are in. */
+void bench_tput_ratios(bench_rows *r);
+/* The wear rows of peer on trace (pmarena-sim: policy; with its metadata row). */
+int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *trace);
+
+/* ---- the targets (targets.c) ---------------------------------------------------- */
+
+/* The fast-path issue's targets as met/MISSED lines on f. */
+void bench_targets(const bench_rows *r, FILE *f);
+
+/* ---- out_tables.c, out_plots.c -------------------------------------------------- */
+
+/* Opens dir/name for an atomic write; commits it. Both say what failed on
+ * stderr and return -1. */
+int bench_file_open(an_file *af, const char *dir, const char *name);
+int bench_file_commit(an_file *af);
+/* The plots of throughput (one per thread count, the scaling ones) and of
+ * wear; a plot gnuplot fails on is reported, not fatal. -1: a file. */
+int bench_plot_tput(const bench_rows *r, const char *dir);
+int bench_plot_wear(const bench_rows *r, const char *dir);
+
+/* Writes throughput.csv/.md and wear.csv/.md (each atomically) and the plots
+ * (throughput.png for 1 thread, throughput_Nt.png for N, scaling_WORKLOAD.png
+ * when there are 2+ thread counts, wear_hottest.png; a plot that fails is
+ * reported on stderr, not fatal). 0, or -1 when a file cannot be written. */
+int bench_write_outputs(const bench_rows *r, const char *dir);
+/* The markdown tables on stdout. */
+void bench_print_tables(const bench_rows *r);
+
+#define BENCH_METADATA_NOTE \
+    "Peers' in-band metadata writes (malloc chunk headers, free lists, PMDK headers and logs) are " \
+    "invisible here: only the trace's application writes are counted for them. pmarena's with_metadata=1 " \
+    "rows add its own metadata stores, counted by the sim device."
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * targets.c - the fast-path issue's targets (issue 11) checked against the
+ * rows of `pmarena bench` and printed as met/MISSED: the machines are noisy
+ * and a 2-core VM cannot show 16-thread scaling, so nothing is asserted.
+ */
+#include "rows.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const tput_row *find_t(const bench_rows *r, const char *a, const char *wl, int th)
+{
+    for (int i = 0; i < r->nt; i++)
+        if (!strcmp(r->t[i].allocator, a) && !strcmp(r->t[i].workload, wl) && r->t[i].threads == th)
+            return &r->t[i];
+    return NULL;
+}
+
+static const char *verdict(bool met) { return met ? "met" : "MISSED"; }
+
+static void ratio_target(FILE *f, const bench_rows *r, const char *a, const char *peer, const char *wl, double want)
+{
+    const tput_row *x = find_t(r, a, wl, 1), *y = find_t(r, peer, wl, 1);
+    if (x && y && y->ops_per_s > 0)
+        fprintf(f, "%s %s 1 thread >= %.1fx %s: %.2fx (%s)\n", a, wl, want, peer, x->ops_per_s / y->ops_per_s,
+                verdict(x->ops_per_s >= want * y->ops_per_s));
+}
+
+/* The fast-path issue's targets (issue 11), in its order. */
+void bench_targets(const bench_rows *r, FILE *f)
+{
+    fprintf(f, "\n== targets (printed, not asserted)\n");
+    ratio_target(f, r, "pmarena-file", "pmemobj", "pairs64", 5);
+    ratio_target(f, r, "pmarena-file", "pmemobj", "larson", 5);
+    ratio_target(f, r, "pmarena-dram", "glibc", "pairs64", 0.5);
+    ratio_target(f, r, "pmarena-dram", "glibc", "larson", 0.3);
+    int top = 1;
+    for (int i = 0; i < r->nt; i++)
+        top = r->t[i].threads > top ? r->t[i].threads : top;
+    static const struct { const char *wl; double at16; } scal[] = {
+        {"pairs64", 10}, {"larson", 6}, {"replay:sqlite3", 8}};
+    for (size_t k = 0; k < sizeof scal / sizeof scal[0]; k++)
+        for (int d = 0; d < 2; d++) {
+            const char *a = d ? "pmarena-file" : "pmarena-dram";
+            const tput_row *one = find_t(r, a, scal[k].wl, 1), *two = find_t(r, a, scal[k].wl, 2),
+                           *many = find_t(r, a, scal[k].wl, top);
+            if (one && two && strcmp(scal[k].wl, "larson"))
+                fprintf(f, "%s %s 2 threads >= 1.8x one: %.2fx (%s)\n", a, scal[k].wl,
+                        two->ops_per_s / one->ops_per_s, verdict(two->ops_per_s >= 1.8 * one->ops_per_s));
+            if (one && many && top >= 16)
+                fprintf(f, "%s %s %d threads >= %.0fx one: %.2fx (%s)\n", a, scal[k].wl, top, scal[k].at16,
+                        many->ops_per_s / one->ops_per_s, verdict(many->ops_per_s >= scal[k].at16 * one->ops_per_s));
+        }
+    if (top < 16)
+        fprintf(f, "16 threads vs 1: not measured here (--threads up to %d; the target needs a 16-core machine)\n", top);
+    static const char *const hit_wl[] = {"pairs64", "replay:sqlite3"};
+    for (size_t k = 0; k < 2; k++) {
+        const tput_row *t = find_t(r, "pmarena-dram", hit_wl[k], 1);
+        if (t && !isnan(t->cache_hit_ratio))
+            fprintf(f, "pmarena-dram %s thread-cache hit ratio >= 95%%: %.1f%% (%s)\n", hit_wl[k],
+                    100 * t->cache_hit_ratio, verdict(t->cache_hit_ratio >= 0.95));
+    }
+    const tput_row *p = find_t(r, "pmarena-dram", "pairs64", 1);
+    /* A pairs op is a get and a return. Each makes one record durable (one
+     * flush, one fence); the log's checkpoints add a few per thousand,
+     * amortized, and are shown, not hidden: the verdict allows them 0.5%. */
+    if (p && !isnan(p->flushes_per_op) && !isnan(p->fences_per_op))
+        fprintf(f, "flushes + fences per small get or return <= 2 (checkpoints amortized in): %.4f (%s)\n",
+                (p->flushes_per_op + p->fences_per_op) / 2, verdict(p->flushes_per_op + p->fences_per_op <= 4.02));
+    for (int i = 0; i < r->nw; i++) {
+        const wear_row *w = &r->w[i];
+        if (strcmp(w->allocator, "pmarena") || strcmp(w->policy, "wear-aware"))
+            continue;
+        if (w->with_metadata && !strcmp(w->trace, "sqlite3"))
+            fprintf(f, "pmarena wear-aware sqlite3, hottest cell with metadata <= 1,000: %llu (%s)\n",
+                    (unsigned long long)w->max, verdict(w->max <= 1000));
+        if (w->with_metadata)
+            continue;
+        for (int j = 0; j < r->nw; j++)
+            if (!strcmp(r->w[j].allocator, "glibc") && !strcmp(r->w[j].trace, w->trace))
+                fprintf(f, "pmarena wear-aware hottest data cell <= 1/10 of glibc's, %s: %llu vs %llu = %.3f (%s)\n",
+                        w->trace, (unsigned long long)w->max, (unsigned long long)r->w[j].max,
+                        r->w[j].max ? (double)w->max / (double)r->w[j].max : NAN, verdict(w->max * 10 <= r->w[j].max));
+    }
+    fprintf(f, "note: %s\n", BENCH_METADATA_NOTE);
+}
