@@ -9,6 +9,7 @@
  * time-averaged figures are means over them.
  */
 #include "run_internal.h"
+#include "provenance.h"
 #include "pmarena/gen.h"
 
 #include <errno.h>
@@ -204,6 +205,15 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
     int rc = open_trace(x, opt, &r, genpath, sizeof genpath);
     if (rc)
         return rc;
+    char tsum[PROV_HEX];   /* the trace's checksum for summary.json's provenance */
+    uint64_t tbytes = 0;
+    if (prov_trace(x, genpath, tsum, &tbytes) != 0) {
+        fprintf(stderr, "pmarena run: cannot read the trace to checksum it: %s\n", strerror(errno));
+        tr_reader_close(r);
+        if (genpath[0])
+            unlink(genpath);
+        return EXP_FAIL;
+    }
     nv_device *d = NULL;
     pma_heap *h = NULL;
     if ((rc = nv_open(&d, &x->device)) != 0) {
@@ -251,7 +261,8 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
         fprintf(stderr, "pmarena run: cannot create %s: %s\n", dir, strerror(errno));
         status = EXP_FAIL;
     } else {
-        run_result m = {.x = x, .d = d, .h = h, .st = &st};
+        run_result m = {.x = x, .d = d, .h = h, .st = &st, .trace_bytes = tbytes};
+        memcpy(m.trace_checksum, tsum, sizeof tsum);
         status = measure(&m, &c);
         if (status == EXP_OK)
             status = run_write_files(&m, dir, opt);
