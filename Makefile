@@ -19,9 +19,9 @@ VARIANT ?=
 BUILD := build$(if $(VARIANT),/$(VARIANT))
 
 DEB_PKGS := pkg-config libgsl-dev libjansson-dev check gnuplot-nox libpmem-dev \
-            zlib1g-dev parallel sqlite3 jq
+            zlib1g-dev parallel sqlite3 jq libxxhash-dev
 BENCH_DEB_PKGS := libjemalloc-dev libmimalloc-dev libpmemobj-dev
-PC_LIB := gsl jansson libpmem zlib
+PC_LIB := gsl jansson libpmem zlib libxxhash
 PC_TEST := check
 
 # Evaluated once, at first expansion (in a recipe, after `deps`).
@@ -44,7 +44,7 @@ endif
 CC ?= gcc
 WARN := -Wall -Wextra -Werror
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SAN) -pthread -Iinclude \
-             -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+             -MMD -MP $(PKG_CFLAGS) $(REV_DEFS) $(CFLAGS)
 LDLIBS_ALL = $(SAN) -pthread $(PKG_LIBS) -lm $(LDFLAGS)
 
 LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c experiment/*.c)
@@ -79,6 +79,17 @@ deps-bench: deps
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# The git revision goes into provenance.o alone (a commit rebuilds one file);
+# $(BUILD)/git-revision is rewritten only when the revision changes, so make
+# notices a new commit or a dirty tree without rebuilding anything else.
+GIT_REV := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+$(BUILD)/git-revision: FORCE
+	@mkdir -p $(@D)
+	@echo '$(GIT_REV)' | cmp -s - $@ || echo '$(GIT_REV)' > $@
+$(BUILD)/experiment/provenance.o: $(BUILD)/git-revision
+$(BUILD)/experiment/provenance.o: REV_DEFS = -DPMARENA_GIT_REVISION='"$(GIT_REV)"'
+FORCE:
 
 $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)

@@ -108,7 +108,9 @@ int cmd_merge(int argc, char **argv)
             printf("usage: pmarena merge [-o OUT] DIR...\n"
                    "Combines the finished points of sweep folders (e.g. the shards of one sweep run\n"
                    "with --shard I/N on several machines) into OUT/sweep.csv and its plots\n"
-                   "(OUT defaults to the first DIR). A point found in several folders counts once.\n");
+                   "(OUT defaults to the first DIR). A point found in several folders counts once.\n"
+                   "The folders must hold one sweep (their sweep.json: the same base config, trace\n"
+                   "and swept values); otherwise merge names what differs and exits 2.\n");
             free(dirs);
             return EXIT_OK;
         } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {

@@ -11,6 +11,7 @@
 #include "run_internal.h"
 #include "cleanup.h"
 #include "outdir.h"
+#include "provenance.h"
 #include "pmarena/gen.h"
 
 #include <errno.h>
@@ -227,6 +228,14 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
     nv_device *d = NULL;
     pma_heap *h = NULL;
     int status = EXP_OK;
+    char tsum[PROV_HEX];   /* the trace's checksum for summary.json's provenance */
+    uint64_t tbytes = 0;
+    if (prov_trace(x, genpath, tsum, &tbytes) != 0) {
+        fprintf(stderr, "pmarena run: cannot read the trace to checksum it: %s\n", strerror(errno));
+        tr_reader_close(r);
+        status = EXP_FAIL;
+        goto out;
+    }
     if ((rc = nv_open(&d, &x->device)) != 0) {
         fprintf(stderr, "pmarena run: cannot open the %s device: %s\n", nv_kind_name(x->device.kind), nv_strerror(rc));
         tr_reader_close(r);
@@ -277,7 +286,8 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
     } else {
         /* Everything goes into the temporary folder, swapped in at dir once
          * the summary is written (a failed plot still leaves the data). */
-        run_result m = {.x = x, .d = d, .h = h, .st = &st};
+        run_result m = {.x = x, .d = d, .h = h, .st = &st, .trace_bytes = tbytes};
+        memcpy(m.trace_checksum, tsum, sizeof tsum);
         status = measure(&m, &c);
         if (status == EXP_OK)
             status = run_write_files(&m, tmpdir, opt);

@@ -33,6 +33,8 @@ typedef struct run_result {
     uint64_t first_failing_cell;
     double internal, external, utilization;   /* time averages (NAN when no sample) */
     pma_heap_stats hs;
+    char trace_checksum[33];          /* the replayed trace's (provenance.h) */
+    uint64_t trace_bytes;
 } run_result;
 
 /* b > 0 ? a / b : NAN */

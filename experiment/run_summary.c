@@ -5,6 +5,7 @@
  * are null.
  */
 #include "run_internal.h"
+#include "provenance.h"
 
 #include <math.h>
 
@@ -125,5 +126,6 @@ json_t *run_summary_json(const run_result *m)
         "misaligned", (json_int_t)st->misaligned, "data_bytes_written", (json_int_t)st->data_bytes_written));
     json_object_set_new(sum, "persistence", persistence_json(m));
     json_object_set_new(sum, "config", cfg_experiment_resolved(x));
+    json_object_set_new(sum, "provenance", prov_json(x, m->trace_checksum, m->trace_bytes));
     return sum;
 }

@@ -9,16 +9,26 @@
  *
  * Each point runs in a child process (fork, then run_experiment), at most
  * `jobs` at a time; the child writes `.done` after its results, so a sweep
- * killed midway and started again skips what finished.
+ * killed midway and started again skips what finished, as long as its
+ * provenance still matches (sweep_reuse.c).
+ *
+ * DIR/.lock is flock(2)ed (non-blocking) for the whole sweep, table included,
+ * so a second sweep into the same folder stops at once instead of racing for
+ * the same points. The lock's descriptor is close-on-exec: gnuplot and other
+ * programs started later do not hold it; the forked point runners share it,
+ * which is right, as they are the sweep.
  */
 #include "sweep.h"
 #include "pmarena/experiment.h"
 #include "pmarena/gen.h"
+#include "pmarena/analysis.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,6 +74,7 @@ void sweep_free(sweep *s)
 {
     json_decref(s->base);
     json_decref(s->block);
+    json_decref(s->ident);
     free(s->paths);
     free(s->values);
 }
@@ -164,20 +175,41 @@ static int run_point(const sweep *s, const char *dir, uint64_t i)
     return rc;
 }
 
-/* Every point's config must read, before anything runs or is written. */
-static int check_points(const sweep *s)
+/* Every point's config must read, before anything runs or is written; each
+ * point's expected provenance goes into e (trace files hashed once each). */
+static int check_points(const sweep *s, sweep_expect *e)
 {
-    for (uint64_t i = 0; i < s->npoints; i++) {
+    json_t *file_sums = json_object();   /* trace file path -> checksum */
+    int rc = 0;
+    for (uint64_t i = 0; i < s->npoints && rc == 0; i++) {
         json_t *params;
         json_t *c = sweep_point_config(s, i, &params);
         cfg_experiment x;
         char err[1200];
-        int rc = cfg_experiment_from_json(&x, c, s->config_path, err, sizeof err);
+        rc = cfg_experiment_from_json(&x, c, s->config_path, err, sizeof err);
         if (rc == 0 && x.trace_kind == CFG_TRACE_GEN) {
             tr_error te = {0};
             if (tr_gen_check(x.trace_gen, "trace.gen", &te) != 0) {
                 snprintf(err, sizeof err, "%s", te.msg);
                 rc = -1;
+            }
+        }
+        if (rc == 0) {
+            prov_config_hash(&x, e[i].config);
+            uint64_t bytes;
+            json_t *known = x.trace_kind == CFG_TRACE_FILE ? json_object_get(file_sums, x.trace_file) : NULL;
+            if (known) {
+                snprintf(e[i].trace, sizeof e[i].trace, "%s", json_string_value(known));
+                e[i].trace_known = true;
+            } else if (x.trace_kind != CFG_TRACE_GEN) {
+                if (prov_trace(&x, NULL, e[i].trace, &bytes) != 0) {
+                    snprintf(err, sizeof err, "trace.file: %.1000s: %s", x.trace_file, strerror(errno));
+                    rc = -1;
+                } else {
+                    e[i].trace_known = true;
+                    if (x.trace_kind == CFG_TRACE_FILE)
+                        json_object_set_new(file_sums, x.trace_file, json_string(e[i].trace));
+                }
             }
         }
         if (rc) {
@@ -188,9 +220,40 @@ static int check_points(const sweep *s)
         }
         json_decref(params);
         cfg_experiment_free(&x);
-        if (rc)
-            return EXP_BADINPUT;
     }
+    json_decref(file_sums);
+    return rc ? EXP_BADINPUT : 0;
+}
+
+/* Takes dir/.lock; its descriptor in *fd. EXP_FAIL when another sweep holds it. */
+static int lock_dir(const char *dir, int *fd)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    *fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (*fd < 0) {
+        fprintf(stderr, "pmarena sweep: cannot open %s: %s\n", path, strerror(errno));
+        return EXP_FAIL;
+    }
+    if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char holder[32] = "";
+        ssize_t n = pread(*fd, holder, sizeof holder - 1, 0);
+        holder[n > 0 ? n : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        if (e == EWOULDBLOCK)
+            fprintf(stderr, "pmarena sweep: %s is in use by another sweep (pid %s, holding %s); wait for it "
+                            "to finish or use another -o folder\n", dir, holder[0] ? holder : "unknown", path);
+        else
+            fprintf(stderr, "pmarena sweep: cannot lock %s: %s\n", path, strerror(e));
+        close(*fd);
+        *fd = -1;
+        return EXP_FAIL;
+    }
+    char pid[32];
+    int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(*fd, 0) != 0 || pwrite(*fd, pid, (size_t)len, 0) != len)
+        fprintf(stderr, "pmarena sweep: warning: cannot write the pid into %s\n", path);
     return 0;
 }
 
@@ -222,19 +285,9 @@ static int prepare_cache(const sweep *s, const char *dir)
     return rc;
 }
 
-int sweep_run(const sweep *s, const char *dir, const sweep_opts *o)
+/* Runs this shard's points that have no finished folder, `jobs` at a time. */
+static int run_missing(const sweep *s, const char *dir, const sweep_opts *o, uint64_t todo)
 {
-    int rc = check_points(s);
-    if (rc)
-        return rc;
-    if ((rc = prepare_cache(s, dir)) != 0)
-        return rc;
-    uint64_t todo = 0, skipped = 0;
-    for (uint64_t i = o->shard; i < s->npoints; i += o->nshards)
-        point_done(dir, i) ? skipped++ : todo++;
-    if (!o->quiet)
-        fprintf(stderr, "pmarena sweep: %llu points in this shard, %llu already done, %d at a time\n",
-                (unsigned long long)(todo + skipped), (unsigned long long)skipped, o->jobs);
     bool tty = !o->quiet && isatty(2);
     int running = 0, failed = 0;
     uint64_t finished = 0;
@@ -267,13 +320,49 @@ int sweep_run(const sweep *s, const char *dir, const sweep_opts *o)
         if (tty)
             fprintf(stderr, "\r%llu/%llu points", (unsigned long long)finished, (unsigned long long)todo);
     }
-    if (tty)
+    if (tty && finished)
         fprintf(stderr, "\n");
     if (failed) {
         fprintf(stderr, "pmarena sweep: %d point(s) failed; rerun to retry them\n", failed);
         return EXP_FAIL;
     }
     return 0;
+}
+
+int sweep_run(const sweep *s, const char *dir, const sweep_opts *o)
+{
+    sweep_expect *e = calloc(s->npoints, sizeof *e);
+    if (!e) {
+        fprintf(stderr, "pmarena sweep: out of memory\n");
+        return EXP_FAIL;
+    }
+    int rc = check_points(s, e), lock = -1;
+    if (rc == 0 && an_mkdir_p(dir) != 0) {
+        fprintf(stderr, "pmarena sweep: cannot create %s: %s\n", dir, strerror(errno));
+        rc = EXP_FAIL;
+    }
+    if (rc == 0)
+        rc = lock_dir(dir, &lock);
+    if (rc == 0)
+        rc = prepare_cache(s, dir);
+    if (rc == 0 && s->ident)
+        rc = sweep_ident_write(dir, s->ident);
+    sweep_counts c;
+    if (rc == 0)
+        rc = sweep_prune(s, dir, e, o, &c);
+    free(e);
+    if (rc) {
+        if (lock >= 0)
+            close(lock);
+        return rc;
+    }
+    if (!o->quiet)
+        sweep_counts_print(&c, o->jobs);
+    rc = run_missing(s, dir, o, c.rerun + c.fresh);
+    const char *dirs[] = {dir};
+    int trc = sweep_table(dirs, 1, dir, o->quiet);
+    close(lock);
+    return rc ? rc : trc;
 }
 
 int sweep_main(const char *config, char *const *sets, int nsets, const char *out, const sweep_opts *o)
@@ -291,13 +380,17 @@ int sweep_main(const char *config, char *const *sets, int nsets, const char *out
             json_decref(root);
             return EXP_BADINPUT;
         }
-    /* The name comes from the base config (the points get their own). */
+    /* The name comes from the base config (the points get their own); the
+     * resolved base and its trace make the sweep's identity. */
     cfg_experiment base;
     json_t *copy = json_deep_copy(root);
     json_object_del(copy, "sweep");
     int rc = cfg_experiment_from_json(&base, copy, config, err, sizeof err);
-    char dir[4096];
+    char dir[4096], tsum[PROV_HEX];
     snprintf(dir, sizeof dir, "%s%s", out ? out : "results/", out ? "" : base.name);
+    json_t *resolved = rc ? NULL : cfg_experiment_resolved(&base);
+    uint64_t tbytes;
+    bool tknown = rc == 0 && base.trace_kind != CFG_TRACE_GEN && prov_trace(&base, NULL, tsum, &tbytes) == 0;
     cfg_experiment_free(&base);
     if (rc) {
         fprintf(stderr, "pmarena sweep: %s: %s\n", config, err);
@@ -307,14 +400,13 @@ int sweep_main(const char *config, char *const *sets, int nsets, const char *out
     sweep s;
     if ((rc = sweep_init(&s, root, config, err, sizeof err)) != 0) {
         fprintf(stderr, "pmarena sweep: %s\n", err);
+        json_decref(resolved);
         sweep_free(&s);
         return rc;
     }
+    s.ident = sweep_ident_new(&s, resolved, tknown ? tsum : NULL);
+    json_decref(resolved);
     rc = sweep_run(&s, dir, o);
     sweep_free(&s);
-    if (rc == EXP_BADINPUT)
-        return rc;
-    const char *dirs[] = {dir};
-    int trc = sweep_table(dirs, 1, dir, o->quiet);
-    return rc ? rc : trc;
+    return rc;
 }
