@@ -10,6 +10,8 @@
 #   make install    PREFIX=/usr/local [DESTDIR=]: both libraries, headers,
 #                   pmarena, the recorder, pmarena.pc, man pages
 #   make man        man pages from the --help texts (build/man/)
+#   make docs       docs/CONFIG.md from the config key table (committed;
+#                   tests/test_config_keys.c fails when it is stale)
 #
 # Every target that compiles first runs scripts/deps.sh (order-only prerequisite
 # `deps`), which installs only the missing Debian packages. pkg-config is asked
@@ -74,7 +76,7 @@ MAN_DIR := $(BUILD)/man
 CLI := $(BUILD)/pmarena
 RECORD_LIB := $(BUILD)/libpmarena-record.so
 
-.PHONY: all deps deps-bench run test test-asan test-tsan bench clean install crashtest man
+.PHONY: all deps deps-bench run test test-asan test-tsan bench clean install crashtest man docs
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(SHLIB) $(CLI) $(RECORD_LIB)
@@ -108,6 +110,9 @@ $(SHLIB): $(PIC_OBJS)
 man: $(MAN_DIR)/pmarena.1
 $(MAN_DIR)/pmarena.1: $(CLI) scripts/manpages.sh
 	scripts/manpages.sh $(CLI) $(MAN_DIR)
+
+docs: $(CLI)
+	$(CLI) config-keys --markdown > docs/CONFIG.md
 
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS_ALL)

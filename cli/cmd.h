@@ -18,5 +18,6 @@ int cmd_report(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_bench_worker(int argc, char **argv);   /* bench/worker.c */
+int cmd_config_keys(int argc, char **argv);   /* hidden: docs/CONFIG.md */
 
 #endif

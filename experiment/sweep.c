@@ -12,6 +12,7 @@
  * killed midway and started again skips what finished.
  */
 #include "sweep.h"
+#include "config_json.h"
 #include "pmarena/experiment.h"
 #include "pmarena/gen.h"
 
