@@ -7,7 +7,11 @@
 #   make test-tsan  the suite under ThreadSanitizer (build/tsan/)
 #   make bench      benchmarks: print numbers and ratios, assert nothing
 #   make crashtest  the crash tests long: CRASH_POINTS per configuration [20000]
-#   make install    PREFIX=/usr/local: library, headers, pmarena, pmarena.pc
+#   make install    PREFIX=/usr/local [DESTDIR=]: both libraries, headers,
+#                   pmarena, the recorder, pmarena.pc, man pages
+#   make man        man pages from the --help texts (build/man/)
+#   make docs       docs/CONFIG.md from the config key table (committed;
+#                   tests/test_config_keys.c fails when it is stale)
 #
 # Every target that compiles first runs scripts/deps.sh (order-only prerequisite
 # `deps`), which installs only the missing Debian packages. pkg-config is asked
@@ -62,13 +66,20 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 PROG_BINS := $(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%)
 LIB := $(BUILD)/libpmarena.a
+# The shared library: its own -fPIC object set, so the static library and the
+# pmarena binary keep their non-PIC code.
+SOVERSION := 0
+PIC_OBJS := $(LIB_SRCS:%.c=$(BUILD)/pic/%.o)
+SHLIB := $(BUILD)/libpmarena.so
+SHLIB_REAL := $(SHLIB).$(VERSION)
+MAN_DIR := $(BUILD)/man
 CLI := $(BUILD)/pmarena
 RECORD_LIB := $(BUILD)/libpmarena-record.so
 
-.PHONY: all deps deps-bench run test test-asan test-tsan bench clean install crashtest
+.PHONY: all deps deps-bench run test test-asan test-tsan bench clean install crashtest man docs
 .DEFAULT_GOAL := all
 
-all: $(LIB) $(CLI) $(RECORD_LIB)
+all: $(LIB) $(SHLIB) $(CLI) $(RECORD_LIB)
 
 deps:
 	@scripts/deps.sh $(DEB_PKGS)
@@ -95,6 +106,24 @@ $(LIB): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
+
+$(BUILD)/pic/%.o: %.c | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -fPIC -c $< -o $@
+
+# libpmarena.so -> libpmarena.so.0 (the soname) -> libpmarena.so.0.1.0
+$(SHLIB): $(PIC_OBJS)
+	$(CC) -shared -Wl,--no-undefined -Wl,-soname,libpmarena.so.$(SOVERSION) -o $(SHLIB_REAL) $^ $(LDLIBS_ALL)
+	ln -sf $(notdir $(SHLIB_REAL)) $(SHLIB).$(SOVERSION)
+	ln -sf $(notdir $(SHLIB).$(SOVERSION)) $@
+
+# pmarena(1) and pmarena-COMMAND(1) for each command `pmarena --help` lists.
+man: $(MAN_DIR)/pmarena.1
+$(MAN_DIR)/pmarena.1: $(CLI) scripts/manpages.sh
+	scripts/manpages.sh $(CLI) $(MAN_DIR)
+
+docs: $(CLI)
+	$(CLI) config-keys --markdown > docs/CONFIG.md
 
 $(CLI): $(CLI_OBJS) $(LIB)
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(LIB) $(LDLIBS_ALL)
@@ -129,6 +158,8 @@ test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 	  PMARENA_BIN=$(CLI) PMARENA_RECORD_LIB=$(RECORD_LIB) PMARENA_PROGS=$(BUILD)/tests/progs \
 	    $(TEST_WRAP) $$t || fail=1; \
 	done; \
+	printf '== %s\n' install_test.sh; \
+	MAKE="$(MAKE)" tests/install_test.sh || fail=1; \
 	if [ $$fail -eq 0 ]; then echo "all suites passed"; else echo "some suites FAILED"; fi; \
 	exit $$fail
 
@@ -154,13 +185,20 @@ bench: $(BENCH_BINS) $(CLI) | deps-bench
 clean:
 	rm -rf build results
 
-install: all
+# Libraries, headers, the binary, the recorder, pmarena.pc and the man pages
+# under $(DESTDIR)$(PREFIX); pmarena.pc names $(PREFIX), where they end up.
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/bin \
-	  $(DESTDIR)$(PREFIX)/include/pmarena $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	  $(DESTDIR)$(PREFIX)/include/pmarena $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHLIB_REAL) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf $(notdir $(SHLIB_REAL)) $(DESTDIR)$(PREFIX)/lib/libpmarena.so.$(SOVERSION)
+	ln -sf libpmarena.so.$(SOVERSION) $(DESTDIR)$(PREFIX)/lib/libpmarena.so
 	install -m 755 $(RECORD_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/pmarena/*.h $(DESTDIR)$(PREFIX)/include/pmarena/
+	install -m 644 $(MAN_DIR)/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' \
 	  -e 's|@REQUIRES@|$(PC_LIB)|' pmarena.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pmarena.pc
 

@@ -17,5 +17,6 @@ int cmd_plot(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_config_keys(int argc, char **argv);   /* hidden: docs/CONFIG.md */
 
 #endif

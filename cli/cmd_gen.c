@@ -14,6 +14,7 @@
 #include "pmarena/gen.h"
 
 #include <getopt.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

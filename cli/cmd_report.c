@@ -5,7 +5,6 @@
  */
 #include "cmd.h"
 #include "pmarena/analysis.h"
-#include "pmarena/config.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -67,6 +66,16 @@ static const struct { const char *label, *path; } rows[] = {
 };
 
 
+/* The value at a dotted path of a summary ("wear.max"), or NULL. */
+static json_t *summary_value(json_t *s, const char *path)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save, *p = strtok_r(buf, ".", &save); p && s; p = strtok_r(NULL, ".", &save))
+        s = json_object_get(s, p);
+    return s;
+}
+
 static void value_text(json_t *s, size_t r, char *buf, size_t len)
 {
     if (!rows[r].path) {
@@ -79,7 +88,7 @@ static void value_text(json_t *s, size_t r, char *buf, size_t len)
         snprintf(buf, len, "%lld", n);
         return;
     }
-    json_t *v = cfg_json_path(s, rows[r].path);
+    json_t *v = summary_value(s, rows[r].path);
     if (json_is_integer(v))
         snprintf(buf, len, "%lld", (long long)json_integer_value(v));
     else if (json_is_real(v))

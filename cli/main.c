@@ -28,6 +28,7 @@ static const struct cmd {
     {"validate", cmd_validate, "check traces and experiment configs without running them"},
     {"bench", cmd_bench, "benchmark against glibc, jemalloc, mimalloc and PMDK: speed and wear"},
     {"bench-worker", bench_worker_main, "one measurement of `pmarena bench` (started by it)"},
+    {"config-keys", cmd_config_keys, NULL},   /* hidden (no summary): renders docs/CONFIG.md */
 };
 
 static void usage(FILE *out)
@@ -41,7 +42,8 @@ static void usage(FILE *out)
             "\n"
             "commands:\n");
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
-        fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+        if (cmds[i].summary)
+            fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
     fprintf(out,
             "\n"
             "Run 'pmarena COMMAND --help' for a command's options.\n"

@@ -2,13 +2,13 @@
  * config_device.c - the "device" object of an experiment config -> nv_config,
  * and back (for the resolved config written into summaries).
  *
- * Keys: kind, size, path, cell_size, write_model, media_line, preset, latency
- * {read_ns, write_ns, flush_ns, fence_ns}, crash_sim. The preset is applied
- * first, whatever the key order, so latency overrides always win over it.
- * Cross-field checks (media_line >= cell_size, ...) are nv_config_check's, so
- * the rules live in one place; this file checks types and names.
+ * The keys, their types and names are config_keys.c's table. The preset is
+ * applied first, whatever the key order, so latency overrides always win over
+ * it. Cross-field checks (media_line >= cell_size, ...) are nv_config_check's,
+ * so the rules live in one place.
  */
-#include "pmarena/config.h"
+#include "config_json.h"
+#include "config_keys.h"
 #include "config_util.h"
 
 #include <ctype.h>
@@ -60,91 +60,26 @@ int cfg_size_parse(const json_t *v, uint64_t *out, const char *key, char *err, s
                     key, shown);
 }
 
-static int cfg_latency(nv_latency *lat, const json_t *obj, const char *key, char *err, size_t errlen)
-{
-    static const char *const names[] = {"read_ns", "write_ns", "flush_ns", "fence_ns"};
-    double *field[] = {&lat->read_ns, &lat->write_ns, &lat->flush_ns, &lat->fence_ns};
-    if (!json_is_object(obj))
-        return cfg_fail(err, errlen, "%s.latency: expected an object with read_ns, write_ns, flush_ns, fence_ns", key);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        int i = 0;
-        while (i < 4 && strcmp(k, names[i]) != 0)
-            i++;
-        if (i == 4)
-            return cfg_fail(err, errlen, "%s.latency.%s: unknown key (allowed: read_ns, write_ns, flush_ns, fence_ns)",
-                            key, k);
-        char shown[96];
-        cfg_value_text(v, shown, sizeof shown);
-        if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1e9)
-            return cfg_fail(err, errlen, "%s.latency.%s: %s is not allowed (a number of ns from 0 to 1e9)",
-                            key, k, shown);
-        *field[i] = json_number_value(v);
-    }
-    return 0;
-}
-
 int cfg_device_from_json(nv_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
 {
-    static const char *const kinds[] = {"sim", "dram", "file"};
-    static const char *const models[] = {"line", "dcw"};
-    static const char *const presets[] = {"optane", "pcm", "sttram", "reram"};
-    static const char *const known[] = {"kind", "size", "path", "cell_size", "write_model",
-                                        "media_line", "preset", "latency", "crash_sim"};
-    if (!json_is_object(obj))
-        return cfg_fail(err, errlen, "%s: expected an object", key);
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
-        size_t i = 0;
-        while (i < sizeof known / sizeof known[0] && strcmp(k, known[i]) != 0)
-            i++;
-        if (i == sizeof known / sizeof known[0])
-            return cfg_fail(err, errlen, "%s.%s: unknown key (allowed: kind, size, path, cell_size, "
-                            "write_model, media_line, preset, latency, crash_sim)", key, k);
-    }
     int e, x;
-    json_t *p = json_object_get(obj, "preset");
-    if (p) {
-        if ((e = cfg_enum(p, &x, presets, 4, key, "preset", err, errlen)))
+    if ((e = cfg_block_keys(obj, "device", key, err, errlen)))
+        return e;
+    json_t *v = json_object_get(obj, "preset");
+    if (v) {
+        if ((e = cfg_key_enum(cfg_key_find("device", "preset"), v, key, &x, err, errlen)))
             return e;
         nv_config_set_preset(cfg, (nv_preset)x);
     }
-    if ((v = json_object_get(obj, "kind"))) {
-        if ((e = cfg_enum(v, &x, kinds, 3, key, "kind", err, errlen)))
-            return e;
-        cfg->kind = (nv_kind)x;
-    }
-    if ((v = json_object_get(obj, "write_model"))) {
-        if ((e = cfg_enum(v, &x, models, 2, key, "write_model", err, errlen)))
-            return e;
-        cfg->write_model = (nv_write_model)x;
-    }
-    char path[128];
-    if ((v = json_object_get(obj, "size"))) {
-        snprintf(path, sizeof path, "%s.size", key);
-        if ((e = cfg_size_parse(v, &cfg->size, path, err, errlen)))
+    if ((e = cfg_block_read(obj, "device", key, cfg, err, errlen)))
+        return e;
+    if ((v = json_object_get(obj, "latency"))) {
+        char path[160];
+        snprintf(path, sizeof path, "%s.latency", key);
+        if ((e = cfg_block_keys(v, "device.latency", path, err, errlen)) ||
+            (e = cfg_block_read(v, "device.latency", path, &cfg->latency, err, errlen)))
             return e;
     }
-    if ((v = json_object_get(obj, "path"))) {
-        if (!json_is_string(v) || !*json_string_value(v))
-            return cfg_fail(err, errlen, "%s.path: expected a non-empty string (a file path)", key);
-        cfg->path = json_string_value(v);
-    }
-    if ((v = json_object_get(obj, "cell_size")) &&
-        (e = cfg_u32(v, &cfg->cell_size, key, "cell_size", err, errlen)))
-        return e;
-    if ((v = json_object_get(obj, "media_line")) &&
-        (e = cfg_u32(v, &cfg->media_line, key, "media_line", err, errlen)))
-        return e;
-    if ((v = json_object_get(obj, "crash_sim"))) {
-        if (!json_is_boolean(v))
-            return cfg_fail(err, errlen, "%s.crash_sim: expected true or false", key);
-        cfg->crash_sim = json_is_true(v);
-    }
-    if ((v = json_object_get(obj, "latency")) && (e = cfg_latency(&cfg->latency, v, key, err, errlen)))
-        return e;
     char msg[200];
     if (nv_config_check(cfg, msg, sizeof msg) != 0)
         return cfg_fail(err, errlen, "%s.%s", key, msg);

@@ -6,10 +6,12 @@
  *
  * Top-level keys: name, comment, device, allocator, replay, trace (required),
  * analysis, sweep. Unknown keys anywhere are errors that name their path.
- * A trace file's relative path is taken from the current directory, else
- * from the config file's folder.
+ * A trace file's relative path is taken from the config file's folder, so a
+ * config means the same trace from any working directory (and installed).
+ * Keys, types and allowed values are config_keys.c's table.
  */
-#include "pmarena/config.h"
+#include "config_json.h"
+#include "config_keys.h"
 #include "config_util.h"
 
 #include <libgen.h>
@@ -20,57 +22,10 @@
 
 int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
 {
-    static const char *const known[] = {"granularity", "alignment", "arena_size", "policy", "bitmap_layout",
-                                        "metadata", "wear_spread_percent", "persistence", "log_kib"};
-    static const char *const policies[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
-    static const char *const layouts[] = {"linear", "interleaved"};
-    static const char *const placements[] = {"nvram", "hybrid", "dram"};
-    if (!json_is_object(obj))
-        return cfg_fail(err, errlen, "%s: expected an object", key);
-    /* The protocol names come from the allocator, so a protocol added there
-     * is accepted here without a second list to keep in step. */
-    const char *protocols[PMA_PERSISTENCES];
-    for (int i = 0; i < PMA_PERSISTENCES; i++)
-        protocols[i] = pma_persistence_name((pma_persistence)i);
-    int rc = cfg_known_keys(obj, known, 9, key, err, errlen), x;
-    json_t *v;
-    if (rc)
+    int rc;
+    if ((rc = cfg_block_keys(obj, "allocator", key, err, errlen)) ||
+        (rc = cfg_block_read(obj, "allocator", key, cfg, err, errlen)))
         return rc;
-    if ((v = json_object_get(obj, "granularity")) && (rc = cfg_u32(v, &cfg->granularity, key, "granularity", err, errlen)))
-        return rc;
-    if ((v = json_object_get(obj, "alignment")) && (rc = cfg_u32(v, &cfg->alignment, key, "alignment", err, errlen)))
-        return rc;
-    if ((v = json_object_get(obj, "arena_size"))) {
-        char path[160];
-        snprintf(path, sizeof path, "%s.arena_size", key);
-        if ((rc = cfg_size_parse(v, &cfg->arena_size, path, err, errlen)))
-            return rc;
-    }
-    if ((v = json_object_get(obj, "log_kib")) && (rc = cfg_u32(v, &cfg->log_kib, key, "log_kib", err, errlen)))
-        return rc;
-    if ((v = json_object_get(obj, "wear_spread_percent")) &&
-        (rc = cfg_u32(v, &cfg->wear_spread_percent, key, "wear_spread_percent", err, errlen)))
-        return rc;
-    if ((v = json_object_get(obj, "policy"))) {
-        if ((rc = cfg_enum(v, &x, policies, 4, key, "policy", err, errlen)))
-            return rc;
-        cfg->policy = (pma_policy)x;
-    }
-    if ((v = json_object_get(obj, "bitmap_layout"))) {
-        if ((rc = cfg_enum(v, &x, layouts, 2, key, "bitmap_layout", err, errlen)))
-            return rc;
-        cfg->bitmap_layout = (pma_bitmap_layout)x;
-    }
-    if ((v = json_object_get(obj, "metadata"))) {
-        if ((rc = cfg_enum(v, &x, placements, 3, key, "metadata", err, errlen)))
-            return rc;
-        cfg->metadata = (pma_metadata)x;
-    }
-    if ((v = json_object_get(obj, "persistence"))) {
-        if ((rc = cfg_enum(v, &x, protocols, PMA_PERSISTENCES, key, "persistence", err, errlen)))
-            return rc;
-        cfg->persistence = (pma_persistence)x;
-    }
     char msg[300];
     if (pma_config_check(cfg, msg, sizeof msg) != 0)
         return cfg_fail(err, errlen, "%s.%s", key, msg);
@@ -79,37 +34,12 @@ int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key,
 
 static int read_replay(cfg_experiment *x, const json_t *obj, char *err, size_t errlen)
 {
-    static const char *const known[] = {"mode", "on_alloc", "extra_writes", "data", "sample_every", "seed"};
-    static const char *const modes[] = {"deterministic", "concurrent"};
-    static const char *const on_alloc[] = {"full", "none"};
-    static const char *const data[] = {"random", "zero"};
-    if (!json_is_object(obj))
-        return cfg_fail(err, errlen, "replay: expected an object");
-    int rc = cfg_known_keys(obj, known, 6, "replay", err, errlen), i;
-    json_t *v;
-    if (rc)
+    int rc;
+    if ((rc = cfg_block_keys(obj, "replay", "replay", err, errlen)) ||
+        (rc = cfg_block_read(obj, "replay", "replay", &x->replay, err, errlen)))
         return rc;
-    if ((v = json_object_get(obj, "mode"))) {
-        if ((rc = cfg_enum(v, &i, modes, 2, "replay", "mode", err, errlen)))
-            return rc;
-        x->replay.mode = (tr_mode)i;
-    }
-    if ((v = json_object_get(obj, "on_alloc"))) {
-        if ((rc = cfg_enum(v, &i, on_alloc, 2, "replay", "on_alloc", err, errlen)))
-            return rc;
-        x->replay.on_alloc = (tr_on_alloc)i;
-    }
-    if ((v = json_object_get(obj, "data"))) {
-        if ((rc = cfg_enum(v, &i, data, 2, "replay", "data", err, errlen)))
-            return rc;
-        x->replay.data = (tr_data)i;
-    }
-    if ((v = json_object_get(obj, "extra_writes")) &&
-        (rc = cfg_u32(v, &x->replay.extra_writes, "replay", "extra_writes", err, errlen)))
-        return rc;
-    if ((v = json_object_get(obj, "seed")) && (rc = cfg_u64(v, &x->replay.seed, UINT64_MAX >> 1, "replay.seed", err, errlen)))
-        return rc;
-    if ((v = json_object_get(obj, "sample_every"))) {
+    json_t *v = json_object_get(obj, "sample_every");
+    if (v) {
         if (json_is_string(v) && strcmp(json_string_value(v), "auto") == 0) {
             x->sample_auto = true;
         } else {
@@ -125,12 +55,11 @@ static bool readable(const char *p) { return access(p, R_OK) == 0; }
 
 static int read_trace(cfg_experiment *x, const json_t *obj, char *err, size_t errlen)
 {
-    static const char *const known[] = {"file", "events", "gen"};
     if (!obj)
         return cfg_fail(err, errlen, "trace: missing (give {\"file\": PATH}, {\"events\": [...]} or {\"gen\": {...}})");
     if (!json_is_object(obj) || json_object_size(obj) != 1)
         return cfg_fail(err, errlen, "trace: expected exactly one of {\"file\": PATH}, {\"events\": [...]}, {\"gen\": {...}}");
-    int rc = cfg_known_keys(obj, known, 3, "trace", err, errlen);
+    int rc = cfg_block_keys(obj, "trace", "trace", err, errlen);
     if (rc)
         return rc;
     json_t *v;
@@ -139,15 +68,16 @@ static int read_trace(cfg_experiment *x, const json_t *obj, char *err, size_t er
             return cfg_fail(err, errlen, "trace.file: expected a path");
         const char *f = json_string_value(v);
         x->trace_kind = CFG_TRACE_FILE;
-        snprintf(x->trace_file, sizeof x->trace_file, "%s", f);
-        if (f[0] != '/' && !readable(f)) {
+        if (f[0] == '/') {
+            snprintf(x->trace_file, sizeof x->trace_file, "%s", f);
+        } else {
             char dir[4096];
             snprintf(dir, sizeof dir, "%s", x->config_path);
             snprintf(x->trace_file, sizeof x->trace_file, "%s/%s", dirname(dir), f);
         }
         if (!readable(x->trace_file))
-            return cfg_fail(err, errlen, "trace.file: \"%s\" cannot be read (relative paths are taken from the "
-                            "current directory, then from the config's folder)", f);
+            return cfg_fail(err, errlen, "trace.file: \"%s\" cannot be read (as %s: a relative path is taken "
+                            "from the config file's folder)", f, x->trace_file);
     } else if ((v = json_object_get(obj, "events"))) {
         if (!json_is_array(v))
             return cfg_fail(err, errlen, "trace.events: expected an array of events");
@@ -165,46 +95,19 @@ static int read_trace(cfg_experiment *x, const json_t *obj, char *err, size_t er
 
 static int read_analysis(cfg_experiment *x, const json_t *obj, char *err, size_t errlen)
 {
-    static const char *const known[] = {"endurance", "histogram_bins"};
-    static const char *const eknown[] = {"mean", "stddev", "seed"};
-    if (!json_is_object(obj))
-        return cfg_fail(err, errlen, "analysis: expected an object");
-    int rc = cfg_known_keys(obj, known, 2, "analysis", err, errlen);
-    if (rc)
+    int rc;
+    if ((rc = cfg_block_keys(obj, "analysis", "analysis", err, errlen)) ||
+        (rc = cfg_block_read(obj, "analysis", "analysis", x, err, errlen)))
         return rc;
-    json_t *e = json_object_get(obj, "endurance"), *v;
-    if (e) {
-        if (!json_is_object(e))
-            return cfg_fail(err, errlen, "analysis.endurance: expected {\"mean\": 1e8, \"stddev\": 0, \"seed\": 1}");
-        if ((rc = cfg_known_keys(e, eknown, 3, "analysis.endurance", err, errlen)))
-            return rc;
-        if ((v = json_object_get(e, "mean"))) {
-            if (!json_is_number(v) || json_number_value(v) <= 0)
-                return cfg_fail(err, errlen, "analysis.endurance.mean: expected a number of writes > 0");
-            x->endurance.mean = json_number_value(v);
-        }
-        if ((v = json_object_get(e, "stddev"))) {
-            if (!json_is_number(v) || json_number_value(v) < 0)
-                return cfg_fail(err, errlen, "analysis.endurance.stddev: expected a number >= 0");
-            x->endurance.stddev = json_number_value(v);
-        }
-        if ((v = json_object_get(e, "seed")) && (rc = cfg_u64(v, &x->endurance.seed, UINT64_MAX >> 1,
-                                                             "analysis.endurance.seed", err, errlen)))
-            return rc;
-    }
-    if ((v = json_object_get(obj, "histogram_bins"))) {
-        if ((rc = cfg_u32(v, &x->hist_bins, "analysis", "histogram_bins", err, errlen)))
-            return rc;
-        if (x->hist_bins < 1 || x->hist_bins > 100000)
-            return cfg_fail(err, errlen, "analysis.histogram_bins: %u is not allowed (1 to 100000)", x->hist_bins);
-    }
+    json_t *e = json_object_get(obj, "endurance");
+    if (e && ((rc = cfg_block_keys(e, "analysis.endurance", "analysis.endurance", err, errlen)) ||
+              (rc = cfg_block_read(e, "analysis.endurance", "analysis.endurance", &x->endurance, err, errlen))))
+        return rc;
     return 0;
 }
 
 int cfg_experiment_from_json(cfg_experiment *x, json_t *root, const char *path, char *err, size_t errlen)
 {
-    static const char *const known[] = {"name", "comment", "device", "allocator", "replay", "trace",
-                                        "analysis", "sweep"};
     memset(x, 0, sizeof *x);
     x->root = root;
     snprintf(x->config_path, sizeof x->config_path, "%s", path);
@@ -216,7 +119,7 @@ int cfg_experiment_from_json(cfg_experiment *x, json_t *root, const char *path, 
     x->hist_bins = 64;
     if (!json_is_object(root))
         return cfg_fail(err, errlen, "%s: expected a JSON object at the top level", path);
-    int rc = cfg_known_keys(root, known, 8, "", err, errlen);
+    int rc = cfg_block_keys(root, "", "", err, errlen);
     if (rc)
         return rc;
     json_t *v = json_object_get(root, "name");
@@ -325,9 +228,6 @@ int cfg_experiment_load(cfg_experiment *x, const char *path, char *const *sets, 
 
 json_t *cfg_experiment_resolved(const cfg_experiment *x)
 {
-    static const char *const policies[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
-    static const char *const layouts[] = {"linear", "interleaved"};
-    static const char *const placements[] = {"nvram", "hybrid", "dram"};
     json_t *o = json_object();
     json_object_set_new(o, "name", json_string(x->name));
     json_t *c = json_object_get(x->root, "comment");
@@ -336,8 +236,9 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
     json_object_set_new(o, "device", cfg_device_to_json(&x->device));
     json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:s, s:i}",
         "granularity", (int)x->allocator.granularity, "alignment", (int)x->allocator.alignment,
-        "arena_size", (json_int_t)x->allocator.arena_size, "policy", policies[x->allocator.policy],
-        "bitmap_layout", layouts[x->allocator.bitmap_layout], "metadata", placements[x->allocator.metadata],
+        "arena_size", (json_int_t)x->allocator.arena_size, "policy", pma_policy_name(x->allocator.policy),
+        "bitmap_layout", pma_layout_name(x->allocator.bitmap_layout),
+        "metadata", pma_metadata_name(x->allocator.metadata),
         "wear_spread_percent", (int)x->allocator.wear_spread_percent,
         "persistence", pma_persistence_name(x->allocator.persistence), "log_kib", (int)x->allocator.log_kib));
     json_t *se = x->sample_auto ? json_string("auto") : json_integer((json_int_t)x->replay.sample_every);

@@ -5,6 +5,7 @@
  * are null.
  */
 #include "run_internal.h"
+#include "config_json.h"
 #include "provenance.h"
 
 #include <math.h>

@@ -19,6 +19,7 @@
  * which is right, as they are the sweep.
  */
 #include "sweep.h"
+#include "config_json.h"
 #include "pmarena/experiment.h"
 #include "pmarena/gen.h"
 #include "pmarena/analysis.h"

@@ -11,7 +11,7 @@
 #include "sweep.h"
 #include "pmarena/experiment.h"
 #include "pmarena/analysis.h"
-#include "pmarena/config.h"
+#include "config_json.h"
 
 #include <dirent.h>
 #include <errno.h>

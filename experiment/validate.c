@@ -8,6 +8,7 @@
  * column; or the key path, and the sweep point.
  */
 #include "sweep.h"
+#include "config_json.h"
 #include "pmarena/experiment.h"
 #include "pmarena/gen.h"
 #include "pmarena/trace.h"

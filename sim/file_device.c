@@ -1,23 +1,21 @@
 /*
- * file_device.c - the persistent backend: a memory-mapped file through
- * libpmem. Stores are memcpy into the mapping; flush is pmem_flush when the
- * mapping is real (or forced, PMEM_IS_PMEM_FORCE=1) persistent memory and
- * pmem_msync otherwise; fence is pmem_drain. Nothing is counted.
+ * file_device.c - the persistent backend: a memory-mapped file. Stores are
+ * memcpy into the mapping; flush and fence go to the mapping (file_map.h,
+ * libpmem's in file_pmem.c: a cache flush on persistent memory, msync
+ * otherwise). Nothing is counted. Plain libc here.
  *
  * An existing file is opened as it is (its size wins over cfg->size), so a
  * heap on it survives process exit; a missing one is created with cfg->size.
  */
 #include "sim_internal.h"
+#include "file_map.h"
 
-#include <libpmem.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 typedef struct nv_file {
     nv_device dev;
-    size_t mapped_len;
-    int is_pmem;
+    nv_map map;
 } nv_file;
 
 static int file_write(nv_device *d, uint64_t off, const void *src, size_t len, nv_tag tag)
@@ -53,16 +51,12 @@ static void file_flush(nv_device *d, uint64_t off, size_t len)
         return;
     if (len > d->size - off)
         len = (size_t)(d->size - off);
-    if (f->is_pmem)
-        pmem_flush(d->base + off, len);
-    else
-        pmem_msync(d->base + off, len);
+    nv_map_flush(&f->map, d->base + off, len);
 }
 
 static void file_fence(nv_device *d)
 {
-    if (((nv_file *)d)->is_pmem)
-        pmem_drain();
+    nv_map_drain(&((nv_file *)d)->map);
 }
 
 static int file_crash(nv_device *d, const nv_crash_opts *opts)
@@ -75,7 +69,7 @@ static int file_crash(nv_device *d, const nv_crash_opts *opts)
 static void file_close(nv_device *d)
 {
     nv_file *f = (nv_file *)d;
-    pmem_unmap(d->base, f->mapped_len);
+    nv_map_unmap(&f->map);
     free(f);
 }
 
@@ -94,17 +88,11 @@ int nv_file_open(nv_device **dev, const nv_config *cfg)
     nv_file *f = calloc(1, sizeof *f);
     if (!f)
         return NV_ENOMEM;
-    void *base;
-    if (access(cfg->path, F_OK) == 0)
-        base = pmem_map_file(cfg->path, 0, 0, 0, &f->mapped_len, &f->is_pmem);
-    else
-        base = pmem_map_file(cfg->path, (size_t)cfg->size, PMEM_FILE_CREATE | PMEM_FILE_EXCL,
-                             0644, &f->mapped_len, &f->is_pmem);
-    if (!base) {
+    if (nv_map_file(&f->map, cfg->path, cfg->size) != 0) {
         free(f);
         return NV_EIO;
     }
-    f->dev = (nv_device){.ops = &file_ops, .base = base, .size = f->mapped_len, .kind = NV_KIND_FILE,
+    f->dev = (nv_device){.ops = &file_ops, .base = f->map.base, .size = f->map.len, .kind = NV_KIND_FILE,
                         .direct = true};
     *dev = &f->dev;
     return 0;

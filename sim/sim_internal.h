@@ -2,6 +2,9 @@
  * sim_internal.h - state of the simulated NVRAM device, shared by the files
  * of sim/ (sim_device.c: stores, reads, counting, latency; sim_crash.c: the
  * persisted image, crash and injection; sim_counters.c: the counter queries).
+ *
+ * sim/ needs libc only, but for one file: file_pmem.c, the file device's
+ * mapping through libpmem (behind file_map.h).
  */
 #ifndef PMARENA_SIM_INTERNAL_H
 #define PMARENA_SIM_INTERNAL_H

@@ -4,7 +4,7 @@
  * allocator block's persistence key: read, defaulted, refused when unknown,
  * and echoed in the resolved experiment config. */
 #include "testutil.h"
-#include "pmarena/config.h"
+#include "../experiment/config_json.h"
 
 #include <string.h>
 

@@ -8,6 +8,7 @@
 #include "testutil.h"
 #include "pmarena/gen.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -28,10 +28,13 @@
 #ifndef PMARENA_GEN_H
 #define PMARENA_GEN_H
 
-#include <jansson.h>
 #include <stdint.h>
 
 #include "pmarena/trace.h"
+
+/* Specs are Jansson values; the header names the type without including
+ * jansson.h (callers that build specs include it themselves). */
+struct json_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -53,24 +56,24 @@ typedef struct tr_gen_stats {
 typedef int (*tr_gen_sink)(void *ctx, const tr_event *e);
 
 /* Validates spec without generating anything: 0 or TR_ESEMANTIC. */
-int tr_gen_check(const json_t *spec, const char *key, tr_error *err);
+int tr_gen_check(const struct json_t *spec, const char *key, tr_error *err);
 
 /* The resolved spec (every default filled in, keys in canonical order) as a
  * new JSON object in *out; feeding it back gives the same trace. */
-int tr_gen_resolve(const json_t *spec, const char *key, json_t **out, tr_error *err);
+int tr_gen_resolve(const struct json_t *spec, const char *key, struct json_t **out, tr_error *err);
 
 /* Generates the events into sink (no file): for replaying a generated trace
  * directly, and for tests. stats may be NULL. */
-int tr_gen_run(const json_t *spec, const char *key, tr_gen_sink sink, void *ctx,
+int tr_gen_run(const struct json_t *spec, const char *key, tr_gen_sink sink, void *ctx,
                tr_gen_stats *stats, tr_error *err);
 
 /* Generates the trace into out_path through tr_writer (JSON Lines; gzip when
  * the path ends in .gz; atomic: on any error nothing is left under out_path
  * or its temp name). The header's "threads" is the spec's, its "source" the
  * compact JSON of the resolved spec. */
-int tr_gen_write(const json_t *spec, const char *key, const char *out_path, tr_error *err);
+int tr_gen_write(const struct json_t *spec, const char *key, const char *out_path, tr_error *err);
 /* The same, also filling stats (may be NULL). */
-int tr_gen_write_stats(const json_t *spec, const char *key, const char *out_path,
+int tr_gen_write_stats(const struct json_t *spec, const char *key, const char *out_path,
                        tr_gen_stats *stats, tr_error *err);
 
 /* ---- the command line's short forms of spec values (gen_text.c) ------------ */
