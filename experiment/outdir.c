@@ -14,6 +14,7 @@
  * replaced, so a mistyped -o never deletes a user's folder.
  */
 #include "outdir.h"
+#include "config_json.h"
 #include "cleanup.h"
 #include "pmarena/analysis.h"
 

@@ -6,6 +6,7 @@
  * new commit rebuilds one object instead of the whole tree.
  */
 #include "provenance.h"
+#include "config_json.h"
 #include "pmarena/experiment.h"
 
 #include <errno.h>

@@ -7,6 +7,8 @@
  */
 #include "pmarena/gen.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>

@@ -79,19 +79,19 @@ int tr_gen_write_stats(const struct json_t *spec, const char *key, const char *o
 /* ---- the command line's short forms of spec values (gen_text.c) ------------ */
 
 /* A number: a JSON integer when the text is one, else a real; NULL if neither. */
-json_t *tr_gen_number_text(const char *text);
+struct json_t *tr_gen_number_text(const char *text);
 /* A size distribution: fixed:V, uniform:MIN:MAX, lognormal:MU:SIGMA[:MIN:MAX],
  * exponential:MEAN[:MIN:MAX], empirical:SIZE=WEIGHT,... or empirical:SIZE,...
  * as its spec object. NULL when a part is not a number or there are too many;
  * an unknown kind gives {"dist": kind}, for tr_gen_check to refuse with the
  * allowed ones. */
-json_t *tr_gen_size_text(const char *text);
+struct json_t *tr_gen_size_text(const char *text);
 /* A lifetime: exponential:MEAN or fixed:WINDOW, likewise. */
-json_t *tr_gen_lifetime_text(const char *text);
+struct json_t *tr_gen_lifetime_text(const char *text);
 /* Sets the dotted key path (e.g. "size.max") of spec to value (a new
  * reference, taken over even on failure), making the objects on the way.
  * 0, or -1 when the path has no key in it. */
-int tr_gen_set_path(json_t *spec, const char *path, json_t *value);
+int tr_gen_set_path(struct json_t *spec, const char *path, struct json_t *value);
 
 #ifdef __cplusplus
 }
