@@ -9,12 +9,15 @@
 #ifndef PMARENA_RECORD_H
 #define PMARENA_RECORD_H
 
-#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pmarena/trace.h"
+
+/* Path buffers of the result (Linux's PATH_MAX, which <limits.h> gives only
+ * under POSIX feature macros: an installed header must not need them). */
+#define TR_RECORD_PATH_MAX 4096
 
 #ifdef __cplusplus
 extern "C" {
@@ -33,8 +36,8 @@ typedef struct tr_record_opts {
 
 typedef struct tr_record_result {
     char status[128];               /* how the program ended, in words; "" when it did not run */
-    char raw_dir[PATH_MAX];         /* the raw files' folder (removed unless keep_raw); "" none */
-    char summary[PATH_MAX * 2 + 512];   /* the traces written, in one line; "" unless TR_RECORD_OK */
+    char raw_dir[TR_RECORD_PATH_MAX];         /* the raw files' folder (removed unless keep_raw); "" none */
+    char summary[TR_RECORD_PATH_MAX * 2 + 512];   /* the traces written, in one line; "" unless TR_RECORD_OK */
 } tr_record_result;
 
 /* Runs o->cmd under the recorder and converts what it logged: TR_RECORD_OK
