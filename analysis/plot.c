@@ -140,7 +140,6 @@ static const char plot_style[] =
     "set linetype 8 lc rgb '#000000' lw 2 dt (16,4,2,4,2,4) pt 8\n"
     "set linetype cycle 8\n"
     "set key outside right top\n"
-    "set datafile separator ','\n"
     "# eval an_span: an_lo, an_hi = least positive and largest value of the\n"
     "# columns an_cols (e.g. \"2 3\") of an_file; an_log = they span more than\n"
     "# 100x, so that axis is drawn log scale (zeros then fall off it).\n"

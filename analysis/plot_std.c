@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 static const char wear_hist_gp[] =
+    "set datafile separator ','\n"
     "log2bin(lo) = lo == 0 ? 0 : int(log(lo) / log(2) + 1.5)\n"
     "stats 'wear_hist.csv' skip 1 using (strcol(1) eq 'log2' ? log2bin($2) : NaN) name 'B' nooutput\n"
     "an_file = 'wear_hist.csv'; an_cols = '4'; eval an_span\n"
@@ -57,6 +58,7 @@ static const char wear_hist_gp[] =
     "unset multiplot\n";
 
 static const char wear_cdf_gp[] =
+    "set datafile separator ','\n"
     "set title 'Cumulative fraction of cells by writes per cell (wear_hist.csv, log2 bins)'\n"
     "set logscale x 2\n"
     "set format x '2^%L'\n"
@@ -70,6 +72,7 @@ static const char wear_cdf_gp[] =
 
 /* The labels layer is added by an_plot_heatmap when heat_kinds.csv exists. */
 static const char heatmap_gp[] =
+    "set datafile separator ','\n"
     "set title 'Writes per region, in address order (heat.csv)'\n"
     "set xlabel 'column'\n"
     "set ylabel 'row (addresses grow left to right, then down)'\n"
@@ -115,6 +118,7 @@ static const char heatmap_labels_gp[] =
 static const char heatmap_end_gp[] = "\n}\n";
 
 static const char meta_kinds_gp[] =
+    "set datafile separator ','\n"
     "set title 'Writes per kind (kinds.csv)'\n"
     "set style data histograms\n"
     "set style histogram clustered gap 1\n"
@@ -129,6 +133,7 @@ static const char meta_kinds_gp[] =
     "     '' skip 1 using 3 title 'hottest cell' lt 2 fillstyle pattern 4 border -1\n";
 
 static const char frag_gp[] =
+    "set datafile separator ','\n"
     "set multiplot layout 2,1 title 'Fragmentation over the run (frag.csv)'\n"
     "set xlabel 'events'\n"
     "set ylabel 'bytes'\n"
@@ -147,6 +152,7 @@ static const char frag_gp[] =
     "unset multiplot\n";
 
 static const char wear_time_gp[] =
+    "set datafile separator ','\n"
     "set multiplot layout 2,1 title 'Wear over the run (wear_time.csv)'\n"
     "set xlabel 'events'\n"
     "set grid\n"
@@ -193,7 +199,8 @@ int an_plot_heatmap(const char *dir)
     free(kp);
     /* The kinds in the legend: the names found in heat_kinds.csv, in order of
      * first appearance, for gnuplot's word(K, i). */
-    const char *words = labels ? "K = ''; stats 'heat_kinds.csv' skip 1 using "
+    const char *words = labels ? "set datafile separator ','\n"
+                                 "K = ''; stats 'heat_kinds.csv' skip 1 using "
                                  "(K = strstrt(' '.K.' ', ' '.strcol(1).' ') ? K : (K eq '' ? strcol(1) : K.' '.strcol(1)), 0) "
                                  "nooutput\n"
                                  "stats 'heat_kinds.csv' skip 1 using 4 name 'KR' nooutput\n"
