@@ -54,7 +54,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: pmarena report DIR... [--format table|csv|markdown] [--csv]\n"
                "Prints the key figures of each run's summary.json side by side, one column per\n"
                "run. Wear statistics come device-wide and over touched cells (the rows\n"
-               "\"over touched cells\"; in csv the metric names end in _touched). csv is\n"
+               "ending in _touched: hotspot_touched, p99_touched, ...). csv is\n"
                "RFC 4180 with numbers at full precision (shortest round-trip form).\n");
 }
 
@@ -78,7 +78,8 @@ static void print_csv(const exp_report *r)
         an_csv_str(&c, r->runs[k]);
     an_csv_end(&c);
     for (size_t i = 0; i < r->nmetrics; i++) {
-        an_csv_str(&c, exp_report_metric(i));
+        const char *label = exp_report_label(i);
+        an_csv_str(&c, label + strspn(label, " "));
         for (int k = 0; k < r->nruns; k++) {
             const exp_report_cell *v = exp_report_at(r, i, k);
             if (v->is_int)
@@ -105,7 +106,7 @@ static void print_text(const exp_report *r, bool md)
     for (size_t i = 0; i < r->nmetrics; i++) {
         const char *label = exp_report_label(i);
         if (md)
-            printf("| %s%s |", label[0] == ' ' ? "&nbsp;&nbsp;" : "", label + strspn(label, " "));
+            printf("| %s |", label + strspn(label, " "));
         else
             printf("%-24s", label);
         for (int k = 0; k < r->nruns; k++) {

@@ -3,10 +3,12 @@
  * summary.json read with Jansson and the report's metrics looked up in it,
  * one value per (metric, run). Printing is the command's (cli/cmd_report.c).
  *
- * Metrics are named two ways: a label for people ("hot-spot factor") and a
- * flat name for scripts (wear.hotspot -> "hotspot"); the wear statistics
- * over touched cells take the flat name with a `_touched` suffix
- * (wear.touched.hotspot -> "hotspot_touched"), the names bench uses too.
+ * Metrics are named two ways: a label, the row's name in every format
+ * ("hot-spot factor", kept as it was for the scripts that read report csv),
+ * and a flat name (wear.hotspot -> "hotspot"). The wear statistics over
+ * touched cells are labelled with their flat name, the device-wide one's
+ * with a `_touched` suffix (wear.touched.hotspot -> "hotspot_touched"), the
+ * names bench uses too.
  * A metric missing from a summary (an older run, or a dram run without wear)
  * is NAN, so runs of different vintages still line up.
  */
@@ -30,17 +32,17 @@ static const metric metrics[] = {
     {"max", "hottest cell", "wear.max"},
     {"cells_touched", "cells touched", "wear.cells_touched"},
     {"mean", "mean per cell", "wear.mean"},
-    {"mean_touched", "  over touched cells", "wear.touched.mean"},
+    {"mean_touched", "  mean_touched", "wear.touched.mean"},
     {"p50", "p50 per cell", "wear.p50"},
-    {"p50_touched", "  over touched cells", "wear.touched.p50"},
+    {"p50_touched", "  p50_touched", "wear.touched.p50"},
     {"p99", "p99 per cell", "wear.p99"},
-    {"p99_touched", "  over touched cells", "wear.touched.p99"},
+    {"p99_touched", "  p99_touched", "wear.touched.p99"},
     {"gini", "gini", "wear.gini"},
-    {"gini_touched", "  over touched cells", "wear.touched.gini"},
+    {"gini_touched", "  gini_touched", "wear.touched.gini"},
     {"hotspot", "hot-spot factor", "wear.hotspot"},
-    {"hotspot_touched", "  over touched cells", "wear.touched.hotspot"},
+    {"hotspot_touched", "  hotspot_touched", "wear.touched.hotspot"},
     {"lifetime_fraction", "lifetime fraction", "wear.lifetime_fraction"},
-    {"lifetime_fraction_touched", "  over touched cells", "wear.touched.lifetime_fraction"},
+    {"lifetime_fraction_touched", "  lifetime_fraction_touched", "wear.touched.lifetime_fraction"},
     {"projected_lifetime_s", "projected lifetime s", "wear.projected_lifetime_s"},
     {"meta_max", "hottest metadata cell", "wear_meta.max"},
     {"internal", "internal frag", "fragmentation.internal"},

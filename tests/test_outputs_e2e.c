@@ -6,8 +6,8 @@
  * wear_time.csv has one row per fragmentation sample (through the adaptive
  * thinning), events increasing, counts non-decreasing, ending at the
  * summary's totals (and is absent on the dram device); every gnuplot script
- * is noenhanced; report --csv prints full-precision numbers under flat names
- * (hotspot, hotspot_touched). */
+ * is noenhanced; report --csv prints full-precision numbers, the touched
+ * statistics in rows named *_touched. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -260,9 +260,9 @@ START_TEST(report_csv_has_full_precision)
     text[fread(text, 1, sizeof text - 1, f)] = '\0';
     fclose(f);
     const struct { const char *metric; json_t *v; } want[] = {
-        {"hotspot", get(s, "wear", "hotspot")},
+        {"hot-spot factor", get(s, "wear", "hotspot")},
         {"hotspot_touched", get(get(s, "wear", "touched"), "hotspot", NULL)},
-        {"mean", get(s, "wear", "mean")},
+        {"mean per cell", get(s, "wear", "mean")},
         {"gini_touched", get(get(s, "wear", "touched"), "gini", NULL)},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
@@ -273,7 +273,7 @@ START_TEST(report_csv_has_full_precision)
     }
     /* the hot-spot factor here is not a round number: more than 4 digits */
     char field[64];
-    csv_value(text, "hotspot", field, sizeof field);
+    csv_value(text, "hot-spot factor", field, sizeof field);
     ck_assert_msg(strspn(field, "0123456789.") > 6, "hotspot printed as %s", field);
     json_decref(s);
 }

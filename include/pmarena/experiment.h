@@ -75,9 +75,10 @@ typedef struct exp_report {
 /* Reads <dir>/summary.json of each of dirs[0..n). EXP_BADINPUT (after
  * naming the file on stderr) when one is missing or not JSON. */
 int exp_report_load(exp_report *r, const char *const *dirs, int n);
-/* Metric i's flat name (wear statistics over touched cells end in
- * `_touched`: hotspot_touched, p99_touched, ...) and its label for people
- * (indented two spaces under the metric it refines); NULL past the end. */
+/* Metric i's flat name (hotspot, p99_touched, ...) and its row label
+ * ("hot-spot factor"; the statistics over touched cells are labelled with
+ * their flat name, ending in `_touched`, indented two spaces under the
+ * device-wide one); NULL past the end. */
 const char *exp_report_metric(size_t i);
 const char *exp_report_label(size_t i);
 const exp_report_cell *exp_report_at(const exp_report *r, size_t metric, int run);
