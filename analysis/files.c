@@ -1,7 +1,8 @@
 /*
  * files.c - how analysis writes files: atomically (a temporary name, then
  * rename), with numbers formatted the same way everywhere; the run's small
- * CSV series (kinds.csv, frag.csv, formats in analysis.h); error names.
+ * CSV series (kinds.csv, frag.csv, wear_time.csv, formats in analysis.h,
+ * written through csv.c); error names.
  *
  * Atomic files: PATH.tmp.PID is written and closed, and only a complete file
  * (no error from any write or from fclose, which flushes) is renamed over
@@ -17,7 +18,6 @@
 #include "pmarena/analysis.h"
 #include "internal.h"
 
-#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,9 +130,15 @@ int an_kinds_csv(const char *const *names, const uint64_t *writes, const uint64_
     int rc = an_file_open(&af, path);
     if (rc)
         return rc;
-    fputs("kind,writes,hottest\n", af.f);
-    for (size_t i = 0; i < k; i++)
-        fprintf(af.f, "%s,%" PRIu64 ",%" PRIu64 "\n", names[i], writes[i], hottest[i]);
+    an_csv c;
+    an_csv_begin(&c, af.f);
+    an_csv_row(&c, (const char *[]){"kind", "writes", "hottest"}, 3);
+    for (size_t i = 0; i < k; i++) {
+        an_csv_str(&c, names[i]);
+        an_csv_u64(&c, writes[i]);
+        an_csv_u64(&c, hottest[i]);
+        an_csv_end(&c);
+    }
     return an_file_commit(&af);
 }
 
@@ -144,15 +150,43 @@ int an_frag_csv(const an_frag_sample *samples, size_t k, const char *path)
     int rc = an_file_open(&af, path);
     if (rc)
         return rc;
-    fputs("events,requested,allocated,footprint,internal,external,utilization\n", af.f);
+    an_csv c;
+    an_csv_begin(&c, af.f);
+    an_csv_row(&c, (const char *[]){"events", "requested", "allocated", "footprint", "internal", "external",
+                                    "utilization"}, 7);
     for (size_t i = 0; i < k; i++) {
         const an_frag_sample *s = &samples[i];
-        char in[32], ex[32], ut[32];
-        an_fmt_double(in, sizeof in, s->internal);
-        an_fmt_double(ex, sizeof ex, s->external);
-        an_fmt_double(ut, sizeof ut, s->utilization);
-        fprintf(af.f, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%s,%s,%s\n", s->events,
-                s->requested, s->allocated, s->footprint, in, ex, ut);
+        an_csv_u64(&c, s->events);
+        an_csv_u64(&c, s->requested);
+        an_csv_u64(&c, s->allocated);
+        an_csv_u64(&c, s->footprint);
+        an_csv_double(&c, s->internal);
+        an_csv_double(&c, s->external);
+        an_csv_double(&c, s->utilization);
+        an_csv_end(&c);
+    }
+    return an_file_commit(&af);
+}
+
+int an_wear_time_csv(const an_wear_sample *samples, size_t k, const char *path)
+{
+    if (k && !samples)
+        return AN_EINVAL;
+    an_file af;
+    int rc = an_file_open(&af, path);
+    if (rc)
+        return rc;
+    an_csv c;
+    an_csv_begin(&c, af.f);
+    an_csv_row(&c, (const char *[]){"events", "total_writes", "data_writes", "meta_writes", "hottest",
+                                    "hottest_data", "hottest_meta"}, 7);
+    for (size_t i = 0; i < k; i++) {
+        const an_wear_sample *s = &samples[i];
+        const uint64_t v[7] = {s->events, s->total_writes, s->data_writes, s->meta_writes, s->hottest,
+                               s->hottest_data, s->hottest_meta};
+        for (int j = 0; j < 7; j++)
+            an_csv_u64(&c, v[j]);
+        an_csv_end(&c);
     }
     return an_file_commit(&af);
 }

@@ -25,31 +25,50 @@
  * (the writes column sums to the total). Sums are exact uint64; r n is
  * computed in 128 bits.
  *
- * Both files are written atomically (files.c).
+ * heat_kinds.csv. The same regions labelled by the source (data, bitmap,
+ * header, ...) with the most writes in each, merged into runs in address
+ * order, so a plot can name the regions of the folded map.
+ *
+ * Every file is written atomically (files.c) through the CSV writer (csv.c).
  */
 #include "pmarena/analysis.h"
 #include "internal.h"
 
 #include <gsl/gsl_histogram.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 
-static void put_row(FILE *f, const char *scale, double lo, double hi, double cells)
-{
-    char a[32], b[32];
-    an_fmt_double(a, sizeof a, lo);
-    an_fmt_double(b, sizeof b, hi);
-    fprintf(f, "%s,%s,%s,%.0f\n", scale, a, b, cells);
-}
-
-static void put_hist(FILE *f, const char *scale, const gsl_histogram *h)
+static void put_hist(an_csv *c, const char *scale, const gsl_histogram *h)
 {
     for (size_t i = 0; i < gsl_histogram_bins(h); i++) {
         double lo, hi;
         gsl_histogram_get_range(h, i, &lo, &hi);
-        put_row(f, scale, lo, hi, gsl_histogram_get(h, i));
+        an_csv_str(c, scale);
+        an_csv_double(c, lo);
+        an_csv_double(c, hi);
+        an_csv_u64(c, (uint64_t)gsl_histogram_get(h, i));   /* a whole number of cells */
+        an_csv_end(c);
     }
+}
+
+/* One past the last cell of region r of R over n cells: floor((r + 1) n / R). */
+static size_t region_end(uint64_t r, size_t n, uint64_t regions)
+{
+    return (size_t)((unsigned __int128)(r + 1) * n / regions);
+}
+
+/* The kind with the most writes in region r (the first on a tie), k when the
+ * region has none. */
+static size_t dominant(const uint64_t *const *folded, size_t k, uint64_t r)
+{
+    size_t best = k;
+    uint64_t most = 0;
+    for (size_t j = 0; j < k; j++)
+        if (folded[j][r] > most) {
+            most = folded[j][r];
+            best = j;
+        }
+    return best;
 }
 
 static void fill(gsl_histogram *h, const an_table *t)
@@ -108,9 +127,11 @@ int an_histogram_csv(const uint64_t *counts, size_t n, size_t nbins, const char 
     an_file af;
     rc = an_file_open(&af, path);
     if (rc == 0) {
-        fputs("scale,bin_lo,bin_hi,cells\n", af.f);
-        put_hist(af.f, "linear", lin);
-        put_hist(af.f, "log2", lg);
+        an_csv c;
+        an_csv_begin(&c, af.f);
+        an_csv_row(&c, (const char *[]){"scale", "bin_lo", "bin_hi", "cells"}, 4);
+        put_hist(&c, "linear", lin);
+        put_hist(&c, "log2", lg);
         rc = an_file_commit(&af);
     }
     gsl_histogram_free(lin);
@@ -127,15 +148,80 @@ int an_heatmap_csv(const uint64_t *counts, size_t n, unsigned rows, unsigned col
     int rc = an_file_open(&af, path);
     if (rc)
         return rc;
-    fputs("row,col,writes\n", af.f);
+    an_csv c;
+    an_csv_begin(&c, af.f);
+    an_csv_row(&c, (const char *[]){"row", "col", "writes"}, 3);
     size_t begin = 0;
     for (uint64_t r = 0; r < regions; r++) {
-        size_t end = (size_t)((unsigned __int128)(r + 1) * n / regions);
+        size_t end = region_end(r, n, regions);
         uint64_t sum = 0;
         for (size_t i = begin; i < end; i++)
             sum += counts[i];
-        fprintf(af.f, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n", r / cols, r % cols, sum);
+        an_csv_u64(&c, r / cols);
+        an_csv_u64(&c, r % cols);
+        an_csv_u64(&c, sum);
+        an_csv_end(&c);
         begin = end;
+    }
+    return an_file_commit(&af);
+}
+
+int an_heat_fold(const uint64_t *counts, size_t n, uint64_t regions, uint64_t *out)
+{
+    if ((!counts && n) || regions == 0 || !out)
+        return AN_EINVAL;
+    size_t begin = 0;
+    for (uint64_t r = 0; r < regions; r++) {
+        size_t end = region_end(r, n, regions);
+        uint64_t sum = 0;
+        for (size_t i = begin; i < end; i++)
+            sum += counts[i];
+        out[r] = sum;
+        begin = end;
+    }
+    return 0;
+}
+
+int an_heat_kinds_csv(const char *const *names, const uint64_t *const *folded, size_t k, size_t n,
+                      unsigned rows, unsigned cols, const char *path)
+{
+    if (!names || !folded || k == 0 || rows == 0 || cols == 0 || !path)
+        return AN_EINVAL;
+    for (size_t j = 0; j < k; j++)
+        if (!names[j] || !folded[j])
+            return AN_EINVAL;
+    uint64_t regions = (uint64_t)rows * cols;
+    an_file af;
+    int rc = an_file_open(&af, path);
+    if (rc)
+        return rc;
+    an_csv c;
+    an_csv_begin(&c, af.f);
+    an_csv_row(&c, (const char *[]){"kind", "first_row", "first_col", "regions", "first_cell", "end_cell",
+                                    "writes"}, 7);
+    /* Runs of regions with the same dominant kind, in address order; a
+     * region without writes ends a run and starts none. */
+    uint64_t r = 0;
+    while (r < regions) {
+        size_t best = dominant(folded, k, r);
+        if (best == k) {
+            r++;
+            continue;
+        }
+        uint64_t start = r, writes = 0;
+        while (r < regions && dominant(folded, k, r) == best) {
+            for (size_t j = 0; j < k; j++)
+                writes += folded[j][r];
+            r++;
+        }
+        an_csv_str(&c, names[best]);
+        an_csv_u64(&c, start / cols);
+        an_csv_u64(&c, start % cols);
+        an_csv_u64(&c, r - start);
+        an_csv_u64(&c, start ? region_end(start - 1, n, regions) : 0);
+        an_csv_u64(&c, region_end(r - 1, n, regions));
+        an_csv_u64(&c, writes);
+        an_csv_end(&c);
     }
     return an_file_commit(&af);
 }

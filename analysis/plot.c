@@ -7,6 +7,11 @@
  * output`:
  *     set terminal pngcairo size 1000,650      (or `png ...`, see below)
  *     set output (exists("an_output") ? an_output : '<name>.png')
+ * then the common style: `set termoption noenhanced` (text as written: no
+ * subscripts from '_'), the Okabe-Ito palette (Okabe & Ito 2008, safe for the
+ * common colour-vision deficiencies) as line types 1..8 with distinct dash
+ * types so lines differ in grey too, the key outside the plot area, and
+ * `an_span`, a macro the scripts eval to decide a log axis from their data;
  * so a user in dir runs `gnuplot <name>.gp` and gets <name>.png, while
  * an_plot runs `gnuplot -e "an_output='<name>.png.tmp.PID'" <name>.gp` and
  * renames the temporary into place only when gnuplot exited 0 and wrote a
@@ -121,6 +126,30 @@ static bool plot_name_ok(const char *name)
     return true;
 }
 
+/* The style every plot shares (see the file comment). */
+static const char plot_style[] =
+    "# Plain text: enhanced mode would make meta_writes a subscript.\n"
+    "set termoption noenhanced\n"
+    "# Okabe-Ito colours (colour-blind safe), each line type with its own dashes.\n"
+    "set linetype 1 lc rgb '#0072B2' lw 2 dt 1 pt 7\n"
+    "set linetype 2 lc rgb '#D55E00' lw 2 dt 2 pt 5\n"
+    "set linetype 3 lc rgb '#009E73' lw 2 dt 3 pt 9\n"
+    "set linetype 4 lc rgb '#CC79A7' lw 2 dt 4 pt 11\n"
+    "set linetype 5 lc rgb '#E69F00' lw 2 dt 5 pt 13\n"
+    "set linetype 6 lc rgb '#56B4E9' lw 2 dt (12,4) pt 4\n"
+    "set linetype 7 lc rgb '#F0E442' lw 2 dt (2,4,8,4) pt 6\n"
+    "set linetype 8 lc rgb '#000000' lw 2 dt (16,4,2,4,2,4) pt 8\n"
+    "set linetype cycle 8\n"
+    "set key outside right top\n"
+    "# eval an_span: an_lo, an_hi = least positive and largest value of the\n"
+    "# columns an_cols (e.g. \"2 3\") of an_file; an_log = they span more than\n"
+    "# 100x, so that axis is drawn log scale (zeros then fall off it).\n"
+    "an_span = \"an_lo = 1e300; an_hi = 0; do for [an_c in an_cols] { "
+    "stats an_file skip 1 using (column(int(an_c)) > 0 ? column(int(an_c)) : 1e300) name 'AN_S' nooutput; "
+    "an_lo = AN_S_min < an_lo ? AN_S_min : an_lo; "
+    "stats an_file skip 1 using (column(int(an_c)) > 0 ? column(int(an_c)) : 0) name 'AN_S' nooutput; "
+    "an_hi = AN_S_max > an_hi ? AN_S_max : an_hi }; an_log = an_hi > 100 * an_lo\"\n";
+
 static int write_script(const char *path, const char *name, const char *term, const char *script)
 {
     an_file af;
@@ -131,8 +160,9 @@ static int write_script(const char *path, const char *name, const char *term, co
             "# %s.gp - written by pmarena (an_plot). Redraw with `gnuplot %s.gp` in this\n"
             "# folder; pmarena renders to a temporary name (an_output) and renames it.\n"
             "set terminal %s size 1000,650\n"
-            "set output (exists(\"an_output\") ? an_output : '%s.png')\n",
-            name, name, term, name);
+            "set output (exists(\"an_output\") ? an_output : '%s.png')\n"
+            "%s",
+            name, name, term, name, plot_style);
     size_t len = strlen(script);
     fputs(script, af.f);
     if (len == 0 || script[len - 1] != '\n')

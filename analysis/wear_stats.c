@@ -64,6 +64,11 @@
  *           so the table gives it in O(entries), and equal cells add exactly
  *           0 (no cancellation between the two terms of the second form).
  *
+ * Touched cells (an_wear_stats_touched): the same table with the weight of
+ * value 0 set to 0 and n = cells touched, so every statistic above is taken
+ * over the written cells only and does not move when a larger device adds
+ * unwritten cells.
+ *
  * Invariants: sum(w) == n; val strictly ascending over entries with w > 0;
  * the dense part has val[v] == v. Not thread-shared: each call builds its own.
  */
@@ -270,6 +275,44 @@ int an_wear_stats(const uint64_t *counts, size_t n, an_wear *out)
         out->hotspot = NAN;
         out->lifetime_fraction = NAN;
     }
+    an_table_free(&t);
+    return 0;
+}
+
+/* The same statistics over the touched cells only: the table with its zero
+ * entry emptied (weight 0, which every walk above skips) and n = touched. */
+int an_wear_stats_touched(const uint64_t *counts, size_t n, an_wear *out)
+{
+    if (!counts || n == 0 || !out)
+        return AN_EINVAL;
+    an_table t;
+    int rc = an_table_build(&t, counts, n);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof *out);
+    out->cells = t.touched;
+    out->total = t.total;
+    out->max = t.max;
+    out->cells_touched = t.touched;
+    if (t.touched == 0) {
+        out->mean = out->stddev = out->cov = NAN;
+        out->p50 = out->p90 = out->p99 = out->p999 = NAN;
+        out->gini = out->hotspot = out->lifetime_fraction = NAN;
+        an_table_free(&t);
+        return 0;
+    }
+    t.w[0] = 0;           /* val[0] == 0 always (the dense part starts at 0) */
+    t.n = t.touched;
+    out->mean = gsl_stats_wmean(t.w, 1, t.val, 1, t.len);
+    out->stddev = gsl_stats_wsd_with_fixed_mean(t.w, 1, t.val, 1, t.len, out->mean);
+    out->cov = out->stddev / out->mean;
+    out->p50 = an_table_quantile(&t, 0.5);
+    out->p90 = an_table_quantile(&t, 0.9);
+    out->p99 = an_table_quantile(&t, 0.99);
+    out->p999 = an_table_quantile(&t, 0.999);
+    out->gini = an_table_gini(&t);
+    out->hotspot = (double)t.max / out->mean;
+    out->lifetime_fraction = out->mean / (double)t.max;
     an_table_free(&t);
     return 0;
 }

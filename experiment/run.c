@@ -6,7 +6,8 @@
  * Fragmentation is sampled every N events. With "auto" N starts at 1024 and
  * doubles whenever 400 samples have piled up (dropping every other sample), so
  * a trace of any length ends with 200 to 400 evenly spaced samples; the
- * time-averaged figures are means over them.
+ * time-averaged figures are means over them. Each sample also records the
+ * wear so far on the sim device (wear_time.csv), thinned with the rest.
  */
 #include "run_internal.h"
 #include "cleanup.h"
@@ -29,6 +30,7 @@ typedef struct run_ctx {
     pma_heap *h;
     tr_reader *r;
     an_frag_sample *s;
+    an_wear_sample *w;       /* wear at the same samples (sim device), s's twin */
     size_t n, cap;
     uint64_t every;          /* record a sample every this many events */
     bool adaptive;
@@ -40,6 +42,8 @@ typedef struct run_ctx {
 
 double run_ratio(double a, double b) { return b > 0 ? a / b : NAN; }
 
+/* One sample: the heap's fragmentation and, on the sim device, the wear so
+ * far (nv_wear_now_get rescans only the cells written since the last one). */
 static void take_sample(run_ctx *c, uint64_t events)
 {
     pma_heap_stats st;
@@ -51,11 +55,21 @@ static void take_sample(run_ctx *c, uint64_t events)
     if (c->n == c->cap) {
         size_t ncap = c->cap ? c->cap * 2 : 64;
         an_frag_sample *ns = realloc(c->s, ncap * sizeof *ns);
-        if (!ns)
+        if (ns)
+            c->s = ns;
+        an_wear_sample *nw = ns ? realloc(c->w, ncap * sizeof *nw) : NULL;
+        if (!nw)
             return;   /* the series is a sample: losing one point under memory pressure is tolerable */
-        c->s = ns;
+        c->w = nw;
         c->cap = ncap;
     }
+    nv_wear_now wn = {0};
+    nv_wear_now_get(pma_device(c->h), &wn);   /* NV_ENOTSUP off the sim device: zeros, never written */
+    c->w[c->n] = (an_wear_sample){
+        .events = events, .total_writes = wn.total_writes, .data_writes = wn.data_writes,
+        .meta_writes = wn.meta_writes, .hottest = wn.hottest, .hottest_data = wn.hottest_data,
+        .hottest_meta = wn.hottest_meta,
+    };
     c->s[c->n++] = (an_frag_sample){
         .events = events, .requested = st.requested_bytes, .allocated = st.allocated_bytes,
         .footprint = st.footprint_bytes,
@@ -65,8 +79,10 @@ static void take_sample(run_ctx *c, uint64_t events)
     };
     if (c->adaptive && c->n >= MAX_SAMPLES) {
         size_t k = 0;
-        for (size_t i = 1; i < c->n; i += 2)
+        for (size_t i = 1; i < c->n; i += 2) {
+            c->w[k] = c->w[i];
             c->s[k++] = c->s[i];
+        }
         c->n = k;
         c->every *= 2;
     }
@@ -152,8 +168,8 @@ fail:;
     return rc == TR_EIO || rc == TR_ENOMEM ? EXP_FAIL : EXP_BADINPUT;
 }
 
-/* Wear statistics over all cells, data and metadata, and the lifetime
- * projection over all cells. */
+/* Wear statistics over all cells, data and metadata, each device-wide and
+ * over the touched cells, and the lifetime projection over all cells. */
 int run_measure_wear(run_result *m)
 {
     uint64_t *counts = malloc(m->cells * sizeof *counts);
@@ -165,6 +181,7 @@ int run_measure_wear(run_result *m)
     for (int i = 0; i < 3; i++) {
         nv_cells_export(m->d, which[i], 0, m->cells, counts);
         an_wear_stats(counts, m->cells, &m->wear[i]);
+        an_wear_stats_touched(counts, m->cells, &m->wear_touched[i]);
         if (i == 0)
             an_lifetime(counts, m->cells, m->elapsed_ns / 1e9, &m->x->endurance, &m->lifetime_s,
                         &m->first_failing_cell);
@@ -177,6 +194,7 @@ int run_measure_wear(run_result *m)
 static int measure(run_result *m, run_ctx *c)
 {
     m->samples = c->s;
+    m->wear_samples = c->w;
     m->nsamples = c->n;
     /* Samples can miss the peaks between them; the replay tracks the live
      * bytes exactly, and the footprint only grows. */
@@ -303,6 +321,7 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
         }
     }
     free(c.s);
+    free(c.w);
     pma_destroy(h);
     nv_close(d);
     tr_reader_close(r);

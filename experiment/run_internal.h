@@ -21,6 +21,7 @@ typedef struct run_result {
     pma_heap *h;
     const tr_replay_stats *st;
     an_frag_sample *samples;          /* the fragmentation series */
+    an_wear_sample *wear_samples;     /* the wear so far at the same samples (sim only) */
     size_t nsamples;
     uint64_t peak_footprint, peak_requested;
     bool sim;                         /* counters exist (sim device) */
@@ -28,7 +29,8 @@ typedef struct run_result {
     uint64_t cells;
     double elapsed_ns;                /* the slowest thread's simulated time */
     uint64_t events;                  /* trace events replayed */
-    an_wear wear[3];                  /* all, data, metadata (sim only) */
+    an_wear wear[3];                  /* all, data, metadata (sim only), device-wide */
+    an_wear wear_touched[3];          /* the same over the touched cells */
     double lifetime_s;                /* projected (NAN when none) */
     uint64_t first_failing_cell;
     double internal, external, utilization;   /* time averages (NAN when no sample) */

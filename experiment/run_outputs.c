@@ -11,10 +11,37 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The heatmap's regions: rows x cols over the device, in address order. */
+#define HEAT_ROWS 64u
+#define HEAT_COLS 64u
+
 static int fail_file(const char *dir, const char *name, int rc)
 {
     fprintf(stderr, "pmarena run: cannot write %s/%s: %s\n", dir, name, an_strerror(rc));
     return EXP_FAIL;
+}
+
+/* heat_kinds.csv: the heatmap's regions folded per source, so the plot can
+ * say which are data, bitmap, header, log... scratch holds m->cells counts. */
+static int write_heat_kinds(const run_result *m, const char *dir, uint64_t *scratch)
+{
+    const uint64_t regions = (uint64_t)HEAT_ROWS * HEAT_COLS;
+    uint64_t *folded = malloc(NV_TAGS * regions * sizeof *folded);
+    if (!folded)
+        return fail_file(dir, "heat_kinds.csv", AN_ENOMEM);
+    const char *names[NV_TAGS];
+    const uint64_t *rows[NV_TAGS];
+    for (int t = 0; t < NV_TAGS; t++) {
+        names[t] = nv_tag_name((nv_tag)t);
+        rows[t] = folded + t * regions;
+        nv_cells_export_tag(m->d, (nv_tag)t, 0, m->cells, scratch);
+        an_heat_fold(scratch, m->cells, regions, folded + t * regions);
+    }
+    char *p = an_path_join(dir, "heat_kinds", ".csv");
+    int rc = p ? an_heat_kinds_csv(names, rows, NV_TAGS, m->cells, HEAT_ROWS, HEAT_COLS, p) : AN_ENOMEM;
+    free(p);
+    free(folded);
+    return rc ? fail_file(dir, "heat_kinds.csv", rc) : EXP_OK;
 }
 
 /* wear_hist.csv and heat.csv over all cells; cells.csv (cells with a write,
@@ -33,9 +60,11 @@ static int write_cell_files(const run_result *m, const char *dir, const run_opti
         status = fail_file(dir, "wear_hist.csv", rc);
     free(p);
     p = an_path_join(dir, "heat", ".csv");
-    if ((rc = p ? an_heatmap_csv(all, m->cells, 64, 64, p) : AN_ENOMEM) != 0)
+    if ((rc = p ? an_heatmap_csv(all, m->cells, HEAT_ROWS, HEAT_COLS, p) : AN_ENOMEM) != 0)
         status = fail_file(dir, "heat.csv", rc);
     free(p);
+    if (write_heat_kinds(m, dir, all) != EXP_OK)
+        status = EXP_FAIL;
     if (opt->cells) {
         uint64_t *data = all, *meta = malloc(m->cells * sizeof *meta);
         an_file af;
@@ -44,11 +73,16 @@ static int write_cell_files(const run_result *m, const char *dir, const run_opti
         if (rc == 0) {
             nv_cells_export(m->d, 0, 0, m->cells, data);
             nv_cells_export(m->d, 1, 0, m->cells, meta);
-            fprintf(af.f, "cell,data,meta\n");
+            an_csv c;
+            an_csv_begin(&c, af.f);
+            an_csv_row(&c, (const char *[]){"cell", "data", "meta"}, 3);
             for (uint64_t i = 0; i < m->cells; i++)
-                if (data[i] || meta[i])
-                    fprintf(af.f, "%llu,%llu,%llu\n", (unsigned long long)i, (unsigned long long)data[i],
-                            (unsigned long long)meta[i]);
+                if (data[i] || meta[i]) {
+                    an_csv_u64(&c, i);
+                    an_csv_u64(&c, data[i]);
+                    an_csv_u64(&c, meta[i]);
+                    an_csv_end(&c);
+                }
             rc = an_file_commit(&af);
         }
         if (rc)
@@ -106,11 +140,18 @@ int run_write_files(const run_result *m, const char *dir, const run_options *opt
     free(p);
     if (rc)
         status = fail_file(dir, "frag.csv", rc);
+    if (m->sim) {
+        p = an_path_join(dir, "wear_time", ".csv");
+        rc = p ? an_wear_time_csv(m->wear_samples, m->nsamples, p) : AN_ENOMEM;
+        free(p);
+        if (rc)
+            status = fail_file(dir, "wear_time.csv", rc);
+    }
     status |= write_summary(m, dir);
     /* Plots: each PNG beside its script. Without gnuplot the data stays. */
     int (*plots[])(const char *) = {an_plot_frag, an_plot_wear_hist, an_plot_wear_cdf, an_plot_heatmap,
-                                    an_plot_meta_kinds};
-    for (size_t i = 0; i < (m->sim ? 5u : 1u); i++)
+                                    an_plot_meta_kinds, an_plot_wear_time};
+    for (size_t i = 0; i < (m->sim ? sizeof plots / sizeof plots[0] : 1u); i++)
         if (plots[i](dir) != 0) {
             fprintf(stderr, "pmarena run: a plot failed (is gnuplot installed? `make deps`); data files are written\n");
             status = EXP_FAIL;

@@ -37,7 +37,9 @@ void run_print(const run_result *m, const char *dir)
         printf("  %-24s %14llu   of %llu cells (%llu touched)\n", "hottest cell", (unsigned long long)w[0].max,
                (unsigned long long)m->cells, (unsigned long long)w[0].cells_touched);
         printf("  %-24s %14.3g   p99 %.3g, gini %.3g\n", "mean writes per cell", w[0].mean, w[0].p99, w[0].gini);
-        printf("  %-24s %14.3g   lifetime fraction %.3g\n", "hot-spot factor", w[0].hotspot, w[0].lifetime_fraction);
+        const an_wear *t = m->wear_touched;
+        printf("  %-24s %14.3g   over touched cells %.3g; lifetime fraction %.3g, touched %.3g\n",
+               "hot-spot factor", w[0].hotspot, t[0].hotspot, w[0].lifetime_fraction, t[0].lifetime_fraction);
         printf("  %-24s %14.3g ms\n", "simulated time", m->elapsed_ns / 1e6);
     }
     char fin[32], fex[32], fut[32];

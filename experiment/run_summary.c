@@ -1,6 +1,7 @@
 /*
  * run_summary.c - summary.json of one run: the device, the events, the wear
- * statistics (all cells, data, metadata), fragmentation, time, the heap, the
+ * statistics (all cells, data, metadata; each device-wide with a "touched"
+ * block over the cells written at least once), fragmentation, time, the heap, the
  * persistence protocol's traffic and the resolved config. Undefined values
  * are null.
  */
@@ -10,9 +11,34 @@
 
 #include <math.h>
 
+/* summary.json's format: 2 added "schema_version" itself and the "touched"
+ * statistics inside each wear block; every key of 1 kept its name and
+ * meaning (the plain wear statistics stay device-wide). */
+#define RUN_SCHEMA_VERSION 2
+
 static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *wear_json(const an_wear *w)
+/* The statistics over the touched cells, beside the device-wide ones. */
+static json_t *touched_json(const an_wear *t)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "cells", json_integer((json_int_t)t->cells));
+    json_object_set_new(o, "mean", jnum(t->mean));
+    json_object_set_new(o, "stddev", jnum(t->stddev));
+    json_object_set_new(o, "cov", jnum(t->cov));
+    json_object_set_new(o, "p50", jnum(t->p50));
+    json_object_set_new(o, "p90", jnum(t->p90));
+    json_object_set_new(o, "p99", jnum(t->p99));
+    json_object_set_new(o, "p999", jnum(t->p999));
+    json_object_set_new(o, "gini", jnum(t->gini));
+    json_object_set_new(o, "hotspot", jnum(t->hotspot));
+    json_object_set_new(o, "lifetime_fraction", jnum(t->lifetime_fraction));
+    return o;
+}
+
+/* A wear block: the device-wide statistics under their historical names,
+ * then "touched". */
+static json_t *wear_json(const an_wear *w, const an_wear *touched)
 {
     json_t *o = json_object();
     json_object_set_new(o, "total_writes", json_integer((json_int_t)w->total));
@@ -28,6 +54,7 @@ static json_t *wear_json(const an_wear *w)
     json_object_set_new(o, "gini", jnum(w->gini));
     json_object_set_new(o, "hotspot", jnum(w->hotspot));
     json_object_set_new(o, "lifetime_fraction", jnum(w->lifetime_fraction));
+    json_object_set_new(o, "touched", touched_json(touched));
     return o;
 }
 
@@ -90,6 +117,7 @@ json_t *run_summary_json(const run_result *m)
     const cfg_experiment *x = m->x;
     const tr_replay_stats *st = m->st;
     json_t *sum = json_object();
+    json_object_set_new(sum, "schema_version", json_integer(RUN_SCHEMA_VERSION));
     json_object_set_new(sum, "device", json_pack("{s:s, s:I, s:i, s:I}", "kind", nv_kind_name(x->device.kind),
                                                  "size", (json_int_t)nv_size(m->d), "cell_size",
                                                  (int)x->device.cell_size, "cells", (json_int_t)m->cells));
@@ -103,7 +131,7 @@ json_t *run_summary_json(const run_result *m)
             json_object_set_new(sum, names[i], json_null());
             continue;
         }
-        json_t *o = wear_json(&m->wear[i]);
+        json_t *o = wear_json(&m->wear[i], &m->wear_touched[i]);
         if (i == 0)
             wear_all_extras(o, m);
         json_object_set_new(sum, names[i], o);

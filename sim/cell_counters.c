@@ -21,7 +21,10 @@ int nv_cell_counters_init(nv_cell_counters *c, uint64_t cells)
     c->low = p;
     c->chunks = (cells + NV_CARRY_CHUNK - 1) / NV_CARRY_CHUNK;
     c->carry = calloc(c->chunks, sizeof *c->carry);
-    if (!c->carry) {
+    c->dirty = calloc(c->chunks, sizeof *c->dirty);
+    if (!c->carry || !c->dirty) {
+        free(c->carry);
+        free((void *)c->dirty);
         munmap(p, c->map_bytes);
         return -1;
     }
@@ -36,6 +39,7 @@ void nv_cell_counters_free(nv_cell_counters *c)
     for (uint64_t i = 0; i < c->chunks; i++)
         free(atomic_load(&c->carry[i]));
     free(c->carry);
+    free((void *)c->dirty);
     munmap((void *)c->low, c->map_bytes);
     pthread_mutex_destroy(&c->carry_lock);
     c->low = NULL;
@@ -55,6 +59,7 @@ void nv_cell_counters_reset(nv_cell_counters *c)
     for (uint64_t i = 0; i < c->chunks; i++) {
         free(atomic_load(&c->carry[i]));
         atomic_store(&c->carry[i], NULL);
+        atomic_store(&c->dirty[i], 0);
     }
     atomic_store(&c->used, 0);
 }

@@ -30,6 +30,9 @@ typedef struct nv_cell_counters {
     _Atomic(uint64_t *) *carry;   /* chunk directory; a chunk appears on first carry */
     uint64_t chunks;
     _Atomic int used;             /* set on the first increment: lets scans skip */
+    _Atomic uint8_t *dirty;       /* per carry chunk: written since the last
+                                     nv_wear_now_get (cleared there), so
+                                     sampling rescans only changed chunks */
 } nv_cell_counters;
 
 int nv_cell_counters_init(nv_cell_counters *c, uint64_t cells);
@@ -43,12 +46,17 @@ static inline void nv_cell_counters_mark_used(nv_cell_counters *c)
         atomic_store_explicit(&c->used, 1, memory_order_relaxed);
 }
 
-/* Adds one to every cell in [first, last]. The caller has marked the array used. */
+/* Adds one to every cell in [first, last]. The caller has marked the array used.
+ * The chunk's dirty byte is only read when already set (the usual case), so
+ * threads writing one chunk do not bounce its cache line. */
 static inline void nv_cell_counters_add_range(nv_cell_counters *c, uint64_t first, uint64_t last)
 {
     for (uint64_t i = first; i <= last; i++)
         if (atomic_fetch_add_explicit(&c->low[i], 1, memory_order_relaxed) == UINT16_MAX)
             nv_cell_counters_carry(c, i);
+    for (uint64_t ch = first / NV_CARRY_CHUNK; ch <= last / NV_CARRY_CHUNK; ch++)
+        if (!atomic_load_explicit(&c->dirty[ch], memory_order_relaxed))
+            atomic_store_explicit(&c->dirty[ch], 1, memory_order_relaxed);
 }
 
 uint64_t nv_cell_counters_get(nv_cell_counters *c, uint64_t cell);

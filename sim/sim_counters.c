@@ -5,9 +5,17 @@
  * The store path keeps only per-cell counters and per-thread tallies (so it
  * never touches a shared total); everything here is derived from them by a
  * scan. Call these between phases, when writers are quiescent.
+ *
+ * nv_wear_now_get is the exception meant for frequent calls (a sample every
+ * few thousand events): it rescans only the chunks whose dirty byte the
+ * store path set since its last call. Counts never decrease (short of
+ * nv_counters_reset, which clears its state too), so each hottest figure is
+ * max(last figure, max over the rescanned cells), and each total moves by the
+ * rescanned chunks' new sums minus their sums at the last call.
  */
 #include "sim_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static nv_sim *sim_of(nv_device *d)
@@ -89,6 +97,27 @@ uint64_t nv_cell_count(nv_device *d, uint64_t cell, int tag)
     return v;
 }
 
+/* Adds tag k's counts of cells [first, first+n) into out, skipping chunks
+ * without writes. */
+static void export_add(nv_sim *s, int k, uint64_t first, uint64_t n, uint64_t *out)
+{
+    if (!atomic_load(&s->count[k].used))
+        return;
+    nv_cell_counters *c = &s->count[k];
+    for (uint64_t i = 0; i < n;) {
+        uint64_t cell = first + i, ch = cell / NV_CARRY_CHUNK;
+        uint64_t stop = (ch + 1) * NV_CARRY_CHUNK - first;
+        if (stop > n)
+            stop = n;
+        if (nv_cell_counters_chunk_zero(c, ch)) {
+            i = stop;
+            continue;
+        }
+        for (; i < stop; i++)
+            out[i] += nv_cell_counters_get(c, first + i);
+    }
+}
+
 int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_t *out)
 {
     nv_sim *s = sim_of(d);
@@ -99,24 +128,23 @@ int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_
     if (first > s->cells || n > s->cells - first)
         return NV_ERANGE;
     memset(out, 0, n * sizeof *out);
-    for (int k = 0; k < NV_TAGS; k++) {
-        bool want = which == 2 || (which == 0) == (k == NV_DATA);
-        if (!want || !atomic_load(&s->count[k].used))
-            continue;
-        nv_cell_counters *c = &s->count[k];
-        for (uint64_t i = 0; i < n;) {
-            uint64_t cell = first + i, ch = cell / NV_CARRY_CHUNK;
-            uint64_t stop = (ch + 1) * NV_CARRY_CHUNK - first;
-            if (stop > n)
-                stop = n;
-            if (nv_cell_counters_chunk_zero(c, ch)) {
-                i = stop;
-                continue;
-            }
-            for (; i < stop; i++)
-                out[i] += nv_cell_counters_get(c, first + i);
-        }
-    }
+    for (int k = 0; k < NV_TAGS; k++)
+        if (which == 2 || (which == 0) == (k == NV_DATA))
+            export_add(s, k, first, n, out);
+    return 0;
+}
+
+int nv_cells_export_tag(nv_device *d, nv_tag tag, uint64_t first, uint64_t n, uint64_t *out)
+{
+    nv_sim *s = sim_of(d);
+    if (!s)
+        return NV_ENOTSUP;
+    if ((int)tag < 0 || tag >= NV_TAGS)
+        return NV_EINVAL;
+    if (first > s->cells || n > s->cells - first)
+        return NV_ERANGE;
+    memset(out, 0, n * sizeof *out);
+    export_add(s, (int)tag, first, n, out);
     return 0;
 }
 
@@ -128,6 +156,9 @@ int nv_counters_reset(nv_device *d)
     for (int k = 0; k < NV_TAGS; k++)
         nv_cell_counters_reset(&s->count[k]);
     memset(s->slot, 0, sizeof s->slot);
+    if (s->now_sum)
+        memset(s->now_sum, 0, 2 * s->count[0].chunks * sizeof *s->now_sum);
+    memset(&s->now, 0, sizeof s->now);
     return 0;
 }
 
@@ -137,4 +168,51 @@ double nv_time_thread_ns(nv_device *d, int slot)
     if (!s || slot < 0 || slot >= NV_MAX_THREADS)
         return 0.0;
     return (double)atomic_load(&s->slot[slot].time_ps) / 1000.0;
+}
+
+int nv_wear_now_get(nv_device *d, nv_wear_now *out)
+{
+    nv_sim *s = sim_of(d);
+    if (!s)
+        return NV_ENOTSUP;
+    uint64_t chunks = s->count[0].chunks;
+    if (!s->now_sum && !(s->now_sum = calloc(2 * chunks, sizeof *s->now_sum)))
+        return NV_ENOMEM;
+    nv_wear_now *w = &s->now;
+    for (uint64_t ch = 0; ch < chunks; ch++) {
+        bool dirty = false;
+        for (int k = 0; k < NV_TAGS; k++)
+            if (atomic_load_explicit(&s->count[k].dirty[ch], memory_order_relaxed)) {
+                atomic_store_explicit(&s->count[k].dirty[ch], 0, memory_order_relaxed);
+                dirty = true;
+            }
+        if (!dirty)
+            continue;
+        uint64_t end = (ch + 1) * NV_CARRY_CHUNK < s->cells ? (ch + 1) * NV_CARRY_CHUNK : s->cells;
+        uint64_t sum_data = 0, sum_meta = 0;
+        for (uint64_t i = ch * NV_CARRY_CHUNK; i < end; i++) {
+            uint64_t data = 0, meta = 0;
+            for (int k = 0; k < NV_TAGS; k++) {
+                if (!atomic_load_explicit(&s->count[k].used, memory_order_relaxed))
+                    continue;
+                uint64_t v = nv_cell_counters_get(&s->count[k], i);
+                if (k == NV_DATA)
+                    data = v;
+                else
+                    meta += v;
+            }
+            sum_data += data;
+            sum_meta += meta;
+            w->hottest_data = data > w->hottest_data ? data : w->hottest_data;
+            w->hottest_meta = meta > w->hottest_meta ? meta : w->hottest_meta;
+            w->hottest = data + meta > w->hottest ? data + meta : w->hottest;
+        }
+        w->data_writes += sum_data - s->now_sum[2 * ch];
+        w->meta_writes += sum_meta - s->now_sum[2 * ch + 1];
+        s->now_sum[2 * ch] = sum_data;
+        s->now_sum[2 * ch + 1] = sum_meta;
+    }
+    w->total_writes = w->data_writes + w->meta_writes;
+    *out = *w;
+    return 0;
 }

@@ -198,6 +198,7 @@ static void sim_close(nv_device *d)
     nv_sim *s = nv_sim_of(d);
     for (int k = 0; k < NV_TAGS; k++)
         nv_cell_counters_free(&s->count[k]);
+    free(s->now_sum);
     if (s->crash_sim)
         nv_sim_crash_free(s);
     munmap(d->base, s->map_bytes);

@@ -66,6 +66,11 @@ typedef struct nv_sim {
     uint64_t ps_read, ps_write, ps_flush, ps_fence;   /* latency in ps */
     nv_cell_counters count[NV_TAGS];
     nv_slot slot[NV_MAX_THREADS];
+    /* nv_wear_now_get's running state (allocated on its first call): the
+     * data and metadata sums of each chunk at the last call, and the figures
+     * then; counts only grow, so a rescan of the dirty chunks updates them. */
+    uint64_t *now_sum;           /* 2 per chunk: data, metadata */
+    nv_wear_now now;
     bool crash_sim;
     nv_crash_state crash;
     /* Fault injection (nv_fault_arm). The store path reads only fault_armed

@@ -593,6 +593,14 @@ START_TEST(plot_standard_helpers)
                                  65536 + (uint64_t)i * 512, i ? 1 - 1000.0 / 1200 : NAN,
                                  0.3 + 0.01 * i, i * 1000.0 / (65536 + i * 512)};
     ck_assert_int_eq(an_frag_csv(fs, 20, p), 0);
+    snprintf(p, sizeof p, "%s/wear_time.csv", sub);
+    an_wear_sample ws[20];
+    for (int i = 0; i < 20; i++)
+        ws[i] = (an_wear_sample){(uint64_t)i * 100, (uint64_t)i * i * 1000, (uint64_t)i * i * 900,
+                                 (uint64_t)i * i * 100, (uint64_t)i * 3, (uint64_t)i * 3, (uint64_t)i};
+    ck_assert_int_eq(an_wear_time_csv(ws, 20, p), 0);
+    ck_assert_int_eq(an_plot_wear_time(sub), 0);
+    assert_png("run/wear_time.png");
 
     ck_assert_int_eq(an_plot_wear_hist(sub), 0);
     ck_assert_int_eq(an_plot_wear_cdf(sub), 0);
@@ -616,7 +624,130 @@ START_TEST(plot_standard_helpers)
     ck_assert_int_eq(an_heatmap_csv(v, 4096, 1, 8, p), 0);
     ck_assert_int_eq(an_plot_heatmap(sub), 0);
     assert_png("run/heatmap.png");
+
+    /* With heat_kinds.csv: the regions labelled by source. */
+    static uint64_t meta[4096], folded[2][8];
+    for (size_t i = 0; i < 512; i++)
+        meta[i] = 100000;
+    ck_assert_int_eq(an_heat_fold(v, 4096, 8, folded[0]), 0);
+    ck_assert_int_eq(an_heat_fold(meta, 4096, 8, folded[1]), 0);
+    snprintf(p, sizeof p, "%s/heat_kinds.csv", sub);
+    ck_assert_int_eq(an_heat_kinds_csv((const char *[]){"data", "bitmap"},
+                                       (const uint64_t *[]){folded[0], folded[1]}, 2, 4096, 1, 8, p), 0);
+    ck_assert_int_eq(an_plot_heatmap(sub), 0);
+    assert_png("run/heatmap.png");
+    snprintf(p, sizeof p, "%s/heat.csv", sub);
+    ck_assert_int_eq(an_heatmap_csv(v, 4096, 16, 16, p), 0);
+    ck_assert_int_eq(an_plot_heatmap(sub), 0);
+    assert_png("run/heatmap.png");
     no_temporaries();
+}
+END_TEST
+
+
+/* Touched statistics: those of an_wear_stats over the written cells alone,
+ * unchanged by any number of unwritten cells, NAN when nothing was written. */
+START_TEST(touched_stats_ignore_unwritten)
+{
+    gsl_rng *r = gsl_rng_alloc(gsl_rng_mt19937);
+    gsl_rng_set(r, 11);
+    enum { W = 3000 };
+    static uint64_t written[W], padded[8 * W];
+    for (size_t i = 0; i < W; i++)
+        written[i] = 1 + gsl_rng_uniform_int(r, i % 97 == 0 ? 100000 : 40);
+    gsl_rng_free(r);
+    an_wear ref, t1, t2, dev;
+    ck_assert_int_eq(an_wear_stats(written, W, &ref), 0);
+    ck_assert_int_eq(an_wear_stats_touched(written, W, &t1), 0);
+    /* the same cells scattered among 7 W zeros */
+    memset(padded, 0, sizeof padded);
+    for (size_t i = 0; i < W; i++)
+        padded[i * 8 + (i % 5)] = written[i];
+    ck_assert_int_eq(an_wear_stats_touched(padded, 8 * W, &t2), 0);
+    ck_assert_int_eq(an_wear_stats(padded, 8 * W, &dev), 0);
+    const an_wear *ts[] = {&t1, &t2};
+    for (int k = 0; k < 2; k++) {
+        const an_wear *t = ts[k];
+        ck_assert_uint_eq(t->cells, W);
+        ck_assert_uint_eq(t->cells_touched, W);
+        ck_assert_uint_eq(t->total, ref.total);
+        ck_assert_uint_eq(t->max, ref.max);
+        ck_assert_double_eq_tol(t->mean, ref.mean, 1e-9 * ref.mean);
+        ck_assert_double_eq_tol(t->stddev, ref.stddev, 1e-9 * ref.stddev);
+        ck_assert_double_eq_tol(t->cov, ref.cov, 1e-9);
+        ck_assert_double_eq(t->p50, ref.p50);
+        ck_assert_double_eq(t->p90, ref.p90);
+        ck_assert_double_eq(t->p99, ref.p99);
+        ck_assert_double_eq(t->p999, ref.p999);
+        ck_assert_double_eq_tol(t->gini, ref.gini, 1e-12);
+        ck_assert_double_eq_tol(t->hotspot, ref.hotspot, 1e-9 * ref.hotspot);
+        ck_assert_double_eq_tol(t->lifetime_fraction, ref.lifetime_fraction, 1e-12);
+    }
+    /* device-wide figures do move: 8x the cells, 1/8 the mean */
+    ck_assert_double_eq_tol(dev.mean * 8, ref.mean, 1e-9 * ref.mean);
+    ck_assert_double_eq(dev.p50, 0);
+    ck_assert(t2.p50 > 0);
+
+    static const uint64_t zeros[5] = {0};
+    an_wear z;
+    ck_assert_int_eq(an_wear_stats_touched(zeros, 5, &z), 0);
+    ck_assert_uint_eq(z.cells, 0);
+    ck_assert(isnan(z.mean) && isnan(z.p50) && isnan(z.hotspot) && isnan(z.gini));
+    ck_assert_int_eq(an_wear_stats_touched(NULL, 5, &z), AN_EINVAL);
+}
+END_TEST
+
+START_TEST(wear_time_and_heat_kinds_csv)
+{
+    char p[256];
+    path_in(p, sizeof p, "wear_time.csv");
+    const an_wear_sample ws[] = {{0, 7, 0, 7, 3, 0, 3}, {1024, 4575, 3520, 1055, 10, 10, 4}};
+    ck_assert_int_eq(an_wear_time_csv(ws, 2, p), 0);
+    char *s = slurp("wear_time.csv");
+    ck_assert_str_eq(s, "events,total_writes,data_writes,meta_writes,hottest,hottest_data,hottest_meta\n"
+                        "0,7,0,7,3,0,3\n1024,4575,3520,1055,10,10,4\n");
+    free(s);
+    ck_assert_int_eq(an_wear_time_csv(NULL, 1, p), AN_EINVAL);
+
+    /* 12 cells in 2 x 3 regions of 2 cells: the folds sum per region */
+    const uint64_t data[12] = {0, 0, 5, 5, 9, 0, 0, 0, 1, 1, 0, 7};
+    const uint64_t meta[12] = {3, 4, 1, 0, 0, 20, 0, 0, 0, 0, 2, 0};
+    uint64_t fd[6], fm[6];
+    ck_assert_int_eq(an_heat_fold(data, 12, 6, fd), 0);
+    ck_assert_int_eq(an_heat_fold(meta, 12, 6, fm), 0);
+    const uint64_t want_d[6] = {0, 10, 9, 0, 2, 7}, want_m[6] = {7, 1, 20, 0, 0, 2};
+    for (int i = 0; i < 6; i++) {
+        ck_assert_uint_eq(fd[i], want_d[i]);
+        ck_assert_uint_eq(fm[i], want_m[i]);
+    }
+    path_in(p, sizeof p, "heat_kinds.csv");
+    ck_assert_int_eq(an_heat_kinds_csv((const char *[]){"data", "log"}, (const uint64_t *[]){fd, fm}, 2, 12, 2, 3,
+                                       p), 0);
+    s = slurp("heat_kinds.csv");
+    /* region 0 log, 1 data, 2 log, 3 empty, 4 + 5 data (one run) */
+    ck_assert_str_eq(s, "kind,first_row,first_col,regions,first_cell,end_cell,writes\n"
+                        "log,0,0,1,0,2,7\n"
+                        "data,0,1,1,2,4,11\n"
+                        "log,0,2,1,4,6,29\n"
+                        "data,1,1,2,8,12,11\n");
+    free(s);
+    no_temporaries();
+}
+END_TEST
+
+/* Every script an_plot writes has the common style: plain text, the
+ * palette, the key outside. */
+START_TEST(plot_common_preamble)
+{
+    an_plot(dir, "pre", "plot x title 'meta_writes'\n");   /* AN_ETOOL without gnuplot: the script stays */
+    char *s = slurp("pre.gp");
+    ck_assert_msg(strstr(s, "set termoption noenhanced\n") != NULL, "noenhanced");
+    ck_assert_msg(strstr(s, "set linetype 1 lc rgb '#0072B2'") != NULL, "Okabe-Ito blue");
+    ck_assert_msg(strstr(s, "set linetype 8 ") != NULL, "8 line types");
+    ck_assert_msg(strstr(s, "dt 2") != NULL && strstr(s, "dt 3") != NULL, "dash types");
+    ck_assert_msg(strstr(s, "set key outside") != NULL, "key outside");
+    ck_assert_msg(strstr(s, "an_span = ") != NULL, "log-axis macro");
+    free(s);
 }
 END_TEST
 
@@ -655,6 +786,7 @@ int main(void)
     tcase_add_test(tc, stats_equal_gsl_unweighted);
     tcase_add_test(tc, lifetime_fixed);
     tcase_add_test(tc, lifetime_normal);
+    tcase_add_test(tc, touched_stats_ignore_unwritten);
     suite_add_tcase(s, tc);
     TCase *tf = tcase_create("files");
     tcase_set_timeout(tf, 60);
@@ -665,6 +797,8 @@ int main(void)
     tcase_add_test(tf, plot_without_gnuplot);
     tcase_add_test(tf, plot_bad_arguments);
     tcase_add_test(tf, plot_standard_helpers);
+    tcase_add_test(tf, wear_time_and_heat_kinds_csv);
+    tcase_add_test(tf, plot_common_preamble);
     suite_add_tcase(s, tf);
     int rc = test_run_suite(s);
     remove_tree(dir);

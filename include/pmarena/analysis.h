@@ -3,7 +3,16 @@
  * per-cell write counts (GSL), histograms, lifetime projection from cell
  * endurance, fragmentation series, and gnuplot plots.
  *
- * Statistics are over all cells given (the whole device, by convention).
+ * Wear statistics come two ways, named apart wherever they are written:
+ *   device-wide (an_wear_stats over all cells of the device): the plain names
+ *       (mean, p50, hotspot, ...). Unwritten cells count as zeros, so on a
+ *       mostly idle device p50 = p90 = 0 and hotspot = max / mean grows with
+ *       the device size for the same trace: they measure the trace against
+ *       the device it ran on;
+ *   touched (an_wear_stats_touched over the cells written at least once):
+ *       "touched": {...} in JSON, a `_touched` suffix in flat tables and CSV
+ *       columns (hotspot_touched, p99_touched, ...). They describe how evenly
+ *       the trace wore the cells it used and do not change with device.size.
  * A statistic that is undefined (0/0: the hotspot of no writes, the CoV of a
  * zero mean) is NAN here; writers turn NAN into JSON null, never a number.
  *
@@ -15,9 +24,10 @@
  * as long as no two calls write the same file.
  *
  * Files. Every file is written atomically: PATH.tmp.PID first, then rename(2),
- * so a reader sees the old file or the complete new one. CSV files have a
- * header line, then one record a line, fields separated by ',' with no quoting
- * (no field contains ',' or a quote); numbers are decimal integers or the
+ * so a reader sees the old file or the complete new one. CSV files (all
+ * written through an_csv, RFC 4180) have a header line, then one record a
+ * line, fields separated by ',' and quoted ("...", quotes doubled) when they
+ * hold a comma, quote or line break; numbers are decimal integers or the
  * shortest %.17g form that reads back exactly; an undefined value (NAN) is an
  * empty field. The files of a run and who writes them:
  *
@@ -43,6 +53,19 @@
  *                  bytes), the last three fractions (empty when undefined):
  *                  internal = 1 - requested/allocated, external = 1 - largest
  *                  free run / total free, utilization = requested/footprint.
+ *   wear_time.csv  `events,total_writes,data_writes,meta_writes,hottest,
+ *                  hottest_data,hottest_meta` (an_wear_time_csv): one row per
+ *                  fragmentation sample (the same events), sim device only;
+ *                  cell writes so far (all, data, metadata), and the highest
+ *                  count of any one cell so far: all sources summed, data
+ *                  only, metadata (all kinds) only. All integers; every
+ *                  column is non-decreasing down the file.
+ *   heat_kinds.csv `kind,first_row,first_col,regions,first_cell,end_cell,
+ *                  writes` (an_heat_kinds_csv): the regions of heat.csv
+ *                  labelled with the source that wrote most in each, runs of
+ *                  one label merged, in address order: `regions` regions from
+ *                  (first_row, first_col) on, cells [first_cell, end_cell),
+ *                  writes their sum. Regions without writes belong to no row.
  */
 #ifndef PMARENA_ANALYSIS_H
 #define PMARENA_ANALYSIS_H
@@ -73,12 +96,19 @@ typedef struct an_wear {
     double lifetime_fraction;  /* mean / max; NAN when total = 0 */
 } an_wear;
 
-/* Statistics of counts[0..n) (n >= 1). cov is NAN when the mean is 0.
+/* Statistics of counts[0..n) (n >= 1), device-wide: over all n cells. cov is
+ * NAN when the mean is 0.
  * Memory: at most 8 bytes per cell while it runs, and a few KB for the usual
  * counts (see wear_stats.c). Time O(n): ~15-35 ms for 2^24 cells; only
  * counts with very many distinct large values (2^24 random 32-bit counts:
  * 7 s) pay for a sort. */
 int an_wear_stats(const uint64_t *counts, size_t n, an_wear *out);
+
+/* The same statistics over the touched cells of counts[0..n) (n >= 1): the
+ * cells with a count > 0, so adding unwritten cells changes nothing.
+ * out->cells = out->cells_touched = cells written; total and max as above;
+ * when no cell was written every double is NAN. Same cost as an_wear_stats. */
+int an_wear_stats_touched(const uint64_t *counts, size_t n, an_wear *out);
 
 /* Quantiles of counts[0..n) (n >= 1) at fractions f[0..nf) (each in [0, 1]):
  * out[i] is exactly what gsl_stats_quantile_from_sorted_data(sorted, 1, n,
@@ -136,6 +166,27 @@ typedef struct an_frag_sample {
 
 /* frag.csv (format above) from samples[0..k) (k may be 0: header only). */
 int an_frag_csv(const an_frag_sample *samples, size_t k, const char *path);
+
+/* One wear sample, a row of wear_time.csv (all integers, counts so far). */
+typedef struct an_wear_sample {
+    uint64_t events;
+    uint64_t total_writes, data_writes, meta_writes;
+    uint64_t hottest, hottest_data, hottest_meta;
+} an_wear_sample;
+
+/* wear_time.csv (format above) from samples[0..k) (k may be 0: header only). */
+int an_wear_time_csv(const an_wear_sample *samples, size_t k, const char *path);
+
+/* counts[0..n) folded into `regions` sums out[0..regions), region r covering
+ * cells [floor(r n / R), floor((r + 1) n / R)) as in heat.csv. */
+int an_heat_fold(const uint64_t *counts, size_t n, uint64_t regions, uint64_t *out);
+
+/* heat_kinds.csv (format above): folded[j] (rows * cols sums from
+ * an_heat_fold over n cells) holds the writes of source names[j]; each
+ * region is labelled with the source of most writes, and runs of one label
+ * become rows. */
+int an_heat_kinds_csv(const char *const *names, const uint64_t *const *folded, size_t k, size_t n,
+                      unsigned rows, unsigned cols, const char *path);
 
 /* Gini coefficient of a vector (exposed for tests); NAN when the sum is 0.
  * G = sum_i sum_j |x_i - x_j| / (2 n^2 mean) (the population form, no
@@ -198,7 +249,11 @@ void an_csv_row(an_csv *c, const char *const *fields, size_t n);
  * The .gp is `script` after a preamble an_plot writes: two comment lines, the
  * terminal (`set terminal pngcairo size 1000,650`, or `png` when this gnuplot
  * has no pngcairo: probed once per process with `gnuplot -e "set terminal
- * pngcairo"`) and `set output` to `<name>.png`; `unset output` ends it. So the
+ * pngcairo"`), `set output` to `<name>.png`, and the common style: `set
+ * termoption noenhanced` (names such as meta_writes print as written), the
+ * Okabe-Ito colour-blind-safe palette as line types 1..8 each with its own
+ * dash type, and the key outside the plot area (right, top); `unset output`
+ * ends it. So the
  * script only plots, and names data files by bare names: gnuplot runs with dir
  * as its working directory (posix_spawn, no shell), and `gnuplot <name>.gp` in
  * that folder redraws the plot by hand. an_plot itself has gnuplot render to
@@ -225,12 +280,21 @@ int an_plot(const char *dir, const char *name, const char *script);
  *                       hottest cell's count per kind (log y when any > 0);
  *   an_plot_frag        frag.csv -> frag.png: bytes (requested, allocated,
  *                       footprint) above fractions (internal, external,
- *                       utilization), over events. */
+ *                       utilization), over events;
+ *   an_plot_wear_time   wear_time.csv -> wear_time.png: cell writes so far
+ *                       (all, data, metadata) above the hottest cell's count
+ *                       (all, data, metadata), over events.
+ * An axis whose positive values span more than 100x is drawn log scale
+ * (decided by gnuplot's `stats` on the data when the script runs; zeros are
+ * left off a log axis). The heatmap's colour scale is log when its regions
+ * span more than 100x, and when heat_kinds.csv is there its runs of regions
+ * are labelled with their dominant source (data, bitmap, header, log ...). */
 int an_plot_wear_hist(const char *dir);
 int an_plot_wear_cdf(const char *dir);
 int an_plot_heatmap(const char *dir);
 int an_plot_meta_kinds(const char *dir);
 int an_plot_frag(const char *dir);
+int an_plot_wear_time(const char *dir);
 
 #ifdef __cplusplus
 }

@@ -234,8 +234,23 @@ uint64_t nv_cell_count(nv_device *d, uint64_t cell, int tag);
 /* Per-cell counts of cells [first, first+n) into out: data, metadata (all
  * kinds), or both summed (which: 0 data, 1 metadata, 2 total). */
 int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_t *out);
+/* The same for the writes of one tag only (a heatmap's per-kind regions). */
+int nv_cells_export_tag(nv_device *d, nv_tag tag, uint64_t first, uint64_t n, uint64_t *out);
 /* Zeroes every counter and the simulated time (contents are kept). */
 int nv_counters_reset(nv_device *d);
+
+/* The wear so far, cheap enough to take often during a run (a wear-over-time
+ * series): cell writes in all, of data and of metadata (all kinds), and the
+ * highest count of any one cell: all sources summed (hottest), data only,
+ * metadata only. At the end of a run they equal the max of nv_cells_export's
+ * vectors. Cost: a rescan of the 4096-cell chunks written since the last call
+ * (the store path sets one byte per chunk), not of the device. Exact when
+ * writers are quiescent (e.g. between replayed events). */
+typedef struct nv_wear_now {
+    uint64_t total_writes, data_writes, meta_writes;
+    uint64_t hottest, hottest_data, hottest_meta;
+} nv_wear_now;
+int nv_wear_now_get(nv_device *d, nv_wear_now *out);
 
 /* Simulated time charged by one thread slot. Each OS thread gets its own slot
  * on first use; a replay engine that interleaves logical threads on one OS

@@ -54,6 +54,36 @@ int sweep_main(const char *config, char *const *sets, int nsets, const char *out
  * written into out. */
 int sweep_table(const char *const *dirs, int ndirs, const char *out, bool quiet);
 
+/* ---- report (report.c) --------------------------------------------------------------- */
+
+/* One figure of one run: an integer (is_int, ivalue) or a double; NAN when
+ * the run's summary.json lacks it. */
+typedef struct exp_report_cell {
+    double value;
+    int64_t ivalue;
+    bool is_int;
+} exp_report_cell;
+
+/* The report's metrics (rows) for each run (column). */
+typedef struct exp_report {
+    int nruns;
+    size_t nmetrics;
+    const char *const *runs;      /* the folders, borrowed */
+    exp_report_cell *cell;        /* nmetrics * nruns, row-major */
+} exp_report;
+
+/* Reads <dir>/summary.json of each of dirs[0..n). EXP_BADINPUT (after
+ * naming the file on stderr) when one is missing or not JSON. */
+int exp_report_load(exp_report *r, const char *const *dirs, int n);
+/* Metric i's flat name (hotspot, p99_touched, ...) and its row label
+ * ("hot-spot factor"; the statistics over touched cells are labelled with
+ * their flat name, ending in `_touched`, indented two spaces under the
+ * device-wide one); NULL past the end. */
+const char *exp_report_metric(size_t i);
+const char *exp_report_label(size_t i);
+const exp_report_cell *exp_report_at(const exp_report *r, size_t metric, int run);
+void exp_report_free(exp_report *r);
+
 /* ---- validation (validate.c) -------------------------------------------------------- */
 
 /* Checks a trace or an experiment config (with every sweep point, after the
