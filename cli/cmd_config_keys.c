@@ -5,23 +5,37 @@
 #include "cmd.h"
 #include "pmarena/config.h"
 
+#include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
-#include <string.h>
+
+static const char usage[] = "usage: pmarena config-keys --markdown\n";
 
 int cmd_config_keys(int argc, char **argv)
 {
-    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        printf("usage: pmarena config-keys --markdown\n"
-               "Prints the reference of every experiment config key (docs/CONFIG.md).\n");
-        return 0;
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {"markdown", no_argument, NULL, 'm'}, {NULL, 0, NULL, 0}};
+    bool markdown = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            printf("%sPrints the reference of every experiment config key (docs/CONFIG.md).\n", usage);
+            return EXIT_OK;
+        } else if (c == 'm') {
+            markdown = true;
+        } else {
+            fputs(usage, stderr);
+            return EXIT_BADINPUT;
+        }
     }
-    if (argc != 2 || strcmp(argv[1], "--markdown") != 0) {
-        fprintf(stderr, "usage: pmarena config-keys --markdown\n");
-        return 2;
+    if (!markdown || optind != argc) {
+        fputs(usage, stderr);
+        return EXIT_BADINPUT;
     }
     if (cfg_keys_markdown(stdout) != 0 || fflush(stdout) != 0) {
         fprintf(stderr, "pmarena config-keys: cannot write the reference\n");
-        return 1;
+        return EXIT_FAIL;
     }
-    return 0;
+    return EXIT_OK;
 }

@@ -98,37 +98,46 @@ int cmd_sweep(int argc, char **argv)
     return rc;
 }
 
+static void merge_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: pmarena merge [-o OUT] DIR...\n"
+            "Combines the finished points of sweep folders (e.g. the shards of one sweep run\n"
+            "with --shard I/N on several machines) into OUT/sweep.csv and its plots\n"
+            "(OUT defaults to the first DIR). A point found in several folders counts once.\n"
+            "The folders must hold one sweep (their sweep.json: the same base config, trace\n"
+            "and swept values); otherwise merge names what differs and exits 2.\n"
+            "\n"
+            "  -o, --output OUT   write the table and plots into OUT\n");
+}
+
 int cmd_merge(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {"output", required_argument, NULL, 'o'}, {NULL, 0, NULL, 0}};
     const char *out = NULL;
-    const char **dirs = calloc((size_t)argc, sizeof *dirs);
-    int n = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: pmarena merge [-o OUT] DIR...\n"
-                   "Combines the finished points of sweep folders (e.g. the shards of one sweep run\n"
-                   "with --shard I/N on several machines) into OUT/sweep.csv and its plots\n"
-                   "(OUT defaults to the first DIR). A point found in several folders counts once.\n"
-                   "The folders must hold one sweep (their sweep.json: the same base config, trace\n"
-                   "and swept values); otherwise merge names what differs and exits 2.\n");
-            free(dirs);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "ho:", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            merge_usage(stdout);
             return EXIT_OK;
-        } else if (!strcmp(argv[i], "-o") && i + 1 < argc) {
-            out = argv[++i];
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "pmarena merge: unexpected argument '%s'\n", argv[i]);
-            free(dirs);
-            return EXIT_BADINPUT;
+        } else if (c == 'o') {
+            out = optarg;
         } else {
-            dirs[n++] = argv[i];
+            fprintf(stderr, "usage: pmarena merge [-o OUT] DIR... (see --help)\n");
+            return EXIT_BADINPUT;
         }
     }
+    int n = argc - optind;
     if (n == 0) {
         fprintf(stderr, "usage: pmarena merge [-o OUT] DIR... (see --help)\n");
-        free(dirs);
         return EXIT_BADINPUT;
     }
-    int rc = sweep_table(dirs, n, out ? out : dirs[0], false);
-    free(dirs);
-    return rc;
+    const char **dirs = (const char **)(argv + optind);
+    if (!out)
+        out = dirs[0];
+    if (exp_outdir_check("pmarena merge", out, false) != EXP_OK)
+        return EXIT_BADINPUT;
+    return sweep_table(dirs, n, out, false);
 }
