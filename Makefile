@@ -159,7 +159,7 @@ test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 	    $(TEST_WRAP) $$t || fail=1; \
 	done; \
 	printf '== %s\n' install_test.sh; \
-	MAKE="$(MAKE)" tests/install_test.sh || fail=1; \
+	MAKE="$(MAKE)" SAN_FLAGS="$(SAN)" $(TEST_WRAP) tests/install_test.sh || fail=1; \
 	if [ $$fail -eq 0 ]; then echo "all suites passed"; else echo "some suites FAILED"; fi; \
 	exit $$fail
 

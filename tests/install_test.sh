@@ -3,7 +3,9 @@
 # the installed library does: compile and link a small program with
 # `pkg-config --cflags --libs pmarena` against the shared library and run it,
 # link it again statically with `pkg-config --static`, and look for the man
-# pages. Run by `make test` from the project root (MAKE names the make to use).
+# pages. Run by `make test` from the project root (MAKE names the make to use;
+# SAN_FLAGS, the sanitizer flags of a test-asan/test-tsan build, which the
+# installed library then carries, so the program is built with them too).
 set -u
 MAKE=${MAKE:-make}
 tmp=$(mktemp -d)
@@ -44,7 +46,7 @@ soname=$(objdump -p "$lib/libpmarena.so" 2>/dev/null | awk '$1 == "SONAME" { pri
     && ok "libpmarena.so -> libpmarena.so.0 (soname)" || bad "libpmarena.so -> libpmarena.so.0 (soname '$soname')"
 
 flags=$(pkg-config --cflags --libs pmarena 2>"$tmp/pc.err") || { cat "$tmp/pc.err"; bad "pkg-config --cflags --libs pmarena"; }
-if gcc -std=c11 "$tmp/p.c" -o "$tmp/p" $flags 2>"$tmp/cc.err" &&
+if gcc -std=c11 ${SAN_FLAGS:-} "$tmp/p.c" -o "$tmp/p" $flags 2>"$tmp/cc.err" &&
    LD_LIBRARY_PATH="$lib" "$tmp/p" > "$tmp/p.out" &&
    grep -q '^granularity [0-9][0-9]* device ok$' "$tmp/p.out" &&
    LD_LIBRARY_PATH="$lib" ldd "$tmp/p" | grep -q "$lib/libpmarena.so.0"; then
@@ -56,7 +58,7 @@ fi
 # -l:libpmarena.a picks the archive although the .so lies beside it; the rest
 # of the line (gsl, jansson, libpmem, zlib, -lm) comes from pkg-config --static.
 sflags=$(pkg-config --static --cflags --libs pmarena | sed 's/-lpmarena\b/-l:libpmarena.a/')
-if gcc -std=c11 "$tmp/p.c" -o "$tmp/ps" $sflags 2>"$tmp/cc.err" &&
+if gcc -std=c11 ${SAN_FLAGS:-} "$tmp/p.c" -o "$tmp/ps" $sflags 2>"$tmp/cc.err" &&
    env -u LD_LIBRARY_PATH "$tmp/ps" > "$tmp/ps.out" && cmp -s "$tmp/p.out" "$tmp/ps.out" &&
    ! ldd "$tmp/ps" | grep -q libpmarena; then
     ok "static: pkg-config --static --libs pmarena links libpmarena.a"
