@@ -184,5 +184,8 @@ int cmd_bench(int argc, char **argv)
         return EXIT_BADINPUT;
     }
     o.set = quick ? BENCH_SET_QUICK : is_long ? BENCH_SET_LONG : BENCH_SET_SHORT;
+    /* A bad -o is found before minutes of measuring, not after. */
+    if (exp_outdir_check("pmarena bench", o.out ? o.out : "results/bench", false) != EXP_OK)
+        return EXIT_BADINPUT;
     return bench_run(&o) == 0 ? EXIT_OK : EXIT_FAIL;
 }

@@ -95,6 +95,16 @@ START_TEST(o_naming_a_file_is_refused_at_once)
     ck_assert_msg(now_s() - t0 < 1.0, "refused only after %.2f s", now_s() - t0);
     ck_assert_int_eq(stat(path_in("afile"), &after), 0);
     ck_assert_int_eq(after.st_size, before.st_size);
+    /* The other commands that write a folder: refused before they measure or read. */
+    const char *others[] = {"bench --quick -o %s", "merge -o %s %s"};
+    for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+        snprintf(args, sizeof args, others[i], path_in("afile"), path_in("nosuchsweep"));
+        t0 = now_s();
+        ck_assert_msg(pmarena(args) == 2, "pmarena %s: not exit 2", args);
+        ck_assert_msg(now_s() - t0 < 1.0, "%s refused only after %.2f s", args, now_s() - t0);
+        ck_assert_int_eq(stat(path_in("afile"), &after), 0);
+        ck_assert_int_eq(after.st_size, before.st_size);
+    }
 }
 END_TEST
 
