@@ -139,7 +139,7 @@ $(BUILD)/tests/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h $(LIB) | deps
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/e2eutil.h $(LIB) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -o $@ $< $(LIB) $(CHECK_LIBS) $(LDLIBS_ALL)
 

@@ -144,26 +144,26 @@ int an_heatmap_csv(const uint64_t *counts, size_t n, unsigned rows, unsigned col
     if ((!counts && n) || rows == 0 || cols == 0 || !path)
         return AN_EINVAL;
     uint64_t regions = (uint64_t)rows * cols;
+    uint64_t *sum = malloc(regions * sizeof *sum);
+    if (!sum)
+        return AN_ENOMEM;
+    an_heat_fold(counts, n, regions, sum);
     an_file af;
     int rc = an_file_open(&af, path);
-    if (rc)
-        return rc;
-    an_csv c;
-    an_csv_begin(&c, af.f);
-    an_csv_row(&c, (const char *[]){"row", "col", "writes"}, 3);
-    size_t begin = 0;
-    for (uint64_t r = 0; r < regions; r++) {
-        size_t end = region_end(r, n, regions);
-        uint64_t sum = 0;
-        for (size_t i = begin; i < end; i++)
-            sum += counts[i];
-        an_csv_u64(&c, r / cols);
-        an_csv_u64(&c, r % cols);
-        an_csv_u64(&c, sum);
-        an_csv_end(&c);
-        begin = end;
+    if (rc == 0) {
+        an_csv c;
+        an_csv_begin(&c, af.f);
+        an_csv_row(&c, (const char *[]){"row", "col", "writes"}, 3);
+        for (uint64_t r = 0; r < regions; r++) {
+            an_csv_u64(&c, r / cols);
+            an_csv_u64(&c, r % cols);
+            an_csv_u64(&c, sum[r]);
+            an_csv_end(&c);
+        }
+        rc = an_file_commit(&af);
     }
-    return an_file_commit(&af);
+    free(sum);
+    return rc;
 }
 
 int an_heat_fold(const uint64_t *counts, size_t n, uint64_t regions, uint64_t *out)

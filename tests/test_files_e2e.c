@@ -19,41 +19,7 @@
 #include <unistd.h>
 
 static char dir[] = "/tmp/pmarena-files-XXXXXX";
-
-static const char *path_in(const char *name)
-{
-    static char buf[8][600];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 600, "%s/%s", dir, name);
-    return p;
-}
-
-static void put(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Runs `pmarena ARGS`; returns the exit status (stderr kept in dir/stderr). */
-static int pmarena(const char *args)
-{
-    const char *bin = getenv("PMARENA_BIN");
-    ck_assert_ptr_nonnull(bin);
-    char cmd[2000];
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", bin, args, path_in("stdout"), path_in("stderr"));
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "e2eutil.h"
 
 static bool exists(const char *path)
 {

@@ -21,34 +21,7 @@
 #include <unistd.h>
 
 static char dir[] = "/tmp/pmarena-out-XXXXXX";
-
-static const char *path_in(const char *name)
-{
-    static char buf[8][600];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 600, "%s/%s", dir, name);
-    return p;
-}
-
-static void put(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Runs `pmarena ARGS`, stdout to `out` in dir; returns the exit status. */
-static int pmarena_to(const char *args, const char *out)
-{
-    const char *bin = getenv("PMARENA_BIN");
-    ck_assert_ptr_nonnull(bin);
-    char cmd[2000];
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", bin, args, path_in(out), path_in("stderr"));
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "e2eutil.h"
 
 /* Runs a churn trace of `events` on a sim device of `size` into dir/name. The
  * log size is fixed so that the allocator lays out the same on every size. */

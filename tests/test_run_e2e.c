@@ -19,34 +19,7 @@
 #include <unistd.h>
 
 static char dir[] = "/tmp/pmarena-run-XXXXXX";
-
-static const char *path_in(const char *name)
-{
-    static char buf[8][600];
-    static int k;
-    char *p = buf[k++ % 8];
-    snprintf(p, 600, "%s/%s", dir, name);
-    return p;
-}
-
-static void put(const char *name, const char *text)
-{
-    FILE *f = fopen(path_in(name), "w");
-    ck_assert_ptr_nonnull(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-/* Runs `pmarena ARGS` quietly; returns the exit status. */
-static int pmarena(const char *args)
-{
-    const char *bin = getenv("PMARENA_BIN");
-    ck_assert_ptr_nonnull(bin);
-    char cmd[2000];
-    snprintf(cmd, sizeof cmd, "%s %s >%s 2>%s", bin, args, path_in("stdout"), path_in("stderr"));
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "e2eutil.h"
 
 static double num(json_t *root, const char *path)
 {
