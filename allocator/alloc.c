@@ -253,7 +253,7 @@ static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena
         uintptr_t owner = atomic_load_explicit(&a->owner, memory_order_relaxed);
         /* Its class and still mine (another thread that claimed it keeps
          * it: sharing would serialize us), or the next class serving it. */
-        if (a->on_list && ((acls == cls && (owner == me() || !owner)) || acls == cls + 1)) {
+        if (a->on_list && ((acls == cls && (owner == me() || !owner)) || (acls == cls + 1 && !h->fixed_slots))) {
             u = pma_arena_alloc(h, a, n);
             full = !pma_arena_has_room(h, a, acls);
         }
@@ -271,7 +271,8 @@ static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena
         int busy = 0;
         uint32_t len = 0;
         for (int pass = waited; pass < 2; pass++) {
-            for (int k = 0; k < 2 && cls + k < PMA_CLASS_LARGE; k++) {
+            /* Fixed slots: an arena holds its own class's size only. */
+            for (int k = 0; k < (h->fixed_slots ? 1 : 2) && cls + k < PMA_CLASS_LARGE; k++) {
                 pma_class *lc = &h->cls[cls + k];
                 a = NULL;
                 pthread_mutex_lock(&lc->lock);
@@ -454,8 +455,8 @@ static inline int op_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, bool all
 {
     if (is_log(h))
         return pma_log_append(h, tc, a, alloc ? PMA_OP_ALLOC : PMA_OP_FREE, u, n);
-    if (!h->po)
-        return 0;
+    if (!h->po || !h->po->alloc)
+        return 0;                           /* dram, gc: nothing to store */
     return alloc ? h->po->alloc(h, tc, a, u, n) : h->po->free(h, tc, a, u, n);
 }
 
@@ -509,6 +510,8 @@ void *pma_get_mem(pma_heap *h, size_t size)
         return fail(h, PMA_ENOMEM);
     uint64_t padded = (((uint64_t)size + h->q - 1) >> h->q_shift) << h->q_shift;
     int cls = (int)pma_heap_class_of(h, padded);
+    if (h->fixed_slots && cls != PMA_CLASS_LARGE)
+        padded = (uint64_t)pma_slot_units(h, cls) << h->g_shift;    /* the class's whole slot */
     pma_tcache *tc = pma_tc_get(h);
     if (!tc)
         return fail(h, PMA_ENOMEM);

@@ -189,6 +189,29 @@ void pma_live_from_space(pma_heap *h, pma_arena *a)
     (void)h;
 }
 
+int pma_arena_bitmaps_from_dimg(pma_heap *h, pma_arena *a)
+{
+    size_t words = a->bitmap_bytes / 8;
+    (void)h;
+    if (a->stripe > 1) {
+        for (uint32_t i = 0; i < a->units; i++) {
+            uint32_t p = pma_bm_interleave(i, a->stripe);
+            if (pma_bm_get(a->alloc_phys, p))
+                a->alloc[i >> 6] |= 1ull << (i & 63);
+            if (pma_bm_get(a->start_phys, p))
+                a->start[i >> 6] |= 1ull << (i & 63);
+        }
+    } else {
+        memcpy(a->alloc, a->alloc_phys, words * 8);
+        memcpy(a->start, a->start_phys, words * 8);
+    }
+    /* Bits past the last unit were never written by a heap: a foreign image. */
+    if (pma_bm_next_one(a->alloc, a->units, (uint32_t)words * 64) < words * 64 ||
+        pma_bm_next_one(a->start, a->units, (uint32_t)words * 64) < words * 64)
+        return PMA_ECORRUPT;
+    return 0;
+}
+
 /* ---- creation and loading -------------------------------------------------- */
 
 /* Clears the persistent bytes [off, off+len) that are not zero already. */
@@ -330,7 +353,11 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
         pma_arena_free_dram(h, a);
         return rc;
     }
-    memcpy(a->dimg, (const unsigned char *)nv_base(h->dev) + a->alloc_dev, 2 * (size_t)g.bitmap_bytes);
+    /* Through the device, so recovery's reads are counted and charged. */
+    if (nv_read(h->dev, a->alloc_dev, a->dimg, 2 * (size_t)g.bitmap_bytes) != 0) {
+        pma_arena_free_dram(h, a);
+        return PMA_EDEVICE;
+    }
     if ((rc = h->po->arena_load(h, a)) != 0) {
         pma_arena_free_dram(h, a);
         return rc;
@@ -436,7 +463,7 @@ int pma_large_latest(const pma_arena_header *hd, uint64_t *word)
 
 int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested)
 {
-    if (h->persistent) {
+    if (h->persistent && h->po->large_words) {
         if (pma_arena_slot_persist(h, tc, a, pma_object_pack(live, a->log_seq, requested), NV_META_HEADER))
             return PMA_EDEVICE;
         a->log_seq = pma_object_next_seq(a->log_seq);

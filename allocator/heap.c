@@ -20,12 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 static const uint32_t class_sizes[PMA_CLASSES] = {64, 128, 256, 512, 1024, 2048, 4096, 0};
 static const char *const policy_names[] = {"first-fit", "next-fit", "wear-aware", "lafo"};
 static const char *const layout_names[] = {"linear", "interleaved"};
 static const char *const metadata_names[] = {"nvram", "hybrid", "dram"};
-static const char *const persistence_names[] = {"intent", "log"};
+static const char *const persistence_names[] = {"intent", "log", "gc"};
 static _Atomic uint64_t next_heap_id = 1;
 static _Thread_local int last_error;
 
@@ -122,7 +123,7 @@ int pma_config_check(const pma_config *cfg, char *msg, size_t msglen)
     if ((unsigned)cfg->metadata > PMA_META_DRAM)
         FAIL("metadata: %d is not a placement (nvram, hybrid, dram)", (int)cfg->metadata);
     if ((unsigned)cfg->persistence >= PMA_PERSISTENCES)
-        FAIL("persistence: %d is not a protocol (intent, log)", (int)cfg->persistence);
+        FAIL("persistence: %d is not a protocol (intent, log, gc)", (int)cfg->persistence);
     if (cfg->log_kib && (cfg->log_kib < 8 || cfg->log_kib > 8192 || cfg->log_kib % 8))
         FAIL("log_kib: %u is not allowed (0 for automatic, or a multiple of 8 from 8 to 8192)", cfg->log_kib);
     return 0;
@@ -145,8 +146,11 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
     h->tc_on = cfg->policy == PMA_FIRST_FIT;
     h->hwm = PMA_HEAP_HEADER_SIZE;
     h->arena_base = PMA_HEAP_HEADER_SIZE;
-    if (h->persistent)
-        h->po = cfg->persistence == PMA_PERSIST_LOG ? &pma_persist_log : &pma_persist_intent;
+    if (h->persistent) {
+        h->po = cfg->persistence == PMA_PERSIST_LOG ? &pma_persist_log :
+                cfg->persistence == PMA_PERSIST_GC ? &pma_persist_gc : &pma_persist_intent;
+        h->fixed_slots = h->po->fixed_slots;
+    }
     atomic_init(&h->wear_ceiling, 1);
     pthread_mutex_init(&h->grow, NULL);
     pthread_mutex_init(&h->tc_lock, NULL);
@@ -168,10 +172,9 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
     return h;
 }
 
-void pma_destroy(pma_heap *h)
+/* Frees the DRAM state; writes nothing. */
+static void heap_free(pma_heap *h)
 {
-    if (!h)
-        return;
     pma_tc_detach_all(h);
     if (h->po)
         h->po->detach(h);
@@ -188,6 +191,28 @@ void pma_destroy(pma_heap *h)
     pthread_mutex_destroy(&h->grow);
     munmap(h->pagemap, h->pagemap_bytes ? h->pagemap_bytes : 1);
     free(h);
+}
+
+void pma_destroy(pma_heap *h)
+{
+    if (!h)
+        return;
+    if (h->usable && h->po && h->po->close) {
+        /* Cached blocks are not live: they are free in what close stores. */
+        h->po->close(h);
+    }
+    heap_free(h);
+}
+
+void pma_abandon(pma_heap *h)
+{
+    if (h)
+        heap_free(h);
+}
+
+void pma_open_info_get(pma_heap *h, pma_open_info *out)
+{
+    *out = h->info;
 }
 
 int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
@@ -243,12 +268,27 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
         }
         h->hwm = h->arena_base;
     }
+    h->info.how = "init";
+    h->usable = true;
     *heap = h;
     return 0;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 int pma_open(pma_heap **heap, nv_device *dev)
 {
+    return pma_open_ex(heap, dev, NULL);
+}
+
+int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
+{
+    double t0 = now_s();
     *heap = NULL;
     if (!dev)
         return PMA_EINVAL;
@@ -275,6 +315,7 @@ int pma_open(pma_heap **heap, nv_device *dev)
         return PMA_ENOMEM;
     h->hwm = hd->hwm;
     h->root = hd->root;
+    h->open_opts = opts;
     int rc = h->po->attach(h);
     if (rc == 0 && (h->hwm < h->arena_base || (h->root && h->root < h->arena_base)))
         rc = PMA_ECORRUPT;
@@ -314,6 +355,13 @@ int pma_open(pma_heap **heap, nv_device *dev)
     if (cfg.metadata == PMA_META_NVRAM)
         for (int c = 0; c < PMA_CLASS_LARGE; c++)
             pma_heap_persist_list(h, c);
+    h->open_opts = NULL;
+    if (!h->info.how)
+        h->info.how = h->po->name;
+    for (pma_arena *a = h->first; a; a = a->all_next)
+        h->info.live_objects += a->objects;
+    h->info.wall_s = now_s() - t0;
+    h->usable = true;
     *heap = h;
     return 0;
 }
@@ -356,7 +404,9 @@ int pma_heap_publish_hwm(pma_heap *h)
  * lists from the arena walk, which is authoritative). Class lock held. */
 int pma_heap_persist_list(pma_heap *h, int cls)
 {
-    if (h->cfg.metadata != PMA_META_NVRAM || cls >= PMA_CLASS_LARGE)
+    /* gc stores nothing per operation, list links included: its lists are
+     * in DRAM under either placement. */
+    if (h->cfg.metadata != PMA_META_NVRAM || cls >= PMA_CLASS_LARGE || h->fixed_slots)
         return 0;
     uint64_t head = h->cls[cls].head ? h->cls[cls].head->off : 0;
     uint64_t off = offsetof(pma_heap_header, list_head) + (uint64_t)cls * 8;

@@ -181,6 +181,11 @@ struct pma_heap {
     uint64_t leaked_bytes, recovered_ops;
     uint64_t arena_base;             /* first arena: after the header (and the log region) */
     const pma_persist_ops *po;       /* the persistence protocol; NULL: metadata dram */
+    bool fixed_slots;                /* po->fixed_slots */
+    bool usable;                     /* pma_init or pma_open finished: pma_destroy closes cleanly */
+    bool gc_clean_open;              /* gc: the device held a clean close's live set at open */
+    const pma_open_opts *open_opts;  /* during pma_open_ex only */
+    pma_open_info info;
     /* thread caches */
     pthread_mutex_t tc_lock;
     pma_tcache *caches;              /* registry (tc_lock) */
@@ -225,9 +230,13 @@ struct pma_persist_ops {
     int (*alloc)(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n);
     int (*free)(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n);
     int (*check)(pma_heap *h, pma_arena *a, char *msg, size_t len);
+    int (*close)(pma_heap *h);                  /* pma_destroy of a usable heap; NULL: nothing */
     void (*detach)(pma_heap *h);
+    bool large_words;                           /* a large object's word is stored per get and return */
+    bool fixed_slots;                           /* small objects take their class's whole size, at
+                                                   multiples of it: starts follow from the class */
 };
-extern const pma_persist_ops pma_persist_intent, pma_persist_log;
+extern const pma_persist_ops pma_persist_intent, pma_persist_log, pma_persist_gc;
 
 /* Device stores of the protocols: checked, counted in tc (or the heap's
  * retired counters when tc is NULL). 0 or PMA_EDEVICE. */
@@ -235,10 +244,17 @@ int pma_meta_write(pma_heap *h, pma_tcache *tc, uint64_t off, const void *src, s
 void pma_meta_flush(pma_heap *h, pma_tcache *tc, uint64_t off, size_t len);
 void pma_meta_fence(pma_heap *h, pma_tcache *tc);
 
+/* Units of one object of class cls in a fixed-slot heap (a power of two). */
+static inline uint32_t pma_slot_units(const pma_heap *h, int cls) { return h->cls[cls].units; }
+
 /* The durable image of one small arena's live set, from `live` and the
  * slots: intent's two physical bitmaps, or log's bit pairs, into out
  * (2 * bitmap_bytes, zeroed here). */
 void pma_live_image(const pma_heap *h, const pma_arena *a, bool pairs, uint64_t *out);
+/* dimg's two physical bitmaps (intent's encoding, as read from the
+ * device) into the logical space bitmaps; PMA_ECORRUPT when bits lie past
+ * the last unit. */
+int pma_arena_bitmaps_from_dimg(pma_heap *h, pma_arena *a);
 /* Rebuilds `live` and the slots from the space bitmaps (at open: nothing is
  * cached yet, so every space object is live). */
 void pma_live_from_space(pma_heap *h, pma_arena *a);

@@ -7,6 +7,8 @@
  *
  *   device offset 0      heap header (4 KiB)
  *   4096 ..              persistence "log" only: the log region (log_kib KiB)
+ *                        (gc: nothing; small arenas hold fixed slots of their
+ *                        class's size, so object starts follow from the class)
  *   arena base .. hwm    arenas, each 4 KiB-aligned, laid end to end
  *
  * Arena (small classes):
@@ -36,6 +38,7 @@
 #define PMA_LINE 64u
 #define PMA_LOG_SLOTS 8
 #define PMA_MAX_UNITS ((1u << 28) - 1)        /* units per arena: fits the log word */
+#define PMA_GC_CLEAN 0x4e41454c43434770ull     /* "pGCCLEAN" */
 
 typedef struct pma_heap_header {
     /* line 0: written once, at init (kind: header) */
@@ -63,7 +66,10 @@ typedef struct pma_heap_header {
      * at each checkpoint (log) */
     uint64_t log_epoch;
     uint64_t log_start;
-    uint8_t pad4[48];
+    /* gc: PMA_GC_CLEAN while the bitmaps and object words hold the live set
+     * (set by a clean close, cleared when the heap is opened again) */
+    uint64_t gc_clean;
+    uint8_t pad4[40];
 } pma_heap_header;
 
 typedef struct pma_log_slot {

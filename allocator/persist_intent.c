@@ -134,26 +134,13 @@ static const pma_arena_header *header_of(pma_heap *h, const pma_arena *a)
     return (const void *)((const unsigned char *)nv_base(h->dev) + a->off);
 }
 
-/* The physical bitmaps (dimg, as read from the device) into logical order. */
+/* The physical bitmaps (dimg, as read from the device) into logical order,
+ * and where the arena's intent slots stand. */
 static int intent_arena_load(pma_heap *h, pma_arena *a)
 {
-    size_t words = a->bitmap_bytes / 8;
-    if (a->stripe > 1) {
-        for (uint32_t i = 0; i < a->units; i++) {
-            uint32_t p = pma_bm_interleave(i, a->stripe);
-            if (pma_bm_get(a->alloc_phys, p))
-                a->alloc[i >> 6] |= 1ull << (i & 63);
-            if (pma_bm_get(a->start_phys, p))
-                a->start[i >> 6] |= 1ull << (i & 63);
-        }
-    } else {
-        memcpy(a->alloc, a->alloc_phys, words * 8);
-        memcpy(a->start, a->start_phys, words * 8);
-    }
-    /* Bits past the last unit were never written by a heap: a foreign image. */
-    if (pma_bm_next_one(a->alloc, a->units, (uint32_t)words * 64) < words * 64 ||
-        pma_bm_next_one(a->start, a->units, (uint32_t)words * 64) < words * 64)
-        return PMA_ECORRUPT;
+    int rc = pma_arena_bitmaps_from_dimg(h, a);
+    if (rc)
+        return rc;
     int latest = latest_log_slot(header_of(h, a));
     a->log_slot = (unsigned)(latest + 1) % PMA_LOG_SLOTS;
     a->log_seq = latest < 0 ? 0 : (pma_log_seq(header_of(h, a)->log[latest].word) + 1) & 63;
@@ -273,5 +260,8 @@ const pma_persist_ops pma_persist_intent = {
     .alloc = intent_alloc,
     .free = intent_free,
     .check = intent_check,
+    .close = NULL,
     .detach = no_detach,
+    .large_words = true,
+    .fixed_slots = false,
 };

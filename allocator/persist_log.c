@@ -705,5 +705,8 @@ const pma_persist_ops pma_persist_log = {
     .alloc = log_alloc,
     .free = log_free,
     .check = log_check,
+    .close = NULL,
     .detach = log_detach,
+    .large_words = true,
+    .fixed_slots = false,
 };

@@ -1,7 +1,8 @@
 /*
  * placement.c - where inside an arena an object of n units goes: the
  * placement policies. Every candidate start is a multiple of the arena's
- * stride (max(G, A) / G units), so objects are aligned to max(G, A).
+ * stride (max(G, A) / G units), so objects are aligned to max(G, A); with
+ * fixed slots (gc) a multiple of the object's own length, the slot.
  *
  *   first-fit   the lowest free run that fits (searching from a hint below
  *               which nothing is free). Reuses the same few cells over and
@@ -26,17 +27,17 @@
  */
 #include "heap_internal.h"
 
-static uint32_t place_first_fit(pma_arena *a, uint32_t n)
+static uint32_t place_first_fit(pma_arena *a, uint32_t n, uint32_t stride)
 {
-    return pma_ri_find_run(&a->ri, a->alloc, n, a->stride, a->first_free, a->units);
+    return pma_ri_find_run(&a->ri, a->alloc, n, stride, a->first_free, a->units);
 }
 
-static uint32_t place_next_fit(pma_arena *a, uint32_t n)
+static uint32_t place_next_fit(pma_arena *a, uint32_t n, uint32_t stride)
 {
-    uint32_t u = pma_ri_find_run(&a->ri, a->alloc, n, a->stride, a->cursor, a->units);
+    uint32_t u = pma_ri_find_run(&a->ri, a->alloc, n, stride, a->cursor, a->units);
     if (u == PMA_BM_NONE && a->cursor > 0) {
         uint32_t to = a->cursor + n - 1 < a->units ? a->cursor + n - 1 : a->units;
-        u = pma_ri_find_run(&a->ri, a->alloc, n, a->stride, a->first_free, to);
+        u = pma_ri_find_run(&a->ri, a->alloc, n, stride, a->first_free, to);
     }
     return u;
 }
@@ -65,7 +66,7 @@ static int64_t last_hot_block(const pma_heap *h, const pma_arena *a, uint32_t u,
 /* From the cursor to the end, then from 0 to the cursor: the first free run
  * whose blocks are all below the ceiling. Past a hot block the search jumps
  * to the next cool block, so a worn stretch costs one pass over its counts. */
-static uint32_t place_wear_aware(const pma_heap *h, pma_arena *a, uint32_t n)
+static uint32_t place_wear_aware(const pma_heap *h, pma_arena *a, uint32_t n, uint32_t stride)
 {
     uint32_t ceiling = atomic_load_explicit(&h->wear_ceiling, memory_order_relaxed);
     if (a->hot_ceiling == ceiling && n >= a->hot_n) {
@@ -80,7 +81,7 @@ static uint32_t place_wear_aware(const pma_heap *h, pma_arena *a, uint32_t n)
         uint32_t pos = leg ? 0 : a->cursor;
         uint32_t end = leg ? (a->cursor + n - 1 < a->units ? a->cursor + n - 1 : a->units) : a->units;
         while (pos < end) {
-            uint32_t u = pma_ri_find_run(&a->ri, a->alloc, n, a->stride, pos, end);
+            uint32_t u = pma_ri_find_run(&a->ri, a->alloc, n, stride, pos, end);
             if (u == PMA_BM_NONE)
                 break;
             int64_t hb = last_hot_block(h, a, u, n, ceiling);
@@ -124,11 +125,13 @@ void pma_wear_note_free(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n)
 
 uint32_t pma_place(pma_heap *h, pma_arena *a, uint32_t n)
 {
+    /* Fixed slots (gc): starts at multiples of the slot, whatever the policy. */
+    uint32_t stride = h->fixed_slots ? n : a->stride;
     switch (h->cfg.policy) {
-    case PMA_FIRST_FIT: return place_first_fit(a, n);
-    case PMA_WEAR_AWARE: return place_wear_aware(h, a, n);
+    case PMA_FIRST_FIT: return place_first_fit(a, n, stride);
+    case PMA_WEAR_AWARE: return place_wear_aware(h, a, n, stride);
     case PMA_NEXT_FIT:
     case PMA_LAFO:
-    default: return place_next_fit(a, n);
+    default: return place_next_fit(a, n, stride);
     }
 }

@@ -195,10 +195,33 @@ START_TEST(check_sees_a_lost_record)
 END_TEST
 
 /* A device that refuses a store: the get or return reports PMA_EDEVICE and
- * the heap is as before (the object not handed out, or still live). */
+ * the heap is as before (the object not handed out, or still live). gc
+ * stores nothing per operation: its gets and returns do not notice (and the
+ * armed fault is still there for the root). */
 START_TEST(device_failure_surfaces)
 {
     for (int p = 0; p < PMA_PERSISTENCES; p++) {
+        if (p == PMA_PERSIST_GC) {
+            pma_config c = log_config(0);
+            c.persistence = PMA_PERSIST_GC;
+            nv_device *d;
+            pma_heap *h = test_heap_open(&d, 8 << 20, 64, &c);
+            void *keep = pma_get_mem(h, 64), *big = pma_get_mem(h, 10000);
+            ck_assert_ptr_nonnull(keep);
+            ck_assert_ptr_nonnull(big);
+            ck_assert_int_eq(pma_return_mem(h, big), 0);
+            ck_assert_int_eq(nv_fault_arm(d, NV_OP_STORE, 1), 0);
+            void *more = pma_get_mem(h, 64);
+            ck_assert_ptr_nonnull(more);
+            ck_assert_int_eq(pma_return_mem(h, more), 0);
+            ck_assert_ptr_nonnull(pma_get_mem(h, 10000));     /* the pooled large arena: no store */
+            ck_assert_int_eq(pma_set_root(h, keep), PMA_EDEVICE);
+            ck_assert_int_eq(nv_fault_disarm(d), 0);
+            test_heap_ok(h);
+            pma_destroy(h);
+            nv_close(d);
+            continue;
+        }
         pma_config c = log_config(0);
         c.persistence = (pma_persistence)p;
         nv_device *d;

@@ -74,8 +74,17 @@ typedef enum pma_metadata { PMA_META_NVRAM = 0, PMA_META_HYBRID, PMA_META_DRAM }
  *   log     bitmaps authoritative in DRAM; one 16-byte record appended per
  *           operation to a log that rotates over a device region; dirty
  *           bitmap words checkpointed when the log fills; pma_open loads the
- *           checkpoint and replays the log after it. */
-typedef enum pma_persistence { PMA_PERSIST_INTENT = 0, PMA_PERSIST_LOG, PMA_PERSISTENCES } pma_persistence;
+ *           checkpoint and replays the log after it;
+ *   gc      nothing about allocation is written per operation (no store,
+ *           flush or fence); small objects sit in fixed slots of their
+ *           class's size, so their boundaries need no record. A clean close
+ *           (pma_destroy) stores the live set once; after a crash pma_open
+ *           rebuilds it by tracing from the root (conservatively, or with a
+ *           program's tracer: pma_open_ex). What the program does not keep
+ *           reachable from the root is free after a crash. */
+typedef enum pma_persistence {
+    PMA_PERSIST_INTENT = 0, PMA_PERSIST_LOG, PMA_PERSIST_GC, PMA_PERSISTENCES
+} pma_persistence;
 
 typedef struct pma_config {
     uint32_t granularity;        /* G: bytes per bitmap bit, power of two 1..4096 [1] */
@@ -117,8 +126,45 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg);
  * left half done. PMA_ENOHEAP when there is none (or it was made with
  * metadata "dram"). */
 int pma_open(pma_heap **heap, nv_device *dev);
-/* Releases DRAM state; the device keeps the heap. */
+/* Closes the heap cleanly and releases DRAM state; the device keeps the
+ * heap. Under gc this stores the live set (a clean reopen needs no trace). */
 void pma_destroy(pma_heap *heap);
+/* Releases DRAM state and writes nothing, as if the process died here:
+ * the next pma_open recovers as after a crash (tests, recovery
+ * measurements). No other call may be running. */
+void pma_abandon(pma_heap *heap);
+
+/* gc recovery with a program's knowledge of its layout (Ralloc's filter
+ * functions are the model): `trace` is called once for each reachable
+ * object, the root's first, with its device offset and a copy of its bytes
+ * (its usable size: the whole slot), and reports every device offset of an
+ * object it refers to with pma_trace_ref. Without a tracer every aligned 8-byte word of a reachable
+ * object that equals the device offset of an object start counts
+ * (conservative). */
+typedef struct pma_tracer pma_tracer;
+typedef void (*pma_trace_fn)(pma_tracer *t, uint64_t off, const void *obj, size_t bytes, void *arg);
+/* Marks the object starting at device offset off reachable; an offset where
+ * no object starts is ignored and counted (pma_open_info.bad_refs). */
+void pma_trace_ref(pma_tracer *t, uint64_t off);
+
+typedef struct pma_open_opts {
+    pma_trace_fn trace;           /* gc only; NULL: conservative */
+    void *trace_arg;
+} pma_open_opts;
+/* pma_open with options (opts may be NULL). */
+int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts);
+
+/* What pma_init or pma_open did to find the live set. */
+typedef struct pma_open_info {
+    const char *how;              /* "init", "clean" (a gc clean close's state),
+                                     "intent", "log", "trace" (gc after a crash) */
+    uint64_t live_objects;        /* live objects found */
+    uint64_t traced_objects;      /* gc trace: objects scanned */
+    uint64_t scanned_bytes;       /* gc trace: object bytes read */
+    uint64_t bad_refs;            /* gc precise trace: offsets that named no object */
+    double wall_s;                /* pma_open's own wall time */
+} pma_open_info;
+void pma_open_info_get(pma_heap *heap, pma_open_info *out);
 
 void *pma_get_mem(pma_heap *heap, size_t size);
 int pma_return_mem(pma_heap *heap, void *ptr);
