@@ -31,14 +31,31 @@ static size_t random_size(uint64_t *s)
     return 4097 + rng_next(s) % 60000;
 }
 
-static const struct { uint32_t g, a; pma_policy p; pma_bitmap_layout l; pma_metadata m; nv_kind k; } configs[] = {
-    {1, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID, NV_KIND_SIM},
-    {1, 1, PMA_NEXT_FIT, PMA_LAYOUT_INTERLEAVED, PMA_META_NVRAM, NV_KIND_SIM},
-    {8, 16, PMA_WEAR_AWARE, PMA_LAYOUT_LINEAR, PMA_META_HYBRID, NV_KIND_DRAM},
-    {64, 16, PMA_LAFO, PMA_LAYOUT_INTERLEAVED, PMA_META_HYBRID, NV_KIND_SIM},
-    {4096, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_DRAM, NV_KIND_DRAM},
-    {16, 64, PMA_NEXT_FIT, PMA_LAYOUT_LINEAR, PMA_META_NVRAM, NV_KIND_DRAM},
+static const struct {
+    uint32_t g, a; pma_policy p; pma_bitmap_layout l; pma_metadata m; nv_kind k; pma_persistence ps;
+} configs[] = {
+    {1, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID, NV_KIND_SIM, PMA_PERSIST_LOG},
+    {1, 1, PMA_NEXT_FIT, PMA_LAYOUT_INTERLEAVED, PMA_META_NVRAM, NV_KIND_SIM, PMA_PERSIST_LOG},
+    {8, 16, PMA_WEAR_AWARE, PMA_LAYOUT_LINEAR, PMA_META_HYBRID, NV_KIND_DRAM, PMA_PERSIST_LOG},
+    {64, 16, PMA_LAFO, PMA_LAYOUT_INTERLEAVED, PMA_META_HYBRID, NV_KIND_SIM, PMA_PERSIST_LOG},
+    {4096, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_DRAM, NV_KIND_DRAM, PMA_PERSIST_LOG},
+    {16, 64, PMA_NEXT_FIT, PMA_LAYOUT_LINEAR, PMA_META_NVRAM, NV_KIND_DRAM, PMA_PERSIST_LOG},
+    {1, 16, PMA_FIRST_FIT, PMA_LAYOUT_LINEAR, PMA_META_HYBRID, NV_KIND_SIM, PMA_PERSIST_GC},
+    {16, 1, PMA_WEAR_AWARE, PMA_LAYOUT_INTERLEAVED, PMA_META_NVRAM, NV_KIND_DRAM, PMA_PERSIST_GC},
 };
+
+/* The bytes a request takes: padded to max(G, A); under gc a small one
+ * takes its class's whole slot (a power of two from 64). */
+static uint64_t padded_size(size_t size, uint64_t q, bool gc)
+{
+    uint64_t p = (size + q - 1) / q * q;
+    if (!gc || p > 4096)
+        return p;
+    uint64_t slot = 64;
+    while (slot < p)
+        slot *= 2;
+    return slot;
+}
 
 START_TEST(shadow_model)
 {
@@ -57,6 +74,8 @@ START_TEST(shadow_model)
     c.policy = configs[_i].p;
     c.bitmap_layout = configs[_i].l;
     c.metadata = configs[_i].m;
+    c.persistence = configs[_i].ps;
+    bool gc = c.persistence == PMA_PERSIST_GC;
     pma_heap *h;
     ck_assert_int_eq(pma_init(&h, d, &c), 0);
     uint64_t q = c.granularity > c.alignment ? c.granularity : c.alignment;
@@ -76,7 +95,7 @@ START_TEST(shadow_model)
             TEST_REQUIRE(off + size <= dev_size, "op %d: object past the device", op);
             TEST_REQUIRE((uintptr_t)p % q == 0, "op %d: misaligned", op);
             size_t us = pma_usable_size(h, p);
-            uint64_t padded = (size + q - 1) / q * q;
+            uint64_t padded = padded_size(size, q, gc);
             TEST_REQUIRE(padded > 4096 || us == padded, "op %d: usable %zu, want %llu", op, us,
                          (unsigned long long)padded);
             TEST_REQUIRE(us >= size, "op %d: usable %zu < %zu", op, us, size);
@@ -101,7 +120,7 @@ START_TEST(shadow_model)
             TEST_REQUIRE(pma_return_mem(h, o.p) == 0, "op %d: return_mem failed", op);
             live[k] = live[--nlive];
             requested -= o.size;
-            allocated -= (o.size + q - 1) / q * q;
+            allocated -= padded_size(o.size, q, gc);
         }
         if (op % 20000 == 19999) {
             test_heap_ok(h);

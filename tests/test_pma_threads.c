@@ -103,11 +103,15 @@ static void *work(void *arg)
     return NULL;
 }
 
-static const struct { int threads; pma_policy p; pma_metadata m; pma_bitmap_layout l; } runs[] = {
-    {2, PMA_FIRST_FIT, PMA_META_HYBRID, PMA_LAYOUT_LINEAR},
-    {4, PMA_NEXT_FIT, PMA_META_NVRAM, PMA_LAYOUT_INTERLEAVED},
-    {8, PMA_WEAR_AWARE, PMA_META_HYBRID, PMA_LAYOUT_LINEAR},
-    {3, PMA_LAFO, PMA_META_DRAM, PMA_LAYOUT_LINEAR},
+static const struct {
+    int threads; pma_policy p; pma_metadata m; pma_bitmap_layout l; pma_persistence ps;
+} runs[] = {
+    {2, PMA_FIRST_FIT, PMA_META_HYBRID, PMA_LAYOUT_LINEAR, PMA_PERSIST_LOG},
+    {4, PMA_NEXT_FIT, PMA_META_NVRAM, PMA_LAYOUT_INTERLEAVED, PMA_PERSIST_LOG},
+    {8, PMA_WEAR_AWARE, PMA_META_HYBRID, PMA_LAYOUT_LINEAR, PMA_PERSIST_LOG},
+    {3, PMA_LAFO, PMA_META_DRAM, PMA_LAYOUT_LINEAR, PMA_PERSIST_LOG},
+    {4, PMA_FIRST_FIT, PMA_META_HYBRID, PMA_LAYOUT_LINEAR, PMA_PERSIST_GC},
+    {3, PMA_WEAR_AWARE, PMA_META_NVRAM, PMA_LAYOUT_INTERLEAVED, PMA_PERSIST_GC},
 };
 
 START_TEST(concurrent_stress)
@@ -118,6 +122,7 @@ START_TEST(concurrent_stress)
     c.policy = runs[_i].p;
     c.metadata = runs[_i].m;
     c.bitmap_layout = runs[_i].l;
+    c.persistence = runs[_i].ps;
     c.arena_size = 256 << 10;
     nv_device *d;
     shared sh = {.nthreads = runs[_i].threads};
