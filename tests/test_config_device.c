@@ -160,8 +160,8 @@ END_TEST
 
 START_TEST(experiment_echoes_persistence)
 {
-    static const char *const protocols[] = {"intent", "log"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const protocols[] = {"intent", "log", "gc"};
+    for (size_t i = 0; i < 3; i++) {
         char text[300], err[300] = "";
         snprintf(text, sizeof text, "{\"allocator\": {\"persistence\": \"%s\"}, \"trace\": {\"events\": []}}",
                  protocols[i]);

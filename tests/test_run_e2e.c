@@ -171,9 +171,9 @@ static uint64_t counter(json_t *o, const char *key)
     return (uint64_t)json_integer_value(x);
 }
 
-static const char *const protocols[] = {"intent", "log"};
+static const char *const protocols[] = {"intent", "log", "gc"};
 
-/* Both protocols run on NVRAM metadata, where the protocol matters. The
+/* Every protocol runs on NVRAM metadata, where the protocol matters. The
  * allocator may not count cache or flush traffic yet, so the checks are on
  * the block's shape and on the ratios agreeing with its own counters. */
 START_TEST(persistence_block_names_the_protocol)
@@ -224,6 +224,10 @@ START_TEST(persistence_block_names_the_protocol)
         ck_assert_double_eq(fl, 0);
     }
     ck_assert_msg((meta == 0) == (mb == 0), "meta_bytes %llu but meta_bytes_per_op %g", (unsigned long long)meta, mb);
+    if (!strcmp(proto, "gc"))            /* gc stores nothing per get or return */
+        ck_assert_uint_eq(flushes + fences + meta, 0);
+    else
+        ck_assert_uint_gt(flushes, 0);
     ck_assert_msg((fences == 0) == (fe == 0), "fences %llu but fences_per_op %g", (unsigned long long)fences, fe);
     /* meta_writes_per_op: the device's metadata writes over alloc+free+realloc. */
     double trace_ops = num(s, "events.alloc") + num(s, "events.free") + num(s, "events.realloc");
