@@ -166,8 +166,9 @@ test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 # Every persistence protocol, policy and placement of the crash suite with up
 # to CRASH_POINTS crash points each (make test runs 1000: >= 5000 per protocol).
 CRASH_POINTS ?= 20000
-crashtest: $(BUILD)/tests/test_pma_crash | deps
+crashtest: $(BUILD)/tests/test_pma_crash $(BUILD)/tests/test_pma_gc_crash | deps
 	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_crash
+	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_gc_crash
 
 test-asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test
