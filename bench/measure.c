@@ -19,8 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-const char *const bench_peer_names[NPEERS] = {"glibc", "jemalloc", "mimalloc", "pmemobj",
-                                              "pmarena-dram", "pmarena-file", "pmarena-sim"};
+const char *const bench_peer_names[NPEERS] = {"glibc", "jemalloc", "mimalloc", "pmemobj", "pmarena-dram",
+                                              "pmarena-file-intent", "pmarena-file-log", "pmarena-file-gc",
+                                              "pmarena-sim"};
 #define PEERS bench_peer_names
 #define PER_THREAD_HEAP (4ull << 20)         /* heap bytes per thread, past the set's heap size */
 
@@ -182,6 +183,35 @@ void bench_tput_ratios(bench_rows *r)
                 t->scaling = t->ops_per_s / u->ops_per_s;
         }
     }
+}
+
+/* ---- recovery ------------------------------------------------------------------- */
+
+int bench_recover_one(bench_rows *r, const bench_ctx *c, int peer, uint64_t n)
+{
+    char objs[32], bytes[32], out[4096];
+    snprintf(objs, sizeof objs, "%llu", (unsigned long long)n);
+    /* 256-byte objects at most, a table of 8-byte offsets, and room for the
+     * arenas' tails and the protocol's own areas */
+    snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)(n * 320 + (64ull << 20)));
+    char *argv[] = {(char *)c->self, "bench-worker", "recover", (char *)PEERS[peer], objs, bytes, NULL};
+    int rc = run_worker(c, peer, argv, out, sizeof out);
+    if (rc != 0) {
+        fprintf(stderr, "pmarena bench: recovery of %s with %llu objects failed (exit %d)\n", PEERS[peer],
+                (unsigned long long)n, rc);
+        return -1;
+    }
+    recov_row x = {0};
+    snprintf(x.allocator, sizeof x.allocator, "%s", PEERS[peer]);
+    x.objects = n;
+    x.live_after = (uint64_t)kv(out, "live_after");
+    x.traced = (uint64_t)kv(out, "traced");
+    x.wall_s = kv(out, "wall_s");
+    const char *how = strstr(out, " how=");
+    snprintf(x.how, sizeof x.how, "%.*s", how ? (int)strcspn(how + 5, " \n") : 1, how ? how + 5 : "?");
+    r->rc = realloc(r->rc, (size_t)(r->nrc + 1) * sizeof *r->rc);
+    r->rc[r->nrc++] = x;
+    return 0;
 }
 
 /* ---- wear --------------------------------------------------------------------- */

@@ -7,9 +7,10 @@
  *        their shared library (as mimalloc-bench does), and bp_open checks
  *        that the preload took (their own symbols, mallctl / mi_malloc, are
  *        visible), so a row is never glibc under another name.
- *   pmarena-dram, -file, -sim  pma_get_mem / pma_return_mem on a heap with
- *        the default configuration (hybrid metadata) on that device, but
- *        for the placement policy and persistence protocol asked for. The file
+ *   pmarena-dram, -file-PROTOCOL, -sim  pma_get_mem / pma_return_mem on a
+ *        heap with the default configuration (hybrid metadata) on that
+ *        device, but for the placement policy and persistence protocol asked
+ *        for (on the file device, the protocol its name ends with). The file
  *        device's pool is in /dev/shm; with PMEM_IS_PMEM_FORCE=1 (set by
  *        `pmarena bench`) libpmem flushes with cache-line instructions.
  *   pmemobj  PMDK's pmemobj_alloc / pmemobj_free on a pool in /dev/shm, under
@@ -103,7 +104,9 @@ int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, int
     } else if (strcmp(name, "pmarena-sim") == 0) {
         dc.kind = NV_KIND_SIM;
         dc.cell_size = cell_size;
-    } else if (strcmp(name, "pmarena-file") == 0) {
+    } else if (strncmp(name, "pmarena-file-", 13) == 0 && pma_persistence_from_name(name + 13) >= 0) {
+        /* one row per protocol: the name's wins over the argument */
+        persistence = pma_persistence_from_name(name + 13);
         dc.kind = NV_KIND_FILE;
         snprintf(p->path, sizeof p->path, "/dev/shm/pmarena-bench-pma-%ld.pool", (long)getpid());
         unlink(p->path);

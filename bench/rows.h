@@ -11,9 +11,12 @@
 #include "pmarena/analysis.h"
 #include "pmarena/bench.h"
 
-/* The peers, in the order of the tables. */
-enum { PEER_GLIBC, PEER_JEMALLOC, PEER_MIMALLOC, PEER_PMEMOBJ, PEER_PMA_DRAM, PEER_PMA_FILE, PEER_PMA_SIM,
-       NPEERS };
+/* The peers, in the order of the tables. pmarena on the file device runs
+ * once per persistence protocol (pmarena-file-intent, -log, -gc: the
+ * protocol is in the name, whatever --persistence says); the other pmarena
+ * rows run the protocol --persistence picks. */
+enum { PEER_GLIBC, PEER_JEMALLOC, PEER_MIMALLOC, PEER_PMEMOBJ, PEER_PMA_DRAM, PEER_PMA_FILE_INTENT,
+       PEER_PMA_FILE_LOG, PEER_PMA_FILE_GC, PEER_PMA_SIM, NPEERS };
 extern const char *const bench_peer_names[NPEERS];
 
 /* A run's settings, resolved from bench_opts and what was found. */
@@ -58,11 +61,22 @@ typedef struct wear_row {
     double p99_touched, mean_touched, hotspot_touched, gini_touched;
 } wear_row;
 
+/* Recovery after a simulated crash of a heap with `objects` live objects
+ * reachable from the root (pmarena-file-PROTOCOL; bench/recover.c). */
+typedef struct recov_row {
+    char allocator[32];
+    uint64_t objects, live_after, traced;
+    double wall_s;
+    char how[16];
+} recov_row;
+
 typedef struct bench_rows {
     tput_row *t;
     int nt, capt;
     wear_row *w;
     int nw, capw;
+    recov_row *rc;
+    int nrc;
 } bench_rows;
 
 /* ---- measure.c: one row per worker run ---------------------------------------- */
@@ -81,6 +95,9 @@ int bench_tput_one(bench_rows *r, const bench_ctx *c, int peer, const char *wl, 
 void bench_tput_ratios(bench_rows *r);
 /* The wear rows of peer on trace (pmarena-sim: policy; with its metadata row). */
 int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *trace);
+
+/* One recovery row of peer (a pmarena-file-PROTOCOL) with n live objects. */
+int bench_recover_one(bench_rows *r, const bench_ctx *c, int peer, uint64_t n);
 
 /* ---- the targets (targets.c) ---------------------------------------------------- */
 
@@ -105,6 +122,10 @@ int bench_plot_wear(const bench_rows *r, const char *dir);
 int bench_write_outputs(const bench_rows *r, const char *dir);
 /* The markdown tables on stdout. */
 void bench_print_tables(const bench_rows *r);
+/* recovery.csv and recovery.md (out_recovery.c), when there are rows: 0 or
+ * -1; and the table on stdout. */
+int bench_write_recovery(const bench_rows *r, const char *dir);
+void bench_print_recovery(const bench_rows *r);
 
 #define BENCH_METADATA_NOTE \
     "Peers' in-band metadata writes (malloc chunk headers, free lists, PMDK headers and logs) are " \

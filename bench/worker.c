@@ -6,13 +6,15 @@
  *
  *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE [TRACE [CACHE_DIR]]
  *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE_DIR]
+ *   pmarena bench-worker recover PEER OBJECTS HEAP_BYTES
  *
  * PERSISTENCE: intent, log, or `default` (the library's). THREADS: 1 ..
  * BP_MAX_THREADS. tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`,
  * for pmarena followed by ` cache_hits=.. cache_misses=.. flushes=..
  * fences=.. meta_bytes=..` (pma_heap_stats over the timed loop); wear prints
  * `data ...` and, for pmarena-sim, `all ...` lines with the statistics as
- * key=value pairs. rss_kb is getrusage's ru_maxrss of this process: the
+ * key=value pairs; recover (PEER: pmarena-file-PROTOCOL) prints `live_before=..
+ * live_after=.. traced=.. wall_s=.. how=..`. rss_kb is getrusage's ru_maxrss of this process: the
  * peak resident set of exactly one workload at one thread count. The trace is
  * loaded before the allocator is opened. Exit 0 ok, 1 failure, 2 bad input.
  */
@@ -122,9 +124,31 @@ int bench_worker_main(int argc, char **argv)
             print_wear("all", &all);
         return 0;
     }
+    if (argc == 5 && strcmp(argv[1], "recover") == 0) {
+        uint64_t n = strtoull(argv[3], NULL, 10), bytes = strtoull(argv[4], NULL, 10);
+        if (n == 0 || bytes == 0) {
+            fprintf(stderr, "bench-worker: bad arguments\n");
+            return 2;
+        }
+        if (bp_open(&p, argv[2], bytes, PMA_FIRST_FIT, -1, 64, msg, sizeof msg) != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            return 1;
+        }
+        bp_recover r;
+        int rc = bp_recover_run(&p, n, &r, msg, sizeof msg);
+        bp_close(&p);
+        if (rc != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            return 1;
+        }
+        printf("live_before=%llu live_after=%llu traced=%llu wall_s=%.9f how=%s\n", (unsigned long long)r.live_before,
+               (unsigned long long)r.live_after, (unsigned long long)r.traced, r.wall_s, r.how);
+        return 0;
+    }
     fprintf(stderr, "usage: pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE\n"
                     "                                 [TRACE [CACHE]]\n"
                     "       pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE]\n"
+                    "       pmarena bench-worker recover PEER OBJECTS HEAP_BYTES\n"
                     "(started by `pmarena bench`; see `pmarena bench --help`)\n");
     return 2;
 }

@@ -157,5 +157,17 @@ typedef struct bp_wear {
 int bp_wear_run(bp_peer *p, const bp_trace *t, uint32_t cell_size, bp_wear *data, bp_wear *all,
                 int *has_all, char *msg, size_t msglen);
 
+/* ---- recovery after a crash (recover.c) ---------------------------------------- */
+
+typedef struct bp_recover {
+    uint64_t live_before, live_after, traced;
+    double wall_s;           /* pma_open after pma_abandon */
+    char how[16];            /* pma_open_info's */
+} bp_recover;
+
+/* n objects reachable from the root on p (pmarena on the file device), a
+ * simulated crash, then pma_open timed and checked. 0, or -1 with msg (the
+ * recovered heap fails pma_check or lost objects). */
+int bp_recover_run(bp_peer *p, uint64_t n, bp_recover *out, char *msg, size_t msglen);
 
 #endif

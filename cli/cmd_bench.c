@@ -26,7 +26,7 @@ static void usage(FILE *f)
             "Benchmarks pmarena (dram, file and sim devices) against glibc malloc, jemalloc,\n"
             "mimalloc and PMDK libpmemobj in one run, each measurement in its own process\n"
             "(jemalloc and mimalloc by LD_PRELOAD; pool files in /dev/shm with\n"
-            "PMEM_IS_PMEM_FORCE=1 for pmarena-file and PMDK). jemalloc, mimalloc and\n"
+            "PMEM_IS_PMEM_FORCE=1 for pmarena-file-* and PMDK). jemalloc, mimalloc and\n"
             "libpmemobj are looked for in LD_LIBRARY_PATH, then through ldconfig, then in\n"
             "the usual directories; a peer not found is skipped with a note.\n"
             "\n"
@@ -57,8 +57,9 @@ static void usage(FILE *f)
             "  --repeat N        runs per throughput measurement, the median kept [3; quick 1]\n"
             "  --policy P        pmarena's placement policy in the throughput rows [first-fit]\n"
             "                    (the wear half always runs every policy)\n"
-            "  --persistence P   pmarena's persistence protocol (intent, log), both halves\n"
-            "                    [the library default]\n"
+            "  --persistence P   pmarena's persistence protocol (intent, log, gc), both\n"
+            "                    halves, but for the file device's rows, one per protocol\n"
+            "                    (pmarena-file-intent, -log, -gc) [the library default]\n"
             "  --throughput-only, --wear-only   run one half\n"
             "\n"
             "Targets are printed as met/MISSED, never asserted. Exit: 0 ok, 1 a measurement\n"
@@ -158,7 +159,7 @@ int cmd_bench(int argc, char **argv)
             break;
         case 'S':
             if (strcmp(optarg, "default") != 0 && pma_persistence_from_name(optarg) < 0) {
-                fprintf(stderr, "pmarena bench: --persistence: '%s' is not a protocol (intent, log)\n", optarg);
+                fprintf(stderr, "pmarena bench: --persistence: '%s' is not a protocol (intent, log, gc)\n", optarg);
                 return EXIT_BADINPUT;
             }
             o.persistence = optarg;

@@ -117,6 +117,7 @@ int cfg_experiment_from_json(cfg_experiment *x, json_t *root, const char *path, 
     x->sample_auto = true;
     x->endurance = (an_endurance){.mean = 1e8, .stddev = 0, .seed = 1};
     x->hist_bins = 64;
+    x->recovery = true;
     if (!json_is_object(root))
         return cfg_fail(err, errlen, "%s: expected a JSON object at the top level", path);
     int rc = cfg_block_keys(root, "", "", err, errlen);
@@ -251,9 +252,9 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
     json_object_set_new(o, "trace", t);
     if (x->trace_kind == CFG_TRACE_FILE)
         json_object_set_new(json_object_get(o, "trace"), "file", json_string(x->trace_file));
-    json_object_set_new(o, "analysis", json_pack("{s:{s:f, s:f, s:I}, s:i}", "endurance",
+    json_object_set_new(o, "analysis", json_pack("{s:{s:f, s:f, s:I}, s:i, s:b}", "endurance",
         "mean", x->endurance.mean, "stddev", x->endurance.stddev, "seed", (json_int_t)x->endurance.seed,
-        "histogram_bins", (int)x->hist_bins));
+        "histogram_bins", (int)x->hist_bins, "recovery", x->recovery));
     return o;
 }
 

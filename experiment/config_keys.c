@@ -113,6 +113,9 @@ const cfg_key cfg_keys[] = {
     {"analysis", "endurance", CFG_T_BLOCK, 0, .doc = "cell endurance, for the lifetime estimate"},
     {"analysis", "histogram_bins", CFG_T_U32, offsetof(cfg_experiment, hist_bins), .imin = 1, .imax = 100000,
      .doc = "bins of the wear histogram"},
+    {"analysis", "recovery", CFG_T_BOOL, offsetof(cfg_experiment, recovery),
+     .doc = "after the run, simulate a crash and measure the heap's recovery (summary.json's \"recovery\"; "
+            "skipped with metadata dram)"},
     {"analysis.endurance", "mean", CFG_T_NUMBER, offsetof(an_endurance, mean), .min = 0, .max = 1e300,
      .above_min = true, .range = "a number of writes > 0", .doc = "mean writes a cell takes before it fails"},
     {"analysis.endurance", "stddev", CFG_T_NUMBER, offsetof(an_endurance, stddev), .min = 0, .max = 1e300,

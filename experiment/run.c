@@ -307,8 +307,13 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
         run_result m = {.x = x, .d = d, .h = h, .st = &st, .trace_bytes = tbytes};
         memcpy(m.trace_checksum, tsum, sizeof tsum);
         status = measure(&m, &c);
-        if (status == EXP_OK)
-            status = run_write_files(&m, tmpdir, opt);
+        if (status == EXP_OK) {
+            status = run_write_cell_files(&m, tmpdir, opt);
+            /* After every statistic and the cell files: recovery's reads and
+             * writes are not the run's. A failed one still gets its summary. */
+            status |= run_recover(&m, &h);
+            status |= run_write_files(&m, tmpdir, opt);
+        }
         char sum[4300];
         snprintf(sum, sizeof sum, "%s/summary.json", tmpdir);
         if (access(sum, F_OK) == 0) {

@@ -14,6 +14,18 @@
 #include "pmarena/analysis.h"
 #include "pmarena/experiment.h"
 
+/* A simulated crash's recovery, measured after the run (run_recovery.c). */
+typedef struct run_recovery {
+    bool done;                        /* measured; else why says why not */
+    const char *why;
+    bool counted;                     /* the device counted it (sim) */
+    char how[16];                     /* pma_open_info's */
+    double wall_s, sim_ns;
+    uint64_t bytes_read, bytes_written, flushes, fences;
+    uint64_t live_before, live_after, traced, scanned;
+    char check[300];                  /* "ok", or what failed */
+} run_recovery;
+
 /* What a finished replay measured, read by every output. */
 typedef struct run_result {
     const cfg_experiment *x;
@@ -37,6 +49,7 @@ typedef struct run_result {
     pma_heap_stats hs;
     char trace_checksum[33];          /* the replayed trace's (provenance.h) */
     uint64_t trace_bytes;
+    run_recovery rec;                 /* filled by run_recover */
 } run_result;
 
 /* b > 0 ? a / b : NAN */
@@ -45,10 +58,23 @@ double run_ratio(double a, double b);
 /* Fills the wear statistics and the projections of m (sim device). */
 int run_measure_wear(run_result *m);
 
+/* Drops *h as a crash would (*h and m->h become NULL), reopens the heap
+ * and fills m->rec; with analysis.recovery false or metadata dram it only
+ * says why not. EXP_FAIL (said on stderr) when the recovered heap fails its
+ * check or lost live objects. Call after every other measurement. */
+int run_recover(run_result *m, pma_heap **h);
+/* summary.json's "recovery" block (null and "recovery_why" when skipped). */
+void run_recovery_json(const run_result *m, json_t *sum);
+/* The table's recovery line. */
+void run_recovery_print(const run_result *m);
+
 /* summary.json's object (new reference). */
 json_t *run_summary_json(const run_result *m);
 
-/* Writes every data file, summary.json and the plots into dir. */
+/* Writes the data files read from the device's cell counters (sim only:
+ * wear_hist.csv, heat.csv, heat_kinds.csv, kinds.csv, cells.csv) into dir. */
+int run_write_cell_files(const run_result *m, const char *dir, const run_options *opt);
+/* Writes the other data files, summary.json and the plots into dir. */
 int run_write_files(const run_result *m, const char *dir, const run_options *opt);
 
 /* The table on stdout. */

@@ -128,13 +128,15 @@ static int write_summary(const run_result *m, const char *dir)
     return rc ? fail_file(dir, "summary.json", rc) : EXP_OK;
 }
 
+int run_write_cell_files(const run_result *m, const char *dir, const run_options *opt)
+{
+    return m->sim ? write_cell_files(m, dir, opt) | write_kinds(m, dir) : EXP_OK;
+}
+
 int run_write_files(const run_result *m, const char *dir, const run_options *opt)
 {
+    (void)opt;
     int status = EXP_OK;
-    if (m->sim) {
-        status |= write_cell_files(m, dir, opt);
-        status |= write_kinds(m, dir);
-    }
     char *p = an_path_join(dir, "frag", ".csv");
     int rc = p ? an_frag_csv(m->samples, m->nsamples, p) : AN_ENOMEM;
     free(p);

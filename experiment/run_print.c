@@ -56,6 +56,7 @@ void run_print(const run_result *m, const char *dir)
     fmt_fixed(fe, sizeof fe, run_ratio((double)hs->fences, ops), 1, "");
     fmt_fixed(hr, sizeof hr, hit, 100, "%");
     printf("  persistence %s: %s flushes + %s fences per op, cache hit %s\n",
-           pma_persistence_name(pma_heap_config(m->h)->persistence), fl, fe, hr);
+           pma_persistence_name(m->x->allocator.persistence), fl, fe, hr);
+    run_recovery_print(m);
     printf("results: %s/summary.json, plots: %s/*.png\n", dir, dir);
 }

@@ -92,7 +92,7 @@ static json_t *persistence_json(const run_result *m)
     double ops = (double)(hs->allocs + hs->frees);
     double trace_ops = (double)(st->events[TR_ALLOC] + st->events[TR_FREE] + st->events[TR_REALLOC]);
     json_t *o = json_object();
-    json_object_set_new(o, "protocol", json_string(pma_persistence_name(pma_heap_config(m->h)->persistence)));
+    json_object_set_new(o, "protocol", json_string(pma_persistence_name(m->x->allocator.persistence)));
     json_object_set_new(o, "cache_hits", json_integer((json_int_t)hs->cache_hits));
     json_object_set_new(o, "cache_misses", json_integer((json_int_t)hs->cache_misses));
     json_object_set_new(o, "cache_hit_ratio", jnum(run_ratio((double)hs->cache_hits,
@@ -154,6 +154,7 @@ json_t *run_summary_json(const run_result *m)
         "footprint", (json_int_t)hs->footprint_bytes, "failed_allocs", (json_int_t)hs->failed_allocs,
         "misaligned", (json_int_t)st->misaligned, "data_bytes_written", (json_int_t)st->data_bytes_written));
     json_object_set_new(sum, "persistence", persistence_json(m));
+    run_recovery_json(m, sum);
     json_object_set_new(sum, "config", cfg_experiment_resolved(x));
     json_object_set_new(sum, "provenance", prov_json(x, m->trace_checksum, m->trace_bytes));
     return sum;

@@ -6,7 +6,8 @@
  *
  * Only deterministic figures go into the table (no wall-clock time), so the
  * table of a sweep run with -j1, -j2, or in shards merged afterwards, is the
- * same file byte for byte.
+ * same file byte for byte. The plots may show wall time (recovery.wall_s:
+ * what the recovery target is stated in); its .dat files differ run to run.
  */
 #include "sweep.h"
 #include "pmarena/experiment.h"
@@ -26,10 +27,12 @@ static const char *const metrics[] = {
     "wear.total_writes", "wear.data_writes", "wear.meta_writes", "wear.max", "wear.mean", "wear.p99",
     "wear.gini", "wear.hotspot", "wear.lifetime_fraction", "wear.projected_lifetime_s", "wear_meta.max",
     "fragmentation.internal", "fragmentation.external", "fragmentation.utilization",
-    "fragmentation.peak_footprint", "time.simulated_ns",
+    "fragmentation.peak_footprint", "time.simulated_ns", "recovery.sim_ns", "recovery.bytes_read",
+    "recovery.bytes_written", "recovery.live_objects_before", "recovery.live_objects_after",
 };
 static const char *const plotted[] = {"wear.max", "wear.meta_writes", "wear.hotspot", "wear.gini",
-                                      "fragmentation.internal", "fragmentation.peak_footprint"};
+                                      "fragmentation.internal", "fragmentation.peak_footprint",
+                                      "recovery.wall_s"};
 
 typedef struct row { uint64_t index; json_t *params, *summary; } row;
 

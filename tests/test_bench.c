@@ -1,8 +1,11 @@
 /* test_bench.c - `pmarena bench --quick` with the real binary (PMARENA_BIN):
- * every peer (glibc, jemalloc, mimalloc, pmemobj, pmarena on dram, file and
- * sim) produces throughput rows with ops/s > 0, one per workload and
+ * every peer (glibc, jemalloc, mimalloc, pmemobj, pmarena on dram and sim,
+ * and on the file device once per persistence protocol: pmarena-file-intent,
+ * -log, -gc) produces throughput rows with ops/s > 0, one per workload and
  * --threads count (threads the 3rd column), pmarena's counter columns filled
- * and the peers' empty, both CSVs parse with the documented columns, and the
+ * (gc: all zero, nothing stored per get or return) and the peers' empty;
+ * recovery.csv has each protocol's recovery of every object after a crash;
+ * the CSVs parse with the documented columns, and the
  * wear-of-placement counts add up: on every data row the cell increments
  * equal the cells each write spans (computed from the addresses), and at
  * 1-byte cells on a hand-made trace they equal the trace's application
@@ -47,9 +50,9 @@ static int col(char **hdr, int n, const char *name)
     return -1;
 }
 
-/* pmarena's pma_heap_stats columns: for pmarena rows (the log protocol, the
- * default: a record per get and return) flushes, fences and metadata bytes
- * per op are positive, and the cache hit ratio is within 0..1 (pairs hit:
+/* pmarena's pma_heap_stats columns: for pmarena rows under intent or log
+ * (the default: a record per get and return) flushes, fences and metadata
+ * bytes per op are positive, under gc exactly 0, and the cache hit ratio is within 0..1 (pairs hit:
  * above one half); for the peers all are empty. */
 static void check_counters(char **h, int nh, char **v)
 {
@@ -59,10 +62,11 @@ static void check_counters(char **h, int nh, char **v)
     ck_assert_msg(strncmp(v[ca], "pmarena", 7) == 0 ? ck[0] != '\0' && atof(ck) >= 0 && lw[0] != '\0'
                                                      : ck[0] == '\0' && lw[0] == '\0',
                   "%s checkpoints '%s' log wraps '%s'", v[ca], ck, lw);
-    int pma = strncmp(v[ca], "pmarena", 7) == 0;
+    int pma = strncmp(v[ca], "pmarena", 7) == 0, gc = strcmp(v[ca], "pmarena-file-gc") == 0;
     for (int i = 0; i < 3; i++) {
         const char *x = v[col(h, nh, per_op[i])];
-        ck_assert_msg(pma ? x[0] != '\0' && atof(x) > 0 : x[0] == '\0', "%s %s: '%s'", v[ca], per_op[i], x);
+        ck_assert_msg(gc ? x[0] != '\0' && atof(x) == 0 : pma ? x[0] != '\0' && atof(x) > 0 : x[0] == '\0',
+                      "%s %s: '%s'", v[ca], per_op[i], x);
     }
     ck_assert_msg(pma ? v[ch][0] != '\0' && atof(v[ch]) >= 0 && atof(v[ch]) <= 1 : v[ch][0] == '\0',
                   "%s cache_hit_ratio '%s'", v[ca], v[ch]);
@@ -85,6 +89,40 @@ static void check_counters(char **h, int nh, char **v)
 #define PMDK_PEER 1
 #endif
 
+/* recovery.csv of the quick set: one row per protocol on the file device,
+ * 10^4 objects, each recovered the protocol's way (gc: by tracing every
+ * object, the root's table too) with every object and the table live after,
+ * in a positive time. */
+static void check_recovery(const char *d, const char *sub)
+{
+    char path[700], hl[1024], line[1024], *h[16], *v[16];
+    snprintf(path, sizeof path, "%s/%s/recovery.csv", d, sub);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    int nh = fields(hl, h, 16);
+    int ca = col(h, nh, "allocator"), cn = col(h, nh, "live_objects"), cw = col(h, nh, "wall_s");
+    int chow = col(h, nh, "how"), cl = col(h, nh, "live_after"), ct = col(h, nh, "traced_objects");
+    static const char *const want[3][2] = {{"pmarena-file-intent", "intent"}, {"pmarena-file-log", "log"},
+                                           {"pmarena-file-gc", "trace"}};
+    int seen[3] = {0};
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_int_eq(fields(line, v, 16), nh);
+        ck_assert_str_eq(v[cn], "10000");
+        ck_assert_msg(atof(v[cw]) > 0, "wall_s %s", v[cw]);
+        ck_assert_msg(strtoull(v[cl], NULL, 10) == 10001, "%s: %s live after", v[ca], v[cl]);
+        for (int k = 0; k < 3; k++)
+            if (!strcmp(v[ca], want[k][0])) {
+                seen[k]++;
+                ck_assert_str_eq(v[chow], want[k][1]);
+                ck_assert_msg(k == 2 ? !strcmp(v[ct], "10001") : !strcmp(v[ct], "0"), "%s traced %s", v[ca], v[ct]);
+            }
+    }
+    fclose(f);
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(seen[k] == 1, "%s: %d recovery rows", want[k][0], seen[k]);
+}
+
 START_TEST(quick_every_peer_and_counts_add_up)
 {
     const char *bin = getenv("PMARENA_BIN");
@@ -104,9 +142,11 @@ START_TEST(quick_every_peer_and_counts_add_up)
     int cm = col(h, nh, "peak_rss_kb");
     int cn = col(h, nh, "runs"), clo = col(h, nh, "ops_per_s_min"), chi = col(h, nh, "ops_per_s_max");
     static const char *const peers[] = {"glibc", "jemalloc", "mimalloc", "pmemobj", "pmarena-dram",
-                                        "pmarena-file", "pmarena-sim"};
-    int rows[7] = {0}, total = 0;
-    char seen[7][8][2] = {{{0}}};      /* peer x workload x threads 1, 2: rows */
+                                        "pmarena-file-intent", "pmarena-file-log", "pmarena-file-gc",
+                                        "pmarena-sim"};
+    enum { NP = sizeof peers / sizeof peers[0] };
+    int rows[NP] = {0}, total = 0;
+    char seen[NP][8][2] = {{{0}}};     /* peer x workload x threads 1, 2: rows */
     while (fgets(line, sizeof line, f)) {
         ck_assert_int_eq(fields(line, v, 32), nh);
         total++;
@@ -115,18 +155,18 @@ START_TEST(quick_every_peer_and_counts_add_up)
         check_counters(h, nh, v);
         static const char *const wls[] = {"pairs64", "pairs256", "pairs1024", "pairs4096", "batch", "larson",
                                           "prodcons", "replay:sqlite3"};
-        for (int p = 0; p < 7; p++)
+        for (int p = 0; p < NP; p++)
             for (int w = 0; w < 8; w++)
                 if (!strcmp(v[ca], peers[p]) && !strcmp(v[cwl], wls[w]))
                     seen[p][w][th - 1]++;
         ck_assert_int_eq(atoi(v[cn]), 2);                  /* the median of 2 runs: between them */
         ck_assert(atof(v[clo]) > 0 && atof(v[clo]) <= atof(v[co]) && atof(v[co]) <= atof(v[chi]));
-        for (int p = 0; p < 7; p++)
+        for (int p = 0; p < NP; p++)
             if (strcmp(v[ca], peers[p]) == 0 && atof(v[co]) > 0 && atof(v[cr]) > 0 && atol(v[cm]) > 0)
                 rows[p]++;
     }
     fclose(f);
-    for (int p = 0; p < 7; p++) {
+    for (int p = 0; p < NP; p++) {
         int skipped = ((p == 1 || p == 2) && !PRELOAD_PEERS) || (p == 3 && !PMDK_PEER);
         ck_assert_msg(rows[p] >= 16 || skipped, "%s: %d throughput rows", peers[p], rows[p]);
         for (int w = 0; w < 8 && !skipped; w++)
@@ -134,7 +174,8 @@ START_TEST(quick_every_peer_and_counts_add_up)
                 ck_assert_msg(seen[p][w][t] == 1, "%s workload %d, %d thread(s): %d rows", peers[p], w, t + 1,
                               seen[p][w][t]);
     }
-    ck_assert_int_eq(total, (4 + PMDK_PEER + PRELOAD_PEERS) * 16);
+    ck_assert_int_eq(total, (6 + PMDK_PEER + PRELOAD_PEERS) * 16);
+    check_recovery(dir, "q");
     snprintf(path, sizeof path, "%s/q/wear.csv", dir);
     f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
@@ -194,7 +235,7 @@ START_TEST(three_threads_one_row_each_and_scaling)
         check_counters(h, nh, v);
     }
     fclose(f);
-    ck_assert_int_eq(n[1], (4 + PMDK_PEER + PRELOAD_PEERS) * 8);
+    ck_assert_int_eq(n[1], (6 + PMDK_PEER + PRELOAD_PEERS) * 8);
     ck_assert_int_eq(n[3], n[1]);
     snprintf(path, sizeof path, "%s/t3/scaling_prodcons.png", dir);
     ck_assert_msg(access(path, R_OK) == 0, "scaling_prodcons.png missing");
@@ -255,7 +296,7 @@ START_TEST(bad_options_exit_2_and_write_nothing)
     ck_assert_ptr_nonnull(bin);
     static const char *const bad[] = {"--policy best-fit", "--repeat 0", "--cell-size 3", "--quick --long",
                                       "--threads 0",       "--threads 1,x", "--threads 1025", "--threads ''",
-                                      "--threads 1,,2",    "--threads -2", "--persistence gc"};
+                                      "--threads 1,,2",    "--threads -2", "--persistence fast"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char cmd[1200], out[700];
         snprintf(out, sizeof out, "%s/bad%zu", dir, i);

@@ -46,6 +46,7 @@ typedef struct cfg_experiment {
     const void *trace_gen;          /* CFG_TRACE_GEN: the spec, inside root */
     an_endurance endurance;
     uint32_t hist_bins;             /* analysis.histogram_bins [64] */
+    bool recovery;                  /* analysis.recovery: measure a crash's recovery [true] */
     void *root;                     /* the config after --set overrides (owned) */
 } cfg_experiment;
 
