@@ -66,8 +66,9 @@ static void wear_all_extras(json_t *o, const run_result *m)
     json_object_set_new(o, "data_writes", json_integer((json_int_t)k->data_writes));
     json_object_set_new(o, "meta_writes", json_integer((json_int_t)k->meta_writes));
     json_t *mk = json_object();
-    for (int t = NV_META_BITMAP; t < NV_TAGS; t++)
-        json_object_set_new(mk, nv_tag_name((nv_tag)t), json_pack("{s:I, s:I, s:I}",
+    for (int t = 0; t < NV_TAGS; t++)
+        if (nv_tag_is_meta((nv_tag)t))
+            json_object_set_new(mk, nv_tag_name((nv_tag)t), json_pack("{s:I, s:I, s:I}",
             "writes", (json_int_t)k->kind[t].writes, "hottest_cell", (json_int_t)k->kind[t].hottest_cell,
             "hottest_count", (json_int_t)k->kind[t].hottest_count));
     json_object_set_new(o, "meta_by_kind", mk);
