@@ -596,8 +596,9 @@ START_TEST(plot_standard_helpers)
     snprintf(p, sizeof p, "%s/wear_time.csv", sub);
     an_wear_sample ws[20];
     for (int i = 0; i < 20; i++)
-        ws[i] = (an_wear_sample){(uint64_t)i * 100, (uint64_t)i * i * 1000, (uint64_t)i * i * 900,
-                                 (uint64_t)i * i * 100, (uint64_t)i * 3, (uint64_t)i * 3, (uint64_t)i};
+        ws[i] = (an_wear_sample){(uint64_t)i * 100, (uint64_t)i * i * 1100, (uint64_t)i * i * 900,
+                                 (uint64_t)i * i * 100, (uint64_t)i * 3, (uint64_t)i * 3, (uint64_t)i,
+                                 (uint64_t)i * i * 100, (uint64_t)i * 2};
     ck_assert_int_eq(an_wear_time_csv(ws, 20, p), 0);
     ck_assert_int_eq(an_plot_wear_time(sub), 0);
     assert_png("run/wear_time.png");
