@@ -179,12 +179,12 @@ int an_wear_time_csv(const an_wear_sample *samples, size_t k, const char *path)
     an_csv c;
     an_csv_begin(&c, af.f);
     an_csv_row(&c, (const char *[]){"events", "total_writes", "data_writes", "meta_writes", "hottest",
-                                    "hottest_data", "hottest_meta"}, 7);
+                                    "hottest_data", "hottest_meta", "links_writes", "hottest_links"}, 9);
     for (size_t i = 0; i < k; i++) {
         const an_wear_sample *s = &samples[i];
-        const uint64_t v[7] = {s->events, s->total_writes, s->data_writes, s->meta_writes, s->hottest,
-                               s->hottest_data, s->hottest_meta};
-        for (int j = 0; j < 7; j++)
+        const uint64_t v[9] = {s->events, s->total_writes, s->data_writes, s->meta_writes, s->hottest,
+                               s->hottest_data, s->hottest_meta, s->links_writes, s->hottest_links};
+        for (int j = 0; j < 9; j++)
             an_csv_u64(&c, v[j]);
         an_csv_end(&c);
     }

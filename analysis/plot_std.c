@@ -25,6 +25,9 @@
  *               points and gnuplot fails).
  *   frag        two panels over events: bytes, then the three fractions on
  *               [0, 1]; undefined fractions (empty fields) leave gaps.
+ *   wear_time   two panels over events: cell writes so far, then the hottest
+ *               cell's count, each all / data / metadata / links (line types
+ *               1-4 of the Okabe-Ito palette).
  *
  * Each helper first checks that its data file is there (AN_EIO otherwise),
  * so a missing file is not reported as a gnuplot failure.
@@ -156,19 +159,21 @@ static const char wear_time_gp[] =
     "set multiplot layout 2,1 title 'Wear over the run (wear_time.csv)'\n"
     "set xlabel 'events'\n"
     "set grid\n"
-    "an_file = 'wear_time.csv'; an_cols = '2 3 4'; eval an_span\n"
+    "an_file = 'wear_time.csv'; an_cols = '2 3 4 8'; eval an_span\n"
     "set ylabel 'cell writes so far'\n"
     "if (an_log) { set logscale y; set ylabel 'cell writes so far (log scale)' }\n"
     "plot 'wear_time.csv' skip 1 using 1:2 with lines lt 1 title 'total_writes', \\\n"
     "     '' skip 1 using 1:3 with lines lt 2 title 'data_writes', \\\n"
-    "     '' skip 1 using 1:4 with lines lt 3 title 'meta_writes'\n"
+    "     '' skip 1 using 1:4 with lines lt 3 title 'meta_writes', \\\n"
+    "     '' skip 1 using 1:8 with lines lt 4 title 'links_writes'\n"
     "unset logscale y\n"
-    "an_cols = '5 6 7'; eval an_span\n"
+    "an_cols = '5 6 7 9'; eval an_span\n"
     "set ylabel 'hottest cell count'\n"
     "if (an_log) { set logscale y; set ylabel 'hottest cell count (log scale)' }\n"
     "plot 'wear_time.csv' skip 1 using 1:5 with lines lt 1 title 'hottest', \\\n"
     "     '' skip 1 using 1:6 with lines lt 2 title 'hottest_data', \\\n"
-    "     '' skip 1 using 1:7 with lines lt 3 title 'hottest_meta'\n"
+    "     '' skip 1 using 1:7 with lines lt 3 title 'hottest_meta', \\\n"
+    "     '' skip 1 using 1:9 with lines lt 4 title 'hottest_links'\n"
     "unset multiplot\n";
 
 /* an_plot(dir, name, script) once dir/data is readable. */

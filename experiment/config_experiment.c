@@ -12,6 +12,7 @@
  */
 #include "config_json.h"
 #include "config_keys.h"
+#include "config_links.h"
 #include "config_util.h"
 
 #include <libgen.h>
@@ -48,7 +49,7 @@ static int read_replay(cfg_experiment *x, const json_t *obj, char *err, size_t e
             x->sample_auto = false;
         }
     }
-    return 0;
+    return cfg_replay_links(json_object_get(obj, "links"), &x->replay, err, errlen);
 }
 
 static bool readable(const char *p) { return access(p, R_OK) == 0; }
@@ -243,11 +244,11 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
         "wear_spread_percent", (int)x->allocator.wear_spread_percent,
         "persistence", pma_persistence_name(x->allocator.persistence), "log_kib", (int)x->allocator.log_kib));
     json_t *se = x->sample_auto ? json_string("auto") : json_integer((json_int_t)x->replay.sample_every);
-    json_object_set_new(o, "replay", json_pack("{s:s, s:s, s:i, s:s, s:o, s:I}",
+    json_object_set_new(o, "replay", json_pack("{s:s, s:s, s:i, s:s, s:o, s:I, s:o}",
         "mode", x->replay.mode == TR_CONCURRENT ? "concurrent" : "deterministic",
         "on_alloc", x->replay.on_alloc == TR_ON_ALLOC_NONE ? "none" : "full",
         "extra_writes", (int)x->replay.extra_writes, "data", x->replay.data == TR_DATA_ZERO ? "zero" : "random",
-        "sample_every", se, "seed", (json_int_t)x->replay.seed));
+        "sample_every", se, "seed", (json_int_t)x->replay.seed, "links", cfg_replay_links_json(&x->replay)));
     json_t *t = json_deep_copy(json_object_get(x->root, "trace"));
     json_object_set_new(o, "trace", t);
     if (x->trace_kind == CFG_TRACE_FILE)

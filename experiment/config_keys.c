@@ -101,6 +101,11 @@ const cfg_key cfg_keys[] = {
      .range = "\"auto\" (about 200 samples), or a number of events (0: never)",
      .doc = "events between fragmentation samples"},
     {"replay", "seed", CFG_T_U64, offsetof(tr_replay_config, seed), SEED, .doc = "seed of the random data"},
+    {"replay", "links", CFG_T_CUSTOM, offsetof(tr_replay_config, links), .type_text = "string or boolean",
+     .range = "\"auto\", true or false",
+     .doc = "keep the live objects reachable from the root through a persistent table of device offsets, "
+            "its writes counted as links (auto: on exactly when allocator.persistence is gc and metadata is "
+            "not dram)"},
 
     {"trace", "file", CFG_T_CUSTOM, 0, .type_text = "string",
      .range = "a trace file (.jsonl, .jsonl.gz, .pmt); relative to the config file's folder",

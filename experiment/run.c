@@ -68,7 +68,7 @@ static void take_sample(run_ctx *c, uint64_t events)
     c->w[c->n] = (an_wear_sample){
         .events = events, .total_writes = wn.total_writes, .data_writes = wn.data_writes,
         .meta_writes = wn.meta_writes, .hottest = wn.hottest, .hottest_data = wn.hottest_data,
-        .hottest_meta = wn.hottest_meta,
+        .hottest_meta = wn.hottest_meta, .links_writes = wn.links_writes, .hottest_links = wn.hottest_links,
     };
     c->s[c->n++] = (an_frag_sample){
         .events = events, .requested = st.requested_bytes, .allocated = st.allocated_bytes,
@@ -168,8 +168,9 @@ fail:;
     return rc == TR_EIO || rc == TR_ENOMEM ? EXP_FAIL : EXP_BADINPUT;
 }
 
-/* Wear statistics over all cells, data and metadata, each device-wide and
- * over the touched cells, and the lifetime projection over all cells. */
+/* Wear statistics over all cells, data, metadata and links, each
+ * device-wide and over the touched cells, and the lifetime projection over
+ * all cells. */
 int run_measure_wear(run_result *m)
 {
     uint64_t *counts = malloc(m->cells * sizeof *counts);
@@ -177,8 +178,8 @@ int run_measure_wear(run_result *m)
         fprintf(stderr, "pmarena run: out of memory for %llu cell counts\n", (unsigned long long)m->cells);
         return EXP_FAIL;
     }
-    static const int which[3] = {2, 0, 1};   /* nv_cells_export: all, data, metadata */
-    for (int i = 0; i < 3; i++) {
+    static const int which[4] = {2, 0, 1, 3};   /* nv_cells_export: all, data, metadata, links */
+    for (int i = 0; i < 4; i++) {
         nv_cells_export(m->d, which[i], 0, m->cells, counts);
         an_wear_stats(counts, m->cells, &m->wear[i]);
         an_wear_stats_touched(counts, m->cells, &m->wear_touched[i]);

@@ -41,8 +41,8 @@ typedef struct run_result {
     uint64_t cells;
     double elapsed_ns;                /* the slowest thread's simulated time */
     uint64_t events;                  /* trace events replayed */
-    an_wear wear[3];                  /* all, data, metadata (sim only), device-wide */
-    an_wear wear_touched[3];          /* the same over the touched cells */
+    an_wear wear[4];                  /* all, data, metadata, links (sim only), device-wide */
+    an_wear wear_touched[4];          /* the same over the touched cells */
     double lifetime_s;                /* projected (NAN when none) */
     uint64_t first_failing_cell;
     double internal, external, utilization;   /* time averages (NAN when no sample) */

@@ -45,7 +45,7 @@ static int write_heat_kinds(const run_result *m, const char *dir, uint64_t *scra
 }
 
 /* wear_hist.csv and heat.csv over all cells; cells.csv (cells with a write,
- * split by source) when asked. */
+ * split by source: data, meta, links) when asked. */
 static int write_cell_files(const run_result *m, const char *dir, const run_options *opt)
 {
     uint64_t *all = malloc(m->cells * sizeof *all);
@@ -67,26 +67,30 @@ static int write_cell_files(const run_result *m, const char *dir, const run_opti
         status = EXP_FAIL;
     if (opt->cells) {
         uint64_t *data = all, *meta = malloc(m->cells * sizeof *meta);
+        uint64_t *links = malloc(m->cells * sizeof *links);
         an_file af;
         p = an_path_join(dir, "cells", ".csv");
-        rc = meta && p ? an_file_open(&af, p) : AN_ENOMEM;
+        rc = meta && links && p ? an_file_open(&af, p) : AN_ENOMEM;
         if (rc == 0) {
             nv_cells_export(m->d, 0, 0, m->cells, data);
             nv_cells_export(m->d, 1, 0, m->cells, meta);
+            nv_cells_export(m->d, 3, 0, m->cells, links);
             an_csv c;
             an_csv_begin(&c, af.f);
-            an_csv_row(&c, (const char *[]){"cell", "data", "meta"}, 3);
+            an_csv_row(&c, (const char *[]){"cell", "data", "meta", "links"}, 4);
             for (uint64_t i = 0; i < m->cells; i++)
-                if (data[i] || meta[i]) {
+                if (data[i] || meta[i] || links[i]) {
                     an_csv_u64(&c, i);
                     an_csv_u64(&c, data[i]);
                     an_csv_u64(&c, meta[i]);
+                    an_csv_u64(&c, links[i]);
                     an_csv_end(&c);
                 }
             rc = an_file_commit(&af);
         }
         if (rc)
             status = fail_file(dir, "cells.csv", rc);
+        free(links);
         free(meta);
         free(p);
     }

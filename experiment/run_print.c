@@ -32,10 +32,14 @@ void run_print(const run_result *m, const char *dir)
     printf("%s: %llu events in %.2f s (%.2f M events/s)\n", m->x->name, (unsigned long long)m->events, st->wall_s,
            st->wall_s > 0 ? (double)m->events / st->wall_s / 1e6 : 0.0);
     if (m->sim) {
-        printf("  %-24s %14llu   (data %llu, metadata %llu)\n", "cell writes", (unsigned long long)w[0].total,
-               (unsigned long long)m->k.data_writes, (unsigned long long)m->k.meta_writes);
+        printf("  %-24s %14llu   (data %llu, metadata %llu, links %llu)\n", "cell writes",
+               (unsigned long long)w[0].total, (unsigned long long)m->k.data_writes,
+               (unsigned long long)m->k.meta_writes, (unsigned long long)m->k.links_writes);
         printf("  %-24s %14llu   of %llu cells (%llu touched)\n", "hottest cell", (unsigned long long)w[0].max,
                (unsigned long long)m->cells, (unsigned long long)w[0].cells_touched);
+        printf("  %-24s %14llu   data %llu, metadata %llu, links %llu\n", "  hottest by source",
+               (unsigned long long)w[0].max, (unsigned long long)w[1].max, (unsigned long long)w[2].max,
+               (unsigned long long)w[3].max);
         printf("  %-24s %14.3g   p99 %.3g, gini %.3g\n", "mean writes per cell", w[0].mean, w[0].p99, w[0].gini);
         const an_wear *t = m->wear_touched;
         printf("  %-24s %14.3g   over touched cells %.3g; lifetime fraction %.3g, touched %.3g\n",
@@ -57,6 +61,14 @@ void run_print(const run_result *m, const char *dir)
     fmt_fixed(hr, sizeof hr, hit, 100, "%");
     printf("  persistence %s: %s flushes + %s fences per op, cache hit %s\n",
            pma_persistence_name(m->x->allocator.persistence), fl, fe, hr);
-    run_recovery_print(m);
+    if (m->sim) {
+        /* Per trace operation, as summary.json's *_writes_per_op. */
+        double tops = (double)(st->events[TR_ALLOC] + st->events[TR_FREE] + st->events[TR_REALLOC]);
+        char mw[32], lw[32];
+        fmt_fixed(mw, sizeof mw, run_ratio((double)m->k.meta_writes, tops), 1, "");
+        fmt_fixed(lw, sizeof lw, run_ratio((double)m->k.links_writes, tops), 1, "");
+        printf("  %-24s %14s   links %s%s\n", "metadata writes per op", mw, lw,
+               st->links ? "" : " (no link table)");
+    }
     printf("results: %s/summary.json, plots: %s/*.png\n", dir, dir);
 }

@@ -1,7 +1,7 @@
 /*
  * run_summary.c - summary.json of one run: the device, the events, the wear
- * statistics (all cells, data, metadata; each device-wide with a "touched"
- * block over the cells written at least once), fragmentation, time, the heap, the
+ * statistics (all cells, data, metadata, links; each device-wide with a
+ * "touched" block over the cells written at least once), fragmentation, time, the heap, the
  * persistence protocol's traffic and the resolved config. Undefined values
  * are null.
  */
@@ -13,7 +13,11 @@
 
 /* summary.json's format: 2 added "schema_version" itself and the "touched"
  * statistics inside each wear block; every key of 1 kept its name and
- * meaning (the plain wear statistics stay device-wide). */
+ * meaning (the plain wear statistics stay device-wide). Still 2 after links
+ * (a third source beside data and metadata) came: they only add keys
+ * (wear.links_writes, wear_links, persistence.links and
+ * links_writes_per_op, heap.links_bytes_written), and without links every
+ * older figure is what it was. */
 #define RUN_SCHEMA_VERSION 2
 
 static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
@@ -65,9 +69,11 @@ static void wear_all_extras(json_t *o, const run_result *m)
     const nv_counters *k = &m->k;
     json_object_set_new(o, "data_writes", json_integer((json_int_t)k->data_writes));
     json_object_set_new(o, "meta_writes", json_integer((json_int_t)k->meta_writes));
+    json_object_set_new(o, "links_writes", json_integer((json_int_t)k->links_writes));
     json_t *mk = json_object();
-    for (int t = NV_META_BITMAP; t < NV_TAGS; t++)
-        json_object_set_new(mk, nv_tag_name((nv_tag)t), json_pack("{s:I, s:I, s:I}",
+    for (int t = 0; t < NV_TAGS; t++)
+        if (nv_tag_is_meta((nv_tag)t))
+            json_object_set_new(mk, nv_tag_name((nv_tag)t), json_pack("{s:I, s:I, s:I}",
             "writes", (json_int_t)k->kind[t].writes, "hottest_cell", (json_int_t)k->kind[t].hottest_cell,
             "hottest_count", (json_int_t)k->kind[t].hottest_count));
     json_object_set_new(o, "meta_by_kind", mk);
@@ -83,8 +89,11 @@ static void wear_all_extras(json_t *o, const run_result *m)
 /* The persistence protocol's traffic: the heap's counters, and per operation
  * (a get or a return, as the heap counted them). meta_writes_per_op divides
  * the device's metadata cell writes by the trace's alloc, free and realloc
- * events; it is null off the sim device, which counts nothing. Each ratio is
- * null when its denominator is 0. */
+ * events; it is null off the sim device, which counts nothing.
+ * links_writes_per_op does the same for the replay's link table (replay.h),
+ * so a gc heap's saving in metadata is set against what the program then
+ * writes to keep its objects reachable. Each ratio is null when its
+ * denominator is 0. */
 static json_t *persistence_json(const run_result *m)
 {
     const pma_heap_stats *hs = &m->hs;
@@ -109,6 +118,9 @@ static json_t *persistence_json(const run_result *m)
     json_object_set_new(o, "meta_bytes_per_op", jnum(run_ratio((double)hs->meta_bytes, ops)));
     json_object_set_new(o, "meta_writes_per_op", m->sim ? jnum(run_ratio((double)m->k.meta_writes, trace_ops))
                                                         : json_null());
+    json_object_set_new(o, "links", json_boolean(st->links));
+    json_object_set_new(o, "links_writes_per_op", m->sim ? jnum(run_ratio((double)m->k.links_writes, trace_ops))
+                                                         : json_null());
     return o;
 }
 
@@ -125,8 +137,8 @@ json_t *run_summary_json(const run_result *m)
                                                  (json_int_t)st->events[TR_ALLOC], "free", (json_int_t)st->events[TR_FREE],
                                                  "realloc", (json_int_t)st->events[TR_REALLOC], "write",
                                                  (json_int_t)st->events[TR_WRITE], "read", (json_int_t)st->events[TR_READ]));
-    static const char *const names[3] = {"wear", "wear_data", "wear_meta"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const names[4] = {"wear", "wear_data", "wear_meta", "wear_links"};
+    for (int i = 0; i < 4; i++) {
         if (!m->sim) {
             json_object_set_new(sum, names[i], json_null());
             continue;
@@ -153,6 +165,8 @@ json_t *run_summary_json(const run_result *m)
         "next_class_hits", (json_int_t)hs->next_class_hits, "live_objects_at_end", (json_int_t)hs->live_objects,
         "footprint", (json_int_t)hs->footprint_bytes, "failed_allocs", (json_int_t)hs->failed_allocs,
         "misaligned", (json_int_t)st->misaligned, "data_bytes_written", (json_int_t)st->data_bytes_written));
+    json_object_set_new(json_object_get(sum, "heap"), "links_bytes_written",
+                        json_integer((json_int_t)st->links_bytes_written));
     json_object_set_new(sum, "persistence", persistence_json(m));
     run_recovery_json(m, sum);
     json_object_set_new(sum, "config", cfg_experiment_resolved(x));

@@ -26,11 +26,12 @@
 static const char *const metrics[] = {
     "wear.total_writes", "wear.data_writes", "wear.meta_writes", "wear.max", "wear.mean", "wear.p99",
     "wear.gini", "wear.hotspot", "wear.lifetime_fraction", "wear.projected_lifetime_s", "wear_meta.max",
+    "wear.links_writes", "wear_links.max", "persistence.links_writes_per_op",
     "fragmentation.internal", "fragmentation.external", "fragmentation.utilization",
     "fragmentation.peak_footprint", "time.simulated_ns", "recovery.sim_ns", "recovery.bytes_read",
     "recovery.bytes_written", "recovery.live_objects_before", "recovery.live_objects_after",
 };
-static const char *const plotted[] = {"wear.max", "wear.meta_writes", "wear.hotspot", "wear.gini",
+static const char *const plotted[] = {"wear.max", "wear.meta_writes", "wear.links_writes", "wear.hotspot", "wear.gini",
                                       "fragmentation.internal", "fragmentation.peak_footprint",
                                       "recovery.wall_s"};
 

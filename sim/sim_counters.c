@@ -51,10 +51,12 @@ int nv_counters_get(nv_device *d, nv_counters *out)
         }
         if (k == NV_DATA)
             out->data_writes = kc->writes;
+        else if (k == NV_LINKS)
+            out->links_writes = kc->writes;
         else
             out->meta_writes += kc->writes;
     }
-    out->total_writes = out->data_writes + out->meta_writes;
+    out->total_writes = out->data_writes + out->meta_writes + out->links_writes;
     for (uint64_t ch = 0; ch < s->count[0].chunks; ch++) {
         bool any = false;
         for (int k = 0; k < NV_TAGS && !any; k++)
@@ -123,13 +125,14 @@ int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_
     nv_sim *s = sim_of(d);
     if (!s)
         return NV_ENOTSUP;
-    if (which < 0 || which > 2)
+    if (which < 0 || which > 3)
         return NV_EINVAL;
     if (first > s->cells || n > s->cells - first)
         return NV_ERANGE;
     memset(out, 0, n * sizeof *out);
     for (int k = 0; k < NV_TAGS; k++)
-        if (which == 2 || (which == 0) == (k == NV_DATA))
+        if (which == 2 || (which == 0 && k == NV_DATA) || (which == 3 && k == NV_LINKS) ||
+            (which == 1 && nv_tag_is_meta((nv_tag)k)))
             export_add(s, k, first, n, out);
     return 0;
 }
@@ -157,7 +160,7 @@ int nv_counters_reset(nv_device *d)
         nv_cell_counters_reset(&s->count[k]);
     memset(s->slot, 0, sizeof s->slot);
     if (s->now_sum)
-        memset(s->now_sum, 0, 2 * s->count[0].chunks * sizeof *s->now_sum);
+        memset(s->now_sum, 0, NV_NOW_SUMS * s->count[0].chunks * sizeof *s->now_sum);
     memset(&s->now, 0, sizeof s->now);
     return 0;
 }
@@ -176,7 +179,7 @@ int nv_wear_now_get(nv_device *d, nv_wear_now *out)
     if (!s)
         return NV_ENOTSUP;
     uint64_t chunks = s->count[0].chunks;
-    if (!s->now_sum && !(s->now_sum = calloc(2 * chunks, sizeof *s->now_sum)))
+    if (!s->now_sum && !(s->now_sum = calloc(NV_NOW_SUMS * chunks, sizeof *s->now_sum)))
         return NV_ENOMEM;
     nv_wear_now *w = &s->now;
     for (uint64_t ch = 0; ch < chunks; ch++) {
@@ -189,30 +192,38 @@ int nv_wear_now_get(nv_device *d, nv_wear_now *out)
         if (!dirty)
             continue;
         uint64_t end = (ch + 1) * NV_CARRY_CHUNK < s->cells ? (ch + 1) * NV_CARRY_CHUNK : s->cells;
-        uint64_t sum_data = 0, sum_meta = 0;
+        uint64_t sum_data = 0, sum_meta = 0, sum_links = 0;
         for (uint64_t i = ch * NV_CARRY_CHUNK; i < end; i++) {
-            uint64_t data = 0, meta = 0;
+            uint64_t data = 0, meta = 0, links = 0;
             for (int k = 0; k < NV_TAGS; k++) {
                 if (!atomic_load_explicit(&s->count[k].used, memory_order_relaxed))
                     continue;
                 uint64_t v = nv_cell_counters_get(&s->count[k], i);
                 if (k == NV_DATA)
                     data = v;
+                else if (k == NV_LINKS)
+                    links = v;
                 else
                     meta += v;
             }
             sum_data += data;
             sum_meta += meta;
+            sum_links += links;
             w->hottest_data = data > w->hottest_data ? data : w->hottest_data;
             w->hottest_meta = meta > w->hottest_meta ? meta : w->hottest_meta;
-            w->hottest = data + meta > w->hottest ? data + meta : w->hottest;
+            w->hottest_links = links > w->hottest_links ? links : w->hottest_links;
+            uint64_t all = data + meta + links;
+            w->hottest = all > w->hottest ? all : w->hottest;
         }
-        w->data_writes += sum_data - s->now_sum[2 * ch];
-        w->meta_writes += sum_meta - s->now_sum[2 * ch + 1];
-        s->now_sum[2 * ch] = sum_data;
-        s->now_sum[2 * ch + 1] = sum_meta;
+        uint64_t *prev = &s->now_sum[NV_NOW_SUMS * ch];
+        w->data_writes += sum_data - prev[0];
+        w->meta_writes += sum_meta - prev[1];
+        w->links_writes += sum_links - prev[2];
+        prev[0] = sum_data;
+        prev[1] = sum_meta;
+        prev[2] = sum_links;
     }
-    w->total_writes = w->data_writes + w->meta_writes;
+    w->total_writes = w->data_writes + w->meta_writes + w->links_writes;
     *out = *w;
     return 0;
 }

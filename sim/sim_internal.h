@@ -56,6 +56,8 @@ typedef struct nv_crash_state {
     uint64_t nfrozen;
 } nv_crash_state;
 
+#define NV_NOW_SUMS 3
+
 typedef struct nv_sim {
     nv_device dev;               /* must be first */
     nv_config cfg;
@@ -67,9 +69,10 @@ typedef struct nv_sim {
     nv_cell_counters count[NV_TAGS];
     nv_slot slot[NV_MAX_THREADS];
     /* nv_wear_now_get's running state (allocated on its first call): the
-     * data and metadata sums of each chunk at the last call, and the figures
-     * then; counts only grow, so a rescan of the dirty chunks updates them. */
-    uint64_t *now_sum;           /* 2 per chunk: data, metadata */
+     * data, metadata and links sums of each chunk at the last call, and the
+     * figures then; counts only grow, so a rescan of the dirty chunks
+     * updates them. */
+    uint64_t *now_sum;           /* NV_NOW_SUMS per chunk: data, metadata, links */
     nv_wear_now now;
     bool crash_sim;
     nv_crash_state crash;

@@ -596,8 +596,9 @@ START_TEST(plot_standard_helpers)
     snprintf(p, sizeof p, "%s/wear_time.csv", sub);
     an_wear_sample ws[20];
     for (int i = 0; i < 20; i++)
-        ws[i] = (an_wear_sample){(uint64_t)i * 100, (uint64_t)i * i * 1000, (uint64_t)i * i * 900,
-                                 (uint64_t)i * i * 100, (uint64_t)i * 3, (uint64_t)i * 3, (uint64_t)i};
+        ws[i] = (an_wear_sample){(uint64_t)i * 100, (uint64_t)i * i * 1100, (uint64_t)i * i * 900,
+                                 (uint64_t)i * i * 100, (uint64_t)i * 3, (uint64_t)i * 3, (uint64_t)i,
+                                 (uint64_t)i * i * 100, (uint64_t)i * 2};
     ck_assert_int_eq(an_wear_time_csv(ws, 20, p), 0);
     ck_assert_int_eq(an_plot_wear_time(sub), 0);
     assert_png("run/wear_time.png");
@@ -701,11 +702,12 @@ START_TEST(wear_time_and_heat_kinds_csv)
 {
     char p[256];
     path_in(p, sizeof p, "wear_time.csv");
-    const an_wear_sample ws[] = {{0, 7, 0, 7, 3, 0, 3}, {1024, 4575, 3520, 1055, 10, 10, 4}};
+    const an_wear_sample ws[] = {{0, 7, 0, 7, 3, 0, 3, 0, 0}, {1024, 4595, 3520, 1055, 10, 10, 4, 20, 6}};
     ck_assert_int_eq(an_wear_time_csv(ws, 2, p), 0);
     char *s = slurp("wear_time.csv");
-    ck_assert_str_eq(s, "events,total_writes,data_writes,meta_writes,hottest,hottest_data,hottest_meta\n"
-                        "0,7,0,7,3,0,3\n1024,4575,3520,1055,10,10,4\n");
+    ck_assert_str_eq(s, "events,total_writes,data_writes,meta_writes,hottest,hottest_data,hottest_meta,"
+                        "links_writes,hottest_links\n"
+                        "0,7,0,7,3,0,3,0,0\n1024,4595,3520,1055,10,10,4,20,6\n");
     free(s);
     ck_assert_int_eq(an_wear_time_csv(NULL, 1, p), AN_EINVAL);
 

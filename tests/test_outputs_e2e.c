@@ -141,18 +141,19 @@ START_TEST(wear_time_csv_follows_the_samples)
     ck_assert_msg(f != NULL, "no wear_time.csv");
     char line[512];
     ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
-    ck_assert_str_eq(line, "events,total_writes,data_writes,meta_writes,hottest,hottest_data,hottest_meta\n");
-    unsigned long long prev[7] = {0}, v[7];
+    ck_assert_str_eq(line, "events,total_writes,data_writes,meta_writes,hottest,hottest_data,hottest_meta,"
+                           "links_writes,hottest_links\n");
+    unsigned long long prev[9] = {0}, v[9];
     int rows = 0;
     while (fgets(line, sizeof line, f)) {
-        ck_assert_int_eq(fields(line, v, 7), 7);
+        ck_assert_int_eq(fields(line, v, 9), 9);
         if (rows) {
             ck_assert_msg(v[0] > prev[0], "events not increasing at row %d", rows);
-            for (int j = 1; j < 7; j++)
+            for (int j = 1; j < 9; j++)
                 ck_assert_msg(v[j] >= prev[j], "column %d decreases at row %d", j, rows);
         }
-        ck_assert_uint_eq(v[1], v[2] + v[3]);
-        ck_assert(v[4] >= v[5] && v[4] >= v[6] && v[4] <= v[5] + v[6]);
+        ck_assert_uint_eq(v[1], v[2] + v[3] + v[7]);
+        ck_assert(v[4] >= v[5] && v[4] >= v[6] && v[4] >= v[8] && v[4] <= v[5] + v[6] + v[8]);
         memcpy(prev, v, sizeof v);
         rows++;
     }
@@ -172,6 +173,8 @@ START_TEST(wear_time_csv_follows_the_samples)
     ck_assert_uint_eq(prev[4], (unsigned long long)num(get(s, "wear", "max"), "max"));
     ck_assert_uint_eq(prev[5], (unsigned long long)num(get(s, "wear_data", "max"), "data max"));
     ck_assert_uint_eq(prev[6], (unsigned long long)num(get(s, "wear_meta", "max"), "meta max"));
+    ck_assert_uint_eq(prev[7], (unsigned long long)num(get(s, "wear", "links_writes"), "links"));
+    ck_assert_uint_eq(prev[8], (unsigned long long)num(get(s, "wear_links", "max"), "links max"));
     ck_assert_int_eq(access(path_in("long/wear_time.png"), R_OK), 0);
     json_decref(s);
 

@@ -1,6 +1,7 @@
 /* test_sim_counting.c - the sim device's wear counting: exact per-cell counts
  * for writes inside a cell and across cell boundaries at every cell size, per
- * source and per metadata kind, the dcw model and its bit flips, media-line
+ * source and per metadata kind, links as a third source apart from data and
+ * metadata, the dcw model and its bit flips, media-line
  * amplification, compact wrap-free counters, bad ranges, and injected store
  * faults (nv_fault_arm). */
 #include "testutil.h"
@@ -99,6 +100,78 @@ START_TEST(per_source_and_kind)
     ck_assert_int_eq(nv_tag_from_name("bitmap"), NV_META_BITMAP);
     ck_assert_int_eq(nv_tag_from_name("nope"), NV_EINVAL);
     nv_close(d);
+}
+END_TEST
+
+/* Links are a third source: counted apart, never in data or metadata, and
+ * the same data/metadata writes give the same figures with or without them. */
+START_TEST(links_counted_apart)
+{
+    nv_device *d[2];
+    nv_counters c[2];
+    nv_wear_now w[2];
+    unsigned char b[256];
+    memset(b, 7, sizeof b);
+    for (int k = 0; k < 2; k++) {
+        d[k] = test_sim_open(1 << 16, 64, NV_MODEL_LINE, 0, false);
+        nv_write(d[k], 0, b, 64, NV_DATA);
+        nv_write(d[k], 64, b, 8, NV_META_BITMAP);
+        nv_write(d[k], 4096, b, 128, NV_DATA);              /* cells 64, 65 */
+        ck_assert_int_eq(nv_wear_now_get(d[k], &w[k]), 0);  /* a sample before the links */
+        if (k == 1) {
+            nv_write(d[k], 0, b, 8, NV_LINKS);              /* cell 0: shared with data */
+            nv_write(d[k], 8192, b, 64, NV_LINKS);          /* cell 128 */
+            nv_set(d[k], 8192, 0, 130, NV_LINKS);           /* cells 128..130 */
+        }
+        ck_assert_int_eq(nv_wear_now_get(d[k], &w[k]), 0);
+        ck_assert_int_eq(nv_counters_get(d[k], &c[k]), 0);
+    }
+    ck_assert(!nv_tag_is_meta(NV_LINKS));
+    ck_assert(nv_tag_is_meta(NV_META_LOG));
+    ck_assert_str_eq(nv_tag_name(NV_LINKS), "links");
+    ck_assert_int_eq(nv_tag_from_name("links"), NV_LINKS);
+    /* Without links nothing moved; with them data and metadata are the same. */
+    ck_assert_uint_eq(c[0].links_writes, 0);
+    ck_assert_uint_eq(c[0].data_writes, 3);
+    ck_assert_uint_eq(c[0].meta_writes, 1);
+    ck_assert_uint_eq(c[0].total_writes, 4);
+    ck_assert_uint_eq(c[1].data_writes, c[0].data_writes);
+    ck_assert_uint_eq(c[1].meta_writes, c[0].meta_writes);
+    ck_assert_uint_eq(c[1].kind[NV_DATA].hottest_count, c[0].kind[NV_DATA].hottest_count);
+    ck_assert_uint_eq(c[1].links_writes, 5);
+    ck_assert_uint_eq(c[1].kind[NV_LINKS].writes, 5);
+    ck_assert_uint_eq(c[1].kind[NV_LINKS].hottest_cell, 128);
+    ck_assert_uint_eq(c[1].kind[NV_LINKS].hottest_count, 2);
+    ck_assert_uint_eq(c[1].total_writes, 9);
+    ck_assert_uint_eq(c[1].cells_touched, c[0].cells_touched + 3);   /* 128..130 */
+    /* The exports: 3 is links, 0 and 1 leave them out, 2 sums all three. */
+    uint64_t cells[4];
+    ck_assert_int_eq(nv_cells_export(d[1], 3, 0, 1, cells), 0);
+    ck_assert_uint_eq(cells[0], 1);
+    ck_assert_int_eq(nv_cells_export(d[1], 3, 128, 4, cells), 0);
+    ck_assert_uint_eq(cells[0], 2);
+    ck_assert_uint_eq(cells[2], 1);
+    ck_assert_uint_eq(cells[3], 0);
+    ck_assert_int_eq(nv_cells_export(d[1], 0, 128, 1, cells), 0);
+    ck_assert_uint_eq(cells[0], 0);
+    ck_assert_int_eq(nv_cells_export(d[1], 1, 128, 1, cells), 0);
+    ck_assert_uint_eq(cells[0], 0);
+    ck_assert_int_eq(nv_cells_export(d[1], 2, 0, 1, cells), 0);
+    ck_assert_uint_eq(cells[0], 2);                          /* data + links */
+    ck_assert_int_eq(nv_cells_export(d[1], 4, 0, 1, cells), NV_EINVAL);
+    /* The wear now: links apart, the rest as without them. */
+    ck_assert_uint_eq(w[0].links_writes, 0);
+    ck_assert_uint_eq(w[0].hottest_links, 0);
+    ck_assert_uint_eq(w[1].data_writes, w[0].data_writes);
+    ck_assert_uint_eq(w[1].meta_writes, w[0].meta_writes);
+    ck_assert_uint_eq(w[1].hottest_data, w[0].hottest_data);
+    ck_assert_uint_eq(w[1].hottest_meta, w[0].hottest_meta);
+    ck_assert_uint_eq(w[1].links_writes, c[1].links_writes);
+    ck_assert_uint_eq(w[1].hottest_links, 2);
+    ck_assert_uint_eq(w[1].total_writes, c[1].total_writes);
+    ck_assert_uint_eq(w[1].hottest, 2);
+    for (int k = 0; k < 2; k++)
+        nv_close(d[k]);
 }
 END_TEST
 
@@ -387,6 +460,7 @@ int main(void)
     tcase_add_loop_test(tc, write_inside_one_cell, 0, NCELLSIZES);
     tcase_add_loop_test(tc, write_across_cells, 0, NCELLSIZES);
     tcase_add_test(tc, per_source_and_kind);
+    tcase_add_test(tc, links_counted_apart);
     tcase_add_test(tc, dcw_counts_changed_cells_and_bits);
     tcase_add_test(tc, media_line_amplification);
     tcase_add_test(tc, counters_do_not_wrap);

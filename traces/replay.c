@@ -9,8 +9,12 @@
  * dispatched earlier, so the earliest unfinished event can always run:
  * no deadlock, whatever the queue sizes. Records of freed objects are
  * released by the worker that ran the free.
+ *
+ * Links (replay.h): with the link table on, each alloc, free and realloc
+ * also updates its entry, in the order replay_links.c gives.
  */
 #include "pmarena/replay.h"
+#include "replay_links.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -32,6 +36,7 @@ typedef struct replay {
     _Atomic uint64_t data_bytes, misaligned;
     _Atomic uint64_t live_bytes, live_objects, peak_bytes, peak_objects;
     uint64_t heap_align;
+    tr_links *links;              /* NULL: links off */
     _Atomic int failed;
     tr_error fail_err;
     pthread_mutex_t fail_lock;
@@ -44,6 +49,14 @@ void tr_replay_config_defaults(tr_replay_config *cfg)
     cfg->on_alloc = TR_ON_ALLOC_FULL;
     cfg->data = TR_DATA_RANDOM;
     cfg->seed = 1;
+}
+
+bool tr_replay_links_on(const tr_replay_config *cfg, pma_heap *h)
+{
+    const pma_config *pc = pma_heap_config(h);
+    if (cfg->links == TR_LINKS_AUTO)
+        return pc->persistence == PMA_PERSIST_GC && pc->metadata != PMA_META_DRAM;
+    return cfg->links == TR_LINKS_ON;
 }
 
 static double now_s(void)
@@ -126,9 +139,15 @@ static void run_event(replay *rp, const tr_event *e, tr_obj *o, tr_obj *old, uin
         live_add(rp, (int64_t)o->size, 1);
         if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL)
             data_write(rp, o->user, o->size);
+        if (rp->links && (rc = tr_links_put(rp->links, o)) != 0)
+            fail(rp, line, "linking the new object failed", rc);
         break;
     case TR_FREE:
         do_free_writes(rp, o);
+        if (rp->links && (rc = tr_links_clear(rp->links, o)) != 0) {
+            fail(rp, line, "unlinking the object failed", rc);
+            return;
+        }
         if ((rc = pma_return_mem(rp->h, o->user)) != 0) {
             fail(rp, line, "free failed", rc);
             return;
@@ -145,6 +164,10 @@ static void run_event(replay *rp, const tr_event *e, tr_obj *o, tr_obj *old, uin
         }
         if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL && o->size > keep)
             data_write(rp, (unsigned char *)o->user + keep, o->size - keep);
+        if (rp->links && (rc = tr_links_move(rp->links, old, o)) != 0) {
+            fail(rp, line, "linking the reallocated object failed", rc);
+            return;
+        }
         do_free_writes(rp, old);
         if ((rc = pma_return_mem(rp->h, old->user)) != 0) {
             fail(rp, line, "free of the old object in a realloc failed", rc);
@@ -466,6 +489,14 @@ int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_
         x ^= x << 17;
         memcpy(rp.pool + i, &x, 8);
     }
+    st->links = tr_replay_links_on(cfg, h);
+    int lrc;
+    if (st->links && (lrc = tr_links_open(&rp.links, h)) != 0) {
+        tr_error_set(err, "", 0, 0, "cannot make the link table: %s", pma_strerror(lrc));
+        free(rp.pool);
+        pthread_mutex_destroy(&rp.fail_lock);
+        return TR_EREPLAY;
+    }
     double t0 = now_s();
     int rc = cfg->mode == TR_CONCURRENT ? run_concurrent(&rp, r, st, err) : run_deterministic(&rp, r, st, err);
     st->wall_s = now_s() - t0;
@@ -480,6 +511,9 @@ int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_
     st->misaligned = atomic_load(&rp.misaligned);
     st->peak_live_bytes = atomic_load(&rp.peak_bytes);
     st->peak_live_objects = atomic_load(&rp.peak_objects);
+    st->live_objects = atomic_load(&rp.live_objects);
+    st->links_bytes_written = rp.links ? tr_links_bytes(rp.links) : 0;
+    tr_links_close(rp.links);
     free(rp.pool);
     pthread_mutex_destroy(&rp.fail_lock);
     return rc < 0 ? rc : 0;

@@ -43,7 +43,7 @@
  *                  row 0 col 0, row 0 col 1, ... (cols varies fastest).
  *   kinds.csv      `kind,writes,hottest` (an_kinds_csv): one row per source
  *                  of writes, in the caller's order, normally `data`, `bitmap`,
- *                  `header`, `list`, `root`, `log`; writes is the per-cell
+ *                  `header`, `list`, `root`, `log`, `links`; writes is the per-cell
  *                  increments of that kind, hottest the count of that kind on
  *                  the cell it wore most (0: untouched).
  *   frag.csv       `events,requested,allocated,footprint,internal,external,
@@ -54,12 +54,15 @@
  *                  internal = 1 - requested/allocated, external = 1 - largest
  *                  free run / total free, utilization = requested/footprint.
  *   wear_time.csv  `events,total_writes,data_writes,meta_writes,hottest,
- *                  hottest_data,hottest_meta` (an_wear_time_csv): one row per
- *                  fragmentation sample (the same events), sim device only;
- *                  cell writes so far (all, data, metadata), and the highest
- *                  count of any one cell so far: all sources summed, data
- *                  only, metadata (all kinds) only. All integers; every
- *                  column is non-decreasing down the file.
+ *                  hottest_data,hottest_meta,links_writes,hottest_links`
+ *                  (an_wear_time_csv): one row per fragmentation sample (the
+ *                  same events), sim device only; cell writes so far (all,
+ *                  data, metadata), the highest count of any one cell so far
+ *                  (all sources summed, data only, metadata (all kinds)
+ *                  only), then the same two for links (the application's
+ *                  reachability table, replay.h), last so that the older
+ *                  columns keep their places. All integers; every column is
+ *                  non-decreasing down the file.
  *   heat_kinds.csv `kind,first_row,first_col,regions,first_cell,end_cell,
  *                  writes` (an_heat_kinds_csv): the regions of heat.csv
  *                  labelled with the source that wrote most in each, runs of
@@ -172,6 +175,7 @@ typedef struct an_wear_sample {
     uint64_t events;
     uint64_t total_writes, data_writes, meta_writes;
     uint64_t hottest, hottest_data, hottest_meta;
+    uint64_t links_writes, hottest_links;
 } an_wear_sample;
 
 /* wear_time.csv (format above) from samples[0..k) (k may be 0: header only). */
@@ -282,8 +286,8 @@ int an_plot(const char *dir, const char *name, const char *script);
  *                       footprint) above fractions (internal, external,
  *                       utilization), over events;
  *   an_plot_wear_time   wear_time.csv -> wear_time.png: cell writes so far
- *                       (all, data, metadata) above the hottest cell's count
- *                       (all, data, metadata), over events.
+ *                       (all, data, metadata, links) above the hottest
+ *                       cell's count (the same four), over events.
  * An axis whose positive values span more than 100x is drawn log scale
  * (decided by gnuplot's `stats` on the data when the script runs; zeros are
  * left off a log axis). The heatmap's colour scale is log when its regions

@@ -6,8 +6,8 @@
  * below, in the manner of PMDK's pmem_ops. The allocator knows only this
  * interface, so the same allocator runs on three backends:
  *
- *   sim   simulated NVRAM: counts every write per cell (data vs metadata, and
- *         per metadata kind), charges latency, can simulate crashes;
+ *   sim   simulated NVRAM: counts every write per cell (data, metadata per
+ *         kind, and links), charges latency, can simulate crashes;
  *   dram  plain memory, no counting: the speed baseline;
  *   file  a memory-mapped file through libpmem: the real persistent backend.
  *
@@ -44,8 +44,12 @@ enum {
 
 const char *nv_strerror(int err);
 
-/* What a store is: application data, or allocator metadata of a given kind.
- * The source (data vs metadata) is implied by the tag. */
+/* What a store is: application data, allocator metadata of a given kind, or
+ * links: the application's own persistent bookkeeping that keeps its objects
+ * reachable from the root (a table of device offsets, as a program on a gc
+ * allocator must keep). The source is implied by the tag: data, metadata
+ * (NV_META_*), or links, a third source counted apart from both, so that
+ * what a gc allocator moves from its metadata to the program shows. */
 typedef enum nv_tag {
     NV_DATA = 0,
     NV_META_BITMAP,
@@ -53,12 +57,13 @@ typedef enum nv_tag {
     NV_META_LIST,
     NV_META_ROOT,
     NV_META_LOG,
+    NV_LINKS,          /* the application's reachability links (not metadata) */
     NV_TAGS            /* number of tags */
 } nv_tag;
 
-#define NV_META_KINDS (NV_TAGS - 1)
-static inline bool nv_tag_is_meta(nv_tag t) { return t != NV_DATA; }
-const char *nv_tag_name(nv_tag t);        /* "data", "bitmap", "header", ... */
+#define NV_META_KINDS (NV_TAGS - 2)
+static inline bool nv_tag_is_meta(nv_tag t) { return t != NV_DATA && t != NV_LINKS; }
+const char *nv_tag_name(nv_tag t);        /* "data", "bitmap", "header", ..., "links" */
 int nv_tag_from_name(const char *name);   /* tag, or NV_EINVAL */
 
 typedef enum nv_kind { NV_KIND_SIM = 0, NV_KIND_DRAM, NV_KIND_FILE } nv_kind;
@@ -219,7 +224,9 @@ typedef struct nv_counters {
     uint64_t cells, cell_size;
     uint64_t total_writes;            /* sum of all per-cell increments */
     uint64_t data_writes, meta_writes;
-    nv_kind_counts kind[NV_TAGS];     /* indexed by nv_tag; [NV_DATA] is data */
+    uint64_t links_writes;            /* NV_LINKS: neither data nor metadata */
+    nv_kind_counts kind[NV_TAGS];     /* indexed by nv_tag; [NV_DATA] is data,
+                                         [NV_LINKS] links */
     uint64_t bits_flipped[NV_TAGS];   /* dcw model only: bits changed by stores */
     uint64_t stores, reads, flushes, fences;   /* operations */
     uint64_t bytes_stored, bytes_read;
@@ -232,7 +239,8 @@ int nv_counters_get(nv_device *d, nv_counters *out);
 /* Writes of one cell with the given tag, or (tag < 0) of all tags. */
 uint64_t nv_cell_count(nv_device *d, uint64_t cell, int tag);
 /* Per-cell counts of cells [first, first+n) into out: data, metadata (all
- * kinds), or both summed (which: 0 data, 1 metadata, 2 total). */
+ * kinds), every source summed, or links (which: 0 data, 1 metadata, 2 total,
+ * 3 links). */
 int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_t *out);
 /* The same for the writes of one tag only (a heatmap's per-kind regions). */
 int nv_cells_export_tag(nv_device *d, nv_tag tag, uint64_t first, uint64_t n, uint64_t *out);
@@ -240,15 +248,16 @@ int nv_cells_export_tag(nv_device *d, nv_tag tag, uint64_t first, uint64_t n, ui
 int nv_counters_reset(nv_device *d);
 
 /* The wear so far, cheap enough to take often during a run (a wear-over-time
- * series): cell writes in all, of data and of metadata (all kinds), and the
- * highest count of any one cell: all sources summed (hottest), data only,
- * metadata only. At the end of a run they equal the max of nv_cells_export's
+ * series): cell writes in all, of data, of metadata (all kinds) and of links,
+ * and the highest count of any one cell: all sources summed (hottest), data
+ * only, metadata only, links only. At the end of a run they equal the max of nv_cells_export's
  * vectors. Cost: a rescan of the 4096-cell chunks written since the last call
  * (the store path sets one byte per chunk), not of the device. Exact when
  * writers are quiescent (e.g. between replayed events). */
 typedef struct nv_wear_now {
     uint64_t total_writes, data_writes, meta_writes;
     uint64_t hottest, hottest_data, hottest_meta;
+    uint64_t links_writes, hottest_links;
 } nv_wear_now;
 int nv_wear_now_get(nv_device *d, nv_wear_now *out);
 

@@ -18,12 +18,33 @@
  * write of the smaller size) and, with on_alloc full, writes the new tail.
  * Reads are charged through nv_read. Alignment requests above the heap's own
  * (max(G, A)) cannot be honoured and are counted, not failed.
+ *
+ * Links (cfg.links): a program on a gc allocator (pma.h, PMA_PERSIST_GC) must
+ * keep its live objects reachable from the root, or recovery after a crash
+ * frees them; the replay does what such a program must. It keeps a
+ * persistent link table: the root names a directory object whose 8-byte
+ * words are device offsets of chunk objects (4096 bytes, 512 entries), whose
+ * words are the device offsets (pma_offset) of the live trace objects, 0 for
+ * an empty entry. An alloc is linked after its data is written, a free is
+ * unlinked before the object is returned, a realloc's new object takes over
+ * the old one's entry before the old one is freed; every store to the table
+ * is tagged NV_LINKS (a source of its own, neither data nor metadata) and
+ * persisted (flush + fence). Free entries are reused first in, first out
+ * (spreading the table's writes), new chunks are zeroed, and the directory
+ * doubles when full (a new one, copied and persisted, becomes the root; the
+ * old one is freed). The table stays on the device at the end, linked from
+ * the root (the replay replaces any root the heap had). "auto" turns links on
+ * exactly when the heap's persistence is gc and its metadata is not dram:
+ * other protocols record allocations themselves, and a dram heap cannot be
+ * reopened. traces/replay_links.c has the details.
  */
 #ifndef PMARENA_REPLAY_H
 #define PMARENA_REPLAY_H
 
 #include "pmarena/pma.h"
 #include "pmarena/trace.h"
+
+#include <stdbool.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +53,7 @@ extern "C" {
 typedef enum tr_mode { TR_DETERMINISTIC = 0, TR_CONCURRENT } tr_mode;
 typedef enum tr_on_alloc { TR_ON_ALLOC_FULL = 0, TR_ON_ALLOC_NONE } tr_on_alloc;
 typedef enum tr_data { TR_DATA_RANDOM = 0, TR_DATA_ZERO } tr_data;
+typedef enum tr_links_mode { TR_LINKS_AUTO = 0, TR_LINKS_ON, TR_LINKS_OFF } tr_links_mode;
 
 typedef struct tr_replay_config {
     tr_mode mode;
@@ -39,6 +61,7 @@ typedef struct tr_replay_config {
     uint32_t extra_writes;
     tr_data data;
     uint64_t seed;
+    tr_links_mode links;                  /* [auto] */
     uint64_t sample_every;                /* events between samples; 0: never */
     void (*sample)(void *ctx, uint64_t events);
     void (*progress)(void *ctx, uint64_t events);   /* every 65536 events */
@@ -50,10 +73,15 @@ typedef struct tr_replay_stats {
     uint64_t data_bytes_written;          /* by app writes, the on_alloc model and realloc copies */
     uint64_t misaligned;                  /* align requests above the heap's */
     uint64_t peak_live_bytes, peak_live_objects;
+    uint64_t live_objects;                /* trace objects live at the end */
+    bool links;                           /* the link table was kept */
+    uint64_t links_bytes_written;         /* stored to the link table (0 without links) */
     double wall_s;
 } tr_replay_stats;
 
 void tr_replay_config_defaults(tr_replay_config *cfg);
+/* Whether cfg->links means links on a heap h ("auto" resolved). */
+bool tr_replay_links_on(const tr_replay_config *cfg, pma_heap *h);
 /* Runs the whole trace. 0, or a negative code with err naming the event. */
 int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_stats *st, tr_error *err);
 

@@ -92,6 +92,7 @@ typedef struct tr_obj {
     void *user;                  /* the replay's allocation */
     uint64_t issued;             /* events handed out on this object so far */
     _Atomic uint64_t done;       /* events finished on it (concurrent replay) */
+    uint64_t link;               /* the replay's link-table entry (device offset; 0: none) */
 } tr_obj;
 
 typedef struct tr_reader tr_reader;
