@@ -70,5 +70,6 @@ void run_print(const run_result *m, const char *dir)
         printf("  %-24s %14s   links %s%s\n", "metadata writes per op", mw, lw,
                st->links ? "" : " (no link table)");
     }
+    run_recovery_print(m);
     printf("results: %s/summary.json, plots: %s/*.png\n", dir, dir);
 }

@@ -70,16 +70,24 @@ int run_recover(run_result *m, pma_heap **h)
         pma_heap_stats hs;
         pma_stats(h2, &hs);
         r->live_after = hs.live_objects;
-        if (!r->check[0] && r->live_after < r->live_before)
+        /* Under gc without the replay's link table nothing is reachable:
+         * losing the objects is what gc promises such a program, not a fault. */
+        bool unlinked = m->x->allocator.persistence == PMA_PERSIST_GC && !m->st->links;
+        if (!r->check[0] && r->live_after < r->live_before && !unlinked)
             snprintf(r->check, sizeof r->check, "lost objects: %llu live before the crash, %llu after recovery",
                      (unsigned long long)r->live_before, (unsigned long long)r->live_after);
+        else if (!r->check[0] && unlinked)
+            snprintf(r->check, sizeof r->check, "ok (gc with replay.links false: nothing was linked from the root, "
+                     "so recovery kept %llu of %llu)", (unsigned long long)r->live_after,
+                     (unsigned long long)r->live_before);
         pma_destroy(h2);
     }
-    if (r->check[0]) {
+    if (r->check[0] && strncmp(r->check, "ok", 2) != 0) {
         fprintf(stderr, "pmarena run: recovery after a simulated crash failed: %s\n", r->check);
         return EXP_FAIL;
     }
-    snprintf(r->check, sizeof r->check, "ok");
+    if (!r->check[0])
+        snprintf(r->check, sizeof r->check, "ok");
     return EXP_OK;
 }
 
