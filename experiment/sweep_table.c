@@ -262,7 +262,8 @@ static int plot_one(const char *out, row *rows, size_t n, const char *metric, co
     len += (size_t)snprintf(script + len, cap - len,
                             "set title \"%s vs %s\"\nset xlabel \"%s\"\nset ylabel \"%s\"\n"
                             "set key outside right top\nset grid\n", metric, param, param, metric);
-    bool logx = numeric && lo > 0 && hi / lo > 100, logy = ylo > 0 && yhi / ylo > 100;
+    /* A swept parameter that covers two decades (10^4..10^6 live objects) reads on a log axis. */
+    bool logx = numeric && lo > 0 && hi / lo >= 100, logy = ylo > 0 && yhi / ylo > 100;
     if (logx)
         len += (size_t)snprintf(script + len, cap - len, "set logscale x\n");
     if (logy)
