@@ -204,7 +204,7 @@ static int run_tput(bench_rows *r, const bench_ctx *c, const int *skip, const ch
 /* Recovery after a simulated crash, per protocol on the file device: 10^4
  * live objects in the quick set, 10^4, 10^5 and 10^6 otherwise (the gc
  * target is stated at 10^6). 1 when a measurement failed. */
-static int run_recover(bench_rows *r, const bench_ctx *c)
+static int measure_recovery(bench_rows *r, const bench_ctx *c)
 {
     static const uint64_t counts[] = {10000, 100000, 1000000};
     int failed = 0;
@@ -266,7 +266,7 @@ int bench_run(const bench_opts *o)
     int failed = 0;
     if (o->do_tput) {
         failed |= run_tput(&r, &c, skip, replay, nr);
-        failed |= run_recover(&r, &c);
+        failed |= measure_recovery(&r, &c);
     }
     if (o->do_wear) {
         int w = run_wear(&r, &c, skip, sq);
