@@ -302,7 +302,11 @@ int pma_arena_set_class(pma_heap *h, pma_arena *a, int cls)
 
 int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
 {
-    const pma_arena_header *hd = (const void *)((const unsigned char *)nv_base(h->dev) + off);
+    /* Read through the device, so recovery's reads are counted and charged. */
+    pma_arena_header copy;
+    if (off > h->hwm || h->hwm - off < sizeof copy || nv_read(h->dev, off, &copy, sizeof copy) != 0)
+        return PMA_ECORRUPT;
+    const pma_arena_header *hd = &copy;
     if (hd->magic != PMA_ARENA_MAGIC ||
         hd->checksum != pma_checksum(hd, offsetof(pma_arena_header, checksum)) ||
         hd->size < PMA_ARENA_ALIGN || hd->size % PMA_ARENA_ALIGN || hd->size > h->hwm - off ||

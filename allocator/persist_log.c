@@ -486,9 +486,10 @@ static int log_arena_load(pma_heap *h, pma_arena *a)
 /* The final live set of every small arena, from its checkpoint (already in
  * the space bitmaps) and the log: rebuilds the space bitmaps. `seen` marks
  * slots a record decided. Modifies only DRAM. */
+static int replay_records(pma_heap *h, const unsigned char *buf, uint64_t **seen_out);
+
 static int replay(pma_heap *h, uint64_t **seen_out)
 {
-    const unsigned char *base = nv_base(h->dev);
     /* Base lengths first: records overwrite the slots they decide. */
     for (pma_arena *a = h->first; a; a = a->all_next) {
         if (a->large)
@@ -502,9 +503,25 @@ static int replay(pma_heap *h, uint64_t **seen_out)
             sl->slack = 1;
         }
     }
+    /* The region through the device, so recovery's reads are counted and charged. */
+    unsigned char *logbuf = malloc(h->log_bytes ? h->log_bytes : 1);
+    if (!logbuf)
+        return PMA_ENOMEM;
+    if (nv_read(h->dev, h->log_off, logbuf, h->log_bytes) != 0) {
+        free(logbuf);
+        return PMA_EDEVICE;
+    }
+    int rc = replay_records(h, logbuf, seen_out);
+    free(logbuf);
+    return rc;
+}
+
+/* replay's second half: the records of the log region (a copy in buf). */
+static int replay_records(pma_heap *h, const unsigned char *buf, uint64_t **seen_out)
+{
     for (uint64_t off = h->log_off; off < h->log_off + h->log_bytes; off += PMA_LOG_REC) {
         uint64_t w[2];
-        memcpy(w, base + off, sizeof w);
+        memcpy(w, buf + (off - h->log_off), sizeof w);
         if (!rec_live(h, w))
             continue;
         unsigned op = pma_rec_op(w);
