@@ -236,24 +236,39 @@ static void parse_wear(const char *line, wear_row *w)
     w->app_bytes = (uint64_t)kv(line, "app_bytes");
 }
 
-int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *trace)
+/* Runs a wear worker for pname (run_worker's peer: its LD_PRELOAD) on
+ * trace and adds its rows under allocator name `as`. */
+static int wear_rows(bench_rows *r, const bench_ctx *c, int peer, const char *pname, const char *as,
+                     const char *policy, const char *persistence, const char *trace, int engine)
 {
     char cell[16], bytes[32], out[4096], name[96];
     snprintf(cell, sizeof cell, "%u", c->o->cell);
     snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)c->heap_bytes);
-    char *argv[] = {(char *)c->self, "bench-worker", "wear", (char *)PEERS[peer], (char *)trace, cell,
+    char *argv[] = {(char *)c->self, "bench-worker", "wear", (char *)pname, (char *)trace, cell,
                     (char *)(policy ? policy : "first-fit"), bytes, (char *)c->o->persistence, (char *)c->cache, NULL};
     int rc = run_worker(c, peer, argv, out, sizeof out);
     bench_trace_name(trace, name, sizeof name);
     if (rc != 0) {
-        fprintf(stderr, "pmarena bench: wear of %s on %s failed (exit %d)\n", PEERS[peer], name, rc);
+        fprintf(stderr, "pmarena bench: wear of %s on %s failed (exit %d)\n", pname, name, rc);
         return -1;
     }
     wear_row w = {0};
-    snprintf(w.allocator, sizeof w.allocator, "%s", peer == PEER_PMA_SIM ? "pmarena" : PEERS[peer]);
+    snprintf(w.allocator, sizeof w.allocator, "%s", as);
     snprintf(w.policy, sizeof w.policy, "%s", policy ? policy : "-");
+    snprintf(w.persistence, sizeof w.persistence, "%s", persistence);
     snprintf(w.trace, sizeof w.trace, "%s", name);
     w.cell_size = c->o->cell;
+    w.engine = engine;
+    char *src = strstr(out, "\nsrc ");
+    if (src) {
+        *src = '\0';
+        w.has_src = 1;
+        w.events = (uint64_t)kv(src + 5, "events");
+        w.meta_writes = (uint64_t)kv(src + 5, "meta_writes");
+        w.hottest_meta = (uint64_t)kv(src + 5, "hottest_meta");
+        w.links_writes = (uint64_t)kv(src + 5, "links_writes");
+        w.hottest_links = (uint64_t)kv(src + 5, "hottest_links");
+    }
     char *all = strstr(out, "\nall ");
     if (all)
         *all = '\0';
@@ -266,4 +281,24 @@ int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *poli
         add_wear(r, &m);
     }
     return 0;
+}
+
+int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *trace)
+{
+    char pers[16] = "";
+    if (peer == PEER_PMA_SIM) {
+        pma_config pc;         /* --persistence, or the library's */
+        pma_config_defaults(&pc);
+        snprintf(pers, sizeof pers, "%s", strcmp(c->o->persistence, "default") ? c->o->persistence
+                                                                                : pma_persistence_name(pc.persistence));
+    }
+    return wear_rows(r, c, peer, PEERS[peer], peer == PEER_PMA_SIM ? "pmarena" : PEERS[peer], policy, pers, trace,
+                     0);
+}
+
+int bench_wear_protocol(bench_rows *r, const bench_ctx *c, pma_persistence proto, const char *trace)
+{
+    char pname[32];
+    snprintf(pname, sizeof pname, "pmarena-sim-%s", pma_persistence_name(proto));
+    return wear_rows(r, c, PEER_PMA_SIM, pname, pname, "first-fit", pma_persistence_name(proto), trace, 1);
 }

@@ -6,7 +6,12 @@
  * atomically (an_file: PATH.tmp.PID, then rename), like the rest of the
  * toolkit, so a reader never sees half a table. The wear statistics are over
  * the cells each allocator touched: p99_touched, mean_touched,
- * hotspot_touched, gini_touched (max is the same over every cell).
+ * hotspot_touched, gini_touched (max is the same over every cell). pmarena's
+ * rows add where the device's writes came from: the allocator's metadata
+ * (meta_writes, per trace event, hottest_meta) and the program's links
+ * (links_writes, hottest_links), empty for the peers; expected_cell_writes
+ * is empty on the pmarena-sim-PROTOCOL rows, whose replay engine does not
+ * compute it.
  */
 #include "rows.h"
 
@@ -99,7 +104,9 @@ static void wear_csv(FILE *f, const bench_rows *r)
 {
     static const char *const head[] = {
         "allocator", "policy", "trace", "cells_touched", "max", "p99_touched", "mean_touched", "hotspot_touched",
-        "gini_touched", "with_metadata", "cell_size", "cell_writes", "expected_cell_writes", "app_bytes"};
+        "gini_touched", "with_metadata", "cell_size", "cell_writes", "expected_cell_writes", "app_bytes",
+        "persistence", "events", "meta_writes", "meta_writes_per_op", "hottest_meta", "links_writes",
+        "hottest_links"};
     an_csv c;
     an_csv_begin(&c, f);
     an_csv_row(&c, head, sizeof head / sizeof head[0]);
@@ -117,26 +124,50 @@ static void wear_csv(FILE *f, const bench_rows *r)
         an_csv_i64(&c, w->with_metadata);
         an_csv_u64(&c, w->cell_size);
         an_csv_u64(&c, w->cell_writes);
-        an_csv_u64(&c, w->expected_cell_writes);
+        if (w->engine)            /* the engine does not compute it: empty */
+            an_csv_str(&c, NULL);
+        else
+            an_csv_u64(&c, w->expected_cell_writes);
         an_csv_u64(&c, w->app_bytes);
+        an_csv_str(&c, w->persistence[0] ? w->persistence : NULL);
+        if (w->has_src) {
+            an_csv_u64(&c, w->events);
+            an_csv_u64(&c, w->meta_writes);
+            an_csv_double(&c, w->events ? (double)w->meta_writes / (double)w->events : NAN);
+            an_csv_u64(&c, w->hottest_meta);
+            an_csv_u64(&c, w->links_writes);
+            an_csv_u64(&c, w->hottest_links);
+        } else {
+            for (int k = 0; k < 6; k++)
+                an_csv_str(&c, NULL);
+        }
         an_csv_end(&c);
     }
 }
 
 static void wear_md(FILE *f, const bench_rows *r)
 {
-    fprintf(f, "| allocator | policy | trace | metadata | cells touched | max | p99_touched | mean_touched | hotspot_touched | gini_touched |\n"
-               "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f, "| allocator | policy | persistence | trace | metadata | cells touched | max | p99_touched | mean_touched "
+               "| hotspot_touched | gini_touched | meta writes/op | hottest meta | links writes | hottest links |\n"
+               "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < r->nw; i++) {
         const wear_row *w = &r->w[i];
-        char a[32], b[32], c[32], d[32];
+        char a[32], b[32], c[32], d[32], e[32] = "", g[32] = "", h[32] = "", k[32] = "";
         fmt(a, sizeof a, "%.1f", w->p99_touched);
         fmt(b, sizeof b, "%.2f", w->mean_touched);
         fmt(c, sizeof c, "%.1f", w->hotspot_touched);
         fmt(d, sizeof d, "%.3f", w->gini_touched);
-        fprintf(f, "| %s | %s | %s | %s | %llu | %llu | %s | %s | %s | %s |\n", w->allocator, w->policy, w->trace,
+        /* the sources once per pair of rows: on the with-metadata one */
+        if (w->has_src && w->with_metadata) {
+            fmt(e, sizeof e, "%.4g", w->events ? (double)w->meta_writes / (double)w->events : NAN);
+            snprintf(g, sizeof g, "%llu", (unsigned long long)w->hottest_meta);
+            snprintf(h, sizeof h, "%llu", (unsigned long long)w->links_writes);
+            snprintf(k, sizeof k, "%llu", (unsigned long long)w->hottest_links);
+        }
+        fprintf(f, "| %s | %s | %s | %s | %s | %llu | %llu | %s | %s | %s | %s | %s | %s | %s | %s |\n", w->allocator,
+                w->policy, w->persistence[0] ? w->persistence : "-", w->trace,
                 w->with_metadata ? "with" : "data only", (unsigned long long)w->cells_touched,
-                (unsigned long long)w->max, a, b, c, d);
+                (unsigned long long)w->max, a, b, c, d, e, g, h, k);
     }
     fprintf(f, "\n%s\n", BENCH_METADATA_NOTE);
 }

@@ -7,10 +7,12 @@
  *        their shared library (as mimalloc-bench does), and bp_open checks
  *        that the preload took (their own symbols, mallctl / mi_malloc, are
  *        visible), so a row is never glibc under another name.
- *   pmarena-dram, -file-PROTOCOL, -sim  pma_get_mem / pma_return_mem on a
- *        heap with the default configuration (hybrid metadata) on that
- *        device, but for the placement policy and persistence protocol asked
- *        for (on the file device, the protocol its name ends with). The file
+ *   pmarena-dram, -file-PROTOCOL, -sim, -sim-PROTOCOL  pma_get_mem /
+ *        pma_return_mem on a heap with the default configuration (hybrid
+ *        metadata) on that device, but for the placement policy and
+ *        persistence protocol asked for (a name ending in a protocol runs
+ *        that one: the file device's throughput rows, the sim device's
+ *        per-protocol wear rows). The file
  *        device's pool is in /dev/shm; with PMEM_IS_PMEM_FORCE=1 (set by
  *        `pmarena bench`) libpmem flushes with cache-line instructions.
  *   pmemobj  PMDK's pmemobj_alloc / pmemobj_free on a pool in /dev/shm, under
@@ -102,6 +104,11 @@ int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, int
     if (strcmp(name, "pmarena-dram") == 0) {
         dc.kind = NV_KIND_DRAM;
     } else if (strcmp(name, "pmarena-sim") == 0) {
+        dc.kind = NV_KIND_SIM;
+        dc.cell_size = cell_size;
+    } else if (strncmp(name, "pmarena-sim-", 12) == 0 && pma_persistence_from_name(name + 12) >= 0) {
+        /* the wear half's per-protocol rows: the name's protocol wins */
+        persistence = pma_persistence_from_name(name + 12);
         dc.kind = NV_KIND_SIM;
         dc.cell_size = cell_size;
     } else if (strncmp(name, "pmarena-file-", 13) == 0 && pma_persistence_from_name(name + 13) >= 0) {

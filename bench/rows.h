@@ -10,6 +10,7 @@
 
 #include "pmarena/analysis.h"
 #include "pmarena/bench.h"
+#include "pmarena/pma.h"
 
 /* The peers, in the order of the tables. pmarena on the file device runs
  * once per persistence protocol (pmarena-file-intent, -log, -gc: the
@@ -50,15 +51,23 @@ typedef struct tput_row {
     double checkpoints_per_mop, log_wraps_per_mop;   /* per million ops */
 } tput_row;
 
+/* Wear rows: the peers (allocator glibc ...), pmarena per placement policy
+ * under --persistence (allocator pmarena), and pmarena per persistence
+ * protocol at first-fit (allocator pmarena-sim-intent, -log, -gc: the trace
+ * replayed by the experiment's engine, links and all; bench/wear_proto.c). */
 typedef struct wear_row {
     char allocator[32];
     char policy[16];           /* pmarena: its placement policy; peers: "-" */
+    char persistence[16];      /* pmarena: its protocol; peers: "" */
     char trace[96];
-    int with_metadata;
+    int with_metadata;         /* 1: every source the device counted (data, metadata, links) */
     uint32_t cell_size;
     /* over the cells touched (max: the same over all) */
     uint64_t cells_touched, max, cell_writes, expected_cell_writes, app_bytes;
     double p99_touched, mean_touched, hotspot_touched, gini_touched;
+    int engine;                /* replayed by replay.h: expected_cell_writes not computed */
+    int has_src;               /* pmarena: the sources below were counted */
+    uint64_t events, meta_writes, hottest_meta, links_writes, hottest_links;
 } wear_row;
 
 /* Recovery after a simulated crash of a heap with `objects` live objects
@@ -95,6 +104,10 @@ int bench_tput_one(bench_rows *r, const bench_ctx *c, int peer, const char *wl, 
 void bench_tput_ratios(bench_rows *r);
 /* The wear rows of peer on trace (pmarena-sim: policy; with its metadata row). */
 int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *trace);
+/* The wear rows (data only, with metadata and links) of pmarena-sim under
+ * one persistence protocol at first-fit, replayed by the experiment's
+ * engine (bench/wear_proto.c). */
+int bench_wear_protocol(bench_rows *r, const bench_ctx *c, pma_persistence proto, const char *trace);
 
 /* One recovery row of peer (a pmarena-file-PROTOCOL) with n live objects. */
 int bench_recover_one(bench_rows *r, const bench_ctx *c, int peer, uint64_t n);
@@ -130,6 +143,7 @@ void bench_print_recovery(const bench_rows *r);
 #define BENCH_METADATA_NOTE \
     "Peers' in-band metadata writes (malloc chunk headers, free lists, PMDK headers and logs) are " \
     "invisible here: only the trace's application writes are counted for them. pmarena's with_metadata=1 " \
-    "rows add its own metadata stores, counted by the sim device."
+    "rows add its own metadata stores, counted by the sim device; the pmarena-sim-PROTOCOL rows replay the " \
+    "trace as `pmarena run` does, under gc with the program's link table (its links writes)."
 
 #endif

@@ -216,8 +216,10 @@ static int measure_recovery(bench_rows *r, const bench_ctx *c)
 }
 
 /* Wear of the churn trace (and the shipped one, but in the quick set, and
- * each --trace): the peers, then pmarena-sim under every policy. 0, 1 when
- * a measurement failed, -1 when the churn trace could not be made. */
+ * each --trace): the peers, then pmarena-sim under every policy (under
+ * --persistence), then under every persistence protocol at first-fit
+ * (pmarena-sim-intent, -log, -gc). 0, 1 when a measurement failed, -1 when
+ * the churn trace could not be made. */
 static int run_wear(bench_rows *r, const bench_ctx *c, const int *skip, const char *sq)
 {
     char churn[4200];
@@ -236,6 +238,8 @@ static int run_wear(bench_rows *r, const bench_ctx *c, const int *skip, const ch
                 failed |= bench_wear_one(r, c, p, NULL, wt[t]) != 0;
         for (int pol = 0; pol < PMA_POLICIES; pol++)
             failed |= bench_wear_one(r, c, PEER_PMA_SIM, pma_policy_name((pma_policy)pol), wt[t]) != 0;
+        for (int pr = 0; pr < PMA_PERSISTENCES; pr++)
+            failed |= bench_wear_protocol(r, c, (pma_persistence)pr, wt[t]) != 0;
     }
     return failed;
 }

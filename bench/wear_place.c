@@ -145,7 +145,7 @@ static void app_write(void *ctx, void *ptr, uint64_t len)
         cm_add(&c->map, k);
 }
 
-static int device_stats(nv_device *dev, int which, bp_wear *w)
+int bp_device_wear(nv_device *dev, int which, bp_wear *w)
 {
     nv_counters c;
     nv_counters_get(dev, &c);
@@ -169,10 +169,22 @@ static int device_stats(nv_device *dev, int which, bp_wear *w)
     return rc;
 }
 
+int bp_device_sources(nv_device *dev, uint64_t events, bp_sources *src)
+{
+    nv_counters k;
+    bp_wear meta = {0}, links = {0};
+    if (nv_counters_get(dev, &k) != 0 || bp_device_wear(dev, 1, &meta) != 0 || bp_device_wear(dev, 3, &links) != 0)
+        return -1;
+    *src = (bp_sources){.events = events, .meta_writes = k.meta_writes, .hottest_meta = meta.max,
+                        .links_writes = k.links_writes, .hottest_links = links.max};
+    return 0;
+}
+
 int bp_wear_run(bp_peer *p, const bp_trace *t, uint32_t cell_size, bp_wear *data, bp_wear *all,
-                int *has_all, char *msg, size_t msglen)
+                int *has_all, bp_sources *src, char *msg, size_t msglen)
 {
     memset(data, 0, sizeof *data);
+    memset(src, 0, sizeof *src);
     memset(all, 0, sizeof *all);
     *has_all = 0;
     if (p->kind == BP_PMA && nv_device_kind(p->dev) != NV_KIND_SIM) {
@@ -189,9 +201,11 @@ int bp_wear_run(bp_peer *p, const bp_trace *t, uint32_t cell_size, bp_wear *data
     int rc = 0;
     uint64_t expected = data->expected_cell_writes, bytes = data->app_bytes;
     if (p->kind == BP_PMA) {
-        rc = device_stats(p->dev, 0, data);
+        rc = bp_device_wear(p->dev, 0, data);
         if (rc == 0)
-            rc = device_stats(p->dev, 2, all);
+            rc = bp_device_wear(p->dev, 2, all);
+        if (rc == 0)
+            rc = bp_device_sources(p->dev, t->n, src);
         all->expected_cell_writes = expected;
         all->app_bytes = bytes;
         *has_all = 1;

@@ -8,12 +8,14 @@
  *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE_DIR]
  *   pmarena bench-worker recover PEER OBJECTS HEAP_BYTES
  *
- * PERSISTENCE: intent, log, or `default` (the library's). THREADS: 1 ..
+ * PERSISTENCE: intent, log, gc, or `default` (the library's). THREADS: 1 ..
  * BP_MAX_THREADS. tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`,
  * for pmarena followed by ` cache_hits=.. cache_misses=.. flushes=..
  * fences=.. meta_bytes=..` (pma_heap_stats over the timed loop); wear prints
- * `data ...` and, for pmarena-sim, `all ...` lines with the statistics as
- * key=value pairs; recover (PEER: pmarena-file-PROTOCOL) prints `live_before=..
+ * `data ...` and, for pmarena-sim and pmarena-sim-PROTOCOL (the
+ * per-protocol rows, replayed by the experiment's engine: wear_proto.c),
+ * `all ...` lines with the statistics as key=value pairs and a `src events=..
+ * meta_writes=.. hottest_meta=.. links_writes=.. hottest_links=..` line; recover (PEER: pmarena-file-PROTOCOL) prints `live_before=..
  * live_after=.. traced=.. wall_s=.. how=..`. rss_kb is getrusage's ru_maxrss of this process: the
  * peak resident set of exactly one workload at one thread count. The trace is
  * loaded before the allocator is opened. Exit 0 ok, 1 failure, 2 bad input.
@@ -101,7 +103,10 @@ int bench_worker_main(int argc, char **argv)
             fprintf(stderr, "bench-worker: bad arguments\n");
             return 2;
         }
-        if (bp_trace_load(&t, argv[3], argc > 8 ? argv[8] : NULL, msg, sizeof msg) != 0) {
+        /* pmarena-sim-PROTOCOL: the experiment's replay engine reads the
+         * trace itself (wear_proto.c); the rest replay it from memory */
+        int engine = strncmp(argv[2], "pmarena-sim-", 12) == 0;
+        if (!engine && bp_trace_load(&t, argv[3], argc > 8 ? argv[8] : NULL, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             return 2;
         }
@@ -111,8 +116,10 @@ int bench_worker_main(int argc, char **argv)
             return 1;
         }
         bp_wear data, all;
-        int has_all;
-        int rc = bp_wear_run(&p, &t, cell, &data, &all, &has_all, msg, sizeof msg);
+        bp_sources src;
+        int has_all = 1;
+        int rc = engine ? bp_wear_engine_run(&p, argv[3], &data, &all, &src, msg, sizeof msg)
+                        : bp_wear_run(&p, &t, cell, &data, &all, &has_all, &src, msg, sizeof msg);
         bp_close(&p);
         bp_trace_free(&t);
         if (rc != 0) {
@@ -120,8 +127,13 @@ int bench_worker_main(int argc, char **argv)
             return 1;
         }
         print_wear("data", &data);
-        if (has_all)
+        if (has_all) {
             print_wear("all", &all);
+            printf("src events=%llu meta_writes=%llu hottest_meta=%llu links_writes=%llu hottest_links=%llu\n",
+                   (unsigned long long)src.events, (unsigned long long)src.meta_writes,
+                   (unsigned long long)src.hottest_meta, (unsigned long long)src.links_writes,
+                   (unsigned long long)src.hottest_links);
+        }
         return 0;
     }
     if (argc == 5 && strcmp(argv[1], "recover") == 0) {

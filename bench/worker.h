@@ -150,12 +150,34 @@ typedef struct bp_wear {
     double p99_touched, mean_touched, hotspot_touched, gini_touched;
 } bp_wear;
 
+/* Where the sim device's writes came from beyond the data: the allocator's
+ * metadata (all kinds) and the application's links (NV_LINKS), each as cell
+ * writes and the count of the cell it wore most, over `events` trace events
+ * (all ops the replay ran). */
+typedef struct bp_sources {
+    uint64_t events, meta_writes, hottest_meta, links_writes, hottest_links;
+} bp_sources;
+
 /* Replays the trace once, single-threaded, through p with the on_alloc full
  * model, and fills data (cells the application's writes touched) and, for
  * pmarena-sim, all (data plus the allocator's metadata: every cell the device
- * counted). For the other peers *has_all is 0. */
+ * counted) and src. For the other peers *has_all is 0. */
 int bp_wear_run(bp_peer *p, const bp_trace *t, uint32_t cell_size, bp_wear *data, bp_wear *all,
-                int *has_all, char *msg, size_t msglen);
+                int *has_all, bp_sources *src, char *msg, size_t msglen);
+/* The statistics of one of the sim device's per-cell vectors (which:
+ * nv_cells_export's: 0 data, 1 metadata, 2 every source, 3 links) over the
+ * cells it touched. 0, or -1. */
+int bp_device_wear(nv_device *dev, int which, bp_wear *w);
+/* src from the sim device's counters (events: the caller's). 0, or -1. */
+int bp_device_sources(nv_device *dev, uint64_t events, bp_sources *src);
+
+/* wear_proto.c: the per-protocol rows. p is pmarena-sim-PROTOCOL; the trace
+ * file is replayed by the experiment's engine (replay.h, its default
+ * config: links on under gc), and data, all (every source: data, metadata
+ * and links) and src are read from the device. data->app_bytes is the
+ * engine's; expected_cell_writes is not computed (0). 0, or -1 with msg. */
+int bp_wear_engine_run(bp_peer *p, const char *trace, bp_wear *data, bp_wear *all, bp_sources *src, char *msg,
+                       size_t msglen);
 
 /* ---- recovery after a crash (recover.c) ---------------------------------------- */
 

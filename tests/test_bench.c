@@ -9,7 +9,9 @@
  * wear-of-placement counts add up: on every data row the cell increments
  * equal the cells each write spans (computed from the addresses), and at
  * 1-byte cells on a hand-made trace they equal the trace's application
- * bytes, which this test computes itself from the trace. Bad options (a bad
+ * bytes, which this test computes itself from the trace (the per-protocol
+ * rows too, replayed by the experiment's engine). The wear half has one row
+ * pair per persistence protocol (check_protocol_wear). Bad options (a bad
  * --threads list among them) exit 2 and write nothing. */
 #include "testutil.h"
 
@@ -123,6 +125,97 @@ static void check_recovery(const char *d, const char *sub)
         ck_assert_msg(seen[k] == 1, "%s: %d recovery rows", want[k][0], seen[k]);
 }
 
+/* One wear.csv row's fields, by column name. */
+typedef struct wrow {
+    char allocator[40], persistence[16];
+    int meta;
+    unsigned long long cell_writes, app_bytes, meta_writes, links_writes, hottest_meta, hottest_links;
+    double meta_per_op;
+    int has_src;
+} wrow;
+
+/* The wear half's per-protocol rows (pmarena-sim-intent, -log, -gc at
+ * first-fit, replayed by the experiment's engine): each has its data and its
+ * with-metadata row, its protocol in the persistence column and the sources
+ * filled; gc stores far less metadata per event than log (the log records
+ * every get and return, gc only arena creation) and pays in links, which
+ * intent and log do not keep; every pmarena row wrote the same application
+ * bytes as the peers, and under log (the default --persistence) the engine's
+ * data cell writes equal wear_place.c's first-fit row's (the same model and
+ * allocation order). */
+static void check_protocol_wear(const char *path)
+{
+    char hl[4096], line[4096], *h[32], *v[32];
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    int nh = fields(hl, h, 32);
+    int ca = col(h, nh, "allocator"), cm = col(h, nh, "with_metadata"), cp = col(h, nh, "persistence");
+    int cw = col(h, nh, "cell_writes"), cb = col(h, nh, "app_bytes"), cmw = col(h, nh, "meta_writes");
+    int cpo = col(h, nh, "meta_writes_per_op"), clw = col(h, nh, "links_writes"), chm = col(h, nh, "hottest_meta");
+    int chl = col(h, nh, "hottest_links"), cev = col(h, nh, "events"), cpol = col(h, nh, "policy");
+    wrow rows[64];
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n < 64) {
+        ck_assert_int_eq(fields(line, v, 32), nh);
+        wrow *w = &rows[n++];
+        snprintf(w->allocator, sizeof w->allocator, "%s", v[ca]);
+        snprintf(w->persistence, sizeof w->persistence, "%s", v[cp]);
+        w->meta = atoi(v[cm]);
+        w->cell_writes = strtoull(v[cw], NULL, 10);
+        w->app_bytes = strtoull(v[cb], NULL, 10);
+        w->has_src = v[cmw][0] != '\0';
+        int pma = strncmp(v[ca], "pmarena", 7) == 0;
+        ck_assert_msg(pma == w->has_src && pma == (v[cp][0] != '\0') && pma == (v[cev][0] != '\0'),
+                      "%s: persistence '%s' meta_writes '%s'", v[ca], v[cp], v[cmw]);
+        w->meta_writes = strtoull(v[cmw], NULL, 10);
+        w->links_writes = strtoull(v[clw], NULL, 10);
+        w->hottest_meta = strtoull(v[chm], NULL, 10);
+        w->hottest_links = strtoull(v[chl], NULL, 10);
+        w->meta_per_op = atof(v[cpo]);
+        if (pma && strcmp(v[ca], "pmarena") == 0 && !strcmp(v[cpol], "first-fit") && !w->meta)
+            snprintf(w->allocator, sizeof w->allocator, "pmarena first-fit");
+        if (w->has_src)
+            ck_assert_msg(strtoull(v[cev], NULL, 10) > 0 && w->meta_writes > 0 && w->hottest_meta > 0 &&
+                              w->hottest_meta <= w->meta_writes && w->hottest_links <= w->links_writes,
+                          "%s: sources", v[ca]);
+    }
+    fclose(f);
+    static const char *const proto[] = {"intent", "log", "gc"};
+    const wrow *pr[3][2] = {{NULL}}, *ff = NULL;
+    for (int i = 0; i < n; i++) {
+        ck_assert_msg(rows[i].app_bytes == rows[0].app_bytes, "%s: app_bytes %llu, glibc %llu", rows[i].allocator,
+                      rows[i].app_bytes, rows[0].app_bytes);
+        if (!strcmp(rows[i].allocator, "pmarena first-fit"))
+            ff = &rows[i];
+        for (int k = 0; k < 3; k++) {
+            char name[40];
+            snprintf(name, sizeof name, "pmarena-sim-%s", proto[k]);
+            if (!strcmp(rows[i].allocator, name)) {
+                ck_assert_msg(pr[k][rows[i].meta] == NULL, "%s: two rows", name);
+                ck_assert_str_eq(rows[i].persistence, proto[k]);
+                pr[k][rows[i].meta] = &rows[i];
+            }
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(pr[k][0] && pr[k][1], "pmarena-sim-%s: rows missing", proto[k]);
+    const wrow *lg = pr[1][1], *gc = pr[2][1];
+    ck_assert_msg(gc->meta_per_op > 0 && gc->meta_per_op * 10 < lg->meta_per_op,
+                  "gc %g metadata writes per op, log %g", gc->meta_per_op, lg->meta_per_op);
+    ck_assert_msg(gc->links_writes > 0 && gc->hottest_links > 0, "gc: %llu links writes", gc->links_writes);
+    ck_assert_msg(lg->links_writes == 0 && pr[0][1]->links_writes == 0, "log %llu, intent %llu links writes",
+                  lg->links_writes, pr[0][1]->links_writes);
+    /* with metadata counts every source: data + metadata + links */
+    for (int k = 0; k < 3; k++)
+        ck_assert_msg(pr[k][1]->cell_writes == pr[k][0]->cell_writes + pr[k][1]->meta_writes + pr[k][1]->links_writes,
+                      "pmarena-sim-%s: %llu cell writes in all", proto[k], pr[k][1]->cell_writes);
+    ck_assert_ptr_nonnull(ff);
+    ck_assert_str_eq(ff->persistence, "log");
+    ck_assert_msg(pr[1][0]->cell_writes == ff->cell_writes, "log data cell writes %llu, wear_place's %llu",
+                  pr[1][0]->cell_writes, ff->cell_writes);
+}
+
 START_TEST(quick_every_peer_and_counts_add_up)
 {
     const char *bin = getenv("PMARENA_BIN");
@@ -187,17 +280,25 @@ START_TEST(quick_every_peer_and_counts_add_up)
     col(h, nh, "policy"), col(h, nh, "trace"), col(h, nh, "cells_touched"), col(h, nh, "p99_touched");
     col(h, nh, "mean_touched"), col(h, nh, "hotspot_touched"), col(h, nh, "gini_touched");
     int wrows = 0;
+    char prev_cw[32] = "";
     while (fgets(line, sizeof line, f)) {
         ck_assert_int_eq(fields(line, v, 32), nh);
         ck_assert_int_gt(atol(v[cx]), 0);
-        if (atoi(v[cmeta]) == 0)
+        /* the per-protocol rows' engine does not compute expected_cell_writes */
+        int engine = strncmp(v[ca], "pmarena-sim-", 12) == 0;
+        ck_assert_msg(engine == (v[ce][0] == '\0'), "%s: expected_cell_writes '%s'", v[ca], v[ce]);
+        if (atoi(v[cmeta]) == 0 && !engine)
             ck_assert_msg(strcmp(v[cw], v[ce]) == 0, "%s: %s cell writes, %s expected", v[ca], v[cw], v[ce]);
-        else
-            ck_assert_msg(strtoull(v[cw], NULL, 10) > strtoull(v[ce], NULL, 10), "metadata adds writes");
+        else if (atoi(v[cmeta]) != 0)     /* the data row comes just before its with-metadata row */
+            ck_assert_msg(strtoull(v[cw], NULL, 10) > strtoull(engine ? prev_cw : v[ce], NULL, 10),
+                          "%s: metadata adds writes", v[ca]);
+        snprintf(prev_cw, sizeof prev_cw, "%s", v[cw]);
         wrows++;
     }
     fclose(f);
-    ck_assert_int_eq(wrows, 1 + PMDK_PEER + PRELOAD_PEERS + 8);   /* peers + 4 policies x 2 on the churn trace */
+    /* peers + (4 policies + 3 protocols) x 2 on the churn trace */
+    ck_assert_int_eq(wrows, 1 + PMDK_PEER + PRELOAD_PEERS + 8 + 6);
+    check_protocol_wear(path);
     static const char *const pngs[] = {"throughput.png", "throughput_2t.png", "scaling_pairs64.png",
                                        "scaling_replay-sqlite3.png"};
     for (size_t i = 0; i < sizeof pngs / sizeof pngs[0]; i++) {
@@ -286,7 +387,7 @@ START_TEST(one_byte_cells_count_every_byte)
         seen++;
     }
     fclose(f);
-    ck_assert_int_eq(seen, 1 + PMDK_PEER + PRELOAD_PEERS + 4);
+    ck_assert_int_eq(seen, 1 + PMDK_PEER + PRELOAD_PEERS + 4 + 3);    /* ... 4 policies, 3 protocols */
 }
 END_TEST
 
