@@ -335,6 +335,23 @@ void tr_gen_size_free(tr_gen_size *s)
     s->n = 0;
 }
 
+uint64_t tr_gen_size_min(const tr_gen_size *s)
+{
+    switch (s->dist) {
+    case TR_GEN_FIXED:
+        return s->value;
+    case TR_GEN_EMPIRICAL: {
+        uint64_t m = UINT64_MAX;
+        for (size_t i = 0; i < s->n; i++)
+            if (s->weights[i] > 0 && s->sizes[i] < m)
+                m = s->sizes[i];
+        return m;
+    }
+    default:
+        return s->min;
+    }
+}
+
 uint64_t tr_gen_life_draw(const tr_gen_life *l, gsl_rng *r)
 {
     if (l->dist == TR_GEN_FIXED)

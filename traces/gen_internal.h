@@ -8,7 +8,10 @@
  *                   lengths) and back (the resolved spec)
  *   gen_dist.c      size and lifetime distributions: reading, drawing; Zipf
  *                   tables; write ranges
- *   gen_patterns.c  the five patterns
+ *   gen_patterns.c  the five workload patterns
+ *   gen_adv_spec.c  the adversarial patterns' keys (read, checked, derived)
+ *   gen_adv.c       the four adversarial patterns, made to defeat wear
+ *                   leveling: hot-object, ping-pong, hammer-line, skewed
  *   gen_run.c       the emitter, the timeline of due frees and writes,
  *                   tr_gen_run and tr_gen_write
  *
@@ -38,6 +41,7 @@
 
 typedef enum tr_gen_pattern {
     TR_GEN_CHURN = 0, TR_GEN_PHASES, TR_GEN_PRODCONS, TR_GEN_LARSON, TR_GEN_HOTWRITES,
+    TR_GEN_HOTOBJECT, TR_GEN_PINGPONG, TR_GEN_HAMMER, TR_GEN_SKEWED,
     TR_GEN_PATTERNS
 } tr_gen_pattern;
 
@@ -84,8 +88,19 @@ typedef struct tr_gen_spec {
     uint64_t slots;                 /* larson: per thread */
     double cross_free;              /* larson */
     double hot_fraction, zipf_s;    /* hot-writes */
-    uint64_t writes;                /* hot-writes */
+    uint64_t writes;                /* hot-writes and the adversarial patterns but ping-pong */
+    uint64_t objects;               /* hot-object (hot ones), ping-pong, skewed */
+    double churn_rate;              /* hot-object: background allocations per hot write */
+    uint64_t line;                  /* hammer-line: the line (64-byte index) of the object */
+    double decoy_fraction;          /* hammer-line */
+    uint64_t decoy_objects;         /* hammer-line */
+    uint64_t lines;                 /* skewed: lines in all */
+    double hot_lines;               /* skewed: share of the lines that is hot */
 } tr_gen_spec;
+
+/* The line the adversarial patterns aim at: 64 bytes, a cache line and the
+ * device's wear unit. */
+#define TR_GEN_LINE 64u
 
 /* ---- gen_spec.c ----------------------------------------------------------- */
 
@@ -107,9 +122,24 @@ int tr_gen_read_uint(const json_t *v, const char *path, uint64_t lo, uint64_t hi
 /* A number in [lo, hi] (lo excluded when lo_open); `allowed` is the text shown. */
 int tr_gen_read_num(const json_t *v, const char *path, double lo, bool lo_open, double hi,
                     const char *allowed, double *out, tr_error *err);
+/* Key `field` of spec as an integer / a number, if present (*given says;
+ * given may be NULL); path built from key. */
+int tr_gen_opt_uint(const json_t *spec, const char *key, const char *field, uint64_t lo, uint64_t hi,
+                    uint64_t *out, bool *given, tr_error *err);
+int tr_gen_opt_num(const json_t *spec, const char *key, const char *field, double lo, bool lo_open,
+                   double hi, const char *allowed, double *out, bool *given, tr_error *err);
 /* Refuses keys of obj not in names[0..n): "PATH.K: unknown key (allowed...)". */
 int tr_gen_only_keys(const json_t *obj, const char *path, const char *what,
                      const char *const *names, size_t n, tr_error *err);
+
+/* ---- gen_adv_spec.c ------------------------------------------------------- */
+
+/* Reads the keys of an adversarial pattern (s->pattern) after the common
+ * ones: 0 or TR_ESEMANTIC. */
+int tr_gen_adv_read(tr_gen_spec *s, const json_t *spec, const char *key, bool events_given,
+                    bool size_given, tr_error *err);
+/* Adds the pattern's own keys to the resolved spec o (canonical order). */
+void tr_gen_adv_to_json(const tr_gen_spec *s, json_t *o);
 
 /* ---- gen_dist.c ----------------------------------------------------------- */
 
@@ -118,6 +148,8 @@ json_t *tr_gen_size_to_json(const tr_gen_size *s);
 int tr_gen_size_prepare(tr_gen_size *s);        /* 0 or TR_ENOMEM */
 uint64_t tr_gen_size_draw(const tr_gen_size *s, gsl_rng *r);
 void tr_gen_size_free(tr_gen_size *s);
+/* The smallest size s can draw. */
+uint64_t tr_gen_size_min(const tr_gen_size *s);
 
 int tr_gen_life_read(tr_gen_life *l, const json_t *v, const char *path, tr_error *err);
 json_t *tr_gen_life_to_json(const tr_gen_life *l);
@@ -149,6 +181,8 @@ int tr_gen_emit_alloc(tr_gen_ctx *c, uint32_t thread, uint64_t size, uint64_t *i
 int tr_gen_emit_free(tr_gen_ctx *c, uint32_t thread, uint64_t id, uint64_t size, uint32_t owner);
 /* A write of a random range (tr_gen_write_range) of the object. */
 int tr_gen_emit_write(tr_gen_ctx *c, uint32_t thread, uint64_t id, uint64_t size);
+/* A write of exactly [off, off + len) (the caller keeps it inside the object). */
+int tr_gen_emit_write_at(tr_gen_ctx *c, uint32_t thread, uint64_t id, uint64_t off, uint64_t len);
 
 /* A timeline of frees and writes that fall due later (churn, phases): a
  * binary min-heap ordered by (time, insertion number). Zero-initialize. */
@@ -176,7 +210,24 @@ void tr_gen_tl_free(tr_gen_timeline *tl);
 
 /* ---- gen_patterns.c --------------------------------------------------------- */
 
+/* A live object as the patterns keep it. */
+typedef struct tr_gen_obj {
+    uint64_t id, size;
+    uint32_t thread;
+} tr_gen_obj;
+
+/* One of n threads, from `first` on; no draw when there is no choice. */
+uint32_t tr_gen_pick_thread(tr_gen_ctx *c, uint32_t first, uint32_t n);
+/* Allocates one object of a random size and, with_writes (when its life is
+ * not known in advance), writes it writes_per_object times at once. */
+int tr_gen_alloc_now(tr_gen_ctx *c, uint32_t thread, bool with_writes, uint64_t *id, uint64_t *size);
+
 /* Runs c->spec's pattern through the emitter: 0, the sink's code, or TR_ENOMEM. */
 int tr_gen_patterns_run(tr_gen_ctx *c);
+
+/* ---- gen_adv.c ---------------------------------------------------------------- */
+
+/* Runs an adversarial pattern (hot-object, ping-pong, hammer-line, skewed). */
+int tr_gen_adv_run(tr_gen_ctx *c);
 
 #endif

@@ -42,15 +42,12 @@
 
 /* ---- helpers -------------------------------------------------------------------- */
 
-/* One of n threads, from `first` on; no draw when there is no choice. */
-static uint32_t pick_thread(tr_gen_ctx *c, uint32_t first, uint32_t n)
+uint32_t tr_gen_pick_thread(tr_gen_ctx *c, uint32_t first, uint32_t n)
 {
     return first + (n > 1 ? (uint32_t)gsl_rng_uniform_int(c->rng, n) : 0);
 }
 
-/* Allocates one object of a random size and, when its life is not known in
- * advance, writes it writes_per_object times at once. */
-static int alloc_now(tr_gen_ctx *c, uint32_t thread, bool with_writes, uint64_t *id, uint64_t *size)
+int tr_gen_alloc_now(tr_gen_ctx *c, uint32_t thread, bool with_writes, uint64_t *id, uint64_t *size)
 {
     *size = tr_gen_size_draw(&c->spec->size, c->rng);
     int rc = tr_gen_emit_alloc(c, thread, *size, id);
@@ -59,10 +56,7 @@ static int alloc_now(tr_gen_ctx *c, uint32_t thread, bool with_writes, uint64_t 
     return rc;
 }
 
-typedef struct gen_obj {
-    uint64_t id, size;
-    uint32_t thread;
-} gen_obj;
+typedef tr_gen_obj gen_obj;
 
 /* ---- the patterns --------------------------------------------------------------- */
 
@@ -78,8 +72,8 @@ static int gen_churn(tr_gen_ctx *c)
         uint32_t th;
         if ((rc = tr_gen_tl_drain(c, &tl, (double)step)))
             break;
-        th = pick_thread(c, 0, s->threads);
-        if ((rc = alloc_now(c, th, false, &id, &size)))
+        th = tr_gen_pick_thread(c, 0, s->threads);
+        if ((rc = tr_gen_alloc_now(c, th, false, &id, &size)))
             break;
         uint64_t life = tr_gen_life_draw(&s->life, c->rng);
         rc = tr_gen_tl_schedule(c, &tl, (double)step, (double)step + (double)life, id, size, th);
@@ -109,8 +103,8 @@ static int gen_phases(tr_gen_ctx *c)
             uint32_t th;
             if ((rc = tr_gen_tl_drain(c, &tl, (double)step)))
                 break;
-            th = pick_thread(c, 0, s->threads);
-            if (!(rc = alloc_now(c, th, false, &id, &size)))
+            th = tr_gen_pick_thread(c, 0, s->threads);
+            if (!(rc = tr_gen_alloc_now(c, th, false, &id, &size)))
                 rc = tr_gen_tl_schedule(c, &tl, (double)step, (double)(down + order[i]), id, size, th);
         }
         for (uint64_t i = 0; !rc && i < n; i++, step++)
@@ -134,22 +128,22 @@ static int gen_prodcons(tr_gen_ctx *c)
     int rc = 0;
     while (!rc && c->st.events + (s->free_at_end ? n : 0) < s->events) {
         gen_obj o;
-        o.thread = pick_thread(c, 0, s->producers);
-        if ((rc = alloc_now(c, o.thread, true, &o.id, &o.size)))
+        o.thread = tr_gen_pick_thread(c, 0, s->producers);
+        if ((rc = tr_gen_alloc_now(c, o.thread, true, &o.id, &o.size)))
             break;
         q[(head + n++) % cap] = o;
         if (n > s->live) {
             gen_obj old = q[head];
             head = (head + 1) % cap;
             n--;
-            rc = tr_gen_emit_free(c, pick_thread(c, s->producers, consumers), old.id, old.size, old.thread);
+            rc = tr_gen_emit_free(c, tr_gen_pick_thread(c, s->producers, consumers), old.id, old.size, old.thread);
         }
     }
     while (!rc && s->free_at_end && n) {
         gen_obj old = q[head];
         head = (head + 1) % cap;
         n--;
-        rc = tr_gen_emit_free(c, pick_thread(c, s->producers, consumers), old.id, old.size, old.thread);
+        rc = tr_gen_emit_free(c, tr_gen_pick_thread(c, s->producers, consumers), old.id, old.size, old.thread);
     }
     free(q);
     return rc;
@@ -168,21 +162,21 @@ static int gen_larson(tr_gen_ctx *c)
         for (uint32_t t = 0; !rc && t < s->threads; t++) {
             gen_obj *o = &slot[t * s->slots + j];
             o->thread = t;
-            rc = alloc_now(c, t, true, &o->id, &o->size);
+            rc = tr_gen_alloc_now(c, t, true, &o->id, &o->size);
         }
     }
     while (!rc && c->st.events + (s->free_at_end ? total : 0) < s->events) {
-        uint32_t t = pick_thread(c, 0, s->threads);
+        uint32_t t = tr_gen_pick_thread(c, 0, s->threads);
         gen_obj *o = &slot[t * s->slots + tr_gen_uniform(c->rng, s->slots)];
         uint32_t freer = t;
         if (s->cross_free > 0 && gsl_rng_uniform(c->rng) < s->cross_free) {
-            freer = pick_thread(c, 0, s->threads - 1);
+            freer = tr_gen_pick_thread(c, 0, s->threads - 1);
             freer += freer >= t;        /* any thread but t */
         }
         if ((rc = tr_gen_emit_free(c, freer, o->id, o->size, o->thread)))
             break;
         o->thread = t;
-        rc = alloc_now(c, t, true, &o->id, &o->size);
+        rc = tr_gen_alloc_now(c, t, true, &o->id, &o->size);
     }
     for (uint64_t j = 0; !rc && s->free_at_end && j < s->slots; j++)
         for (uint32_t t = 0; !rc && t < s->threads; t++) {
@@ -206,7 +200,7 @@ static int gen_hotwrites(tr_gen_ctx *c)
     for (uint64_t i = 0; !rc && i < n; i++) {
         obj[i].thread = (uint32_t)(i % s->threads);
         rank[i] = i;
-        rc = alloc_now(c, obj[i].thread, true, &obj[i].id, &obj[i].size);
+        rc = tr_gen_alloc_now(c, obj[i].thread, true, &obj[i].id, &obj[i].size);
     }
     if (!rc) {
         gsl_ran_shuffle(c->rng, rank, n, sizeof *rank);
@@ -233,6 +227,7 @@ int tr_gen_patterns_run(tr_gen_ctx *c)
     case TR_GEN_PHASES: return gen_phases(c);
     case TR_GEN_PRODCONS: return gen_prodcons(c);
     case TR_GEN_LARSON: return gen_larson(c);
-    default: return gen_hotwrites(c);
+    case TR_GEN_HOTWRITES: return gen_hotwrites(c);
+    default: return tr_gen_adv_run(c);
     }
 }

@@ -65,6 +65,14 @@ int tr_gen_emit_write(tr_gen_ctx *c, uint32_t thread, uint64_t id, uint64_t size
     return c->sink(c->sink_ctx, &e);
 }
 
+int tr_gen_emit_write_at(tr_gen_ctx *c, uint32_t thread, uint64_t id, uint64_t off, uint64_t len)
+{
+    tr_event e = {.op = TR_WRITE, .thread = thread, .id = id, .offset = off, .len = len};
+    c->st.events++;
+    c->st.writes++;
+    return c->sink(c->sink_ctx, &e);
+}
+
 /* ---- the timeline --------------------------------------------------------------- */
 
 static bool tl_before(const tr_gen_tl_item *x, const tr_gen_tl_item *y)

@@ -17,6 +17,8 @@
  *    sets whichever of phases and peak_live is missing (phases 4 if both are).
  *  - hot-writes: live x (2 + writes_per_object) + writes events; "events"
  *    sets writes when it is not given.
+ *  - the adversarial patterns (hot-object, ping-pong, hammer-line, skewed):
+ *    gen_adv_spec.c.
  * The resolved spec keeps the keys that fix the trace and drops the ones they
  * were derived from, so resolving it again changes nothing.
  */
@@ -29,11 +31,15 @@
 #include <string.h>
 
 static const char *const pattern_names[TR_GEN_PATTERNS] = {
-    "churn", "phases", "producer-consumer", "larson", "hot-writes"};
-#define PATTERN_LIST "churn, phases, producer-consumer, larson, hot-writes"
+    "churn", "phases", "producer-consumer", "larson", "hot-writes",
+    "hot-object", "ping-pong", "hammer-line", "skewed"};
+#define PATTERN_LIST "churn, phases, producer-consumer, larson, hot-writes, hot-object, ping-pong, " \
+    "hammer-line, skewed"
 
 #define USED(p) (1u << (p))
 #define ALL_PATTERNS (USED(TR_GEN_PATTERNS) - 1)
+/* skewed makes its own sizes (whole lines) and writes (one line each). */
+#define ALL_BUT_SKEWED (ALL_PATTERNS & ~USED(TR_GEN_SKEWED))
 
 /* Every key, in canonical (resolved) order, with the patterns that use it. */
 static const struct spec_key {
@@ -45,18 +51,25 @@ static const struct spec_key {
     {"events", ALL_PATTERNS},
     {"threads", ALL_PATTERNS},
     {"producers", USED(TR_GEN_PRODCONS)},
-    {"size", ALL_PATTERNS},
+    {"size", ALL_BUT_SKEWED},
     {"lifetime", USED(TR_GEN_CHURN)},
-    {"live", USED(TR_GEN_CHURN) | USED(TR_GEN_PRODCONS) | USED(TR_GEN_HOTWRITES)},
+    {"live", USED(TR_GEN_CHURN) | USED(TR_GEN_PRODCONS) | USED(TR_GEN_HOTWRITES) | USED(TR_GEN_HOTOBJECT)},
+    {"objects", USED(TR_GEN_HOTOBJECT) | USED(TR_GEN_PINGPONG) | USED(TR_GEN_SKEWED)},
     {"phases", USED(TR_GEN_PHASES)},
     {"peak_live", USED(TR_GEN_PHASES)},
     {"slots", USED(TR_GEN_LARSON)},
     {"cross_free", USED(TR_GEN_LARSON)},
-    {"hot_fraction", USED(TR_GEN_HOTWRITES)},
+    {"churn_rate", USED(TR_GEN_HOTOBJECT)},
+    {"line", USED(TR_GEN_HAMMER)},
+    {"decoy_fraction", USED(TR_GEN_HAMMER)},
+    {"decoy_objects", USED(TR_GEN_HAMMER)},
+    {"lines", USED(TR_GEN_SKEWED)},
+    {"hot_lines", USED(TR_GEN_SKEWED)},
+    {"hot_fraction", USED(TR_GEN_HOTWRITES) | USED(TR_GEN_SKEWED)},
     {"zipf_s", USED(TR_GEN_HOTWRITES)},
-    {"writes", USED(TR_GEN_HOTWRITES)},
+    {"writes", USED(TR_GEN_HOTWRITES) | USED(TR_GEN_HOTOBJECT) | USED(TR_GEN_HAMMER) | USED(TR_GEN_SKEWED)},
     {"writes_per_object", ALL_PATTERNS},
-    {"write_len", ALL_PATTERNS},
+    {"write_len", ALL_BUT_SKEWED},
     {"free_at_end", ALL_PATTERNS},
 };
 #define NKEYS (sizeof spec_keys / sizeof spec_keys[0])
@@ -183,8 +196,9 @@ static int spec_check_keys(const json_t *spec, const char *key, tr_gen_pattern p
     return 0;
 }
 
-/* spec.field as an integer in [lo, hi] into *out, if present (*given says). */
-static int opt_uint(const json_t *spec, const char *key, const char *field, uint64_t lo, uint64_t hi,
+/* spec.field as an integer in [lo, hi] into *out, if present (*given says);
+ * tr_gen_opt_num likewise for a number. */
+int tr_gen_opt_uint(const json_t *spec, const char *key, const char *field, uint64_t lo, uint64_t hi,
                     uint64_t *out, bool *given, tr_error *err)
 {
     const json_t *v = json_object_get(spec, field);
@@ -197,7 +211,7 @@ static int opt_uint(const json_t *spec, const char *key, const char *field, uint
     return tr_gen_read_uint(v, path, lo, hi, out, err);
 }
 
-static int opt_num(const json_t *spec, const char *key, const char *field, double lo, bool lo_open,
+int tr_gen_opt_num(const json_t *spec, const char *key, const char *field, double lo, bool lo_open,
                    double hi, const char *allowed, double *out, bool *given, tr_error *err)
 {
     const json_t *v = json_object_get(spec, field);
@@ -240,9 +254,9 @@ static int read_common(tr_gen_spec *s, const json_t *spec, const char *key, bool
     s->threads = s->pattern == TR_GEN_PRODCONS ? 2 : 1;
     s->write_len = 64;
     s->free_at_end = true;
-    if ((rc = opt_uint(spec, key, "seed", 0, TR_GEN_MAX_SEED, &s->seed, NULL, err)) ||
-        (rc = opt_uint(spec, key, "events", 1, TR_GEN_MAX_EVENTS, &s->events, events_given, err)) ||
-        (rc = opt_uint(spec, key, "threads", 1, TR_MAX_THREADS, &x, &given, err)))
+    if ((rc = tr_gen_opt_uint(spec, key, "seed", 0, TR_GEN_MAX_SEED, &s->seed, NULL, err)) ||
+        (rc = tr_gen_opt_uint(spec, key, "events", 1, TR_GEN_MAX_EVENTS, &s->events, events_given, err)) ||
+        (rc = tr_gen_opt_uint(spec, key, "threads", 1, TR_MAX_THREADS, &x, &given, err)))
         return rc;
     if (given) {
         if (s->pattern == TR_GEN_PRODCONS && x < 2) {
@@ -262,9 +276,9 @@ static int read_common(tr_gen_spec *s, const json_t *spec, const char *key, bool
         s->size.min = 16;
         s->size.max = 512;
     }
-    if ((rc = opt_uint(spec, key, "writes_per_object", 0, TR_GEN_MAX_WRITES_PER_OBJECT,
+    if ((rc = tr_gen_opt_uint(spec, key, "writes_per_object", 0, TR_GEN_MAX_WRITES_PER_OBJECT,
                        &s->writes_per_object, NULL, err)) ||
-        (rc = opt_uint(spec, key, "write_len", 1, TR_MAX_SIZE, &s->write_len, NULL, err)))
+        (rc = tr_gen_opt_uint(spec, key, "write_len", 1, TR_MAX_SIZE, &s->write_len, NULL, err)))
         return rc;
     if ((v = json_object_get(spec, "free_at_end"))) {
         if (!json_is_boolean(v)) {
@@ -283,7 +297,7 @@ static int read_churn(tr_gen_spec *s, const json_t *spec, const char *key, tr_er
     char path[256], lpath[256];
     bool live_given;
     s->live = 1000;
-    int rc = opt_uint(spec, key, "live", 1, TR_GEN_MAX_LIVE, &s->live, &live_given, err);
+    int rc = tr_gen_opt_uint(spec, key, "live", 1, TR_GEN_MAX_LIVE, &s->live, &live_given, err);
     if (rc)
         return rc;
     const json_t *v = json_object_get(spec, "lifetime");
@@ -309,8 +323,8 @@ static int read_phases(tr_gen_spec *s, const json_t *spec, const char *key, bool
     char path[256];
     bool ph_given, peak_given;
     int rc;
-    if ((rc = opt_uint(spec, key, "phases", 1, TR_GEN_MAX_EVENTS, &s->phases, &ph_given, err)) ||
-        (rc = opt_uint(spec, key, "peak_live", 1, TR_GEN_MAX_LIVE, &s->peak_live, &peak_given, err)))
+    if ((rc = tr_gen_opt_uint(spec, key, "phases", 1, TR_GEN_MAX_EVENTS, &s->phases, &ph_given, err)) ||
+        (rc = tr_gen_opt_uint(spec, key, "peak_live", 1, TR_GEN_MAX_LIVE, &s->peak_live, &peak_given, err)))
         return rc;
     uint64_t per_object = 2 + s->writes_per_object;
     tr_gen_path(path, sizeof path, key, "events");
@@ -352,7 +366,7 @@ static int read_prodcons(tr_gen_spec *s, const json_t *spec, const char *key, tr
     char path[256];
     int rc;
     s->live = 1000;
-    if ((rc = opt_uint(spec, key, "live", 1, TR_GEN_MAX_LIVE, &s->live, NULL, err)))
+    if ((rc = tr_gen_opt_uint(spec, key, "live", 1, TR_GEN_MAX_LIVE, &s->live, NULL, err)))
         return rc;
     const json_t *v = json_object_get(spec, "producers");
     if (v) {
@@ -376,8 +390,8 @@ static int read_larson(tr_gen_spec *s, const json_t *spec, const char *key, tr_e
     int rc;
     s->slots = 1000;
     s->cross_free = s->threads > 1 ? 0.1 : 0.0;
-    if ((rc = opt_uint(spec, key, "slots", 1, TR_GEN_MAX_LIVE, &s->slots, NULL, err)) ||
-        (rc = opt_num(spec, key, "cross_free", 0, false, 1, "a fraction from 0 to 1", &s->cross_free,
+    if ((rc = tr_gen_opt_uint(spec, key, "slots", 1, TR_GEN_MAX_LIVE, &s->slots, NULL, err)) ||
+        (rc = tr_gen_opt_num(spec, key, "cross_free", 0, false, 1, "a fraction from 0 to 1", &s->cross_free,
                       &given, err)))
         return rc;
     if (s->cross_free > 0 && s->threads < 2) {
@@ -413,12 +427,12 @@ static int read_hotwrites(tr_gen_spec *s, const json_t *spec, const char *key, b
     s->live = 1000;
     s->hot_fraction = 1.0;
     s->zipf_s = 1.0;
-    if ((rc = opt_uint(spec, key, "live", 1, TR_GEN_MAX_LIVE, &s->live, NULL, err)) ||
-        (rc = opt_num(spec, key, "hot_fraction", 0, true, 1, "a fraction > 0 and at most 1",
+    if ((rc = tr_gen_opt_uint(spec, key, "live", 1, TR_GEN_MAX_LIVE, &s->live, NULL, err)) ||
+        (rc = tr_gen_opt_num(spec, key, "hot_fraction", 0, true, 1, "a fraction > 0 and at most 1",
                       &s->hot_fraction, NULL, err)) ||
-        (rc = opt_num(spec, key, "zipf_s", 0, false, 100, "a number from 0 to 100", &s->zipf_s, NULL,
+        (rc = tr_gen_opt_num(spec, key, "zipf_s", 0, false, 100, "a number from 0 to 100", &s->zipf_s, NULL,
                       err)) ||
-        (rc = opt_uint(spec, key, "writes", 1, TR_GEN_MAX_EVENTS, &s->writes, &writes_given, err)))
+        (rc = tr_gen_opt_uint(spec, key, "writes", 1, TR_GEN_MAX_EVENTS, &s->writes, &writes_given, err)))
         return rc;
     tr_gen_path(path, sizeof path, key, "events");
     if (writes_given && events_given)
@@ -456,7 +470,10 @@ int tr_gen_spec_read(tr_gen_spec *s, const json_t *spec, const char *key, tr_err
     case TR_GEN_PHASES: rc = read_phases(s, spec, key, events_given, err); break;
     case TR_GEN_PRODCONS: rc = read_prodcons(s, spec, key, err); break;
     case TR_GEN_LARSON: rc = read_larson(s, spec, key, err); break;
-    default: rc = read_hotwrites(s, spec, key, events_given, err); break;
+    case TR_GEN_HOTWRITES: rc = read_hotwrites(s, spec, key, events_given, err); break;
+    default:
+        rc = tr_gen_adv_read(s, spec, key, events_given, json_object_get(spec, "size") != NULL, err);
+        break;
     }
     if (rc)
         goto fail;
@@ -480,7 +497,8 @@ json_t *tr_gen_spec_to_json(const tr_gen_spec *s)
         return NULL;
     tr_gen_pattern p = s->pattern;
     /* Derived lengths are left out (see the top of the file). */
-    bool has_events = p == TR_GEN_CHURN || p == TR_GEN_PRODCONS || p == TR_GEN_LARSON;
+    bool has_events = p == TR_GEN_CHURN || p == TR_GEN_PRODCONS || p == TR_GEN_LARSON ||
+                      p == TR_GEN_PINGPONG;
     json_object_set_new(o, "pattern", json_string(pattern_names[p]));
     json_object_set_new(o, "seed", json_integer((json_int_t)s->seed));
     if (has_events)
@@ -488,7 +506,8 @@ json_t *tr_gen_spec_to_json(const tr_gen_spec *s)
     json_object_set_new(o, "threads", json_integer((json_int_t)s->threads));
     if (p == TR_GEN_PRODCONS)
         json_object_set_new(o, "producers", json_integer((json_int_t)s->producers));
-    json_object_set_new(o, "size", tr_gen_size_to_json(&s->size));
+    if (p != TR_GEN_SKEWED)
+        json_object_set_new(o, "size", tr_gen_size_to_json(&s->size));
     if (p == TR_GEN_CHURN)
         json_object_set_new(o, "lifetime", tr_gen_life_to_json(&s->life));
     if (p == TR_GEN_PRODCONS || p == TR_GEN_HOTWRITES)
@@ -506,8 +525,11 @@ json_t *tr_gen_spec_to_json(const tr_gen_spec *s)
         json_object_set_new(o, "zipf_s", json_real(s->zipf_s));
         json_object_set_new(o, "writes", json_integer((json_int_t)s->writes));
     }
+    if (p >= TR_GEN_HOTOBJECT)
+        tr_gen_adv_to_json(s, o);
     json_object_set_new(o, "writes_per_object", json_integer((json_int_t)s->writes_per_object));
-    json_object_set_new(o, "write_len", json_integer((json_int_t)s->write_len));
+    if (p != TR_GEN_SKEWED)
+        json_object_set_new(o, "write_len", json_integer((json_int_t)s->write_len));
     json_object_set_new(o, "free_at_end", json_boolean(s->free_at_end));
     return o;
 }
