@@ -190,6 +190,16 @@ static const struct {
      "\"write_len\":4096,\"size\":{\"dist\":\"empirical\",\"sizes\":[1,7,4096],\"weights\":[1,1,1]}}",
      "hot.jsonl"},
     {"{\"pattern\":\"churn\",\"events\":5000,\"free_at_end\":false}", "churn-open.jsonl"},
+    {"{\"pattern\":\"hot-object\",\"seed\":8,\"events\":30000,\"threads\":3,\"objects\":4,\"churn_rate\":0.5,"
+     "\"live\":100,\"writes_per_object\":1,\"write_len\":32}", "hotobj.jsonl.gz"},
+    {"{\"pattern\":\"ping-pong\",\"seed\":9,\"events\":30000,\"threads\":2,\"objects\":3,\"writes_per_object\":2,"
+     "\"size\":{\"dist\":\"uniform\",\"min\":8,\"max\":4096}}", "pingpong.jsonl"},
+    {"{\"pattern\":\"hammer-line\",\"seed\":10,\"events\":30000,\"threads\":2,\"line\":1,\"decoy_fraction\":0.3,"
+     "\"decoy_objects\":5,\"size\":{\"dist\":\"uniform\",\"min\":65,\"max\":300}}", "hammer.jsonl"},
+    {"{\"pattern\":\"skewed\",\"seed\":11,\"events\":30000,\"threads\":4,\"lines\":1000,\"objects\":7,"
+     "\"writes_per_object\":1}", "skewed.jsonl.gz"},
+    {"{\"pattern\":\"skewed\",\"events\":3000,\"lines\":100,\"objects\":3,\"free_at_end\":false}",
+     "skewed-open.jsonl"},
 };
 
 START_TEST(each_pattern_valid)
@@ -224,10 +234,14 @@ START_TEST(each_pattern_valid)
         ck_assert_uint_eq(t.left_live, 0);
     else
         ck_assert_uint_gt(t.left_live, 0);
-    if (strcmp(pattern, "phases") != 0 && strcmp(pattern, "hot-writes") != 0) {
-        uint64_t want = (uint64_t)json_integer_value(json_object_get(spec, "events"));
+    uint64_t want = (uint64_t)json_integer_value(json_object_get(spec, "events"));
+    if (json_object_get(resolved, "events")) {
+        /* run on an event budget */
         ck_assert_uint_ge(t.events, want);
         ck_assert_uint_lt(t.events, want + 2 + wpo);
+    } else if (strcmp(pattern, "hammer-line") == 0 || strcmp(pattern, "skewed") == 0) {
+        /* writes = events - setup, so the length is events exactly */
+        ck_assert_uint_eq(t.events, want);
     }
     if (strcmp(pattern, "producer-consumer") == 0) {
         /* producers 0..1 allocate, consumers 2..4 free: always another thread */
@@ -254,7 +268,7 @@ START_TEST(each_pattern_valid)
         ck_assert_uint_eq(t.events, ph * peak * 3);
         ck_assert_uint_eq(st.peak_live_objects, peak);
     }
-    if (wpo && strcmp(pattern, "hot-writes") != 0) {
+    if (wpo && !json_object_get(resolved, "writes")) {
         /* each object freed got exactly its writes */
         for (uint64_t id = 1; id <= t.nids; id++)
             TEST_REQUIRE(t.state[id] != 2 || t.writes_on[id] == wpo, "id %llu: %llu writes",
@@ -300,6 +314,11 @@ static const char *const det_specs[] = {
     "{\"pattern\":\"larson\",\"events\":20000,\"threads\":3,\"slots\":50}",
     "{\"pattern\":\"hot-writes\",\"events\":20000,\"live\":100,\"hot_fraction\":0.5,"
     "\"size\":{\"dist\":\"empirical\",\"sizes\":[64,128]}}",
+    "{\"pattern\":\"hot-object\",\"events\":20000,\"threads\":2,\"objects\":3,\"churn_rate\":0.3,\"live\":40}",
+    "{\"pattern\":\"ping-pong\",\"events\":20000,\"objects\":2,\"writes_per_object\":1,"
+    "\"size\":{\"dist\":\"lognormal\",\"mu\":5,\"sigma\":1}}",
+    "{\"pattern\":\"hammer-line\",\"events\":20000,\"decoy_fraction\":0.2}",
+    "{\"pattern\":\"skewed\",\"events\":20000,\"lines\":500,\"objects\":5}",
 };
 
 START_TEST(same_seed_same_bytes)
@@ -550,21 +569,237 @@ START_TEST(hot_writes_zipf)
 }
 END_TEST
 
+/* ---- the adversarial patterns' defining properties, in memory ---------------------- */
+
+/* Every event of a run, in order. */
+typedef struct evlog {
+    tr_event *e;
+    uint64_t n, cap;
+} evlog;
+
+static int evlog_sink(void *ctx, const tr_event *e)
+{
+    evlog *l = ctx;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 4096;
+        l->e = realloc(l->e, l->cap * sizeof *l->e);
+    }
+    l->e[l->n++] = *e;
+    return 0;
+}
+
+/* Runs text into l; *resolved (if not NULL) gets the resolved spec. */
+static void evlog_run(const char *text, evlog *l, json_t **resolved)
+{
+    memset(l, 0, sizeof *l);
+    json_t *spec = spec_of(text);
+    tr_error err = {0};
+    int rc = tr_gen_run(spec, "trace.gen", evlog_sink, l, NULL, &err);
+    ck_assert_msg(rc == 0, "%s: %s", text, err.msg);
+    if (resolved)
+        ck_assert_int_eq(tr_gen_resolve(spec, "trace.gen", resolved, &err), 0);
+    json_decref(spec);
+}
+
+static uint64_t resolved_uint(const json_t *r, const char *key)
+{
+    const json_t *v = json_object_get(r, key);
+    ck_assert_msg(json_is_integer(v), "resolved spec has no integer %s", key);
+    return (uint64_t)json_integer_value(v);
+}
+
+START_TEST(hot_object_takes_the_writes)
+{
+    evlog l;
+    json_t *r;
+    /* 3 hot objects (ids 1..3), half a background allocation per hot write,
+     * 40 background objects live; background objects written once each */
+    evlog_run("{\"pattern\":\"hot-object\",\"seed\":5,\"events\":50000,\"objects\":3,\"churn_rate\":0.5,"
+              "\"live\":40,\"writes_per_object\":1}", &l, &r);
+    uint64_t writes = resolved_uint(r, "writes"), hot_w[4] = {0}, bg_w = 0, bg_allocs = 0, live = 0, peak = 0;
+    uint64_t last_hot_free = 0, first_hot_free = UINT64_MAX;
+    for (uint64_t i = 0; i < l.n; i++) {
+        const tr_event *e = &l.e[i];
+        if (e->op == TR_ALLOC) {
+            bg_allocs += e->id > 3;
+            peak = ++live > peak ? live : peak;
+        } else if (e->op == TR_FREE) {
+            live--;
+            if (e->id <= 3) {
+                first_hot_free = i < first_hot_free ? i : first_hot_free;
+                last_hot_free = i;
+            }
+        } else if (e->id <= 3) {
+            hot_w[e->id]++;
+        } else {
+            bg_w++;
+        }
+    }
+    /* each hot object: its one write at allocation plus about a third of the hot writes */
+    ck_assert_uint_eq(hot_w[1] + hot_w[2] + hot_w[3], writes + 3);
+    for (int i = 1; i <= 3; i++)
+        ck_assert_msg(fabs((double)hot_w[i] - (double)writes / 3) < (double)writes * 0.02,
+                      "hot object %d: %llu of %llu writes", i, (unsigned long long)hot_w[i],
+                      (unsigned long long)writes);
+    ck_assert_uint_eq(bg_allocs, writes / 2);
+    ck_assert_uint_eq(bg_w, bg_allocs);                 /* background: writes_per_object only */
+    ck_assert_uint_eq(peak, 3 + 40 + 1);                /* one over live before the oldest goes */
+    ck_assert_uint_ge(first_hot_free, l.n - 3);         /* the hot objects outlive everything */
+    ck_assert_uint_eq(last_hot_free, l.n - 1);
+    ck_assert_uint_eq(live, 0);
+    json_decref(r);
+    free(l.e);
+}
+END_TEST
+
+START_TEST(ping_pong_reuses_one_size)
+{
+    evlog l;
+    /* one object: alloc, free of that id, alloc, free, ... every alloc the one drawn size */
+    evlog_run("{\"pattern\":\"ping-pong\",\"seed\":3,\"events\":10000,"
+              "\"size\":{\"dist\":\"uniform\",\"min\":1,\"max\":100000}}", &l, NULL);
+    ck_assert_uint_eq(l.n, 10000);
+    for (uint64_t i = 0; i < l.n; i++) {
+        ck_assert_int_eq(l.e[i].op, i % 2 ? TR_FREE : TR_ALLOC);
+        ck_assert_uint_eq(l.e[i].id, i / 2 + 1);
+        if (i % 2 == 0)
+            ck_assert_uint_eq(l.e[i].size, l.e[0].size);
+    }
+    free(l.e);
+    /* 4 objects on 2 threads, 2 writes each: after the fill, each free is of
+     * the oldest live object and is followed by the allocation of its
+     * replacement (same size, same thread) and its writes */
+    evlog_run("{\"pattern\":\"ping-pong\",\"seed\":4,\"events\":20000,\"objects\":4,\"threads\":2,"
+              "\"writes_per_object\":2,\"size\":{\"dist\":\"lognormal\",\"mu\":6,\"sigma\":2}}", &l, NULL);
+    uint64_t allocs = 0, oldest = 1, live = 0, steps = 0;
+    for (uint64_t i = 0; i < l.n; i++) {
+        const tr_event *e = &l.e[i];
+        if (e->op == TR_ALLOC) {
+            allocs++;
+            live++;
+            ck_assert_uint_eq(e->size, l.e[0].size);
+            ck_assert_uint_le(live, 4);
+        } else if (e->op == TR_FREE) {
+            ck_assert_uint_eq(e->id, oldest++);
+            live--;
+            if (i + 3 < l.n && l.e[i + 1].op == TR_ALLOC) {
+                steps++;
+                ck_assert_uint_eq(l.e[i + 1].thread, e->thread);
+                ck_assert_int_eq(l.e[i + 2].op, TR_WRITE);
+                ck_assert_int_eq(l.e[i + 3].op, TR_WRITE);
+            }
+        }
+    }
+    ck_assert_uint_eq(steps, allocs - 4);
+    ck_assert_uint_eq(live, 0);
+    free(l.e);
+}
+END_TEST
+
+START_TEST(hammer_line_hits_one_line)
+{
+    evlog l;
+    json_t *r;
+    /* line 2 of a 256-byte object: every non-decoy write is [128, 192) of id 1;
+     * exactly a quarter of the writes are decoys, on the decoy objects */
+    evlog_run("{\"pattern\":\"hammer-line\",\"seed\":6,\"writes\":10000,\"line\":2,\"decoy_fraction\":0.25,"
+              "\"decoy_objects\":8,\"threads\":2}", &l, &r);
+    uint64_t on_line = 0, decoy = 0, run = 0, longest_run = 0;
+    for (uint64_t i = 0; i < l.n; i++) {
+        const tr_event *e = &l.e[i];
+        if (e->op == TR_ALLOC)
+            ck_assert_uint_eq(e->size, 256);
+        if (e->op != TR_WRITE)
+            continue;
+        if (e->id == 1) {
+            ck_assert_uint_eq(e->offset, 128);
+            ck_assert_uint_eq(e->len, 64);
+            on_line++;
+            run++;
+        } else {
+            ck_assert_uint_le(e->id, 9);
+            decoy++;
+            longest_run = run > longest_run ? run : longest_run;
+            run = 0;
+        }
+    }
+    ck_assert_uint_eq(resolved_uint(r, "writes"), 10000);
+    ck_assert_uint_eq(on_line, 7500);       /* >= (1 - decoy_fraction) of the writes, exactly */
+    ck_assert_uint_eq(decoy, 2500);
+    ck_assert_uint_le(longest_run, 3);      /* decoys interleaved evenly: 3 hammer writes per decoy */
+    json_decref(r);
+    free(l.e);
+    /* the last line of a 100-byte object is 36 bytes: the writes stop at its end */
+    evlog_run("{\"pattern\":\"hammer-line\",\"writes\":100,\"line\":1,\"size\":100}", &l, NULL);
+    for (uint64_t i = 0; i < l.n; i++)
+        if (l.e[i].op == TR_WRITE) {
+            ck_assert_uint_eq(l.e[i].offset, 64);
+            ck_assert_uint_eq(l.e[i].len, 36);
+        }
+    free(l.e);
+}
+END_TEST
+
+static int cmp_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+START_TEST(skewed_hot_lines_take_the_writes)
+{
+    evlog l;
+    json_t *r;
+    /* 10000 lines over 7 objects; 1% of the lines (100) hot, 90% of the writes on them */
+    evlog_run("{\"pattern\":\"skewed\",\"seed\":12,\"writes\":200000,\"lines\":10000,\"objects\":7}", &l, &r);
+    uint64_t first[8] = {0}, total = 0, *count = calloc(10000, sizeof *count), writes = 0;
+    for (uint64_t i = 0; i < l.n; i++) {
+        const tr_event *e = &l.e[i];
+        if (e->op == TR_ALLOC) {
+            ck_assert_uint_eq(e->size % 64, 0);
+            first[e->id] = total;
+            total += e->size / 64;
+        } else if (e->op == TR_WRITE) {
+            ck_assert_uint_eq(e->offset % 64, 0);       /* one whole line */
+            ck_assert_uint_eq(e->len, 64);
+            count[first[e->id] + e->offset / 64]++;
+            writes++;
+        }
+    }
+    ck_assert_uint_eq(total, 10000);
+    ck_assert_uint_eq(writes, 200000);
+    qsort(count, 10000, sizeof *count, cmp_desc);
+    uint64_t top = 0;
+    for (int i = 0; i < 100; i++)
+        top += count[i];
+    /* the hot lines are the 100 busiest: each takes ~1800 writes, a cold one ~2 */
+    ck_assert_msg(count[99] > 10 * count[100], "100th line %llu writes, 101st %llu",
+                  (unsigned long long)count[99], (unsigned long long)count[100]);
+    /* their share is 0.9 +- 0.005 (the binomial's sd is 0.0007 here) */
+    double share = (double)top / (double)writes;
+    ck_assert_msg(fabs(share - 0.9) < 0.005, "hot lines take %.4f of the writes", share);
+    ck_assert_msg(fabs(json_real_value(json_object_get(r, "hot_fraction")) - 0.9) < 1e-12, "default hot_fraction");
+    free(count);
+    json_decref(r);
+    free(l.e);
+}
+END_TEST
+
 /* ---- bad specs -------------------------------------------------------------------------- */
 
 static const struct {
     const char *spec, *msg;
 } bad_cases[] = {
     {"[1]", "trace.gen: [1] is not allowed (an object: a generator spec with a \"pattern\")"},
-    {"{}", "trace.gen.pattern: missing (one of: churn, phases, producer-consumer, larson, hot-writes)"},
+    {"{}", "trace.gen.pattern: missing (one of: churn, phases, producer-consumer, larson, hot-writes, hot-object, ping-pong, hammer-line, skewed)"},
     {"{\"pattern\":\"zigzag\"}",
-     "trace.gen.pattern: \"zigzag\" is not allowed (one of: churn, phases, producer-consumer, larson, hot-writes)"},
+     "trace.gen.pattern: \"zigzag\" is not allowed (one of: churn, phases, producer-consumer, larson, hot-writes, hot-object, ping-pong, hammer-line, skewed)"},
     {"{\"pattern\":\"churn\",\"sead\":1}",
      "trace.gen.sead: unknown key (allowed for churn: pattern, seed, events, threads, size, lifetime, live, "
      "writes_per_object, write_len, free_at_end)"},
     {"{\"pattern\":\"churn\",\"slots\":10}", "trace.gen.slots: not used by pattern churn (only by larson)"},
     {"{\"pattern\":\"larson\",\"live\":10}",
-     "trace.gen.live: not used by pattern larson (only by churn, producer-consumer, hot-writes)"},
+     "trace.gen.live: not used by pattern larson (only by churn, producer-consumer, hot-writes, hot-object)"},
     {"{\"pattern\":\"churn\",\"seed\":-1}", "trace.gen.seed: -1 is not allowed (an integer from 0 to 4294967294)"},
     {"{\"pattern\":\"churn\",\"events\":0}",
      "trace.gen.events: 0 is not allowed (an integer from 1 to 1000000000000)"},
@@ -640,6 +875,48 @@ static const struct {
     {"{\"pattern\":\"hot-writes\",\"hot_fraction\":0}",
      "trace.gen.hot_fraction: 0 is not allowed (a fraction > 0 and at most 1)"},
     {"{\"pattern\":\"hot-writes\",\"zipf_s\":-1}", "trace.gen.zipf_s: -1 is not allowed (a number from 0 to 100)"},
+    /* the adversarial patterns */
+    {"{\"pattern\":\"skewed\",\"hot_line\":0.1}",
+     "trace.gen.hot_line: unknown key (allowed for skewed: pattern, seed, events, threads, objects, lines, "
+     "hot_lines, hot_fraction, writes, writes_per_object, free_at_end)"},
+    {"{\"pattern\":\"skewed\",\"size\":64}",
+     "trace.gen.size: not used by pattern skewed (only by churn, phases, producer-consumer, larson, hot-writes, "
+     "hot-object, ping-pong, hammer-line)"},
+    {"{\"pattern\":\"skewed\",\"write_len\":8}",
+     "trace.gen.write_len: not used by pattern skewed (only by churn, phases, producer-consumer, larson, "
+     "hot-writes, hot-object, ping-pong, hammer-line)"},
+    {"{\"pattern\":\"ping-pong\",\"writes\":10}",
+     "trace.gen.writes: not used by pattern ping-pong (only by hot-writes, hot-object, hammer-line, skewed)"},
+    {"{\"pattern\":\"hot-object\",\"line\":1}", "trace.gen.line: not used by pattern hot-object (only by hammer-line)"},
+    {"{\"pattern\":\"hot-object\",\"churn_rate\":-1}",
+     "trace.gen.churn_rate: -1 is not allowed (a number from 0 to 1000: background allocations per hot write)"},
+    {"{\"pattern\":\"hot-object\",\"objects\":0}",
+     "trace.gen.objects: 0 is not allowed (an integer from 1 to 10000000)"},
+    {"{\"pattern\":\"hot-object\",\"writes\":10,\"events\":100}",
+     "trace.gen.events: not allowed with writes (writes sets the length of a hot-object trace)"},
+    {"{\"pattern\":\"hot-object\",\"objects\":50,\"events\":100}",
+     "trace.gen.events: 100 is not allowed (more than the 100 events that allocating and freeing the objects "
+     "take; or give writes)"},
+    {"{\"pattern\":\"ping-pong\",\"objects\":5,\"events\":10}",
+     "trace.gen.events: 10 is not allowed (more than the 10 events that allocating and freeing the 5 objects "
+     "take)"},
+    {"{\"pattern\":\"hammer-line\",\"line\":4}",
+     "trace.gen.line: 4 is not allowed (an integer from 0 to 3: a line of the object, whose smallest size is "
+     "256 bytes)"},
+    {"{\"pattern\":\"hammer-line\",\"line\":2,\"size\":{\"dist\":\"uniform\",\"min\":100,\"max\":900}}",
+     "trace.gen.line: 2 is not allowed (an integer from 0 to 1: a line of the object, whose smallest size is "
+     "100 bytes)"},
+    {"{\"pattern\":\"hammer-line\",\"decoy_fraction\":1}",
+     "trace.gen.decoy_fraction: 1 is not allowed (a fraction from 0, below 1)"},
+    {"{\"pattern\":\"hammer-line\",\"decoy_objects\":0}",
+     "trace.gen.decoy_objects: 0 is not allowed (an integer from 1 to 10000000)"},
+    {"{\"pattern\":\"skewed\",\"hot_lines\":0}", "trace.gen.hot_lines: 0 is not allowed (a fraction > 0, below 1)"},
+    {"{\"pattern\":\"skewed\",\"hot_lines\":1}", "trace.gen.hot_lines: 1 is not allowed (a fraction > 0, below 1)"},
+    {"{\"pattern\":\"skewed\",\"hot_fraction\":1.1}",
+     "trace.gen.hot_fraction: 1.1 is not allowed (a fraction from 0 to 1)"},
+    {"{\"pattern\":\"skewed\",\"lines\":1}", "trace.gen.lines: 1 is not allowed (an integer from 2 to 10000000)"},
+    {"{\"pattern\":\"skewed\",\"lines\":10,\"objects\":11}",
+     "trace.gen.objects: 11 is not allowed (at most lines, 10: each object has a line at least)"},
 };
 
 START_TEST(bad_specs_refused)
@@ -767,6 +1044,46 @@ START_TEST(command_end_to_end)
 }
 END_TEST
 
+START_TEST(command_adversarial)
+{
+    char args[1500], out[512], errtext[2048];
+    static const char *const flags[] = {
+        "--pattern hot-object --events 5000 --set objects=2 --set churn_rate=0.5 --live 30",
+        "--pattern ping-pong --events 5000 --size-dist fixed:128 --set objects=2",
+        "--pattern hammer-line --events 5000 --size-dist fixed:512 --set line=3 --set decoy_fraction=0.1",
+        "--pattern skewed --events 5000 --set lines=2000 --set objects=4 --set hot_fraction=0.95",
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        tmp_path(out, sizeof out, "adv.jsonl.gz");
+        snprintf(args, sizeof args, "-o '%s' --seed 3 %s", out, flags[i]);
+        ck_assert_msg(run_gen(args, errtext, sizeof errtext) == 0, "%s: %s", flags[i], errtext);
+        trace_info t;
+        trace_check(out, &t);
+        ck_assert_uint_ge(t.events, 5000);
+        ck_assert_uint_eq(t.left_live, 0);
+        json_t *src = spec_of(json_string_value(json_object_get(t.header, "source")));
+        ck_assert_msg(strstr(flags[i], json_string_value(json_object_get(src, "pattern"))), "%s", flags[i]);
+        json_decref(src);
+        info_free(&t);
+        unlink(out);
+    }
+    /* a key of another pattern or a bad value: exit 2, the key named, nothing written */
+    tmp_path(out, sizeof out, "never.jsonl");
+    snprintf(args, sizeof args, "-o '%s' --pattern skewed --size-dist fixed:64", out);
+    ck_assert_int_eq(run_gen(args, errtext, sizeof errtext), 2);
+    ck_assert_msg(strstr(errtext, "pmarena gen: size: not used by pattern skewed"), "stderr: %s", errtext);
+    snprintf(args, sizeof args, "-o '%s' --pattern hammer-line --set line=9", out);
+    ck_assert_int_eq(run_gen(args, errtext, sizeof errtext), 2);
+    ck_assert_msg(strstr(errtext, "pmarena gen: line: 9 is not allowed"), "stderr: %s", errtext);
+    snprintf(args, sizeof args, "-o '%s' --pattern ping-pong --set decoys=3", out);
+    ck_assert_int_eq(run_gen(args, errtext, sizeof errtext), 2);
+    ck_assert_msg(strstr(errtext, "pmarena gen: decoys: unknown key (allowed for ping-pong:"), "stderr: %s",
+                  errtext);
+    ck_assert_int_eq(access(out, F_OK), -1);
+    ck_assert_int_eq(files_in_tmpdir(), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gen");
@@ -779,9 +1096,14 @@ int main(void)
     tcase_add_test(tc, size_distributions);
     tcase_add_test(tc, lifetimes_and_live_set);
     tcase_add_test(tc, hot_writes_zipf);
+    tcase_add_test(tc, hot_object_takes_the_writes);
+    tcase_add_test(tc, ping_pong_reuses_one_size);
+    tcase_add_test(tc, hammer_line_hits_one_line);
+    tcase_add_test(tc, skewed_hot_lines_take_the_writes);
     tcase_add_test(tc, bad_specs_refused);
     tcase_add_test(tc, sink_can_stop);
     tcase_add_test(tc, command_end_to_end);
+    tcase_add_test(tc, command_adversarial);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
