@@ -70,6 +70,10 @@ void run_recovery_print(const run_result *m);
 
 /* summary.json's object (new reference). */
 json_t *run_summary_json(const run_result *m);
+/* Adds the device's wear-out and leveling to summary.json (run_wearout.c),
+ * and prints them after the wear lines. */
+void run_wearout_json(const run_result *m, json_t *sum);
+void run_wearout_print(const run_result *m);
 
 /* Writes the data files read from the device's cell counters (sim only:
  * wear_hist.csv, heat.csv, heat_kinds.csv, kinds.csv, cells.csv) into dir. */
