@@ -35,6 +35,23 @@ static json_t *failure_json(const nv_failure *f)
                      "cell", (json_int_t)f->cell, "line_offset", (json_int_t)f->line_off);
 }
 
+/* Takes the gap moves' wear and the failures so far (with the other wear
+ * figures, before recovery writes more). */
+int run_wearout_measure(run_result *m)
+{
+    uint64_t *counts = malloc((m->cells ? m->cells : 1) * sizeof *counts);
+    if (!counts) {
+        fprintf(stderr, "pmarena run: out of memory for %llu cell counts\n", (unsigned long long)m->cells);
+        return EXP_FAIL;
+    }
+    nv_cells_export(m->d, 4, 0, m->cells, counts);
+    an_wear_stats(counts, m->cells, &m->wear_lev[0]);
+    an_wear_stats_touched(counts, m->cells, &m->wear_lev[1]);
+    free(counts);
+    nv_wearout_get(m->d, &m->wo);
+    return EXP_OK;
+}
+
 void run_wearout_json(const run_result *m, json_t *sum)
 {
     const nv_config *dc = &m->x->device;
@@ -50,16 +67,8 @@ void run_wearout_json(const run_result *m, json_t *sum)
     }
     json_object_set_new(json_object_get(sum, "wear"), "leveling_writes",
                         json_integer((json_int_t)m->k.leveling_writes));
-    uint64_t *counts = malloc((m->cells ? m->cells : 1) * sizeof *counts);
-    an_wear w, t;
-    if (counts && nv_cells_export(m->d, 4, 0, m->cells, counts) == 0 &&
-        an_wear_stats(counts, m->cells, &w) == 0 && an_wear_stats_touched(counts, m->cells, &t) == 0)
-        json_object_set_new(sum, "wear_leveling", wear_block(&w, &t));
-    else
-        json_object_set_new(sum, "wear_leveling", json_null());
-    free(counts);
-    nv_wearout wo;
-    nv_wearout_get(m->d, &wo);
+    json_object_set_new(sum, "wear_leveling", wear_block(&m->wear_lev[0], &m->wear_lev[1]));
+    const nv_wearout wo = m->wo;
     json_t *f = json_pack("{s:b, s:I, s:I, s:o}", "endurance", dc->endurance.kind != NV_ENDURANCE_NONE,
                           "failed_cells", (json_int_t)wo.failed_cells, "failed_writes",
                           (json_int_t)wo.failed_writes, "first", wo.any ? failure_json(&wo.first) : json_null());
@@ -72,8 +81,7 @@ void run_wearout_print(const run_result *m)
     const nv_config *dc = &m->x->device;
     if (!m->sim)
         return;
-    nv_wearout wo;
-    nv_wearout_get(m->d, &wo);
+    const nv_wearout wo = m->wo;
     if (dc->leveling.kind != NV_LEVELING_NONE)
         printf("  %-24s %14llu   %llu gap moves (psi %u%s), counts over physical cells\n", "leveling writes",
                (unsigned long long)m->k.leveling_writes, (unsigned long long)wo.gap_moves, dc->leveling.psi,
