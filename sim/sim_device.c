@@ -179,7 +179,8 @@ static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int
     nv_failure few[8], *f = n <= 8 ? few : malloc(n * sizeof *f);
     if (!f)
         abort();
-    memcpy(f, w->pend, n * sizeof *f);
+    if (n)
+        memcpy(f, w->pend, n * sizeof *f);
     pthread_mutex_unlock(&w->lock);
     nv_sim_fire_failures(s, f, n);
     if (f != few)
