@@ -60,6 +60,43 @@ int cfg_size_parse(const json_t *v, uint64_t *out, const char *key, char *err, s
                     key, shown);
 }
 
+/* device.endurance (an object: fixed without stddev/cov, else normal) and
+ * device.leveling (a kind's name, or an object of device.leveling keys). */
+static int cfg_device_wearout(nv_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
+{
+    int e, x;
+    char path[160];
+    json_t *v = json_object_get(obj, "endurance");
+    if (v) {
+        snprintf(path, sizeof path, "%s.endurance", key);
+        if (!json_is_object(v))
+            return cfg_fail(err, errlen, "%s: expected an object {\"mean\", \"stddev\" or \"cov\", \"seed\"}", path);
+        nv_endurance *en = &cfg->endurance;
+        if ((e = cfg_block_keys(v, "device.endurance", path, err, errlen)) ||
+            (e = cfg_block_read(v, "device.endurance", path, en, err, errlen)))
+            return e;
+        if (en->stddev > 0 && en->cov > 0)
+            return cfg_fail(err, errlen, "%s: give stddev or cov, not both", path);
+        en->kind = nv_endurance_sd(en) > 0 ? NV_ENDURANCE_NORMAL : NV_ENDURANCE_FIXED;
+    }
+    v = json_object_get(obj, "leveling");
+    if (v) {
+        snprintf(path, sizeof path, "%s.leveling", key);
+        if (json_is_string(v)) {
+            if ((e = cfg_key_enum(cfg_key_find("device.leveling", "kind"), v, path, &x, err, errlen)))
+                return e;
+            cfg->leveling.kind = (nv_leveling_kind)x;
+        } else if (json_is_object(v)) {
+            if ((e = cfg_block_keys(v, "device.leveling", path, err, errlen)) ||
+                (e = cfg_block_read(v, "device.leveling", path, &cfg->leveling, err, errlen)))
+                return e;
+        } else {
+            return cfg_fail(err, errlen, "%s: expected \"none\", \"start-gap\" or an object", path);
+        }
+    }
+    return 0;
+}
+
 int cfg_device_from_json(nv_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
 {
     int e, x;
@@ -80,10 +117,31 @@ int cfg_device_from_json(nv_config *cfg, const json_t *obj, const char *key, cha
             (e = cfg_block_read(v, "device.latency", path, &cfg->latency, err, errlen)))
             return e;
     }
+    if ((e = cfg_device_wearout(cfg, obj, key, err, errlen)))
+        return e;
     char msg[200];
     if (nv_config_check(cfg, msg, sizeof msg) != 0)
         return cfg_fail(err, errlen, "%s.%s", key, msg);
     return 0;
+}
+
+json_t *cfg_device_endurance_json(const nv_endurance *e)
+{
+    if (e->kind == NV_ENDURANCE_NONE)
+        return json_null();
+    json_t *o = json_pack("{s:s, s:f, s:I}", "kind", e->kind == NV_ENDURANCE_FIXED ? "fixed" : "normal",
+                          "mean", e->mean, "seed", (json_int_t)e->seed);
+    if (e->cov > 0)
+        json_object_set_new(o, "cov", json_real(e->cov));
+    else
+        json_object_set_new(o, "stddev", json_real(e->stddev));
+    return o;
+}
+
+json_t *cfg_device_leveling_json(const nv_leveling *l)
+{
+    return json_pack("{s:s, s:i, s:b, s:I}", "kind", nv_leveling_name(l->kind), "psi", (int)l->psi,
+                     "randomize", l->randomize, "seed", (json_int_t)l->seed);
 }
 
 json_t *cfg_device_to_json(const nv_config *cfg)
@@ -102,5 +160,34 @@ json_t *cfg_device_to_json(const nv_config *cfg)
                           "crash_sim", cfg->crash_sim);
     if (o && cfg->path)
         json_object_set_new(o, "path", json_string(cfg->path));
+    /* Only when set, so a config without them keeps its resolved form (and
+     * its provenance hash) of before they existed. */
+    if (o && cfg->endurance.kind != NV_ENDURANCE_NONE) {
+        json_t *e = cfg_device_endurance_json(&cfg->endurance);
+        json_object_del(e, "kind");   /* implied by stddev/cov: re-readable */
+        json_object_set_new(o, "endurance", e);
+    }
+    if (o && cfg->leveling.kind != NV_LEVELING_NONE)
+        json_object_set_new(o, "leveling", cfg_device_leveling_json(&cfg->leveling));
     return o;
+}
+
+int cfg_endurance_reconcile(cfg_experiment *x, bool analysis_given, char *err, size_t errlen)
+{
+    const nv_endurance *d = &x->device.endurance;
+    if (d->kind == NV_ENDURANCE_NONE)
+        return 0;
+    an_endurance want = {.mean = d->mean, .stddev = nv_endurance_sd(d), .seed = d->seed};
+    if (!analysis_given) {
+        x->endurance = want;
+        return 0;
+    }
+    const an_endurance *a = &x->endurance;
+    bool same = a->mean == want.mean && a->stddev == want.stddev && (want.stddev == 0 || a->seed == want.seed);
+    if (!same)
+        return cfg_fail(err, errlen, "analysis.endurance (mean %g, stddev %g, seed %llu) and device.endurance "
+                        "(mean %g, stddev %g, seed %llu) differ: give one of them, or the same in both",
+                        a->mean, a->stddev, (unsigned long long)a->seed, want.mean, want.stddev,
+                        (unsigned long long)want.seed);
+    return 0;
 }

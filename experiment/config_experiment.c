@@ -149,6 +149,8 @@ int cfg_experiment_from_json(cfg_experiment *x, json_t *root, const char *path, 
         return rc;
     if ((v = json_object_get(root, "analysis")) && (rc = read_analysis(x, v, err, errlen)))
         return rc;
+    if ((rc = cfg_endurance_reconcile(x, v && json_object_get(v, "endurance"), err, errlen)))
+        return rc;
     if ((v = json_object_get(root, "sweep")) && !json_is_object(v))
         return cfg_fail(err, errlen, "sweep: expected an object mapping config paths to lists of values");
     return read_trace(x, json_object_get(root, "trace"), err, errlen);

@@ -26,6 +26,13 @@ int cfg_device_from_json(nv_config *cfg, const json_t *obj, const char *key,
 
 /* The resolved config as a JSON object (new reference), for summaries. */
 json_t *cfg_device_to_json(const nv_config *cfg);
+/* The device's endurance (null when none; "kind" fixed or normal) and
+ * leveling, as summary.json's device block echoes them. */
+json_t *cfg_device_endurance_json(const nv_endurance *e);
+/* analysis.endurance vs device.endurance: the projection uses the device's
+ * when only it is given; both given and different is an error naming both. */
+int cfg_endurance_reconcile(cfg_experiment *x, bool analysis_given, char *err, size_t errlen);
+json_t *cfg_device_leveling_json(const nv_leveling *l);
 
 /* Fills cfg from an "allocator" object. Keys not given keep their value. */
 int cfg_allocator_from_json(pma_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen);

@@ -16,6 +16,7 @@
 
 static const char *kind_name(int i) { return nv_kind_name((nv_kind)i); }
 static const char *model_name(int i) { return nv_write_model_name((nv_write_model)i); }
+static const char *leveling_name(int i) { return nv_leveling_name((nv_leveling_kind)i); }
 static const char *preset_name(int i) { return nv_preset_name((nv_preset)i); }
 static const char *policy_name(int i) { return pma_policy_name((pma_policy)i); }
 static const char *layout_name(int i) { return pma_layout_name((pma_bitmap_layout)i); }
@@ -63,6 +64,28 @@ const cfg_key cfg_keys[] = {
     {"device", "latency", CFG_T_BLOCK, 0, .doc = "per-operation latencies in ns"},
     {"device", "crash_sim", CFG_T_BOOL, offsetof(nv_config, crash_sim),
      .doc = "keep the persisted image, for crash tests"},
+    {"device", "endurance", CFG_T_BLOCK, 0,
+     .doc = "sim: cells wear out: a cell written more times than its endurance fails (its bytes stay); "
+            "absent: cells never fail"},
+    {"device", "leveling", CFG_T_CUSTOM, offsetof(nv_config, leveling), .type_text = "string or object",
+     .range = "\"none\", \"start-gap\", or an object of the device.leveling keys",
+     .doc = "sim: device-level wear leveling; counts, heatmaps and failures are then over physical cells "
+            "(one line more than the size holds)"},
+    {"device.endurance", "mean", CFG_T_NUMBER, offsetof(nv_endurance, mean), .min = 1, .max = 1e300,
+     .range = "a number of writes >= 1", .doc = "mean writes a cell takes before it fails"},
+    {"device.endurance", "stddev", CFG_T_NUMBER, offsetof(nv_endurance, stddev), .min = 0, .max = 1e300,
+     .range = "a number >= 0", .doc = "standard deviation of the cells' endurance (normal; 0 and no cov: fixed)"},
+    {"device.endurance", "cov", CFG_T_NUMBER, offsetof(nv_endurance, cov), .min = 0, .max = 1e6,
+     .range = "a number >= 0", .doc = "or the coefficient of variation, stddev / mean (not with stddev)"},
+    {"device.endurance", "seed", CFG_T_U64, offsetof(nv_endurance, seed), SEED,
+     .doc = "seed of the per-cell draw (the same draw as analysis.endurance's)"},
+    {"device.leveling", "kind", CFG_T_ENUM, offsetof(nv_leveling, kind), .value_name = leveling_name,
+     .doc = "none, or start-gap (Qureshi et al., MICRO'09)"},
+    {"device.leveling", "psi", CFG_T_U32, offsetof(nv_leveling, psi), .imin = 1, .imax = UINT32_MAX,
+     .doc = "line writes between gap moves"},
+    {"device.leveling", "randomize", CFG_T_BOOL, offsetof(nv_leveling, randomize),
+     .doc = "a static seeded permutation (Feistel network) of the line addresses before Start-Gap"},
+    {"device.leveling", "seed", CFG_T_U64, offsetof(nv_leveling, seed), SEED, .doc = "seed of the permutation"},
     LATENCY(read_ns, "a read"),
     LATENCY(write_ns, "a store"),
     LATENCY(flush_ns, "a cache-line flush"),

@@ -188,7 +188,7 @@ int run_measure_wear(run_result *m)
                         &m->first_failing_cell);
     }
     free(counts);
-    return EXP_OK;
+    return run_wearout_measure(m);
 }
 
 /* Everything the outputs read, from the finished replay. */

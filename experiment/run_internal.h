@@ -50,6 +50,9 @@ typedef struct run_result {
     char trace_checksum[33];          /* the replayed trace's (provenance.h) */
     uint64_t trace_bytes;
     run_recovery rec;                 /* filled by run_recover */
+    an_wear wear_lev[2];              /* the gap moves' wear, device-wide and touched
+                                         (run_wearout.c; before recovery, as wear[]) */
+    nv_wearout wo;                    /* failures and gap moves, at the same time */
 } run_result;
 
 /* b > 0 ? a / b : NAN */
@@ -70,6 +73,11 @@ void run_recovery_print(const run_result *m);
 
 /* summary.json's object (new reference). */
 json_t *run_summary_json(const run_result *m);
+/* Adds the device's wear-out and leveling to summary.json (run_wearout.c),
+ * and prints them after the wear lines. */
+int run_wearout_measure(run_result *m);
+void run_wearout_json(const run_result *m, json_t *sum);
+void run_wearout_print(const run_result *m);
 
 /* Writes the data files read from the device's cell counters (sim only:
  * wear_hist.csv, heat.csv, heat_kinds.csv, kinds.csv, cells.csv) into dir. */

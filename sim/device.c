@@ -21,7 +21,7 @@ static const nv_latency preset_latency[NV_PRESETS] = {
     [NV_PRESET_RERAM] = {.read_ns = 20, .write_ns = 100, .flush_ns = 30, .fence_ns = 20},
 };
 static const char *const preset_names[NV_PRESETS] = {"optane", "pcm", "sttram", "reram"};
-static const char *const tag_names[NV_TAGS] = {"data", "bitmap", "header", "list", "root", "log", "links"};
+static const char *const tag_names[NV_TAGS] = {"data", "bitmap", "header", "list", "root", "log", "links", "leveling"};
 static const char *const kind_names[] = {"sim", "dram", "file"};
 static const char *const model_names[] = {"line", "dcw"};
 
@@ -34,6 +34,7 @@ const char *nv_strerror(int err)
     case NV_ERANGE: return "offset or length outside the device";
     case NV_EIO: return "device I/O failed";
     case NV_ENOTSUP: return "not supported by this device";
+    case NV_EWORN: return "a cell of the store is worn out (its bytes did not change)";
     default: return "unknown device error";
     }
 }
@@ -79,6 +80,8 @@ void nv_config_defaults(nv_config *cfg)
     cfg->preset = NV_PRESET_OPTANE;
     cfg->latency = preset_latency[NV_PRESET_OPTANE];
     cfg->crash_sim = false;
+    cfg->endurance = (nv_endurance){.kind = NV_ENDURANCE_NONE, .mean = 1e8, .seed = 1};
+    cfg->leveling = (nv_leveling){.kind = NV_LEVELING_NONE, .psi = 100, .seed = 1};
 }
 
 int nv_config_set_preset(nv_config *cfg, nv_preset p)
@@ -90,7 +93,29 @@ int nv_config_set_preset(nv_config *cfg, nv_preset p)
     return 0;
 }
 
+static const char *const leveling_names[] = {"none", "start-gap"};
+
+const char *nv_leveling_name(nv_leveling_kind k)
+{
+    return (unsigned)k <= NV_LEVELING_START_GAP ? leveling_names[k] : "?";
+}
+
+int nv_leveling_from_name(const char *name)
+{
+    for (int i = 0; i <= NV_LEVELING_START_GAP; i++)
+        if (strcmp(name, leveling_names[i]) == 0)
+            return i;
+    return NV_EINVAL;
+}
+
+double nv_endurance_sd(const nv_endurance *e)
+{
+    return e->cov > 0 ? e->cov * e->mean : e->stddev;
+}
+
 static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
+
+static int nv_config_check_wearout(const nv_config *cfg, char *msg, size_t msglen);
 
 #define FAIL(...) do { if (msg && msglen) snprintf(msg, msglen, __VA_ARGS__); return NV_EINVAL; } while (0)
 
@@ -120,6 +145,40 @@ int nv_config_check(const nv_config *cfg, char *msg, size_t msglen)
             FAIL("latency.%s: %g is not allowed (0 to 1e9 ns)", lat_names[i], lat[i]);
     if (cfg->crash_sim && cfg->kind != NV_KIND_SIM)
         FAIL("crash_sim: only the sim device simulates crashes");
+    return nv_config_check_wearout(cfg, msg, msglen);
+}
+
+/* The endurance and leveling fields (sim only). */
+static int nv_config_check_wearout(const nv_config *cfg, char *msg, size_t msglen)
+{
+    const nv_endurance *e = &cfg->endurance;
+    if ((unsigned)e->kind > NV_ENDURANCE_NORMAL)
+        FAIL("endurance: %d is not an endurance kind (none, fixed, normal)", (int)e->kind);
+    if (e->kind != NV_ENDURANCE_NONE) {
+        if (cfg->kind != NV_KIND_SIM)
+            FAIL("endurance: only the sim device wears out");
+        if (!(e->mean >= 1 && e->mean <= 1e300))
+            FAIL("endurance.mean: %g is not allowed (a number of writes >= 1)", e->mean);
+        if (!(e->stddev >= 0 && e->stddev <= 1e300) || !(e->cov >= 0 && e->cov <= 1e6))
+            FAIL("endurance.stddev/cov: not allowed (numbers >= 0)");
+        if (e->stddev > 0 && e->cov > 0)
+            FAIL("endurance: give stddev or cov, not both");
+        if (e->kind == NV_ENDURANCE_NORMAL && nv_endurance_sd(e) == 0)
+            FAIL("endurance: a normal endurance needs stddev or cov > 0");
+    }
+    const nv_leveling *l = &cfg->leveling;
+    if ((unsigned)l->kind > NV_LEVELING_START_GAP)
+        FAIL("leveling: %d is not a leveling kind (none, start-gap)", (int)l->kind);
+    if (l->kind == NV_LEVELING_START_GAP) {
+        uint64_t line = nv_level_line(cfg);
+        if (cfg->kind != NV_KIND_SIM)
+            FAIL("leveling: only the sim device levels");
+        if (l->psi == 0)
+            FAIL("leveling.psi: 0 is not allowed (line writes between gap moves, >= 1)");
+        if (cfg->size % line || cfg->size / line < 2)
+            FAIL("leveling: start-gap needs a size that is a multiple of its %llu-byte line, "
+                 "at least two lines (size %llu)", (unsigned long long)line, (unsigned long long)cfg->size);
+    }
     return 0;
 }
 

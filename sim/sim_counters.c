@@ -53,10 +53,12 @@ int nv_counters_get(nv_device *d, nv_counters *out)
             out->data_writes = kc->writes;
         else if (k == NV_LINKS)
             out->links_writes = kc->writes;
+        else if (k == NV_LEVELING)
+            out->leveling_writes = kc->writes;
         else
             out->meta_writes += kc->writes;
     }
-    out->total_writes = out->data_writes + out->meta_writes + out->links_writes;
+    out->total_writes = out->data_writes + out->meta_writes + out->links_writes + out->leveling_writes;
     for (uint64_t ch = 0; ch < s->count[0].chunks; ch++) {
         bool any = false;
         for (int k = 0; k < NV_TAGS && !any; k++)
@@ -125,13 +127,14 @@ int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_
     nv_sim *s = sim_of(d);
     if (!s)
         return NV_ENOTSUP;
-    if (which < 0 || which > 3)
+    if (which < 0 || which > 4)
         return NV_EINVAL;
     if (first > s->cells || n > s->cells - first)
         return NV_ERANGE;
     memset(out, 0, n * sizeof *out);
     for (int k = 0; k < NV_TAGS; k++)
         if (which == 2 || (which == 0 && k == NV_DATA) || (which == 3 && k == NV_LINKS) ||
+            (which == 4 && k == NV_LEVELING) ||
             (which == 1 && nv_tag_is_meta((nv_tag)k)))
             export_add(s, k, first, n, out);
     return 0;
@@ -192,9 +195,9 @@ int nv_wear_now_get(nv_device *d, nv_wear_now *out)
         if (!dirty)
             continue;
         uint64_t end = (ch + 1) * NV_CARRY_CHUNK < s->cells ? (ch + 1) * NV_CARRY_CHUNK : s->cells;
-        uint64_t sum_data = 0, sum_meta = 0, sum_links = 0;
+        uint64_t sum_data = 0, sum_meta = 0, sum_links = 0, sum_lev = 0;
         for (uint64_t i = ch * NV_CARRY_CHUNK; i < end; i++) {
-            uint64_t data = 0, meta = 0, links = 0;
+            uint64_t data = 0, meta = 0, links = 0, lev = 0;
             for (int k = 0; k < NV_TAGS; k++) {
                 if (!atomic_load_explicit(&s->count[k].used, memory_order_relaxed))
                     continue;
@@ -203,27 +206,33 @@ int nv_wear_now_get(nv_device *d, nv_wear_now *out)
                     data = v;
                 else if (k == NV_LINKS)
                     links = v;
+                else if (k == NV_LEVELING)
+                    lev = v;
                 else
                     meta += v;
             }
+            sum_lev += lev;
+            w->hottest_leveling = lev > w->hottest_leveling ? lev : w->hottest_leveling;
             sum_data += data;
             sum_meta += meta;
             sum_links += links;
             w->hottest_data = data > w->hottest_data ? data : w->hottest_data;
             w->hottest_meta = meta > w->hottest_meta ? meta : w->hottest_meta;
             w->hottest_links = links > w->hottest_links ? links : w->hottest_links;
-            uint64_t all = data + meta + links;
+            uint64_t all = data + meta + links + lev;
             w->hottest = all > w->hottest ? all : w->hottest;
         }
         uint64_t *prev = &s->now_sum[NV_NOW_SUMS * ch];
         w->data_writes += sum_data - prev[0];
         w->meta_writes += sum_meta - prev[1];
         w->links_writes += sum_links - prev[2];
+        w->leveling_writes += sum_lev - prev[3];
         prev[0] = sum_data;
         prev[1] = sum_meta;
         prev[2] = sum_links;
+        prev[3] = sum_lev;
     }
-    w->total_writes = w->data_writes + w->meta_writes + w->links_writes;
+    w->total_writes = w->data_writes + w->meta_writes + w->links_writes + w->leveling_writes;
     *out = *w;
     return 0;
 }

@@ -36,6 +36,16 @@ static inline int sim_range_ok(const nv_sim *s, uint64_t off, size_t len)
     return off <= s->dev.size && len <= s->dev.size - off;
 }
 
+/* Adds one to each cell of [first, last]; with wear-out on, each is also
+ * counted against its endurance (sim_wearout.c). */
+static inline void sim_count(nv_sim *s, nv_tag tag, uint64_t first, uint64_t last)
+{
+    if (s->wearout)
+        nv_sim_count(s, tag, first, last);
+    else
+        nv_cell_counters_add_range(&s->count[tag], first, last);
+}
+
 /* Adds one to each cell of the units [u0, u1] (unit indexes). */
 static void sim_wear_units(nv_sim *s, nv_tag tag, uint64_t u0, uint64_t u1)
 {
@@ -43,14 +53,15 @@ static void sim_wear_units(nv_sim *s, nv_tag tag, uint64_t u0, uint64_t u1)
     uint64_t last = (((u1 + 1) * s->unit) >> s->cell_shift) - 1;
     if (last >= s->cells)
         last = s->cells - 1;
-    nv_cell_counters_add_range(&s->count[tag], first, last);
+    sim_count(s, tag, first, last);
 }
 
 /* The dcw model: compare the new bytes (src, or `byte` when src is NULL) with
  * the stored ones unit by unit, wear only the units that change. Returns the
- * number of flipped bits. */
+ * number of flipped bits. The wear lands pdelta units further (leveling's
+ * physical line; 0 without). */
 static uint64_t sim_wear_dcw(nv_sim *s, uint64_t off, size_t len,
-                             const unsigned char *src, int byte, nv_tag tag)
+                             const unsigned char *src, int byte, nv_tag tag, int64_t pdelta)
 {
     const unsigned char *old = s->dev.base;
     uint64_t flips = 0, end = off + len;
@@ -72,25 +83,109 @@ static uint64_t sim_wear_dcw(nv_sim *s, uint64_t off, size_t len,
             unit_flips += (uint64_t)__builtin_popcount((unsigned)(old[i] ^ nb));
         }
         if (unit_flips) {
-            sim_wear_units(s, tag, u, u);
+            sim_wear_units(s, tag, (uint64_t)((int64_t)u + pdelta), (uint64_t)((int64_t)u + pdelta));
             flips += unit_flips;
         }
     }
     return flips;
 }
 
-static uint64_t sim_wear(nv_sim *s, uint64_t off, size_t len,
-                         const unsigned char *src, int byte, nv_tag tag)
+/* Wears the units of [off, off+len) (logical bytes), landing on the units
+ * poff - off bytes further (a multiple of the unit). */
+static uint64_t sim_wear_at(nv_sim *s, uint64_t off, uint64_t poff, size_t len,
+                            const unsigned char *src, int byte, nv_tag tag)
 {
     nv_cell_counters_mark_used(&s->count[tag]);
     if (s->cfg.write_model == NV_MODEL_DCW)
-        return sim_wear_dcw(s, off, len, src, byte, tag);
+        return sim_wear_dcw(s, off, len, src, byte, tag, ((int64_t)poff - (int64_t)off) / (int64_t)s->unit);
     if (s->unit == ((uint64_t)1 << s->cell_shift))
-        nv_cell_counters_add_range(&s->count[tag], off >> s->cell_shift,
-                                   (off + len - 1) >> s->cell_shift);
+        sim_count(s, tag, poff >> s->cell_shift, (poff + len - 1) >> s->cell_shift);
     else
-        sim_wear_units(s, tag, off / s->unit, (off + len - 1) / s->unit);
+        sim_wear_units(s, tag, poff / s->unit, (poff + len - 1) / s->unit);
     return 0;
+}
+
+static uint64_t sim_wear(nv_sim *s, uint64_t off, size_t len,
+                         const unsigned char *src, int byte, nv_tag tag)
+{
+    return sim_wear_at(s, off, off, len, src, byte, tag);
+}
+
+/* Stores [lo, hi) of the store at off, but for the bytes of the cells that
+ * failed in it from pending entry p0 on (sorted by cell, mapped back to
+ * logical bytes through the line's delta): those stay as they were. */
+static void sim_put_skipping(nv_sim *s, uint64_t off, uint64_t lo, uint64_t hi,
+                             const unsigned char *src, int byte, uint64_t p0)
+{
+    nv_wearstate *w = s->ws;
+    uint64_t cs = s->cfg.cell_size, pos = lo;
+    for (uint64_t i = p0; i <= w->npend; i++) {
+        uint64_t a = hi, b = hi;
+        if (i < w->npend) {
+            a = (uint64_t)((int64_t)(w->pend[i].cell * cs) + w->delta);
+            b = a + cs;
+            a = a < lo ? lo : a;
+            b = b > hi ? hi : b;
+            if (a >= b || a < pos)
+                continue;
+        }
+        if (a > pos) {
+            if (src)
+                memcpy(s->dev.base + pos, src + (pos - off), a - pos);
+            else
+                memset(s->dev.base + pos, byte, a - pos);
+        }
+        pos = b > pos ? b : pos;
+    }
+}
+
+/* The store path with wear-out or leveling on (sim_wearout.c): under the
+ * wear lock, line by line with leveling (each logical line wears the
+ * physical line it maps to now, and may move the gap), a whole store
+ * otherwise; cells that fail or had failed keep their bytes. Failures are
+ * reported to the callback after the locks are dropped. */
+static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int byte,
+                          size_t len, nv_tag tag, uint64_t *flips)
+{
+    nv_wearstate *w = s->ws;
+    pthread_mutex_lock(&w->lock);
+    if (s->crash_sim)
+        pthread_mutex_lock(&s->crash.lock);
+    w->npend = 0;
+    uint64_t end = off + len;
+    if (!w->level) {
+        w->delta = 0;
+        *flips = sim_wear(s, off, len, src, byte, tag);
+        sim_put_skipping(s, off, off, end, src, byte, 0);
+    } else {
+        for (uint64_t lo = off; lo < end;) {
+            uint64_t l = lo / w->line;
+            uint64_t hi = (l + 1) * w->line < end ? (l + 1) * w->line : end;
+            uint64_t p = l < w->lines ? nv_sim_map(w, l) : l;   /* the check keeps size % line == 0 */
+            w->delta = (int64_t)(l * w->line) - (int64_t)(p * w->line);
+            uint64_t p0 = w->npend;
+            *flips += sim_wear_at(s, lo, (uint64_t)((int64_t)lo - w->delta), hi - lo, src ? src + (lo - off) : NULL,
+                                  byte, tag);
+            sim_put_skipping(s, off, lo, hi, src, byte, p0);
+            nv_sim_line_written(s);
+            lo = hi;
+        }
+    }
+    if (s->crash_sim) {
+        nv_sim_crash_store(s, off, len);
+        pthread_mutex_unlock(&s->crash.lock);
+    }
+    uint64_t n = w->npend;
+    nv_failure few[8], *f = n <= 8 ? few : malloc(n * sizeof *f);
+    if (!f)
+        abort();
+    if (n)
+        memcpy(f, w->pend, n * sizeof *f);
+    pthread_mutex_unlock(&w->lock);
+    nv_sim_fire_failures(s, f, n);
+    if (f != few)
+        free(f);
+    return n ? NV_EWORN : 0;
 }
 
 static void sim_account_store(nv_sim *s, uint64_t off, size_t len, nv_tag tag, uint64_t flips)
@@ -126,6 +221,12 @@ static int sim_store(nv_device *d, uint64_t off, const void *src, int byte,
     if (__builtin_expect(atomic_load_explicit(&s->fault_armed, memory_order_relaxed), 0)
         && sim_fault_hit(s))
         return NV_EIO;       /* an injected fault: nothing stored or counted */
+    if (s->wearout) {
+        uint64_t flips = 0;
+        int rc = sim_store_worn(s, off, src, byte, len, tag, &flips);
+        sim_account_store(s, off, len, tag, flips);
+        return rc;
+    }
     if (s->crash_sim)
         pthread_mutex_lock(&s->crash.lock);
     uint64_t flips = sim_wear(s, off, len, src, byte, tag);
@@ -199,6 +300,7 @@ static void sim_close(nv_device *d)
     for (int k = 0; k < NV_TAGS; k++)
         nv_cell_counters_free(&s->count[k]);
     free(s->now_sum);
+    nv_sim_wearout_free(s);
     if (s->crash_sim)
         nv_sim_crash_free(s);
     munmap(d->base, s->map_bytes);
@@ -247,7 +349,7 @@ int nv_sim_open(nv_device **dev, const nv_config *cfg)
     s->cfg = *cfg;
     s->cfg.path = NULL;
     s->cell_shift = (unsigned)__builtin_ctz(cfg->cell_size);
-    s->cells = (cfg->size + cfg->cell_size - 1) >> s->cell_shift;
+    s->cells = nv_sim_level_cells(cfg, (cfg->size + cfg->cell_size - 1) >> s->cell_shift);
     s->unit = cfg->media_line ? cfg->media_line : cfg->cell_size;
     s->ps_read = ns_to_ps(cfg->latency.read_ns);
     s->ps_write = ns_to_ps(cfg->latency.write_ns);
@@ -269,7 +371,13 @@ int nv_sim_open(nv_device **dev, const nv_config *cfg)
         if (nv_cell_counters_init(&s->count[k], s->cells) != 0)
             break;
     s->crash_sim = cfg->crash_sim;
-    if (k < NV_TAGS || (s->crash_sim && nv_sim_crash_init(s) != 0)) {
+    s->wearout = cfg->endurance.kind != NV_ENDURANCE_NONE || cfg->leveling.kind != NV_LEVELING_NONE;
+    bool crash_ok = false;
+    if (k < NV_TAGS || (s->crash_sim && !(crash_ok = nv_sim_crash_init(s) == 0)) ||
+        (s->wearout && nv_sim_wearout_init(s) != 0)) {
+        nv_sim_wearout_free(s);
+        if (crash_ok)
+            nv_sim_crash_free(s);
         while (k-- > 0)
             nv_cell_counters_free(&s->count[k]);
         munmap(base, s->map_bytes);

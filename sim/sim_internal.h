@@ -56,7 +56,38 @@ typedef struct nv_crash_state {
     uint64_t nfrozen;
 } nv_crash_state;
 
-#define NV_NOW_SUMS 3
+#define NV_NOW_SUMS 4
+
+/* Wear-out and leveling (sim_wearout.c): set up at open when the config asks
+ * for endurance or leveling; then every store takes `lock` (sim_device.c). */
+typedef struct nv_wearstate {
+    pthread_mutex_t lock;        /* taken before the crash lock */
+    /* endurance */
+    bool endurance;
+    uint64_t fixed;              /* fixed: every cell's endurance */
+    uint32_t *endur;             /* normal: per cell, drawn at open */
+    uint32_t *life;              /* per cell: writes of all sources, saturating */
+    uint8_t *failed;             /* per cell: 1 once worn out */
+    size_t cell_bytes;           /* mapping sizes of life/failed */
+    nv_failure *fails;           /* distinct failures, in order */
+    uint64_t nfails, fcap, failed_writes;
+    _Atomic uint64_t stamp;      /* nv_event_stamp */
+    nv_failure_fn fn;
+    void *ctx;
+    /* the cells that failed in the store in progress: (cell, line_off) */
+    nv_failure *pend;
+    uint64_t npend, pcap;
+    int64_t delta;               /* logical - physical byte offset of the
+                                    line being written (0 without leveling) */
+    /* start-gap */
+    bool level;
+    uint64_t line, lines, cpl;   /* line bytes, N logical lines, cells per line */
+    uint64_t start, gap, since, moves;
+    uint32_t psi;
+    bool randomize;
+    unsigned half;               /* Feistel: bits per half */
+    uint64_t key[4];
+} nv_wearstate;
 
 typedef struct nv_sim {
     nv_device dev;               /* must be first */
@@ -81,6 +112,8 @@ typedef struct nv_sim {
     _Atomic bool fault_armed;
     _Atomic uint64_t fault_n;      /* the first store to fail, 1-based */
     _Atomic uint64_t fault_seen;   /* stores attempted since arming */
+    bool wearout;                  /* endurance or leveling on (ws is set) */
+    nv_wearstate *ws;
 } nv_sim;
 
 static inline nv_sim *nv_sim_of(nv_device *d) { return (nv_sim *)d; }
@@ -120,6 +153,15 @@ void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len);
 void nv_sim_crash_fence(nv_sim *s);
 int nv_sim_crash(nv_device *d, const nv_crash_opts *opts);
 void nv_sim_crash_reset_ops(nv_sim *s);
+
+/* sim_wearout.c */
+int nv_sim_wearout_init(nv_sim *s);       /* s->cells already includes the gap line */
+void nv_sim_wearout_free(nv_sim *s);
+uint64_t nv_sim_level_cells(const nv_config *cfg, uint64_t cells);
+uint64_t nv_sim_map(nv_wearstate *w, uint64_t line);
+void nv_sim_count(nv_sim *s, nv_tag tag, uint64_t first, uint64_t last);   /* wear lock held */
+void nv_sim_line_written(nv_sim *s);      /* start-gap: maybe move the gap; lock held */
+void nv_sim_fire_failures(nv_sim *s, nv_failure *f, uint64_t n);   /* no lock held */
 
 /* sim_device.c */
 int nv_sim_open(nv_device **dev, const nv_config *cfg);

@@ -40,6 +40,8 @@ enum {
     NV_EIO = -4,       /* the file backend failed (errno has detail), or a sim
                           store failed by injection (nv_fault_arm) */
     NV_ENOTSUP = -5,   /* the backend does not do this (e.g. counters on dram) */
+    NV_EWORN = -6,     /* sim with endurance: a cell of the store is worn out;
+                          its bytes stayed as they were, the rest landed */
 };
 
 const char *nv_strerror(int err);
@@ -58,12 +60,14 @@ typedef enum nv_tag {
     NV_META_ROOT,
     NV_META_LOG,
     NV_LINKS,          /* the application's reachability links (not metadata) */
+    NV_LEVELING,       /* the device's own wear leveling (Start-Gap's gap
+                          moves): never issued by callers, counted apart */
     NV_TAGS            /* number of tags */
 } nv_tag;
 
-#define NV_META_KINDS (NV_TAGS - 2)
-static inline bool nv_tag_is_meta(nv_tag t) { return t != NV_DATA && t != NV_LINKS; }
-const char *nv_tag_name(nv_tag t);        /* "data", "bitmap", "header", ..., "links" */
+#define NV_META_KINDS (NV_TAGS - 3)
+static inline bool nv_tag_is_meta(nv_tag t) { return t != NV_DATA && t != NV_LINKS && t != NV_LEVELING; }
+const char *nv_tag_name(nv_tag t);        /* "data", "bitmap", "header", ..., "links", "leveling" */
 int nv_tag_from_name(const char *name);   /* tag, or NV_EINVAL */
 
 typedef enum nv_kind { NV_KIND_SIM = 0, NV_KIND_DRAM, NV_KIND_FILE } nv_kind;
@@ -83,6 +87,38 @@ typedef struct nv_latency {
 #define NV_CELL_MAX 4096u
 #define NV_MAX_THREADS 64      /* per-thread time slots; later threads share the last */
 
+/* Cell endurance (sim): the writes a cell takes before it fails. none: cells
+ * never fail. fixed: every cell takes `mean`. normal: each cell's endurance
+ * is max(1, mean + gsl_ran_gaussian(r, sd)) with sd = stddev, or cov * mean
+ * when cov > 0 (at most one of the two), drawn in cell order from an mt19937
+ * seeded with seed: the same draw as an_lifetime's (analysis.h), so the
+ * projection and the device face the same cells. */
+typedef enum nv_endurance_kind {
+    NV_ENDURANCE_NONE = 0, NV_ENDURANCE_FIXED, NV_ENDURANCE_NORMAL
+} nv_endurance_kind;
+typedef struct nv_endurance {
+    nv_endurance_kind kind;
+    double mean, stddev, cov;
+    uint64_t seed;
+} nv_endurance;
+/* The standard deviation e describes (stddev, or cov * mean). */
+double nv_endurance_sd(const nv_endurance *e);
+
+/* Device-level wear leveling (sim). start-gap: Qureshi et al., MICRO'09. The
+ * device's N lines (of nv_level_line bytes) live on N+1 physical lines; every
+ * psi line writes the gap moves one line (a write of source NV_LEVELING).
+ * randomize puts a static seeded permutation (a Feistel network) of the line
+ * addresses before Start-Gap. */
+typedef enum nv_leveling_kind { NV_LEVELING_NONE = 0, NV_LEVELING_START_GAP } nv_leveling_kind;
+typedef struct nv_leveling {
+    nv_leveling_kind kind;
+    uint32_t psi;              /* line writes between gap moves [100] */
+    bool randomize;
+    uint64_t seed;             /* of the permutation [1] */
+} nv_leveling;
+const char *nv_leveling_name(nv_leveling_kind k);   /* "none", "start-gap" */
+int nv_leveling_from_name(const char *name);        /* kind, or NV_EINVAL */
+
 typedef struct nv_config {
     nv_kind kind;
     uint64_t size;             /* bytes */
@@ -93,7 +129,12 @@ typedef struct nv_config {
     nv_preset preset;
     nv_latency latency;        /* filled from the preset by nv_config_set_preset */
     bool crash_sim;            /* sim: keep the persisted image for crash tests */
+    nv_endurance endurance;    /* sim: cells that wear out [none] */
+    nv_leveling leveling;      /* sim: device-level leveling [none] */
 } nv_config;
+
+/* The leveling line of cfg: max(64, media_line, cell_size) bytes. */
+uint64_t nv_level_line(const nv_config *cfg);
 
 /* Defaults: sim, 256 MiB, 64-byte cells, line model, no media line, optane. */
 void nv_config_defaults(nv_config *cfg);
@@ -225,6 +266,7 @@ typedef struct nv_counters {
     uint64_t total_writes;            /* sum of all per-cell increments */
     uint64_t data_writes, meta_writes;
     uint64_t links_writes;            /* NV_LINKS: neither data nor metadata */
+    uint64_t leveling_writes;         /* NV_LEVELING: the device's gap moves */
     nv_kind_counts kind[NV_TAGS];     /* indexed by nv_tag; [NV_DATA] is data,
                                          [NV_LINKS] links */
     uint64_t bits_flipped[NV_TAGS];   /* dcw model only: bits changed by stores */
@@ -239,8 +281,10 @@ int nv_counters_get(nv_device *d, nv_counters *out);
 /* Writes of one cell with the given tag, or (tag < 0) of all tags. */
 uint64_t nv_cell_count(nv_device *d, uint64_t cell, int tag);
 /* Per-cell counts of cells [first, first+n) into out: data, metadata (all
- * kinds), every source summed, or links (which: 0 data, 1 metadata, 2 total,
- * 3 links). */
+ * kinds), every source summed, links or leveling (which: 0 data, 1 metadata,
+ * 2 total, 3 links, 4 leveling). With leveling on, cells are physical: the
+ * device has one line of cells more than its size holds (Start-Gap's gap),
+ * and a logical cell's writes land on whichever physical cell it maps to. */
 int nv_cells_export(nv_device *d, int which, uint64_t first, uint64_t n, uint64_t *out);
 /* The same for the writes of one tag only (a heatmap's per-kind regions). */
 int nv_cells_export_tag(nv_device *d, nv_tag tag, uint64_t first, uint64_t n, uint64_t *out);
@@ -258,8 +302,48 @@ typedef struct nv_wear_now {
     uint64_t total_writes, data_writes, meta_writes;
     uint64_t hottest, hottest_data, hottest_meta;
     uint64_t links_writes, hottest_links;
+    uint64_t leveling_writes, hottest_leveling;
 } nv_wear_now;
 int nv_wear_now_get(nv_device *d, nv_wear_now *out);
+
+/* ---- sim only: wear-out (nv_config.endurance) and leveling ------------- *
+ *
+ * A store that would take a cell past its endurance does not change that
+ * cell's bytes (stuck at its old contents; the rest of the store lands), the
+ * cell is marked failed, the failure is recorded with the event stamp the
+ * caller last set (nv_event_stamp; 0 until then) and the calling thread
+ * slot's simulated ns, the registered callback gets the device offset of the
+ * failed line (logical: what the caller addressed) and the cell index
+ * (physical), and the store returns NV_EWORN. A store to a failed cell fails
+ * again the same way (counted in failed_writes, the callback fires again).
+ * A gap move can fail a cell too (its failure has no caller to answer). */
+typedef void (*nv_failure_fn)(void *ctx, uint64_t line_off, uint64_t cell);
+int nv_on_failure(nv_device *d, nv_failure_fn fn, void *ctx);
+void nv_event_stamp(nv_device *d, uint64_t event);
+
+typedef struct nv_failure {
+    uint64_t cell;           /* physical cell index */
+    uint64_t line_off;       /* logical device offset of its line */
+    uint64_t event;          /* the stamp when it failed */
+    double sim_ns;           /* the failing thread slot's simulated time */
+} nv_failure;
+typedef struct nv_wearout {
+    uint64_t failed_cells;   /* distinct cells failed */
+    uint64_t failed_writes;  /* stores (and gap moves) that hit a failed cell */
+    bool any;                /* a cell has failed: first is set */
+    nv_failure first;
+    uint64_t gap_moves;      /* start-gap: gap moves so far */
+    uint64_t start, gap;     /* start-gap: the registers now */
+    uint64_t lines;          /* start-gap: N logical lines (N+1 physical) */
+} nv_wearout;
+int nv_wearout_get(nv_device *d, nv_wearout *out);
+/* The distinct cell failures in the order they happened: copies up to max of
+ * them from the i-th on into out, and the number copied into *n. */
+int nv_failures_get(nv_device *d, uint64_t from, nv_failure *out, uint64_t max, uint64_t *n);
+/* The physical line of logical line `line` now (identity without leveling),
+ * and the endurance of a cell (UINT64_MAX: none). For tests and reports. */
+uint64_t nv_level_map(nv_device *d, uint64_t line);
+uint64_t nv_cell_endurance(nv_device *d, uint64_t cell);
 
 /* Simulated time charged by one thread slot. Each OS thread gets its own slot
  * on first use; a replay engine that interleaves logical threads on one OS
