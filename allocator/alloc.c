@@ -379,6 +379,78 @@ static uint64_t next_pow2(uint64_t x)
     return p;
 }
 
+/* A pooled arena of `need` bytes (grow lock held), unlinked from the pool.
+ * wear-aware takes the one allocated fewest times, and only if that is below
+ * the ceiling (*hot: arenas of that size wait there, all at or above it);
+ * the other policies the first one. */
+static pma_arena *pool_take(pma_heap *h, uint64_t need, uint32_t ceiling, bool *hot)
+{
+    bool wear = h->cfg.policy == PMA_WEAR_AWARE;
+    pma_arena **best = NULL;
+    uint64_t least = UINT64_MAX;
+    for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next) {
+        if ((*pp)->size != need)
+            continue;
+        uint64_t n = atomic_load_explicit(&(*pp)->allocs_total, memory_order_relaxed);
+        if (!wear) {
+            best = pp;
+            break;
+        }
+        if (n < least) {
+            least = n;
+            best = pp;
+        }
+    }
+    *hot = false;
+    if (best && wear && least >= ceiling) {
+        *hot = true;
+        return NULL;
+    }
+    pma_arena *a = best ? *best : NULL;
+    if (a)
+        *best = a->pool_next;
+    return a;
+}
+
+/* A large object's arena: one from the pool, else new device space. Under
+ * wear-aware large objects follow the small classes' rule, over whole
+ * arenas (an arena's allocation count is its blocks' estimate): a pooled
+ * arena below the ceiling, else a new one while the heap stays inside
+ * wear_spread_percent of the device, else the ceiling rises a step and the
+ * pool is looked at again. With no pooled arena of the size at all the heap
+ * grows as far as the device allows, as under the other policies. The object
+ * always starts at the arena's data area (no rotation inside the arena: gc's
+ * trace and the object word of intent and log find it there). */
+static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
+{
+    for (;;) {
+        pthread_mutex_lock(&h->grow);
+        uint32_t ceiling = atomic_load_explicit(&h->wear_ceiling, memory_order_relaxed);
+        bool hot;
+        pma_arena *a = pool_take(h, need, ceiling, &hot);
+        int rc = 0;
+        if (!a) {
+            uint64_t off;
+            rc = pma_heap_alloc_space(h, need, &off);
+            if (rc == 0 && hot && off + need > nv_size(h->dev) / 100 * h->cfg.wear_spread_percent)
+                rc = PMA_ENOMEM;           /* past the spread: reuse before growing */
+            if (rc == 0)
+                rc = pma_arena_create(h, PMA_CLASS_LARGE, off, need, &a);
+            if (rc == 0)
+                rc = publish(h, a, off + need);
+        }
+        pthread_mutex_unlock(&h->grow);
+        if (rc == PMA_ENOMEM && hot) {
+            /* From the ceiling seen: two threads that both ran out raise it once. */
+            atomic_compare_exchange_strong_explicit(&h->wear_ceiling, &ceiling, ceiling + 1,
+                                                    memory_order_relaxed, memory_order_relaxed);
+            continue;
+        }
+        *out = rc ? NULL : a;
+        return rc;
+    }
+}
+
 static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padded)
 {
     uint64_t hdr = (sizeof(pma_arena_header) + h->q - 1) / h->q * h->q;
@@ -386,24 +458,7 @@ static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padd
         hdr = sizeof(pma_arena_header);
     uint64_t need = next_pow2(hdr + padded);
     pma_arena *a = NULL;
-    pthread_mutex_lock(&h->grow);
-    for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next) {
-        if ((*pp)->size == need) {
-            a = *pp;
-            *pp = a->pool_next;
-            break;
-        }
-    }
-    int rc = 0;
-    if (!a) {
-        uint64_t off;
-        rc = pma_heap_alloc_space(h, need, &off);
-        if (rc == 0)
-            rc = pma_arena_create(h, PMA_CLASS_LARGE, off, need, &a);
-        if (rc == 0)
-            rc = publish(h, a, off + need);
-    }
-    pthread_mutex_unlock(&h->grow);
+    int rc = large_arena(h, need, &a);
     if (rc)
         return fail(h, rc);
     pma_spin_lock(&a->lock);
@@ -459,6 +514,9 @@ static inline int op_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, bool all
         return 0;                           /* dram, gc: nothing to store */
     return alloc ? h->po->alloc(h, tc, a, u, n) : h->po->free(h, tc, a, u, n);
 }
+
+int pma_op_begin(pma_heap *h, pma_tcache *tc) { return op_begin(h, tc); }
+void pma_op_end(pma_heap *h, pma_tcache *tc) { op_end(h, tc); }
 
 static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint64_t padded)
 {
@@ -524,7 +582,7 @@ void *pma_get_mem(pma_heap *h, size_t size)
 }
 
 /* The arena and unit of ptr, or an error; no lock taken. */
-static int locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit)
+int pma_locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit)
 {
     const unsigned char *p = ptr, *base = nv_base(h->dev);
     if (!ptr || p < base + h->arena_base || p >= base + nv_size(h->dev))
@@ -632,7 +690,7 @@ int pma_return_mem(pma_heap *h, void *ptr)
         return PMA_EINVAL;
     pma_arena *a;
     uint32_t u;
-    int rc = locate(h, ptr, &a, &u);
+    int rc = pma_locate(h, ptr, &a, &u);
     if (rc)
         return bad_free(h, rc);
     pma_tcache *tc = pma_tc_get(h);
@@ -654,7 +712,7 @@ size_t pma_usable_size(pma_heap *h, const void *ptr)
 {
     pma_arena *a;
     uint32_t u;
-    if (!h || locate(h, ptr, &a, &u) != 0)
+    if (!h || pma_locate(h, ptr, &a, &u) != 0)
         return 0;
     if (a->large) {
         pma_spin_lock(&a->lock);

@@ -484,3 +484,15 @@ int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, ui
     }
     return 0;
 }
+
+int pma_arena_large_resize(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t requested)
+{
+    if (requested != a->requested && h->persistent && h->po->large_words) {
+        if (pma_arena_slot_persist(h, tc, a, pma_object_pack(true, a->log_seq, requested), NV_META_HEADER))
+            return PMA_EDEVICE;
+        a->log_seq = pma_object_next_seq(a->log_seq);
+    }
+    a->requested = requested;
+    a->allocated = round_up(requested, h->q);
+    return 0;
+}

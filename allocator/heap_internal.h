@@ -290,10 +290,20 @@ int pma_arena_slot_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t w
 /* The latest object word of a large arena's header (0: none), and its slot. */
 int pma_large_latest(const pma_arena_header *hd, uint64_t *word);
 int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested);
+/* A live large object's new size in its arena (realloc in place): the object
+ * word stores it (intent, log), so open finds the size the program has. */
+int pma_arena_large_resize(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t requested);
 /* Space only: hands units back to the arena (arena lock held). */
 void pma_arena_release_space(pma_heap *h, pma_arena *a, uint32_t first, uint32_t n);
 int pma_arena_dram_alloc(pma_heap *h, pma_arena *a);
 void pma_arena_derive_counters(pma_heap *h, pma_arena *a);
+
+/* alloc.c, for realloc.c: the arena and unit of ptr (PMA_EINVAL when it is
+ * not a possible object start; no lock taken), and the protocol's brackets
+ * round an operation that stores metadata. */
+int pma_locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit);
+int pma_op_begin(pma_heap *h, pma_tcache *tc);
+void pma_op_end(pma_heap *h, pma_tcache *tc);
 
 /* placement.c: the policy's choice of a free run of n units (arena lock held):
  * a unit, PMA_BM_NONE, or PMA_PLACE_HOT */
@@ -304,6 +314,11 @@ void pma_wear_hot_reset(void);
 uint32_t pma_wear_hot_ceiling(void);
 /* wear-aware: a run was freed (arena lock held) */
 void pma_wear_note_free(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
+
+/* wear-aware realloc in place (arena lock held): true, counting one more
+ * allocation of each block, when every block of [u, u + n) is below the
+ * ceiling, as placement would require of a new object there; else false. */
+bool pma_wear_keep(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
 
 /* list.c: class free lists */
 void pma_list_push(pma_heap *h, pma_class *c, pma_arena *a);

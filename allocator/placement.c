@@ -123,6 +123,17 @@ void pma_wear_note_free(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n)
         }
 }
 
+bool pma_wear_keep(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n)
+{
+    uint32_t ceiling = atomic_load_explicit(&h->wear_ceiling, memory_order_relaxed);
+    if (!a->wear || last_hot_block(h, a, u, n, ceiling) >= 0)
+        return false;
+    uint64_t b1 = block_of(h, (uint64_t)u + n - 1);
+    for (uint64_t b = block_of(h, u); b <= b1; b++)
+        a->wear[b]++;
+    return true;
+}
+
 uint32_t pma_place(pma_heap *h, pma_arena *a, uint32_t n)
 {
     /* Fixed slots (gc): starts at multiples of the slot, whatever the policy. */

@@ -155,23 +155,36 @@ static void run_event(replay *rp, const tr_event *e, tr_obj *o, tr_obj *old, uin
         live_add(rp, -(int64_t)o->size, -1);
         break;
     case TR_REALLOC: {
-        if (!(o->user = do_alloc(rp, e, line)))
+        /* The old object's life ends here: its extra writes come first. */
+        do_free_writes(rp, old);
+        if (e->align > rp->heap_align)
+            rp->misaligned++;
+        unsigned char *p = pma_realloc(rp->h, old->user, e->size ? e->size : 1);
+        if (!p) {
+            char what[160];
+            snprintf(what, sizeof what, "realloc of id %llu to %llu bytes failed", (unsigned long long)e->id,
+                     (unsigned long long)e->size);
+            fail(rp, line, what, pma_last_error());
             return;
+        }
+        o->user = p;
+        bool moved = p != old->user;
         uint64_t keep = old->size < o->size ? old->size : o->size;
-        if (keep) {
-            rp->data_bytes += keep;
-            nv_write(rp->dev, pma_offset(rp->h, o->user), old->user, keep, NV_DATA);
+        if (moved) {
+            /* pma_realloc copied what both objects were asked for (0 bytes
+             * counted as 1, as allocated) as a data write. */
+            uint64_t ob = old->size ? old->size : 1, nb = o->size ? o->size : 1;
+            rp->data_bytes += ob < nb ? ob : nb;
         }
         if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL && o->size > keep)
-            data_write(rp, (unsigned char *)o->user + keep, o->size - keep);
-        if (rp->links && (rc = tr_links_move(rp->links, old, o)) != 0) {
+            data_write(rp, p + keep, o->size - keep);
+        if (rp->links && moved && (rc = tr_links_move(rp->links, old, o)) != 0) {
             fail(rp, line, "linking the reallocated object failed", rc);
             return;
         }
-        do_free_writes(rp, old);
-        if ((rc = pma_return_mem(rp->h, old->user)) != 0) {
-            fail(rp, line, "free of the old object in a realloc failed", rc);
-            return;
+        if (rp->links && !moved) {           /* its entry already names it */
+            o->link = old->link;
+            old->link = 0;
         }
         live_add(rp, (int64_t)o->size - (int64_t)old->size, 0);
         break;

@@ -169,6 +169,31 @@ void pma_open_info_get(pma_heap *heap, pma_open_info *out);
 void *pma_get_mem(pma_heap *heap, size_t size);
 int pma_return_mem(pma_heap *heap, void *ptr);
 
+/* Resizes the object at ptr (PMDK's pmemobj_realloc, C's realloc):
+ *   ptr NULL: pma_get_mem(size). size 0: PMA_EINVAL (free with
+ *   pma_return_mem; a realloc to 0 that frees would be C's ambiguity).
+ *   In place, returning ptr, when size fits the object's usable size
+ *   (pma_usable_size; a shrink keeps the block) and, under wear-aware, the
+ *   block is below the wear ceiling (placement's test for a new object there;
+ *   a worn block moves even when the new size fits).
+ *   Else a new object: min(old requested size, size) bytes are copied to it
+ *   through the device (a data write), then the old one is freed; returns
+ *   the new pointer.
+ * On failure returns NULL (pma_last_error says why: PMA_EINVAL or
+ * PMA_EDOUBLE for a pointer that is not a live object, PMA_ENOMEM, ...) and
+ * the old object is untouched, still live, contents and all.
+ * Crashes: the copy is the caller's data and is not made durable here (flush
+ * it, as any data write). With intent and log the new object is durably live
+ * when its get returns and the old durably free when its return does: a
+ * crash in between leaves both live (the program's root still names one of
+ * them; the other is a leak that its own references decide about). An in-place
+ * size change of a large object is one durable object-word store. Under gc
+ * nothing is stored: the old object is freed before pma_realloc returns, so
+ * the caller must relink (store the new pointer where the old one was
+ * reachable from the root) before it relies on the new object surviving a
+ * crash; until then recovery finds the old one, still linked, live again. */
+void *pma_realloc(pma_heap *heap, void *ptr, size_t size);
+
 /* Bytes usable at ptr (the padded size), or 0 if ptr is not a live object. */
 size_t pma_usable_size(pma_heap *heap, const void *ptr);
 

@@ -14,8 +14,9 @@
  * have none: on_alloc "full" writes the whole object once when it is
  * allocated, and extra_writes more full writes happen during its life (before
  * its free). The bytes written are seeded pseudo-random (or zeros), so the dcw
- * model sees realistic change. A realloc copies the old contents (a data
- * write of the smaller size) and, with on_alloc full, writes the new tail.
+ * model sees realistic change. A realloc is pma_realloc: in place it copies
+ * nothing; when it moves, it copies the old contents (a data write of the
+ * smaller size); either way, with on_alloc full, the new tail is written.
  * Reads are charged through nv_read. Alignment requests above the heap's own
  * (max(G, A)) cannot be honoured and are counted, not failed.
  *
