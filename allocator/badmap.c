@@ -28,7 +28,8 @@
  * only appends to a pending list (bad_lock, a leaf). The next get, return,
  * stats or close takes the list (pma_badmap_poll: one relaxed load when
  * nothing is pending). A crash before that loses the news, not the cell:
- * the device reports the line again at its next store.
+ * pma_init and pma_open read the device's own list of failed lines (sim:
+ * nv_failures_get; a real device keeps a bad-block list) into the map.
  *
  * Limit: a failure names one line (its logical offset); with cells or media
  * lines wider than 64 bytes only that 64-byte line is retired.
@@ -45,6 +46,8 @@ uint64_t pma_badmap_bytes(uint64_t device_size)
     uint64_t lines = device_size / PMA_LINE;
     return round_up((lines + 31) / 32 * 8, PMA_ARENA_ALIGN);
 }
+
+static bool map_mark(pma_heap *h, uint64_t li, bool retired);
 
 static void on_failure(void *ctx, uint64_t line_off, uint64_t cell)
 {
@@ -98,6 +101,14 @@ int pma_badmap_attach(pma_heap *h, uint64_t off, uint64_t device_size, bool load
             return PMA_EDEVICE;
     }
     nv_on_failure(h->dev, on_failure, h);     /* NV_ENOTSUP: a device whose cells never fail */
+    /* The device's own list of failed lines (sim; a real one's bad-block
+     * list): what a crash kept the map from storing is found again. */
+    nv_failure f[256];
+    uint64_t got = 0;
+    for (uint64_t from = 0; nv_failures_get(h->dev, from, f, 256, &got) == 0 && got; from += got)
+        for (uint64_t i = 0; i < got; i++)
+            if (f[i].line_off / PMA_LINE < h->bm_lines)
+                map_mark(h, f[i].line_off / PMA_LINE, false);
     return 0;
 }
 
