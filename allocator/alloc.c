@@ -493,6 +493,7 @@ static inline bool is_log(const pma_heap *h) { return h->po == &pma_persist_log;
 
 static inline int op_begin(pma_heap *h, pma_tcache *tc)
 {
+    pma_badmap_poll(h);          /* failures the device reported: retire their blocks */
     if (is_log(h))
         return pma_log_begin(h, tc);
     return h->po && h->po->begin ? h->po->begin(h, tc) : 0;
@@ -524,9 +525,20 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
     uint64_t bytes = (uint64_t)n << h->g_shift;
     unsigned bin = pma_tc_bin_of(padded);
     pma_tentry e;
-    if (pma_tc_pop(tc, bin, n, &e)) {
-        pma_count(&tc->ct.hits, 1);
+    bool hit;
+    while ((hit = pma_tc_pop(tc, bin, n, &e))) {
         pma_count(&tc->cached_bytes, -bytes);
+        if (!atomic_load_explicit(&e.a->nbad, memory_order_relaxed))
+            break;
+        pma_spin_lock(&e.a->lock);
+        bool worn = pma_badmap_block_bad(e.a, e.u, n);
+        pma_spin_unlock(&e.a->lock);
+        if (!worn)
+            break;
+        pma_tc_release_block(h, e.a, e.u, n);     /* a failed line: retired, not handed out */
+    }
+    if (hit) {
+        pma_count(&tc->ct.hits, 1);
     } else {
         pma_count(&tc->ct.misses, 1);
         int rc = refill(h, tc, cls, bin, n, &e);
@@ -632,8 +644,12 @@ static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
     pma_count(&tc->ct.requested, -requested);
     pma_count(&tc->ct.allocated, -allocated);
     pthread_mutex_lock(&h->grow);
-    a->pool_next = h->pool_large;
-    h->pool_large = a;
+    if (atomic_load(&a->bad_large)) {
+        pma_badmap_retire_large(h, a);      /* a failed line: never pooled again */
+    } else {
+        a->pool_next = h->pool_large;
+        h->pool_large = a;
+    }
     pthread_mutex_unlock(&h->grow);
     return 0;
 }
@@ -672,6 +688,15 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
     if (!h->tc_on) {
         pma_tc_release_block(h, a, u, n);
         return 0;
+    }
+    if (atomic_load_explicit(&a->nbad, memory_order_relaxed)) {
+        pma_spin_lock(&a->lock);
+        bool worn = pma_badmap_block_bad(a, u, n);
+        pma_spin_unlock(&a->lock);
+        if (worn) {                 /* not cached: its failed units are retired */
+            pma_tc_release_block(h, a, u, n);
+            return 0;
+        }
     }
     unsigned bin = pma_tc_bin_of(bytes);
     pma_tbin *b = &tc->bin[bin];

@@ -134,6 +134,8 @@ void pma_arena_free_dram(pma_heap *h, pma_arena *a)
     pma_ri_free(&a->ri);
     free(a->start);
     free(a->dimg);
+    free(a->bad);
+    free(a->ret);
     free((void *)a->ck_mark[0]);
     free((void *)a->ck_mark[1]);
     if (a->units) {
@@ -440,6 +442,9 @@ void pma_arena_release_space(pma_heap *h, pma_arena *a, uint32_t first, uint32_t
     if (first < a->first_free)
         a->first_free = first;
     a->no_run = 0;
+    /* Units covering a failed line stay out of use (badmap.c). */
+    if (atomic_load_explicit(&a->nbad, memory_order_relaxed))
+        pma_badmap_retire_freed(h, a, first, n);
 }
 
 int pma_arena_slot_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t w, nv_tag tag)

@@ -79,6 +79,18 @@ static int check_small(pma_heap *h, pma_arena *a, char *msg, size_t len)
             return bad(msg, len, "arena @%llu: live object at %u: length %u, block %u",
                        (unsigned long long)at, s, pma_slot_n(sl), pma_arena_object_units(a, s));
     }
+    if (a->ret) {
+        for (uint32_t u = pma_bm_next_one(a->ret, 0, a->units); u < a->units;
+             u = pma_bm_next_one(a->ret, u + 1, a->units))
+            if (!pma_bm_get(a->alloc, u) || !pma_bm_get(a->bad, u))
+                return bad(msg, len, "arena @%llu: retired unit %u is free or not bad", (unsigned long long)at, u);
+        for (uint32_t s = 0; s < a->units; s += a->stride) {
+            const pma_slot *sl = &a->slot[s >> a->stride_shift];
+            if (pma_slot_live(sl) && pma_bm_next_one(a->ret, s, s + pma_slot_n(sl)) < s + pma_slot_n(sl))
+                return bad(msg, len, "arena @%llu: live object at %u holds a retired unit",
+                           (unsigned long long)at, s);
+        }
+    }
     if (h->po) {
         int rc = h->po->check(h, a, msg, len);
         if (rc)
@@ -138,7 +150,7 @@ static int check_lists(pma_heap *h, char *msg, size_t len)
         return bad(msg, len, "%llu arenas flagged on a list, %llu found on lists",
                    (unsigned long long)flagged, (unsigned long long)on_lists);
     for (pma_arena *a = h->pool_large; a; a = a->pool_next)
-        if (!a->in_pool || !a->large || a->live_large)
+        if (!a->in_pool || !a->large || a->live_large || a->retired_large)
             return bad(msg, len, "large pool: arena @%llu live or not large", (unsigned long long)a->off);
     return 0;
 }
@@ -152,7 +164,7 @@ static int check_caches(pma_heap *h, char *msg, size_t len)
     for (pma_arena *a = h->first; a; a = a->all_next) {
         if (a->large)
             continue;
-        blocks += a->objects;
+        blocks += a->objects - a->retired_runs;     /* retired blocks: neither live nor cached */
         for (uint32_t s = 0; s < a->units; s += a->stride)
             live += pma_slot_live(&a->slot[s >> a->stride_shift]);
     }

@@ -155,6 +155,8 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
     pthread_mutex_init(&h->grow, NULL);
     pthread_mutex_init(&h->tc_lock, NULL);
     pthread_mutex_init(&h->ckpt, NULL);
+    pthread_mutex_init(&h->bad_lock, NULL);
+    pthread_mutex_init(&h->bm_lock, NULL);
     for (int c = 0; c < PMA_CLASSES; c++) {
         pthread_mutex_init(&h->cls[c].lock, NULL);
         pthread_cond_init(&h->cls[c].created, NULL);
@@ -178,12 +180,15 @@ static void heap_free(pma_heap *h)
     pma_tc_detach_all(h);
     if (h->po)
         h->po->detach(h);
+    pma_badmap_detach(h);
     for (pma_arena *a = h->first, *n; a; a = n) {
         n = a->all_next;
         pma_arena_free_dram(h, a);
     }
     pthread_mutex_destroy(&h->tc_lock);
     pthread_mutex_destroy(&h->ckpt);
+    pthread_mutex_destroy(&h->bad_lock);
+    pthread_mutex_destroy(&h->bm_lock);
     for (int c = 0; c < PMA_CLASSES; c++) {
         pthread_mutex_destroy(&h->cls[c].lock);
         pthread_cond_destroy(&h->cls[c].created);
@@ -197,6 +202,8 @@ void pma_destroy(pma_heap *h)
 {
     if (!h)
         return;
+    if (h->usable)
+        pma_badmap_poll(h);         /* failures not yet taken reach the map */
     if (h->usable && h->po && h->po->close) {
         /* Cached blocks are not live: they are free in what close stores. */
         h->po->close(h);
@@ -232,6 +239,12 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
         nv_persist(dev, 0, 8);
         if (rc == 0)
             rc = h->po->format(h);
+        /* The bad-block map follows the header and the log region. */
+        uint64_t bm_off = PMA_HEAP_HEADER_SIZE + h->log_bytes, bm_bytes = pma_badmap_bytes(nv_size(dev));
+        if (rc == 0 && bm_off + bm_bytes + PMA_ARENA_ALIGN > nv_size(dev))
+            rc = PMA_ENOMEM;
+        if (rc == 0)
+            rc = pma_badmap_format(h, bm_off, nv_size(dev));
         if (rc) {
             pma_destroy(h);
             return rc;
@@ -249,7 +262,7 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
         hd.device_size = nv_size(dev);
         hd.persistence = (uint8_t)cfg->persistence;
         hd.log_kib = (uint32_t)(h->log_bytes / 1024);
-        hd.hwm = PMA_HEAP_HEADER_SIZE + h->log_bytes;
+        hd.hwm = bm_off + bm_bytes;
         hd.log_epoch = 1;
         hd.magic = PMA_HEAP_MAGIC;
         hd.checksum = pma_checksum(&hd, offsetof(pma_heap_header, checksum));
@@ -262,11 +275,18 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
         nv_persist(dev, 0, 8);
         if (rc == 0)
             rc = h->po->attach(h);
+        if (rc == 0) {
+            h->arena_base = bm_off + bm_bytes;
+            rc = pma_badmap_attach(h, bm_off, nv_size(dev), false);
+        }
         if (rc) {
             pma_destroy(h);
             return rc;
         }
         h->hwm = h->arena_base;
+    } else if (pma_badmap_attach(h, 0, nv_size(dev), false) != 0) {
+        pma_destroy(h);
+        return PMA_ENOMEM;
     }
     h->info.how = "init";
     h->usable = true;
@@ -297,6 +317,8 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
     const pma_heap_header *hd = nv_base(dev);
     if (hd->magic != PMA_HEAP_MAGIC)
         return PMA_ENOHEAP;
+    if (hd->version == 1)
+        return PMA_ENOTSUP;         /* made before the bad-block map: refused, not misread */
     if (hd->version != PMA_LAYOUT_VERSION ||
         hd->checksum != pma_checksum(hd, offsetof(pma_heap_header, checksum)))
         return PMA_ECORRUPT;
@@ -317,6 +339,14 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
     h->root = hd->root;
     h->open_opts = opts;
     int rc = h->po->attach(h);
+    if (rc == 0) {
+        uint64_t bm_off = h->arena_base;
+        h->arena_base += pma_badmap_bytes(hd->device_size);
+        if (h->arena_base > h->hwm)
+            rc = PMA_ECORRUPT;
+        else
+            rc = pma_badmap_attach(h, bm_off, hd->device_size, true);
+    }
     if (rc == 0 && (h->hwm < h->arena_base || (h->root && h->root < h->arena_base)))
         rc = PMA_ECORRUPT;
     for (uint64_t off = h->arena_base; rc == 0 && off < h->hwm;) {
@@ -339,11 +369,14 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
         pma_count(&h->retired.allocated, a->allocated);
         pma_count(&h->retired.requested, a->large ? a->requested : a->allocated);
     }
+    /* What the bad-block map holds is retired again (not live: after the
+     * counters above took the live set). */
+    pma_badmap_apply(h);
     /* Rebuild the DRAM indexes: lists of arenas with room, the pools. */
     for (pma_arena *a = h->first; a; a = a->all_next) {
         int c = atomic_load(&a->cls);
         if (a->large) {
-            if (!a->live_large) {
+            if (!a->live_large && !a->retired_large) {
                 a->in_pool = true;
                 a->pool_next = h->pool_large;
                 h->pool_large = a;
@@ -359,7 +392,7 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
     if (!h->info.how)
         h->info.how = h->po->name;
     for (pma_arena *a = h->first; a; a = a->all_next)
-        h->info.live_objects += a->objects;
+        h->info.live_objects += a->objects - a->retired_runs;
     h->info.wall_s = now_s() - t0;
     h->usable = true;
     *heap = h;
@@ -459,6 +492,7 @@ void *pma_root(pma_heap *h)
 int pma_stats(pma_heap *h, pma_heap_stats *s)
 {
     memset(s, 0, sizeof *s);
+    pma_badmap_poll(h);
     pma_tcounters t;
     pthread_mutex_lock(&h->tc_lock);
     pma_tc_sum(h, &t, &s->cached_bytes);
@@ -506,6 +540,11 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     s->failed_allocs = atomic_load(&h->failed_allocs);
     s->bad_frees = atomic_load(&h->bad_frees);
     s->list_store_failures = atomic_load(&h->list_store_failures);
+    s->retired_blocks = atomic_load(&h->retired_blocks);
+    s->retired_bytes = atomic_load(&h->retired_bytes);
+    s->failed_lines = atomic_load(&h->failed_lines);
+    s->meta_failed_lines = atomic_load(&h->meta_failed_lines);
+    s->badmap_store_failures = atomic_load(&h->bm_store_failures);
     return 0;
 }
 

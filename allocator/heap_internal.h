@@ -129,6 +129,16 @@ typedef struct pma_arena {
     _Atomic uint64_t *ck_mark[2];
     _Atomic bool ck_any[2];
     struct pma_arena *pool_next;
+    /* retirement (badmap.c): small arenas: units that cover a failed line
+     * (bad, a whole stride or slot each) and those of them retired: held in
+     * the space bitmaps as blocks of their own that no object lives in
+     * (arena lock); large arenas: a failed line in the data area, and the
+     * arena retired (never pooled again: grow lock) */
+    uint64_t *bad, *ret;
+    _Atomic uint32_t nbad;           /* bad units (read without the lock: 0 is the common case) */
+    uint32_t retired_runs;
+    _Atomic bool bad_large;
+    bool retired_large;
 } pma_arena;
 
 typedef struct pma_class {
@@ -204,6 +214,19 @@ struct pma_heap {
     _Atomic uint64_t checkpoints, log_wraps;
     uint64_t *ck_scratch;            /* checkpoint image buffer */
     size_t ck_scratch_words;
+    /* bad-block map (badmap.c). Failures the device reports wait in a
+     * pending list (bad_lock, a leaf: the callback runs inside a store,
+     * perhaps under an arena lock) until the next get, return or stats
+     * takes them; the map image (2 bits a line: failed, retired) and its
+     * device region change under bm_lock, a leaf taken under arena locks. */
+    pthread_mutex_t bad_lock, bm_lock;
+    uint64_t *bad_pend;
+    size_t bad_npend, bad_cap;
+    _Atomic bool bad_pending;
+    _Atomic uint64_t bad_lost;       /* failures not recorded: no host memory for the list */
+    uint64_t *bm;                    /* the map image (NULL: not made) */
+    uint64_t bm_off, bm_bytes, bm_lines;   /* device region (bm_bytes 0: dram metadata) */
+    _Atomic uint64_t retired_blocks, retired_bytes, failed_lines, meta_failed_lines, bm_store_failures;
 };
 
 /* allocs_total changes only under the arena lock; lafo reads it without one.
@@ -319,6 +342,30 @@ void pma_wear_note_free(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n)
  * allocation of each block, when every block of [u, u + n) is below the
  * ceiling, as placement would require of a new object there; else false. */
 bool pma_wear_keep(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
+
+/* badmap.c: the bad-block map (see there) */
+uint64_t pma_badmap_bytes(uint64_t device_size);
+int pma_badmap_format(pma_heap *h, uint64_t off, uint64_t device_size);
+int pma_badmap_attach(pma_heap *h, uint64_t off, uint64_t device_size, bool load);
+void pma_badmap_detach(pma_heap *h);
+/* Takes the pending failures (no lock held). */
+void pma_badmap_drain(pma_heap *h);
+static inline void pma_badmap_poll(pma_heap *h)
+{
+    if (atomic_load_explicit(&h->bad_pending, memory_order_relaxed))
+        pma_badmap_drain(h);
+}
+/* pma_open, after recovery: what the map holds is retired again. */
+void pma_badmap_apply(pma_heap *h);
+/* gc trace: the object at [off, off + bytes) holds a retired line. */
+bool pma_badmap_retired(const pma_heap *h, uint64_t off, uint64_t bytes);
+/* [u, u + n) of a small arena holds a bad unit (arena lock held). */
+bool pma_badmap_block_bad(const pma_arena *a, uint32_t u, uint32_t n);
+/* After [u, u + n) went back to the arena's space: its bad groups retired
+ * (arena lock held). */
+void pma_badmap_retire_freed(pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
+/* A freed large arena with a failed line (grow lock held): retired. */
+void pma_badmap_retire_large(pma_heap *h, pma_arena *a);
 
 /* list.c: class free lists */
 void pma_list_push(pma_heap *h, pma_class *c, pma_arena *a);

@@ -9,6 +9,8 @@
  *   4096 ..              persistence "log" only: the log region (log_kib KiB)
  *                        (gc: nothing; small arenas hold fixed slots of their
  *                        class's size, so object starts follow from the class)
+ *   .. arena base        the bad-block map: 2 bits per 64-byte line of the
+ *                        device (failed, retired), 4 KiB-rounded (badmap.c)
  *   arena base .. hwm    arenas, each 4 KiB-aligned, laid end to end
  *
  * Arena (small classes):
@@ -32,7 +34,7 @@
 
 #define PMA_HEAP_MAGIC 0x50454548414d5050ull    /* "PPMAHEEP" */
 #define PMA_ARENA_MAGIC 0x414e455241414d50ull   /* "PMAARENA" */
-#define PMA_LAYOUT_VERSION 1u
+#define PMA_LAYOUT_VERSION 2u          /* 2: the bad-block map region */
 #define PMA_HEAP_HEADER_SIZE 4096u
 #define PMA_ARENA_ALIGN 4096u
 #define PMA_LINE 64u

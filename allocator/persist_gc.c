@@ -105,13 +105,18 @@ static bool mark(pma_tracer *t, uint64_t off)
     pma_arena *a = object_at(t->h, off, &u);
     if (!a)
         return false;
+    /* A retired block is not an object: a reference to it is stale. */
     if (a->large) {
         if (a->live_large)
             return true;
+        if (pma_badmap_retired(t->h, a->data, a->capacity))
+            return false;
         a->live_large = true;
     } else {
         if (pma_bm_get(a->start, u))
             return true;
+        if (pma_badmap_retired(t->h, off, (uint64_t)pma_slot_units(t->h, atomic_load(&a->cls)) << t->h->g_shift))
+            return false;
         pma_bm_set_range(a->start, u, 1);
         pma_bm_set_range(a->alloc, u, pma_slot_units(t->h, atomic_load(&a->cls)));
     }

@@ -21,7 +21,7 @@ static const nv_latency preset_latency[NV_PRESETS] = {
     [NV_PRESET_RERAM] = {.read_ns = 20, .write_ns = 100, .flush_ns = 30, .fence_ns = 20},
 };
 static const char *const preset_names[NV_PRESETS] = {"optane", "pcm", "sttram", "reram"};
-static const char *const tag_names[NV_TAGS] = {"data", "bitmap", "header", "list", "root", "log", "links", "leveling"};
+static const char *const tag_names[NV_TAGS] = {"data", "bitmap", "header", "list", "root", "log", "badmap", "links", "leveling"};
 static const char *const kind_names[] = {"sim", "dram", "file"};
 static const char *const model_names[] = {"line", "dcw"};
 

@@ -59,6 +59,7 @@ typedef enum nv_tag {
     NV_META_LIST,
     NV_META_ROOT,
     NV_META_LOG,
+    NV_META_BADMAP,    /* the allocator's persistent bad-block map (retired lines) */
     NV_LINKS,          /* the application's reachability links (not metadata) */
     NV_LEVELING,       /* the device's own wear leveling (Start-Gap's gap
                           moves): never issued by callers, counted apart */

@@ -124,7 +124,8 @@ int pma_last_error(void);
 int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg);
 /* Finds the heap on dev again, rebuilding DRAM state and repairing what a crash
  * left half done. PMA_ENOHEAP when there is none (or it was made with
- * metadata "dram"). */
+ * metadata "dram"); PMA_ENOTSUP for a heap of layout version 1 (made before
+ * the bad-block map). Blocks the persistent bad-block map names stay retired. */
 int pma_open(pma_heap **heap, nv_device *dev);
 /* Closes the heap cleanly and releases DRAM state; the device keeps the
  * heap. Under gc this stores the live set (a clean reopen needs no trace). */
@@ -237,6 +238,11 @@ typedef struct pma_heap_stats {
     /* worn-out device lines (nv_on_failure) the heap has retired: never
      * handed out again, recorded in its persistent bad-block map */
     uint64_t retired_blocks, retired_bytes;
+    /* distinct failed lines the heap knows of (its map), those of them in
+     * metadata (headers, bitmaps, log, the map: recorded, not retired; the
+     * operation whose store did not land failed with PMA_EDEVICE), and map
+     * stores the device refused (the DRAM map still holds them) */
+    uint64_t failed_lines, meta_failed_lines, badmap_store_failures;
 } pma_heap_stats;
 
 /* A consistent snapshot (takes every lock briefly). */
