@@ -49,7 +49,26 @@ static int read_replay(cfg_experiment *x, const json_t *obj, char *err, size_t e
             x->sample_auto = false;
         }
     }
+    if ((v = json_object_get(obj, "repeat"))) {
+        if (json_is_string(v) && strcmp(json_string_value(v), "until-failure") == 0)
+            x->replay.repeat = 0;
+        else if (cfg_u64(v, &x->replay.repeat, UINT64_MAX >> 1, "replay.repeat", err, errlen) != 0 ||
+                 x->replay.repeat == 0)
+            return cfg_fail(err, errlen, "replay.repeat: expected \"until-failure\" or a number of passes >= 1");
+    }
     return cfg_replay_links(json_object_get(obj, "links"), &x->replay, err, errlen);
+}
+
+/* "until-failure" needs cells that fail: else it would only stop at
+ * replay.max_passes. */
+static int check_repeat(const cfg_experiment *x, char *err, size_t errlen)
+{
+    if (x->replay.repeat != 0)
+        return 0;
+    if (x->device.kind != NV_KIND_SIM || x->device.endurance.kind == NV_ENDURANCE_NONE)
+        return cfg_fail(err, errlen, "replay.repeat: \"until-failure\" needs device.kind \"sim\" with "
+                        "device.endurance set (cells that fail)");
+    return 0;
 }
 
 static bool readable(const char *p) { return access(p, R_OK) == 0; }
@@ -151,6 +170,8 @@ int cfg_experiment_from_json(cfg_experiment *x, json_t *root, const char *path, 
         return rc;
     if ((rc = cfg_endurance_reconcile(x, v && json_object_get(v, "endurance"), err, errlen)))
         return rc;
+    if ((rc = check_repeat(x, err, errlen)))
+        return rc;
     if ((v = json_object_get(root, "sweep")) && !json_is_object(v))
         return cfg_fail(err, errlen, "sweep: expected an object mapping config paths to lists of values");
     return read_trace(x, json_object_get(root, "trace"), err, errlen);
@@ -246,11 +267,13 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
         "wear_spread_percent", (int)x->allocator.wear_spread_percent,
         "persistence", pma_persistence_name(x->allocator.persistence), "log_kib", (int)x->allocator.log_kib));
     json_t *se = x->sample_auto ? json_string("auto") : json_integer((json_int_t)x->replay.sample_every);
-    json_object_set_new(o, "replay", json_pack("{s:s, s:s, s:i, s:s, s:o, s:I, s:o}",
+    json_t *rep = x->replay.repeat ? json_integer((json_int_t)x->replay.repeat) : json_string("until-failure");
+    json_object_set_new(o, "replay", json_pack("{s:s, s:s, s:i, s:s, s:o, s:I, s:o, s:o, s:I}",
         "mode", x->replay.mode == TR_CONCURRENT ? "concurrent" : "deterministic",
         "on_alloc", x->replay.on_alloc == TR_ON_ALLOC_NONE ? "none" : "full",
         "extra_writes", (int)x->replay.extra_writes, "data", x->replay.data == TR_DATA_ZERO ? "zero" : "random",
-        "sample_every", se, "seed", (json_int_t)x->replay.seed, "links", cfg_replay_links_json(&x->replay)));
+        "sample_every", se, "seed", (json_int_t)x->replay.seed, "links", cfg_replay_links_json(&x->replay),
+        "repeat", rep, "max_passes", (json_int_t)x->replay.max_passes));
     json_t *t = json_deep_copy(json_object_get(x->root, "trace"));
     json_object_set_new(o, "trace", t);
     if (x->trace_kind == CFG_TRACE_FILE)
@@ -258,6 +281,7 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
     json_object_set_new(o, "analysis", json_pack("{s:{s:f, s:f, s:I}, s:i, s:b}", "endurance",
         "mean", x->endurance.mean, "stddev", x->endurance.stddev, "seed", (json_int_t)x->endurance.seed,
         "histogram_bins", (int)x->hist_bins, "recovery", x->recovery));
+    json_object_set_new(json_object_get(o, "analysis"), "capacity_loss", json_real(x->replay.capacity_loss));
     return o;
 }
 

@@ -129,6 +129,13 @@ const cfg_key cfg_keys[] = {
      .doc = "keep the live objects reachable from the root through a persistent table of device offsets, "
             "its writes counted as links (auto: on exactly when allocator.persistence is gc and metadata is "
             "not dram)"},
+    {"replay", "repeat", CFG_T_CUSTOM, offsetof(tr_replay_config, repeat), .type_text = "integer or string",
+     .range = "a number of passes >= 1, or \"until-failure\" (needs device.endurance)",
+     .doc = "loop the trace (fresh ids each pass; what is live at a pass's end is freed, except after the "
+            "last); until-failure: until analysis.capacity_loss or an allocation fails for lack of good "
+            "space, at most replay.max_passes passes"},
+    {"replay", "max_passes", CFG_T_U64, offsetof(tr_replay_config, max_passes), .imin = 1, .imax = UINT64_MAX >> 1,
+     .doc = "until-failure's safety cap on passes"},
 
     {"trace", "file", CFG_T_CUSTOM, 0, .type_text = "string",
      .range = "a trace file (.jsonl, .jsonl.gz, .pmt); relative to the config file's folder",
@@ -144,6 +151,10 @@ const cfg_key cfg_keys[] = {
     {"analysis", "recovery", CFG_T_BOOL, offsetof(cfg_experiment, recovery),
      .doc = "after the run, simulate a crash and measure the heap's recovery (summary.json's \"recovery\"; "
             "skipped with metadata dram)"},
+    {"analysis", "capacity_loss", CFG_T_NUMBER, offsetof(cfg_experiment, replay) + offsetof(tr_replay_config, capacity_loss),
+     .min = 0, .max = 1, .above_min = true, .range = "a fraction > 0 and <= 1",
+     .doc = "end of life: the run ends once this share of the device's bytes is retired by the allocator "
+            "(worn blocks)"},
     {"analysis.endurance", "mean", CFG_T_NUMBER, offsetof(an_endurance, mean), .min = 0, .max = 1e300,
      .above_min = true, .range = "a number of writes > 0", .doc = "mean writes a cell takes before it fails"},
     {"analysis.endurance", "stddev", CFG_T_NUMBER, offsetof(an_endurance, stddev), .min = 0, .max = 1e300,

@@ -38,6 +38,10 @@ typedef struct run_ctx {
     uint64_t trace_bytes;    /* for the progress bar; 0 when unknown */
     bool progress;
     double t0;
+    /* to open the trace again for each pass (replay.repeat) */
+    const cfg_experiment *x;
+    const run_options *opt;
+    const char *genpath;     /* the generated trace, kept for every pass; "" when none */
 } run_ctx;
 
 double run_ratio(double a, double b) { return b > 0 ? a / b : NAN; }
@@ -119,6 +123,27 @@ static void on_progress(void *ctx, uint64_t events)
     } else {
         fprintf(stderr, "\r%llu events  %.2f M events/s ", (unsigned long long)events, (double)events / t / 1e6);
     }
+}
+
+/* replay.repeat: the next pass reads the same trace afresh (a generated one
+ * is not generated again). */
+static int next_pass(void *ctx, uint64_t pass, tr_reader **r, tr_error *err)
+{
+    (void)pass;
+    run_ctx *c = ctx;
+    const cfg_experiment *x = c->x;
+    tr_reader_close(*r);
+    *r = c->r = NULL;
+    int rc;
+    if (x->trace_kind == CFG_TRACE_EVENTS)
+        rc = tr_reader_open_json(r, x->trace_events, "trace.events", err);
+    else if (x->trace_kind == CFG_TRACE_FILE && c->opt->cache_dir)
+        rc = tr_reader_open_cached(r, x->trace_file, c->opt->cache_dir, err);
+    else
+        rc = tr_reader_open(r, c->genpath[0] ? c->genpath : x->trace_file, err);
+    if (rc == 0)
+        c->r = *r;
+    return rc;
 }
 
 /* ---- the run ---------------------------------------------------------------------- */
@@ -226,7 +251,11 @@ static int measure(run_result *m, run_ctx *c)
     m->utilization = nut ? ut / (double)nut : NAN;
     m->lifetime_s = NAN;
     pma_stats(m->h, &m->hs);
-    return m->sim ? run_measure_wear(m) : EXP_OK;
+    if (m->sim) {
+        int rc = run_measure_wear(m);
+        return rc ? rc : run_lifetime_measure(m);
+    }
+    return EXP_OK;
 }
 
 int run_experiment(const cfg_experiment *x, const char *dir, const run_options *opt)
@@ -268,7 +297,7 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
         status = EXP_FAIL;
         goto out;
     }
-    run_ctx c = {.h = h, .r = r, .adaptive = x->sample_auto, .t0 = now_s()};
+    run_ctx c = {.h = h, .r = r, .adaptive = x->sample_auto, .t0 = now_s(), .x = x, .opt = opt, .genpath = genpath};
     c.every = x->sample_auto ? 1024 : x->replay.sample_every;
     c.progress = !opt->quiet && isatty(2);
     struct stat sb;
@@ -281,12 +310,14 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
     rcfg.sample = on_sample;
     rcfg.progress = on_progress;
     rcfg.ctx = &c;
+    rcfg.next_pass = next_pass;
     take_sample(&c, 0);
     tr_replay_stats st;
     tr_error err = {0};
     char tmpdir[4200] = "";
     int tslot = -1;
     rc = tr_replay(r, h, &rcfg, &st, &err);
+    r = c.r;                 /* the last pass's reader (NULL when reopening failed) */
     if (c.progress)
         fprintf(stderr, "\r%*s\r", 79, "");
     uint64_t total = 0;
@@ -328,6 +359,7 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
     }
     free(c.s);
     free(c.w);
+    tr_replay_stats_free(&st);
     pma_destroy(h);
     nv_close(d);
     tr_reader_close(r);

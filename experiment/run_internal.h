@@ -53,6 +53,7 @@ typedef struct run_result {
     an_wear wear_lev[2];              /* the gap moves' wear, device-wide and touched
                                          (run_wearout.c; before recovery, as wear[]) */
     nv_wearout wo;                    /* failures and gap moves, at the same time */
+    double endurance_sum;             /* every (physical) cell's endurance summed (run_lifetime.c) */
 } run_result;
 
 /* b > 0 ? a / b : NAN */
@@ -78,6 +79,13 @@ json_t *run_summary_json(const run_result *m);
 int run_wearout_measure(run_result *m);
 void run_wearout_json(const run_result *m, json_t *sum);
 void run_wearout_print(const run_result *m);
+
+/* Lifetime to failure (run_lifetime.c): the endurance sum, summary.json's
+ * "lifetime" block, failures.csv and failures.png, and the table's lines. */
+int run_lifetime_measure(run_result *m);
+void run_lifetime_json(const run_result *m, json_t *sum);
+int run_lifetime_files(const run_result *m, const char *dir);
+void run_lifetime_print(const run_result *m);
 
 /* Writes the data files read from the device's cell counters (sim only:
  * wear_hist.csv, heat.csv, heat_kinds.csv, kinds.csv, cells.csv) into dir. */

@@ -153,6 +153,7 @@ int run_write_files(const run_result *m, const char *dir, const run_options *opt
         if (rc)
             status = fail_file(dir, "wear_time.csv", rc);
     }
+    status |= run_lifetime_files(m, dir);
     status |= write_summary(m, dir);
     /* Plots: each PNG beside its script. Without gnuplot the data stays. */
     int (*plots[])(const char *) = {an_plot_frag, an_plot_wear_hist, an_plot_wear_cdf, an_plot_heatmap,

@@ -46,6 +46,7 @@ void run_print(const run_result *m, const char *dir)
                "hot-spot factor", w[0].hotspot, t[0].hotspot, w[0].lifetime_fraction, t[0].lifetime_fraction);
         printf("  %-24s %14.3g ms\n", "simulated time", m->elapsed_ns / 1e6);
         run_wearout_print(m);
+        run_lifetime_print(m);
     }
     char fin[32], fex[32], fut[32];
     fmt_frac(fin, sizeof fin, m->internal);

@@ -168,6 +168,7 @@ json_t *run_summary_json(const run_result *m)
     json_object_set_new(json_object_get(sum, "heap"), "links_bytes_written",
                         json_integer((json_int_t)st->links_bytes_written));
     run_wearout_json(m, sum);
+    run_lifetime_json(m, sum);
     json_object_set_new(sum, "persistence", persistence_json(m));
     run_recovery_json(m, sum);
     json_object_set_new(sum, "config", cfg_experiment_resolved(x));

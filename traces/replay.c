@@ -12,9 +12,12 @@
  *
  * Links (replay.h): with the link table on, each alloc, free and realloc
  * also updates its entry, in the order replay_links.c gives.
+ *
+ * Passes and the device's end of life (replay.h, "Passes"): tr_replay runs
+ * the passes, freeing what is live between them (replay_live.c); data writes
+ * and moves off worn cells are replay_move.c's.
  */
-#include "pmarena/replay.h"
-#include "replay_links.h"
+#include "replay_internal.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -24,23 +27,8 @@
 #include <string.h>
 #include <time.h>
 
-#define POOL_BYTES (1u << 20)     /* pseudo-random bytes that writes draw from */
 #define QUEUE_CAP 4096
-
-typedef struct replay {
-    pma_heap *h;
-    nv_device *dev;
-    const tr_replay_config *cfg;
-    unsigned char *pool;          /* POOL_BYTES, plus slack for a straddling slice */
-    _Atomic uint64_t pool_pos;
-    _Atomic uint64_t data_bytes, misaligned;
-    _Atomic uint64_t live_bytes, live_objects, peak_bytes, peak_objects;
-    uint64_t heap_align;
-    tr_links *links;              /* NULL: links off */
-    _Atomic int failed;
-    tr_error fail_err;
-    pthread_mutex_t fail_lock;
-} replay;
+#define CAPACITY_EVERY 256   /* events between capacity checks, once a cell failed */
 
 void tr_replay_config_defaults(tr_replay_config *cfg)
 {
@@ -49,6 +37,27 @@ void tr_replay_config_defaults(tr_replay_config *cfg)
     cfg->on_alloc = TR_ON_ALLOC_FULL;
     cfg->data = TR_DATA_RANDOM;
     cfg->seed = 1;
+    cfg->repeat = 1;
+    cfg->max_passes = 1000000;
+    cfg->capacity_loss = 0.1;
+}
+
+const char *tr_end_name(tr_end e)
+{
+    switch (e) {
+    case TR_END_PASSES: return "passes";
+    case TR_END_CAPACITY: return "capacity_loss";
+    case TR_END_ALLOC_FAILED: return "allocation_failed";
+    case TR_END_LINKS_FAILED: return "links_failed";
+    }
+    return "?";
+}
+
+void tr_replay_stats_free(tr_replay_stats *st)
+{
+    free(st->retired);
+    st->retired = NULL;
+    st->nretired = 0;
 }
 
 bool tr_replay_links_on(const tr_replay_config *cfg, pma_heap *h)
@@ -66,33 +75,102 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static void fail(replay *rp, uint64_t line, const char *what, int code)
+void replay_fail(replay *rp, uint64_t line, const char *what, int code)
 {
     pthread_mutex_lock(&rp->fail_lock);
-    if (!atomic_load(&rp->failed)) {
+    if (!atomic_load(&rp->failed) && !atomic_load(&rp->ended)) {
         tr_error_set(&rp->fail_err, "", line, 0, "%s: %s", what, pma_strerror(code));
         atomic_store(&rp->failed, 1);
     }
     pthread_mutex_unlock(&rp->fail_lock);
 }
 
-/* Writes len bytes of data at p: pool slices (or zeros), through the device. */
-static void data_write(replay *rp, unsigned char *p, uint64_t len)
+void replay_end(replay *rp, tr_end why, const char *what, int code)
 {
-    uint64_t off = pma_offset(rp->h, p);
-    rp->data_bytes += len;
-    while (len) {
-        uint64_t chunk = len < POOL_BYTES ? len : POOL_BYTES;
-        if (rp->cfg->data == TR_DATA_ZERO) {
-            nv_set(rp->dev, off, 0, chunk, NV_DATA);
-        } else {
-            /* A different slice each time, so rewrites change the bytes. */
-            uint64_t at = atomic_fetch_add_explicit(&rp->pool_pos, 4099, memory_order_relaxed) % POOL_BYTES;
-            nv_write(rp->dev, off, rp->pool + at, chunk, NV_DATA);
-        }
-        off += chunk;
-        len -= chunk;
+    pthread_mutex_lock(&rp->fail_lock);
+    if (!atomic_load(&rp->failed) && !atomic_load(&rp->ended)) {
+        rp->ended_by = why;
+        if (what)
+            snprintf(rp->end_reason, sizeof rp->end_reason, "%s: %s", what, pma_strerror(code));
+        atomic_store(&rp->ended, 1);
     }
+    pthread_mutex_unlock(&rp->fail_lock);
+}
+
+bool replay_cells_failed(replay *rp)
+{
+    nv_wearout wo;
+    return nv_wearout_get(rp->dev, &wo) == 0 && wo.any;
+}
+
+void replay_heap_failed(replay *rp, uint64_t line, const char *what, int code)
+{
+    if ((code == PMA_ENOMEM || code == PMA_EDEVICE) && (rp->cfg->repeat != 1 || replay_cells_failed(rp)))
+        replay_end(rp, TR_END_ALLOC_FAILED, what, code);
+    else
+        replay_fail(rp, line, what, code);
+}
+
+void replay_links_failed(replay *rp, uint64_t line, const char *what, int code)
+{
+    if (code == PMA_EDEVICE && replay_cells_failed(rp))
+        replay_end(rp, TR_END_LINKS_FAILED, what, code);
+    else
+        replay_heap_failed(rp, line, what, code);
+}
+
+static double slowest_ns(nv_device *d)
+{
+    double t = 0;
+    for (int i = 0; i < NV_MAX_THREADS; i++)
+        if (nv_time_thread_ns(d, i) > t)
+            t = nv_time_thread_ns(d, i);
+    return t;
+}
+
+/* Once a cell failed: records a change of the heap's retired bytes, and
+ * ends the run when they reach capacity_loss of the device. */
+static void check_capacity(replay *rp)
+{
+    if (!replay_cells_failed(rp))
+        return;
+    pma_heap_stats hs;
+    if (pma_stats(rp->h, &hs) != 0 || hs.retired_bytes == rp->last_retired)
+        return;
+    rp->last_retired = hs.retired_bytes;
+    if (rp->nret == rp->capret) {
+        size_t ncap = rp->capret ? rp->capret * 2 : 256;
+        tr_retired_point *np = realloc(rp->ret, ncap * sizeof *np);
+        if (!np) {
+            replay_fail(rp, 0, "recording the retired bytes", PMA_ENOMEM);
+            return;
+        }
+        rp->ret = np;
+        rp->capret = ncap;
+    }
+    rp->ret[rp->nret++] = (tr_retired_point){.event = rp->n, .retired_bytes = hs.retired_bytes};
+    if ((double)hs.retired_bytes >= rp->cfg->capacity_loss * (double)nv_size(rp->dev) && !replay_stopped(rp)) {
+        rp->capacity_reached = true;
+        rp->capacity_event = rp->n;
+        rp->capacity_ns = slowest_ns(rp->dev);
+        replay_end(rp, TR_END_CAPACITY, NULL, 0);
+    }
+}
+
+/* After each event (n counted): stamps, capacity checks, samples, progress.
+ * Stops the loop (true) when the replay stopped. */
+static bool after_event(replay *rp)
+{
+    uint64_t n = ++rp->n;
+    if (n % CAPACITY_EVERY == 0)
+        check_capacity(rp);
+    if (replay_stopped(rp))
+        return true;
+    if (rp->cfg->sample && rp->cfg->sample_every && n % rp->cfg->sample_every == 0)
+        rp->cfg->sample(rp->cfg->ctx, n);
+    if (rp->cfg->progress && (n & 65535) == 0)
+        rp->cfg->progress(rp->cfg->ctx, n);
+    return false;
 }
 
 static void live_add(replay *rp, int64_t bytes, int64_t objects)
@@ -115,21 +193,61 @@ static unsigned char *do_alloc(replay *rp, const tr_event *e, uint64_t line)
         char what[128];
         snprintf(what, sizeof what, "alloc of id %llu (%llu bytes) failed", (unsigned long long)e->id,
                  (unsigned long long)e->size);
-        fail(rp, line, what, pma_last_error());
+        replay_heap_failed(rp, line, what, pma_last_error());
     }
     return p;
 }
 
-static void do_free_writes(replay *rp, tr_obj *o)
+static int do_free_writes(replay *rp, tr_obj *o, uint64_t line)
 {
     for (uint32_t i = 0; i < rp->cfg->extra_writes; i++)
-        data_write(rp, o->user, o->size);
+        if (replay_data_write(rp, o, 0, o->size, line) != 0)
+            return -1;
+    return 0;
+}
+
+static void track(replay *rp, tr_obj *o, uint64_t line)
+{
+    int rc;
+    if (rp->track_live && (rc = replay_live_add(&rp->live, o)) != 0)
+        replay_fail(rp, line, "tracking a live object", rc);
+}
+
+/* A realloc: pma_realloc, or (its copy wore a cell) a verified move. The
+ * new pointer, or NULL (stopped). */
+static unsigned char *do_realloc(replay *rp, const tr_event *e, tr_obj *o, tr_obj *old, uint64_t line,
+                                 bool *moved)
+{
+    if (e->align > rp->heap_align)
+        rp->misaligned++;
+    unsigned char *p = pma_realloc(rp->h, old->user, e->size ? e->size : 1);
+    *moved = p != old->user;
+    if (p) {
+        if (*moved) {
+            /* pma_realloc copied what both objects were asked for (0 bytes
+             * counted as 1, as allocated) as a data write. */
+            uint64_t ob = old->size ? old->size : 1, nb = o->size ? o->size : 1;
+            atomic_fetch_add(&rp->data_bytes, ob < nb ? ob : nb);
+        }
+        return p;
+    }
+    int code = pma_last_error();
+    if (code == PMA_EDEVICE && replay_cells_failed(rp)) {
+        /* The copy hit a worn cell; the old object is untouched. */
+        *moved = false;                /* replay_realloc_move relinks o itself */
+        return replay_realloc_move(rp, old, o, line) == 0 ? o->user : NULL;
+    }
+    char what[160];
+    snprintf(what, sizeof what, "realloc of id %llu to %llu bytes failed", (unsigned long long)e->id,
+             (unsigned long long)e->size);
+    replay_heap_failed(rp, line, what, code);
+    return NULL;
 }
 
 /* Runs one event (its object's earlier events have finished). */
 static void run_event(replay *rp, const tr_event *e, tr_obj *o, tr_obj *old, uint64_t line)
 {
-    if (atomic_load_explicit(&rp->failed, memory_order_relaxed))
+    if (replay_stopped(rp))
         return;
     int rc;
     switch (e->op) {
@@ -137,61 +255,60 @@ static void run_event(replay *rp, const tr_event *e, tr_obj *o, tr_obj *old, uin
         if (!(o->user = do_alloc(rp, e, line)))
             return;
         live_add(rp, (int64_t)o->size, 1);
-        if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL)
-            data_write(rp, o->user, o->size);
+        track(rp, o, line);
+        if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL && replay_data_write(rp, o, 0, o->size, line) != 0)
+            return;
         if (rp->links && (rc = tr_links_put(rp->links, o)) != 0)
-            fail(rp, line, "linking the new object failed", rc);
+            replay_links_failed(rp, line, "linking the new object failed", rc);
         break;
     case TR_FREE:
-        do_free_writes(rp, o);
+        if (do_free_writes(rp, o, line) != 0)
+            return;
         if (rp->links && (rc = tr_links_clear(rp->links, o)) != 0) {
-            fail(rp, line, "unlinking the object failed", rc);
+            replay_links_failed(rp, line, "unlinking the object failed", rc);
             return;
         }
         if ((rc = pma_return_mem(rp->h, o->user)) != 0) {
-            fail(rp, line, "free failed", rc);
+            replay_heap_failed(rp, line, "free failed", rc);
             return;
         }
+        if (rp->track_live)
+            replay_live_remove(&rp->live, o);
         live_add(rp, -(int64_t)o->size, -1);
         break;
     case TR_REALLOC: {
         /* The old object's life ends here: its extra writes come first. */
-        do_free_writes(rp, old);
-        if (e->align > rp->heap_align)
-            rp->misaligned++;
-        unsigned char *p = pma_realloc(rp->h, old->user, e->size ? e->size : 1);
-        if (!p) {
-            char what[160];
-            snprintf(what, sizeof what, "realloc of id %llu to %llu bytes failed", (unsigned long long)e->id,
-                     (unsigned long long)e->size);
-            fail(rp, line, what, pma_last_error());
+        if (do_free_writes(rp, old, line) != 0)
             return;
-        }
+        bool moved;
+        unsigned char *p = do_realloc(rp, e, o, old, line, &moved);
+        if (!p)
+            return;
         o->user = p;
-        bool moved = p != old->user;
-        uint64_t keep = old->size < o->size ? old->size : o->size;
-        if (moved) {
-            /* pma_realloc copied what both objects were asked for (0 bytes
-             * counted as 1, as allocated) as a data write. */
-            uint64_t ob = old->size ? old->size : 1, nb = o->size ? o->size : 1;
-            rp->data_bytes += ob < nb ? ob : nb;
+        if (rp->track_live) {
+            replay_live_remove(&rp->live, old);
+            track(rp, o, line);
         }
-        if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL && o->size > keep)
-            data_write(rp, p + keep, o->size - keep);
-        if (rp->links && moved && (rc = tr_links_move(rp->links, old, o)) != 0) {
-            fail(rp, line, "linking the reallocated object failed", rc);
-            return;
-        }
-        if (rp->links && !moved) {           /* its entry already names it */
+        live_add(rp, (int64_t)o->size - (int64_t)old->size, 0);
+        if (rp->links && !moved && old->link) {   /* its entry already names it */
             o->link = old->link;
             old->link = 0;
         }
-        live_add(rp, (int64_t)o->size - (int64_t)old->size, 0);
+        /* The tail before the link, as replay_links.c orders it (a move of
+         * o here carries its entry, if it has one yet). */
+        uint64_t keep = old->size < o->size ? old->size : o->size;
+        if (rp->cfg->on_alloc == TR_ON_ALLOC_FULL && o->size > keep &&
+            replay_data_write(rp, o, keep, o->size - keep, line) != 0)
+            return;
+        if (rp->links && moved && (rc = tr_links_move(rp->links, old, o)) != 0) {
+            replay_links_failed(rp, line, "linking the reallocated object failed", rc);
+            return;
+        }
         break;
     }
     case TR_WRITE:
         if (e->len)
-            data_write(rp, (unsigned char *)o->user + e->offset, e->len);
+            replay_data_write(rp, o, e->offset, e->len, line);
         break;
     case TR_READ:
         if (e->len) {
@@ -312,7 +429,7 @@ static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_e
         tr_error_set(err, tr_reader_name(r), 0, 0, "out of memory");
         return TR_ENOMEM;
     }
-    uint64_t n = 0, head = 0;
+    uint64_t head = 0;
     for (;;) {
         if (head == atomic_load(&p.tail)) {
             pipe_wait(&p, pipe_has_item);
@@ -321,6 +438,7 @@ static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_e
         }
         pipe_item *it = &p.items[head % PIPE_CAP];
         nv_thread_slot_bind((int)(it->e.thread % (NV_MAX_THREADS - 1)));
+        nv_event_stamp(rp->dev, rp->n + 1);
         run_event(rp, &it->e, it->o, it->old, it->line);
         if (it->e.op == TR_FREE)
             tr_reader_release(r, it->o);
@@ -329,16 +447,11 @@ static int run_deterministic(replay *rp, tr_reader *r, tr_replay_stats *st, tr_e
         st->events[it->e.op]++;
         atomic_store(&p.head, ++head);
         pipe_wake(&p, pipe_has_room);
-        n++;
-        if (atomic_load_explicit(&rp->failed, memory_order_relaxed)) {
+        if (after_event(rp)) {
             atomic_store(&p.stop, 1);
             pipe_wake(&p, pipe_has_room);
             break;
         }
-        if (rp->cfg->sample && rp->cfg->sample_every && n % rp->cfg->sample_every == 0)
-            rp->cfg->sample(rp->cfg->ctx, n);
-        if (rp->cfg->progress && (n & 65535) == 0)
-            rp->cfg->progress(rp->cfg->ctx, n);
     }
     pthread_join(th, NULL);
     /* Events parsed but not replayed (after a failure) still own records. */
@@ -442,10 +555,12 @@ static int run_concurrent(replay *rp, tr_reader *r, tr_replay_stats *st, tr_erro
     int rc = started == nt ? 0 : TR_ENOMEM;
     tr_event e;
     tr_obj *o, *old;
-    uint64_t n = 0;
     while (rc == 0 && (rc = tr_reader_next(r, &e, &o, &old, err)) == 1) {
         rc = 0;
         qitem it = {.e = e, .o = o, .old = old, .line = tr_reader_line(r)};
+        /* Stamped at dispatch: with workers running behind, a failure's
+         * event number is approximate in concurrent mode. */
+        nv_event_stamp(rp->dev, rp->n + 1);
         it.seq = o->issued++;
         if (old)
             it.old_seq = old->issued++;
@@ -458,13 +573,8 @@ static int run_concurrent(replay *rp, tr_reader *r, tr_replay_stats *st, tr_erro
         pthread_cond_broadcast(&q->cond);
         pthread_mutex_unlock(&q->lock);
         st->events[e.op]++;
-        n++;
-        if (atomic_load_explicit(&rp->failed, memory_order_relaxed))
+        if (after_event(rp))
             break;
-        if (rp->cfg->sample && rp->cfg->sample_every && n % rp->cfg->sample_every == 0)
-            rp->cfg->sample(rp->cfg->ctx, n);
-        if (rp->cfg->progress && (n & 65535) == 0)
-            rp->cfg->progress(rp->cfg->ctx, n);
     }
     for (uint32_t i = 0; i < started; i++) {
         pthread_mutex_lock(&qs[i].lock);
@@ -510,8 +620,34 @@ int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_
         pthread_mutex_destroy(&rp.fail_lock);
         return TR_EREPLAY;
     }
+    /* Passes after the first free what is live at each pass's end. */
+    rp.track_live = cfg->repeat != 1 && cfg->next_pass;
+    if (rp.track_live && replay_live_init(&rp.live) != 0) {
+        tr_error_set(err, "", 0, 0, "out of memory");
+        tr_links_close(rp.links);
+        free(rp.pool);
+        pthread_mutex_destroy(&rp.fail_lock);
+        return TR_ENOMEM;
+    }
+    uint64_t passes = cfg->repeat ? cfg->repeat : cfg->max_passes;
     double t0 = now_s();
-    int rc = cfg->mode == TR_CONCURRENT ? run_concurrent(&rp, r, st, err) : run_deterministic(&rp, r, st, err);
+    int rc = 0;
+    for (uint64_t pass = 1; rc >= 0 && !replay_stopped(&rp); pass++) {
+        if (pass > 1) {
+            replay_live_release_all(&rp);
+            check_capacity(&rp);
+            if (replay_stopped(&rp))
+                break;
+            if ((rc = cfg->next_pass(cfg->ctx, pass, &r, err)) != 0)
+                break;
+        }
+        st->passes = pass;
+        rc = cfg->mode == TR_CONCURRENT ? run_concurrent(&rp, r, st, err) : run_deterministic(&rp, r, st, err);
+        if (pass == passes || !cfg->next_pass || !rp.track_live)
+            break;
+    }
+    if (rc >= 0 && !replay_stopped(&rp))
+        check_capacity(&rp);     /* the series' last point */
     st->wall_s = now_s() - t0;
     if (rc >= 0 && atomic_load(&rp.failed)) {
         if (err) {
@@ -520,6 +656,21 @@ int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_
         }
         rc = TR_EREPLAY;
     }
+    st->ended_by = atomic_load(&rp.ended) ? rp.ended_by : TR_END_PASSES;
+    snprintf(st->end_reason, sizeof st->end_reason, "%s", rp.end_reason);
+    st->capacity_reached = rp.capacity_reached;
+    st->capacity_event = rp.capacity_event;
+    st->capacity_ns = rp.capacity_ns;
+    st->moves = atomic_load(&rp.moves);
+    st->moved_bytes = atomic_load(&rp.moved_bytes);
+    st->verified_objects = atomic_load(&rp.verified);
+    st->verified_bytes = atomic_load(&rp.verified_bytes);
+    st->rejected_blocks = atomic_load(&rp.rejected);
+    pma_heap_stats hs;
+    st->retired_bytes = pma_stats(h, &hs) == 0 ? hs.retired_bytes : 0;
+    st->retired = rp.ret;
+    st->nretired = rp.nret;
+    replay_live_free(&rp.live);
     st->data_bytes_written = atomic_load(&rp.data_bytes);
     st->misaligned = atomic_load(&rp.misaligned);
     st->peak_live_bytes = atomic_load(&rp.peak_bytes);

@@ -38,6 +38,33 @@
  * exactly when the heap's persistence is gc and its metadata is not dram:
  * other protocols record allocations themselves, and a dram heap cannot be
  * reopened. traces/replay_links.c has the details.
+ *
+ * Worn cells (sim device with endurance, device.h "wear-out"): each event is
+ * stamped (nv_event_stamp) with its number, counted from 1 across passes. A
+ * data write that returns NV_EWORN on a live object moves the object: its
+ * intended contents (its bytes read back, with the failed write's bytes laid
+ * over them) go into a new block, are read back and compared (a mismatch is a
+ * replay failure), its link entry (if any) names the new block, and the old
+ * block is returned (the allocator retires it). A new block that wears on
+ * the copy is kept aside and the next one tried; the rejected ones are
+ * returned once the object has a home. A realloc whose copy wears is redone
+ * the same way. traces/replay_move.c has the details.
+ *
+ * Passes (repeat): the trace runs `repeat` times, or with repeat 0 ("until
+ * failure") until the device's end of life, at most max_passes times. Every
+ * pass reads the trace afresh (next_pass opens it again: fresh ids); what is
+ * live at the end of a pass that is not the last is freed (unlinked first),
+ * so each pass starts from the trace's own empty heap, on a worn device. The
+ * last pass's live objects stay, as with one pass. The run ends early, as a
+ * result and not an error:
+ *   capacity_loss      the heap's retired_bytes reached capacity_loss of the
+ *                      device's size (checked every 256 events and at each
+ *                      pass end, once a cell has failed);
+ *   allocation_failed  an alloc, realloc, free or move failed with PMA_ENOMEM
+ *                      or PMA_EDEVICE after a cell failed, or (repeat != 1)
+ *                      at all: a lifetime run ends when the heap cannot go on;
+ *   links_failed       a store to the link table hit a worn cell.
+ * With repeat 1 and no failed cell, a failed allocation is still an error.
  */
 #ifndef PMARENA_REPLAY_H
 #define PMARENA_REPLAY_H
@@ -56,6 +83,17 @@ typedef enum tr_on_alloc { TR_ON_ALLOC_FULL = 0, TR_ON_ALLOC_NONE } tr_on_alloc;
 typedef enum tr_data { TR_DATA_RANDOM = 0, TR_DATA_ZERO } tr_data;
 typedef enum tr_links_mode { TR_LINKS_AUTO = 0, TR_LINKS_ON, TR_LINKS_OFF } tr_links_mode;
 
+/* Why a run stopped (replay.h, "Passes"). */
+typedef enum tr_end {
+    TR_END_PASSES = 0, TR_END_CAPACITY, TR_END_ALLOC_FAILED, TR_END_LINKS_FAILED
+} tr_end;
+const char *tr_end_name(tr_end e);   /* "passes", "capacity_loss", "allocation_failed", "links_failed" */
+
+/* The heap's retired bytes from event `event` on (a step series). */
+typedef struct tr_retired_point {
+    uint64_t event, retired_bytes;
+} tr_retired_point;
+
 typedef struct tr_replay_config {
     tr_mode mode;
     tr_on_alloc on_alloc;
@@ -67,6 +105,13 @@ typedef struct tr_replay_config {
     void (*sample)(void *ctx, uint64_t events);
     void (*progress)(void *ctx, uint64_t events);   /* every 65536 events */
     void *ctx;
+    uint64_t repeat;                      /* passes [1]; 0: until failure */
+    uint64_t max_passes;                  /* until failure's cap [1000000] */
+    double capacity_loss;                 /* share of the device retired that ends the run [0.1] */
+    /* Opens the trace again for pass `pass` (2, 3, ...) into *r, closing the
+     * previous reader (the replay is done with it); 0 or a TR_E* code. NULL:
+     * one pass only. */
+    int (*next_pass)(void *ctx, uint64_t pass, tr_reader **r, tr_error *err);
 } tr_replay_config;
 
 typedef struct tr_replay_stats {
@@ -78,13 +123,30 @@ typedef struct tr_replay_stats {
     bool links;                           /* the link table was kept */
     uint64_t links_bytes_written;         /* stored to the link table (0 without links) */
     double wall_s;
+    /* lifetime (replay.h, "Worn cells" and "Passes") */
+    uint64_t passes;                      /* passes begun */
+    tr_end ended_by;
+    char end_reason[300];                 /* the failing operation, for allocation/links ends */
+    bool capacity_reached;
+    uint64_t capacity_event;              /* events when capacity_loss was seen */
+    double capacity_ns;                   /* the slowest thread slot's simulated ns then */
+    uint64_t moves, moved_bytes;          /* objects moved off worn cells, bytes copied */
+    uint64_t verified_objects, verified_bytes;   /* moves read back and matched */
+    uint64_t rejected_blocks;             /* new blocks that wore on the copy */
+    uint64_t retired_bytes;               /* the heap's, at the end */
+    tr_retired_point *retired;            /* retired bytes' changes (malloc'd) */
+    size_t nretired;
 } tr_replay_stats;
 
 void tr_replay_config_defaults(tr_replay_config *cfg);
 /* Whether cfg->links means links on a heap h ("auto" resolved). */
 bool tr_replay_links_on(const tr_replay_config *cfg, pma_heap *h);
-/* Runs the whole trace. 0, or a negative code with err naming the event. */
+/* Runs the whole trace, every pass (after the first, on the readers
+ * cfg->next_pass opens: the caller keeps track of them through its ctx). 0,
+ * or a negative code with err naming the event. st->retired is allocated only
+ * once a cell failed; tr_replay_stats_free frees it. */
 int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_stats *st, tr_error *err);
+void tr_replay_stats_free(tr_replay_stats *st);
 
 #ifdef __cplusplus
 }
