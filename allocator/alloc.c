@@ -412,6 +412,22 @@ static pma_arena *pool_take(pma_heap *h, uint64_t need, uint32_t ceiling, bool *
     return a;
 }
 
+/* The smallest pooled arena larger than `need` (grow lock held), unlinked:
+ * the last resort when the device has no room left for an arena of the
+ * exact size (pooled arenas keep their size, so a heap whose large objects
+ * change size would otherwise fill up with free arenas of the wrong one). */
+static pma_arena *pool_take_larger(pma_heap *h, uint64_t need)
+{
+    pma_arena **best = NULL;
+    for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next)
+        if ((*pp)->size > need && (!best || (*pp)->size < (*best)->size))
+            best = pp;
+    pma_arena *a = best ? *best : NULL;
+    if (a)
+        *best = a->pool_next;
+    return a;
+}
+
 /* A large object's arena: one from the pool, else new device space. Under
  * wear-aware large objects follow the small classes' rule, over whole
  * arenas (an arena's allocation count is its blocks' estimate): a pooled
@@ -438,6 +454,8 @@ static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
                 rc = pma_arena_create(h, PMA_CLASS_LARGE, off, need, &a);
             if (rc == 0)
                 rc = publish(h, a, off + need);
+            if (rc == PMA_ENOMEM && !hot && (a = pool_take_larger(h, need)) != NULL)
+                rc = 0;
         }
         pthread_mutex_unlock(&h->grow);
         if (rc == PMA_ENOMEM && hot) {

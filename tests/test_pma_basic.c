@@ -502,6 +502,45 @@ START_TEST(config_names_and_checks)
 }
 END_TEST
 
+/* A full device whose free space is pooled large arenas of a bigger size
+ * still serves a smaller large object from one of them. */
+START_TEST(full_device_reuses_a_larger_pooled_arena)
+{
+    for (int pol = 0; pol < PMA_POLICIES; pol++) {
+        pma_config c;
+        pma_config_defaults(&c);
+        c.policy = (pma_policy)pol;
+        c.arena_size = 16 << 10;
+        nv_device *d;
+        pma_heap *h = test_heap_open(&d, 1 << 20, 64, &c);
+        void *p[256];
+        int n = 0;
+        while (n < 256 && (p[n] = pma_get_mem(h, 20000)) != NULL)    /* 32 KiB arenas */
+            n++;
+        ck_assert_int_gt(n, 4);
+        ck_assert_int_lt(n, 256);
+        void *small[64];
+        int ns = 0;
+        while (ns < 64 && (small[ns] = pma_get_mem(h, 5000)) != NULL)   /* the rest: 8 KiB arenas */
+            ns++;
+        ck_assert_int_lt(ns, 64);
+        ck_assert_ptr_null(pma_get_mem(h, 5000));                   /* full, none pooled */
+        for (int i = 0; i < n; i++)
+            ck_assert_int_eq(pma_return_mem(h, p[i]), 0);
+        void *q = pma_get_mem(h, 5000);
+        ck_assert_msg(q != NULL, "%s: %s", pma_policy_name((pma_policy)pol), pma_strerror(pma_last_error()));
+        ck_assert_uint_ge(pma_usable_size(h, q), 5000);
+        test_heap_ok(h);
+        pma_destroy(h);
+        ck_assert_int_eq(pma_open(&h, d), 0);
+        ck_assert_uint_ge(pma_usable_size(h, q), 5000);
+        test_heap_ok(h);
+        pma_destroy(h);
+        nv_close(d);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_basic");
@@ -520,6 +559,7 @@ int main(void)
     tcase_add_test(tc, policies_under_churn);
     tcase_add_test(tc, lafo_prefers_least_allocated_arena);
     tcase_add_test(tc, config_names_and_checks);
+    tcase_add_test(tc, full_device_reuses_a_larger_pooled_arena);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
