@@ -30,6 +30,10 @@ static const char *const metrics[] = {
     "fragmentation.internal", "fragmentation.external", "fragmentation.utilization",
     "fragmentation.peak_footprint", "time.simulated_ns", "recovery.sim_ns", "recovery.bytes_read",
     "recovery.bytes_written", "recovery.live_objects_before", "recovery.live_objects_after",
+    /* wear-out runs (device.endurance, replay.repeat): empty where a run has none */
+    "wear.leveling_writes", "failures.failed_cells", "lifetime.passes", "lifetime.events", "lifetime.ended_by",
+    "lifetime.events_to_first_failure", "lifetime.events_to_capacity_loss", "lifetime.retired_fraction",
+    "lifetime.lifetime_fraction_of_ideal", "lifetime.moves",
 };
 static const char *const plotted[] = {"wear.max", "wear.meta_writes", "wear.links_writes", "wear.hotspot", "wear.gini",
                                       "fragmentation.internal", "fragmentation.peak_footprint",

@@ -221,6 +221,73 @@ START_TEST(bad_values_exit_2)
 }
 END_TEST
 
+/* A sweep over replay.repeat: sweep.csv carries the lifetime columns, a
+ * one-pass point ended by its passes and the until-failure one by wear. */
+static int column(const char *header, const char *name)
+{
+    int col = 0;
+    for (const char *p = header; *p; col++) {
+        size_t len = strcspn(p, ",\n");
+        if (len == strlen(name) && strncmp(p, name, len) == 0)
+            return col;
+        p += len;
+        if (*p == ',')
+            p++;
+        else
+            break;
+    }
+    return -1;
+}
+
+static void field(const char *line, int col, char *out, size_t cap)
+{
+    for (int c = 0; c < col && line; c++) {
+        line = strchr(line, ',');
+        line = line ? line + 1 : NULL;
+    }
+    size_t len = line ? strcspn(line, ",\n") : 0;
+    snprintf(out, cap, "%.*s", (int)len, line ? line : "");
+}
+
+START_TEST(sweep_table_has_lifetime_columns)
+{
+    char text[sizeof cfg + 200];
+    snprintf(text, sizeof text, "%.*s,\n \"sweep\": {\"replay.repeat\": [1, \"until-failure\"]}}\n",
+             (int)(strrchr(cfg, '}') - cfg), cfg);
+    put("sw.json", text);
+    char args[1600];
+    snprintf(args, sizeof args, "sweep %s -o %s", path_in("sw.json"), path_in("sw"));
+    ck_assert_int_eq(pmarena_to(args, "stdout"), 0);
+    FILE *f = fopen(path_in("sw/sweep.csv"), "r");
+    ck_assert_ptr_nonnull(f);
+    char header[8192], row[2][8192];
+    ck_assert_ptr_nonnull(fgets(header, sizeof header, f));
+    ck_assert_ptr_nonnull(fgets(row[0], sizeof row[0], f));
+    ck_assert_ptr_nonnull(fgets(row[1], sizeof row[1], f));
+    fclose(f);
+    int rep = column(header, "replay.repeat"), passes = column(header, "lifetime.passes"),
+        ended = column(header, "lifetime.ended_by"), first = column(header, "lifetime.events_to_first_failure"),
+        failed = column(header, "failures.failed_cells");
+    ck_assert_msg(rep >= 0 && passes >= 0 && ended >= 0 && first >= 0 && failed >= 0, "%s", header);
+    for (int r = 0; r < 2; r++) {
+        char v[64], p[64], e[64], fi[64], fc[64];
+        field(row[r], rep, v, sizeof v);
+        field(row[r], passes, p, sizeof p);
+        field(row[r], ended, e, sizeof e);
+        field(row[r], first, fi, sizeof fi);
+        field(row[r], failed, fc, sizeof fc);
+        if (strcmp(v, "1") == 0) {
+            ck_assert_str_eq(p, "1");
+            ck_assert_str_eq(e, "passes");
+        } else {
+            ck_assert_msg(strstr(v, "until-failure") != NULL, "%s", v);
+            ck_assert_str_ne(e, "passes");
+            ck_assert_msg(atoll(fi) > 0 && atoll(fc) > 0, "first failure %s, failed cells %s", fi, fc);
+        }
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("lifetime_e2e");
@@ -230,6 +297,7 @@ int main(void)
     tcase_add_test(tc, until_failure_runs_to_the_end_of_life);
     tcase_add_test(tc, repeat_n_runs_n_passes);
     tcase_add_test(tc, bad_values_exit_2);
+    tcase_add_test(tc, sweep_table_has_lifetime_columns);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
