@@ -10,6 +10,7 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -53,6 +54,17 @@ static inline double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* A fresh scratch folder per test (a checked fixture), removed after it. */
+static inline void e2e_setup(void) { ck_assert_ptr_nonnull(mkdtemp(dir)); }
+
+static inline void e2e_teardown(void)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    strcpy(dir + strlen(dir) - 6, "XXXXXX");
 }
 
 #endif

@@ -18,16 +18,6 @@
 static char dir[] = "/tmp/pmarena-lifetime-XXXXXX";
 #include "e2eutil.h"
 
-static void setup(void) { ck_assert_ptr_nonnull(mkdtemp(dir)); }
-
-static void teardown(void)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    strcpy(dir + strlen(dir) - 6, "XXXXXX");
-}
-
 /* Objects of up to 512 bytes, each written twice: a first-fit heap wears its
  * hot cells out within a few passes at endurance 200. */
 static const char cfg[] =
@@ -292,7 +282,7 @@ int main(void)
 {
     Suite *s = suite_create("lifetime_e2e");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, until_failure_runs_to_the_end_of_life);
     tcase_add_test(tc, repeat_n_runs_n_passes);

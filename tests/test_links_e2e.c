@@ -18,16 +18,6 @@
 static char dir[] = "/tmp/pmarena-links-XXXXXX";
 #include "e2eutil.h"
 
-static void setup(void) { ck_assert_ptr_nonnull(mkdtemp(dir)); }
-
-static void teardown(void)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    strcpy(dir + strlen(dir) - 6, "XXXXXX");
-}
-
 static double num(json_t *root, const char *path)
 {
     char buf[200];
@@ -242,7 +232,7 @@ int main(void)
 {
     Suite *s = suite_create("links_e2e");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, gc_run_reports_links_everywhere);
     tcase_add_test(tc, log_run_has_no_links);

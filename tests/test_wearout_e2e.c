@@ -17,16 +17,6 @@
 static char dir[] = "/tmp/pmarena-wearout-XXXXXX";
 #include "e2eutil.h"
 
-static void setup(void) { ck_assert_ptr_nonnull(mkdtemp(dir)); }
-
-static void teardown(void)
-{
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    ck_assert_int_eq(system(cmd), 0);
-    strcpy(dir + strlen(dir) - 6, "XXXXXX");
-}
-
 static const char cfg[] =
     "{\"device\": {\"kind\": \"sim\", \"size\": \"8MiB\", \"cell_size\": 64},\n"
     " \"trace\": {\"gen\": {\"pattern\": \"churn\", \"seed\": 5, \"events\": 20000, \"live\": 500}}}\n";
@@ -160,7 +150,7 @@ int main(void)
 {
     Suite *s = suite_create("wearout_e2e");
     TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, start_gap_counts_leveling_source);
     tcase_add_test(tc, default_config_runs_both_ways);
