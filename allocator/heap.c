@@ -535,6 +535,7 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
 #undef T
     s->checkpoints = atomic_load(&h->checkpoints);
     s->log_wraps = atomic_load(&h->log_wraps);
+    s->log_worn_skips = atomic_load(&h->log_worn_skips);
     s->arena_creations = atomic_load(&h->creations);
     s->search_restarts = atomic_load(&h->restarts);
     s->failed_allocs = atomic_load(&h->failed_allocs);

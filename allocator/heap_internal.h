@@ -212,6 +212,7 @@ struct pma_heap {
     uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */
     bool asym;                       /* membarrier() orders the fast path for a checkpoint */
     _Atomic uint64_t checkpoints, log_wraps;
+    _Atomic uint64_t log_worn_skips;    /* log: record slots skipped because a cell had worn out */
     uint64_t *ck_scratch;            /* checkpoint image buffer */
     size_t ck_scratch_words;
     /* bad-block map (badmap.c). Failures the device reports wait in a

@@ -269,7 +269,7 @@ static void mark_records(pma_heap *h, uint64_t e, const unsigned char *p, const 
         uint64_t w[2];
         memcpy(w, p, sizeof w);
         if (!pma_rec_valid(w, e))
-            break;                         /* a chunk is filled from its start */
+            continue;                      /* the unfilled tail, or a line skipped as worn */
         uint64_t at = pma_rec_off(w);
         if (at == prev)
             continue;                      /* the same slot again (a get and its return) */
@@ -437,6 +437,37 @@ int pma_log_begin_slow(pma_heap *h, pma_tcache *tc, uint64_t e)
         if (tc->log_epoch == e && tc->log_pos != tc->log_end)
             return 0;
     }
+}
+
+/* A record that met a worn cell did not land (the cell keeps its old bytes,
+ * an older epoch's record or zeros, which count for nothing): the rest of
+ * its line is skipped and the record is written further on, in a new chunk
+ * when this one is used up, perhaps of a new epoch. Recovery and the marking
+ * scan read every record slot, so a gap hides nothing after it. The
+ * operation has taken its space already; a checkpoint that runs meanwhile
+ * finds no record of its slot in the old epoch, and the new record decides
+ * it. */
+int pma_log_append_worn(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, uint32_t u, uint32_t n,
+                        int rc)
+{
+    for (unsigned tries = 0; rc == NV_EWORN && tries < PMA_LOG_CHUNK / PMA_LINE * 4; tries++) {
+        atomic_fetch_add_explicit(&h->log_worn_skips, 1, memory_order_relaxed);
+        tc->log_pos = (tc->log_pos / PMA_LINE + 1) * PMA_LINE;
+        if (tc->log_pos >= tc->log_end &&
+            (rc = pma_log_begin_slow(h, tc, atomic_load_explicit(&h->running, memory_order_acquire))) != 0)
+            return rc;
+        uint64_t w[2];
+        uint32_t gen = atomic_load_explicit(&a->slot[u >> a->stride_shift].gen, memory_order_relaxed);
+        pma_rec_pack(w, op, tc->log_epoch, a->data + ((uint64_t)u << h->g_shift), gen, n);
+        rc = nv_write(h->dev, tc->log_pos, w, sizeof w, NV_META_LOG);
+    }
+    if (rc)
+        return PMA_EDEVICE;
+    nv_flush(h->dev, tc->log_pos, PMA_LOG_REC);
+    nv_fence(h->dev);
+    pma_count(&tc->ct.records, 1);
+    tc->log_pos += PMA_LOG_REC;
+    return 0;
 }
 
 static int log_begin(pma_heap *h, pma_tcache *tc) { return pma_log_begin(h, tc); }

@@ -10,6 +10,8 @@
 #include "tcache.h"
 
 int pma_log_begin_slow(pma_heap *h, pma_tcache *tc, uint64_t e);
+int pma_log_append_worn(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, uint32_t u, uint32_t n,
+                        int rc);
 
 /* Marks the owner inside an operation, then reads the running epoch: in_op
  * before running (Dekker with the checkpoint's quiesce), a compiler barrier
@@ -56,8 +58,10 @@ static inline int pma_log_append(pma_heap *h, pma_tcache *tc, pma_arena *a, unsi
          * largest cost of the whole get in the profile) */
         __builtin_memcpy(d->base + off, &w[0], 8);
         __builtin_memcpy(d->base + off + 8, &w[1], 8);
-    } else if (nv_write(d, off, w, sizeof w, NV_META_LOG) != 0) {
-        return PMA_EDEVICE;
+    } else {
+        int rc = nv_write(d, off, w, sizeof w, NV_META_LOG);
+        if (__builtin_expect(rc != 0, 0))
+            return pma_log_append_worn(h, tc, a, op, u, n, rc);
     }
     nv_flush(d, off, sizeof w);
     nv_fence(d);

@@ -23,6 +23,8 @@
  */
 #include "tcache.h"
 
+#define PMA_REALLOC_TRIES 8         /* blocks tried when copies meet failed cells */
+
 static uint64_t round_q(const pma_heap *h, uint64_t x)
 {
     return ((x + h->q - 1) >> h->q_shift) << h->q_shift;
@@ -113,18 +115,30 @@ void *pma_realloc(pma_heap *h, void *ptr, size_t size)
     }
     if (rc == 1)
         return ptr;
-    unsigned char *p = pma_get_mem(h, size);
-    if (!p)
-        return NULL;                       /* pma_get_mem said why; the old object is untouched */
     if (keep > size)
         keep = size;
-    if (keep && nv_write(h->dev, pma_offset(h, p), ptr, keep, NV_DATA) != 0)
+    /* A copy that meets a failed cell did not take: that block goes back
+     * (the bad-block map retires its failed part) and another is tried. */
+    unsigned char *p = NULL;
+    for (int tries = 0; tries < PMA_REALLOC_TRIES; tries++) {
+        if (!(p = pma_get_mem(h, size)))
+            return NULL;                   /* pma_get_mem said why; the old object is untouched */
+        int wr = keep ? nv_write(h->dev, pma_offset(h, p), ptr, keep, NV_DATA) : 0;
+        if (wr == 0)
+            break;
+        pma_return_mem(h, p);
+        p = NULL;
+        if (wr != NV_EWORN)
+            break;
+    }
+    if (!p)
         rc = PMA_EDEVICE;
     if (rc == 0)
         rc = pma_return_mem(h, ptr);
     if (rc) {
         /* Undo the move: the old object stays the caller's, as it was. */
-        pma_return_mem(h, p);
+        if (p)
+            pma_return_mem(h, p);
         pma_set_error(rc);
         return NULL;
     }

@@ -167,6 +167,10 @@ json_t *run_summary_json(const run_result *m)
         "misaligned", (json_int_t)st->misaligned, "data_bytes_written", (json_int_t)st->data_bytes_written));
     json_object_set_new(json_object_get(sum, "heap"), "links_bytes_written",
                         json_integer((json_int_t)st->links_bytes_written));
+    json_object_set_new(json_object_get(sum, "heap"), "links_worn_entries",
+                        json_integer((json_int_t)st->links_worn_entries));
+    json_object_set_new(json_object_get(sum, "heap"), "links_stale_entries",
+                        json_integer((json_int_t)st->links_stale_entries));
     run_wearout_json(m, sum);
     run_lifetime_json(m, sum);
     json_object_set_new(sum, "persistence", persistence_json(m));

@@ -78,7 +78,8 @@ START_TEST(until_failure_runs_to_the_end_of_life)
     json_t *s = run("uf", "--set replay.repeat=until-failure");
     const char *end = json_string_value(get(s, "lifetime", "ended_by"));
     ck_assert_ptr_nonnull(end);
-    ck_assert_msg(strcmp(end, "capacity_loss") == 0 || strcmp(end, "allocation_failed") == 0, "ended by %s", end);
+    ck_assert_msg(strcmp(end, "capacity_loss") == 0 || strcmp(end, "allocation_failed") == 0 ||
+                      strcmp(end, "metadata_worn") == 0, "ended by %s", end);
     uint64_t passes = u(s, "lifetime", "passes"), events = u(s, "lifetime", "events");
     ck_assert_uint_gt(passes, 1);
     ck_assert_uint_eq(events, events_of(s));
@@ -144,6 +145,26 @@ START_TEST(until_failure_runs_to_the_end_of_life)
     fclose(f);
     buf[n] = 0;
     ck_assert_ptr_nonnull(strstr(buf, "objects moved"));
+    json_decref(s);
+}
+END_TEST
+
+/* Under gc with the link table, the table's own entries wear out long
+ * before the end: each worn entry is dropped and its object linked in
+ * another, so the run goes on to the device's end of life instead of
+ * stopping at the first worn entry (it stopped after 3 passes before). */
+START_TEST(gc_links_outlive_worn_entries)
+{
+    json_t *s = run("gl", "--set replay.repeat=until-failure --set allocator.persistence=gc "
+                          "--set replay.links=true");
+    const char *end = json_string_value(get(s, "lifetime", "ended_by"));
+    ck_assert_ptr_nonnull(end);
+    ck_assert_msg(strcmp(end, "capacity_loss") == 0, "ended by %s", end);
+    ck_assert_uint_gt(u(s, "lifetime", "passes"), 20);
+    uint64_t worn = u(s, "heap", "links_worn_entries"), stale = u(s, "heap", "links_stale_entries");
+    ck_assert_uint_gt(worn, 0);
+    ck_assert_uint_le(stale, worn);
+    ck_assert_uint_eq(u(s, "lifetime", "verified_objects"), u(s, "lifetime", "moves"));
     json_decref(s);
 }
 END_TEST
@@ -285,6 +306,7 @@ int main(void)
     tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, until_failure_runs_to_the_end_of_life);
+    tcase_add_test(tc, gc_links_outlive_worn_entries);
     tcase_add_test(tc, repeat_n_runs_n_passes);
     tcase_add_test(tc, bad_values_exit_2);
     tcase_add_test(tc, sweep_table_has_lifetime_columns);

@@ -49,6 +49,7 @@ const char *tr_end_name(tr_end e)
     case TR_END_CAPACITY: return "capacity_loss";
     case TR_END_ALLOC_FAILED: return "allocation_failed";
     case TR_END_LINKS_FAILED: return "links_failed";
+    case TR_END_METADATA_WORN: return "metadata_worn";
     }
     return "?";
 }
@@ -106,7 +107,7 @@ bool replay_cells_failed(replay *rp)
 void replay_heap_failed(replay *rp, uint64_t line, const char *what, int code)
 {
     if ((code == PMA_ENOMEM || code == PMA_EDEVICE) && (rp->cfg->repeat != 1 || replay_cells_failed(rp)))
-        replay_end(rp, TR_END_ALLOC_FAILED, what, code);
+        replay_end(rp, code == PMA_EDEVICE ? TR_END_METADATA_WORN : TR_END_ALLOC_FAILED, what, code);
     else
         replay_fail(rp, line, what, code);
 }
@@ -677,6 +678,8 @@ int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_
     st->peak_live_objects = atomic_load(&rp.peak_objects);
     st->live_objects = atomic_load(&rp.live_objects);
     st->links_bytes_written = rp.links ? tr_links_bytes(rp.links) : 0;
+    st->links_worn_entries = rp.links ? tr_links_worn(rp.links) : 0;
+    st->links_stale_entries = rp.links ? tr_links_stale(rp.links) : 0;
     tr_links_close(rp.links);
     free(rp.pool);
     pthread_mutex_destroy(&rp.fail_lock);

@@ -43,6 +43,7 @@
 #define TR_LINKS_CHUNK 4096u
 #define TR_LINKS_PER_CHUNK (TR_LINKS_CHUNK / 8u)
 #define TR_LINKS_DIR0 8u          /* the first directory's words */
+#define TR_LINKS_TRIES 64         /* entries or chunks tried past worn cells */
 
 struct tr_links {
     pma_heap *h;
@@ -53,13 +54,15 @@ struct tr_links {
     uint64_t *queue;              /* free entries' device offsets, a ring */
     uint64_t qcap, qhead, qlen;
     _Atomic uint64_t bytes;
+    _Atomic uint64_t worn, stale;  /* entries dropped as worn; of them, left naming a freed object */
 };
 
 /* One durable store to the table. */
 static int links_store(tr_links *l, uint64_t off, const void *src, size_t len)
 {
-    if (nv_write(l->dev, off, src, len, NV_LINKS) != 0)
-        return PMA_EDEVICE;
+    int rc = nv_write(l->dev, off, src, len, NV_LINKS);
+    if (rc)
+        return rc == NV_EWORN ? NV_EWORN : PMA_EDEVICE;
     nv_persist(l->dev, off, len);
     atomic_fetch_add_explicit(&l->bytes, len, memory_order_relaxed);
     return 0;
@@ -69,8 +72,9 @@ static int links_zero(tr_links *l, uint64_t off, size_t len)
 {
     if (len == 0)
         return 0;
-    if (nv_set(l->dev, off, 0, len, NV_LINKS) != 0)
-        return PMA_EDEVICE;
+    int rc = nv_set(l->dev, off, 0, len, NV_LINKS);
+    if (rc)
+        return rc == NV_EWORN ? NV_EWORN : PMA_EDEVICE;
     nv_persist(l->dev, off, len);
     atomic_fetch_add_explicit(&l->bytes, len, memory_order_relaxed);
     return 0;
@@ -160,26 +164,70 @@ int tr_links_open(tr_links **out, pma_heap *h)
     return 0;
 }
 
-int tr_links_put(tr_links *l, tr_obj *o)
+/* An entry from the free queue (a new chunk when it is empty). */
+static int entry_take(tr_links *l, uint64_t *entry)
 {
     int rc = 0;
     pthread_mutex_lock(&l->lock);
-    if (l->qlen == 0)
-        rc = chunk_add(l);
-    uint64_t entry = 0;
-    if (rc == 0) {
-        entry = l->queue[l->qhead];
+    for (int tries = 0; l->qlen == 0 && tries < TR_LINKS_TRIES; tries++)
+        if ((rc = chunk_add(l)) != NV_EWORN)
+            break;
+    if (rc == 0 && l->qlen) {
+        *entry = l->queue[l->qhead];
         l->qhead = (l->qhead + 1) % l->qcap;
         l->qlen--;
+    } else if (rc == 0 || rc == NV_EWORN) {
+        rc = PMA_EDEVICE;
     }
     pthread_mutex_unlock(&l->lock);
-    if (rc)
-        return rc;
-    o->link = entry;
-    uint64_t off = pma_offset(l->h, o->user);
-    return links_store(l, entry, &off, 8);
+    return rc;
 }
 
+/* Drops the free entries that share worn entry's line (their stores would
+ * not take either): one pass over the queue per worn line. */
+static void drop_line(tr_links *l, uint64_t entry)
+{
+    uint64_t line = entry / 64, kept = 0;
+    pthread_mutex_lock(&l->lock);
+    for (uint64_t i = 0; i < l->qlen; i++) {
+        uint64_t e = l->queue[(l->qhead + i) % l->qcap];
+        if (e / 64 == line)
+            atomic_fetch_add_explicit(&l->worn, 1, memory_order_relaxed);
+        else
+            l->queue[(l->qhead + kept++) % l->qcap] = e;
+    }
+    l->qlen = kept;
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* Links o in a free entry. An entry whose cell has worn out (the store did
+ * not take) leaves the queue for good, and another is tried. */
+static int link_new(tr_links *l, tr_obj *o)
+{
+    uint64_t off = pma_offset(l->h, o->user);
+    for (int tries = 0; tries < TR_LINKS_TRIES; tries++) {
+        uint64_t entry;
+        int rc = entry_take(l, &entry);
+        if (rc)
+            return rc;
+        if ((rc = links_store(l, entry, &off, 8)) != NV_EWORN) {
+            o->link = rc ? 0 : entry;
+            return rc;
+        }
+        atomic_fetch_add_explicit(&l->worn, 1, memory_order_relaxed);
+        drop_line(l, entry);
+    }
+    return PMA_EDEVICE;
+}
+
+int tr_links_put(tr_links *l, tr_obj *o)
+{
+    return link_new(l, o);
+}
+
+/* A worn entry that could not be cleared keeps the old offset: it leaves
+ * the queue, and after a crash gc's trace keeps whatever block is at that
+ * offset then (a leak, never a loss). Counted in stale. */
 int tr_links_clear(tr_links *l, tr_obj *o)
 {
     if (!o->link)
@@ -187,9 +235,15 @@ int tr_links_clear(tr_links *l, tr_obj *o)
     uint64_t zero = 0, entry = o->link;
     int rc = links_store(l, entry, &zero, 8);
     o->link = 0;
-    /* Even when the store failed the entry is free for the table's purposes:
-     * the replay stops at the failure. Room for it was made when its chunk
-     * joined, so the push never overflows. */
+    if (rc == NV_EWORN) {
+        atomic_fetch_add_explicit(&l->worn, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&l->stale, 1, memory_order_relaxed);
+        drop_line(l, entry);
+        return 0;
+    }
+    /* Even when the store failed otherwise the entry is free for the table's
+     * purposes: the replay stops at the failure. Room for it was made when
+     * its chunk joined, so the push never overflows. */
     pthread_mutex_lock(&l->lock);
     l->queue[(l->qhead + l->qlen++) % l->qcap] = entry;
     pthread_mutex_unlock(&l->lock);
@@ -200,10 +254,28 @@ int tr_links_move(tr_links *l, tr_obj *from, tr_obj *to)
 {
     if (!from->link)
         return tr_links_put(l, to);
-    to->link = from->link;
+    uint64_t entry = from->link, off = pma_offset(l->h, to->user);
     from->link = 0;
-    uint64_t off = pma_offset(l->h, to->user);
-    return links_store(l, to->link, &off, 8);
+    int rc = links_store(l, entry, &off, 8);
+    if (rc != NV_EWORN) {
+        to->link = rc ? 0 : entry;
+        return rc;
+    }
+    /* The entry still names the old object (freed next): stale, as above. */
+    atomic_fetch_add_explicit(&l->worn, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&l->stale, 1, memory_order_relaxed);
+    drop_line(l, entry);
+    return link_new(l, to);
+}
+
+uint64_t tr_links_worn(const tr_links *l)
+{
+    return atomic_load_explicit(&((tr_links *)l)->worn, memory_order_relaxed);
+}
+
+uint64_t tr_links_stale(const tr_links *l)
+{
+    return atomic_load_explicit(&((tr_links *)l)->stale, memory_order_relaxed);
 }
 
 uint64_t tr_links_bytes(const tr_links *l)

@@ -24,6 +24,11 @@ int tr_links_clear(tr_links *l, tr_obj *o);
 /* A realloc: `to` (allocated, the contents copied) takes over `from`'s entry,
  * which now holds to's offset, persisted before `from` is freed. */
 int tr_links_move(tr_links *l, tr_obj *from, tr_obj *to);
+/* Entries dropped because a cell of theirs wore out (a store to it did not
+ * take: the object is linked elsewhere), and of them those left naming an
+ * object that was then freed (after a crash gc keeps that block: a leak). */
+uint64_t tr_links_worn(const tr_links *l);
+uint64_t tr_links_stale(const tr_links *l);
 /* Bytes stored to the table so far (entries, zeroed chunks, directories). */
 uint64_t tr_links_bytes(const tr_links *l);
 /* Frees the DRAM state; the table stays on the device, linked from the root. */

@@ -234,6 +234,7 @@ typedef struct pma_heap_stats {
     uint64_t flushes, fences, meta_bytes;
     uint64_t checkpoints;         /* log: bitmap checkpoints written */
     uint64_t log_wraps;           /* log: times the log region was used up */
+    uint64_t log_worn_skips;      /* log: records written again further on: a cell had worn out */
     uint64_t list_store_failures; /* nvram list links the device refused (never read back) */
     /* worn-out device lines (nv_on_failure) the heap has retired: never
      * handed out again, recorded in its persistent bad-block map */

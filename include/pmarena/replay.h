@@ -60,10 +60,16 @@
  *   capacity_loss      the heap's retired_bytes reached capacity_loss of the
  *                      device's size (checked every 256 events and at each
  *                      pass end, once a cell has failed);
- *   allocation_failed  an alloc, realloc, free or move failed with PMA_ENOMEM
- *                      or PMA_EDEVICE after a cell failed, or (repeat != 1)
- *                      at all: a lifetime run ends when the heap cannot go on;
- *   links_failed       a store to the link table hit a worn cell.
+ *   allocation_failed  an alloc, realloc or move failed with PMA_ENOMEM
+ *                      after a cell failed, or (repeat != 1) at all: a
+ *                      lifetime run ends when the heap has no good space;
+ *   metadata_worn      an alloc, realloc, free or move failed with
+ *                      PMA_EDEVICE: a store of the allocator's own metadata
+ *                      (a checkpoint word, a header line, an object word)
+ *                      met a worn cell that the protocol cannot write around;
+ *   links_failed       the link table could not store an entry: no entry or
+ *                      chunk without a worn cell was found (worn entries are
+ *                      dropped and the object linked elsewhere first).
  * With repeat 1 and no failed cell, a failed allocation is still an error.
  */
 #ifndef PMARENA_REPLAY_H
@@ -85,9 +91,10 @@ typedef enum tr_links_mode { TR_LINKS_AUTO = 0, TR_LINKS_ON, TR_LINKS_OFF } tr_l
 
 /* Why a run stopped (replay.h, "Passes"). */
 typedef enum tr_end {
-    TR_END_PASSES = 0, TR_END_CAPACITY, TR_END_ALLOC_FAILED, TR_END_LINKS_FAILED
+    TR_END_PASSES = 0, TR_END_CAPACITY, TR_END_ALLOC_FAILED, TR_END_LINKS_FAILED, TR_END_METADATA_WORN
 } tr_end;
-const char *tr_end_name(tr_end e);   /* "passes", "capacity_loss", "allocation_failed", "links_failed" */
+/* "passes", "capacity_loss", "allocation_failed", "links_failed", "metadata_worn" */
+const char *tr_end_name(tr_end e);
 
 /* The heap's retired bytes from event `event` on (a step series). */
 typedef struct tr_retired_point {
@@ -122,6 +129,8 @@ typedef struct tr_replay_stats {
     uint64_t live_objects;                /* trace objects live at the end */
     bool links;                           /* the link table was kept */
     uint64_t links_bytes_written;         /* stored to the link table (0 without links) */
+    uint64_t links_worn_entries;          /* table entries dropped: a cell of theirs wore out */
+    uint64_t links_stale_entries;         /* of them, left naming an object since freed */
     double wall_s;
     /* lifetime (replay.h, "Worn cells" and "Passes") */
     uint64_t passes;                      /* passes begun */
