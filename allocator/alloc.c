@@ -221,6 +221,8 @@ static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
         rc = pma_arena_create(h, cls, off, h->cfg.arena_size, &a);
     if (rc == 0)
         rc = publish(h, a, off + h->cfg.arena_size);
+    else if (rc == PMA_ENOMEM && !for_heat)
+        rc = pma_space_take(h, cls, h->cfg.arena_size, &a);    /* space freed large arenas hold */
     pthread_mutex_unlock(&h->grow);
     *out = rc ? NULL : a;
     return rc;
@@ -408,23 +410,7 @@ static pma_arena *pool_take(pma_heap *h, uint64_t need, uint32_t ceiling, bool *
     }
     pma_arena *a = best ? *best : NULL;
     if (a)
-        *best = a->pool_next;
-    return a;
-}
-
-/* The smallest pooled arena larger than `need` (grow lock held), unlinked:
- * the last resort when the device has no room left for an arena of the
- * exact size (pooled arenas keep their size, so a heap whose large objects
- * change size would otherwise fill up with free arenas of the wrong one). */
-static pma_arena *pool_take_larger(pma_heap *h, uint64_t need)
-{
-    pma_arena **best = NULL;
-    for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next)
-        if ((*pp)->size > need && (!best || (*pp)->size < (*best)->size))
-            best = pp;
-    pma_arena *a = best ? *best : NULL;
-    if (a)
-        *best = a->pool_next;
+        pma_pool_unlink(h, best);
     return a;
 }
 
@@ -434,7 +420,8 @@ static pma_arena *pool_take_larger(pma_heap *h, uint64_t need)
  * arena below the ceiling, else a new one while the heap stays inside
  * wear_spread_percent of the device, else the ceiling rises a step and the
  * pool is looked at again. With no pooled arena of the size at all the heap
- * grows as far as the device allows, as under the other policies. The object
+ * grows as far as the device allows, as under the other policies, and then
+ * carves the arena out of bigger freed ones (space.c). The object
  * always starts at the arena's data area (no rotation inside the arena: gc's
  * trace and the object word of intent and log find it there). */
 static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
@@ -454,8 +441,8 @@ static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
                 rc = pma_arena_create(h, PMA_CLASS_LARGE, off, need, &a);
             if (rc == 0)
                 rc = publish(h, a, off + need);
-            if (rc == PMA_ENOMEM && !hot && (a = pool_take_larger(h, need)) != NULL)
-                rc = 0;
+            if (rc == PMA_ENOMEM && !hot)
+                rc = pma_space_take(h, PMA_CLASS_LARGE, need, &a);
         }
         pthread_mutex_unlock(&h->grow);
         if (rc == PMA_ENOMEM && hot) {
@@ -488,8 +475,7 @@ static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padd
     if (rc) {
         pthread_mutex_lock(&h->grow);
         a->in_pool = true;
-        a->pool_next = h->pool_large;
-        h->pool_large = a;
+        pma_pool_push(h, a);
         pthread_mutex_unlock(&h->grow);
         return fail(h, rc);
     }
@@ -665,8 +651,7 @@ static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
     if (atomic_load(&a->bad_large)) {
         pma_badmap_retire_large(h, a);      /* a failed line: never pooled again */
     } else {
-        a->pool_next = h->pool_large;
-        h->pool_large = a;
+        pma_pool_push(h, a);
     }
     pthread_mutex_unlock(&h->grow);
     return 0;

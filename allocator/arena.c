@@ -290,6 +290,19 @@ int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_aren
     return 0;
 }
 
+int pma_arena_resize(pma_heap *h, pma_arena *a, uint64_t size)
+{
+    if (h->persistent) {
+        uint64_t w = pma_resize_pack(size), off = a->off + offsetof(pma_arena_header, resize);
+        if (nv_write(h->dev, off, &w, 8, NV_META_HEADER) != 0)
+            return PMA_EDEVICE;
+        nv_persist(h->dev, off, 8);
+    }
+    a->size = size;
+    a->capacity = size - (a->data - a->off);
+    return 0;
+}
+
 int pma_arena_set_class(pma_heap *h, pma_arena *a, int cls)
 {
     if (h->persistent) {
@@ -311,25 +324,33 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
     const pma_arena_header *hd = &copy;
     if (hd->magic != PMA_ARENA_MAGIC ||
         hd->checksum != pma_checksum(hd, offsetof(pma_arena_header, checksum)) ||
-        hd->size < PMA_ARENA_ALIGN || hd->size % PMA_ARENA_ALIGN || hd->size > h->hwm - off ||
         hd->class_word >= PMA_CLASSES)
+        return PMA_ECORRUPT;
+    /* A large arena split or merged since it was made: its resize word. */
+    uint64_t size = hd->size;
+    if (hd->resize) {
+        size = pma_resize_size(hd->resize);
+        if (!h->can_resize || hd->class_word != PMA_CLASS_LARGE || size == 0)
+            return PMA_ECORRUPT;
+    }
+    if (size < PMA_ARENA_ALIGN || size % PMA_ARENA_ALIGN || size > h->hwm - off)
         return PMA_ECORRUPT;
     int cls = (int)hd->class_word;
     pma_arena *a = pma_arena_new();
     if (!a)
         return PMA_ENOMEM;
     a->off = off;
-    a->size = hd->size;
+    a->size = size;
     atomic_init(&a->cls, cls);
     if (cls == PMA_CLASS_LARGE) {
-        if (hd->units != 0 || hd->data_off != large_data_off(h) || hd->data_off >= hd->size) {
+        if (hd->units != 0 || hd->data_off != large_data_off(h) || hd->data_off >= size) {
             free(a);
             return PMA_ECORRUPT;
         }
         a->large = true;
         a->stride = 1;
         a->data = off + hd->data_off;
-        a->capacity = hd->size - hd->data_off;
+        a->capacity = size - hd->data_off;
         uint64_t w;
         int latest = pma_large_latest(hd, &w);
         a->log_slot = (unsigned)(latest + 1) % PMA_LOG_SLOTS;
@@ -348,7 +369,7 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
         return 0;
     }
     geometry g;
-    geometry_small(h, hd->size, &g);
+    geometry_small(h, size, &g);
     if (g.units != hd->units || g.bitmap_bytes != hd->bitmap_bytes || g.alloc_off != hd->alloc_off ||
         g.start_off != hd->start_off || g.data_off != hd->data_off) {
         free(a);

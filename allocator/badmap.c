@@ -282,25 +282,37 @@ void pma_badmap_retire_large(pma_heap *h, pma_arena *a)
     map_retire_range(h, a->data, a->off + a->size);
 }
 
-static void large_line(pma_heap *h, pma_arena *a)
+/* A failed line in a large arena's data area (looked up again under the
+ * grow lock: a carve or merge may have changed which arena holds it). False
+ * when it now lies in a small arena (carved from a freed large one). */
+static bool large_line(pma_heap *h, uint64_t off)
 {
+    pthread_mutex_lock(&h->grow);
+    pma_arena *a = pma_heap_arena_at(h, off);
+    if (!a || !a->large) {
+        pthread_mutex_unlock(&h->grow);
+        return false;
+    }
+    if (off < a->data) {          /* now the header of an arena carved there */
+        pthread_mutex_unlock(&h->grow);
+        atomic_fetch_add_explicit(&h->meta_failed_lines, 1, memory_order_relaxed);
+        return true;
+    }
     pma_spin_lock(&a->lock);
     atomic_store(&a->bad_large, true);
     bool live = a->live_large;
     pma_spin_unlock(&a->lock);
-    if (live)
-        return;                 /* retired when its object is freed (alloc.c) */
-    /* A freed one is in the pool, or about to be pushed there by a return
-     * that will see bad_large under the grow lock. */
-    pthread_mutex_lock(&h->grow);
-    for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next)
+    /* A live one is retired when its object is freed (alloc.c); a freed one
+     * is in the pool, or about to be pushed there by a return that will see
+     * bad_large under the grow lock. */
+    for (pma_arena **pp = &h->pool_large; !live && *pp; pp = &(*pp)->pool_next)
         if (*pp == a) {
-            *pp = a->pool_next;
-            a->pool_next = NULL;
+            pma_pool_unlink(h, pp);
             pma_badmap_retire_large(h, a);
             break;
         }
     pthread_mutex_unlock(&h->grow);
+    return true;
 }
 
 /* ---- taking failures ---------------------------------------------------------- */
@@ -326,10 +338,9 @@ static void take_line(pma_heap *h, uint64_t off)
         return;
     }
     map_mark(h, li, false);       /* failed first: a crash from here on still knows */
-    if (a->large) {
-        large_line(h, a);
+    if (a->large && large_line(h, off))
         return;
-    }
+    a = pma_heap_arena_at(h, off);
     pma_spin_lock(&a->lock);
     small_line(h, a, off);
     pma_spin_unlock(&a->lock);

@@ -110,7 +110,7 @@ static int check_arena(pma_heap *h, pma_arena *a, char *msg, size_t len)
     if (h->persistent) {
         const pma_arena_header *hd = (const void *)((const unsigned char *)nv_base(h->dev) + a->off);
         if (hd->magic != PMA_ARENA_MAGIC || hd->checksum != pma_checksum(hd, offsetof(pma_arena_header, checksum)) ||
-            hd->size != a->size || hd->class_word != (uint64_t)cls)
+            (hd->resize ? pma_resize_size(hd->resize) : hd->size) != a->size || hd->class_word != (uint64_t)cls)
             return bad(msg, len, "arena @%llu: persistent header invalid or disagrees", (unsigned long long)a->off);
         uint64_t w = 0;
         if (a->large)

@@ -144,6 +144,7 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
     h->id = atomic_fetch_add(&next_heap_id, 1);
     h->persistent = cfg->metadata != PMA_META_DRAM;
     h->tc_on = cfg->policy == PMA_FIRST_FIT;
+    h->can_resize = true;
     h->hwm = PMA_HEAP_HEADER_SIZE;
     h->arena_base = PMA_HEAP_HEADER_SIZE;
     if (h->persistent) {
@@ -183,6 +184,10 @@ static void heap_free(pma_heap *h)
     pma_badmap_detach(h);
     for (pma_arena *a = h->first, *n; a; a = n) {
         n = a->all_next;
+        pma_arena_free_dram(h, a);
+    }
+    for (pma_arena *a = h->dead, *n; a; a = n) {
+        n = a->pool_next;
         pma_arena_free_dram(h, a);
     }
     pthread_mutex_destroy(&h->tc_lock);
@@ -319,7 +324,7 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
         return PMA_ENOHEAP;
     if (hd->version == 1)
         return PMA_ENOTSUP;         /* made before the bad-block map: refused, not misread */
-    if (hd->version != PMA_LAYOUT_VERSION ||
+    if (hd->version < PMA_LAYOUT_OLDEST || hd->version > PMA_LAYOUT_VERSION ||
         hd->checksum != pma_checksum(hd, offsetof(pma_heap_header, checksum)))
         return PMA_ECORRUPT;
     pma_config cfg = {
@@ -337,6 +342,7 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
         return PMA_ENOMEM;
     h->hwm = hd->hwm;
     h->root = hd->root;
+    h->can_resize = hd->version >= 3;
     h->open_opts = opts;
     int rc = h->po->attach(h);
     if (rc == 0) {
@@ -378,8 +384,7 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
         if (a->large) {
             if (!a->live_large && !a->retired_large) {
                 a->in_pool = true;
-                a->pool_next = h->pool_large;
-                h->pool_large = a;
+                pma_pool_push(h, a);
             }
         } else if (pma_arena_has_room(h, a, c)) {
             pma_list_push(h, &h->cls[c], a);
@@ -536,6 +541,8 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     s->checkpoints = atomic_load(&h->checkpoints);
     s->log_wraps = atomic_load(&h->log_wraps);
     s->log_worn_skips = atomic_load(&h->log_worn_skips);
+    s->arena_carves = atomic_load(&h->carves);
+    s->arena_merges = atomic_load(&h->merges);
     s->arena_creations = atomic_load(&h->creations);
     s->search_restarts = atomic_load(&h->restarts);
     s->failed_allocs = atomic_load(&h->failed_allocs);

@@ -121,6 +121,7 @@ typedef struct pma_arena {
     /* list membership (class lock + arena lock to change) */
     struct pma_arena *prev, *next;
     bool on_list, in_pool;
+    bool pooled;                     /* on h->pool_large (grow lock) */
     struct pma_arena *all_next;      /* registry, in address order */
     size_t all_index;                /* position in it (log recovery's scratch) */
     /* log: slots the records of an epoch touched, by epoch parity; marked
@@ -182,11 +183,15 @@ struct pma_heap {
     uint64_t hwm;                    /* end of the last arena */
     uint64_t root;                   /* DRAM copy of the root offset */
     pma_arena *first, *last;         /* registry */
-    pma_arena *pool_large;           /* freed large arenas, reused by size */
+    pma_arena *pool_large;           /* freed large arenas, reused by size (space.c) */
+    pma_arena *dead;                 /* arenas merged into a neighbour: freed at close (a
+                                        page-map lookup may still hold one) */
+    bool can_resize;                 /* the layout has resize words (space.c) */
     _Atomic(pma_arena *) *pagemap;   /* 4 KiB page of the device -> its arena */
     size_t pagemap_bytes;
     pma_class cls[PMA_CLASSES];
     _Atomic uint64_t creations, restarts, failed_allocs, bad_frees, list_store_failures;
+    _Atomic uint64_t carves, merges;  /* space.c: arenas carved from pooled ones, merges */
     _Atomic uint32_t wear_ceiling;   /* wear-aware: blocks allocated this often are not reused */
     uint64_t leaked_bytes, recovered_ops;
     uint64_t arena_base;             /* first arena: after the header (and the log region) */
@@ -302,6 +307,18 @@ int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_aren
 int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out);
 void pma_arena_free_dram(pma_heap *h, pma_arena *a);
 int pma_arena_set_class(pma_heap *h, pma_arena *a, int cls);
+/* A large arena's new size: its resize word, persisted (space.c). */
+int pma_arena_resize(pma_heap *h, pma_arena *a, uint64_t size);
+
+/* space.c (grow lock held): the pool of freed large arenas; a new arena of
+ * `need` bytes for class cls carved from the end of a bigger pooled one,
+ * registered (PMA_ENOMEM: none); every run of adjacent free pooled arenas
+ * merged into one; take: carve, else coalesce and carve. */
+void pma_pool_push(pma_heap *h, pma_arena *a);
+void pma_pool_unlink(pma_heap *h, pma_arena **pp);
+int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out);
+void pma_space_coalesce(pma_heap *h);
+int pma_space_take(pma_heap *h, int cls, uint64_t need, pma_arena **out);
 bool pma_arena_has_room(const pma_heap *h, const pma_arena *a, int cls);
 /* Allocates n units in a small arena (arena lock held); returns the first
  * unit, or PMA_BM_NONE (no room, or for wear-aware only blocks at or above

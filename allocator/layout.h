@@ -34,7 +34,8 @@
 
 #define PMA_HEAP_MAGIC 0x50454548414d5050ull    /* "PPMAHEEP" */
 #define PMA_ARENA_MAGIC 0x414e455241414d50ull   /* "PMAARENA" */
-#define PMA_LAYOUT_VERSION 2u          /* 2: the bad-block map region */
+#define PMA_LAYOUT_VERSION 3u          /* 2: the bad-block map region; 3: the arena resize word */
+#define PMA_LAYOUT_OLDEST 2u           /* 2 reads as 3 (no arena was ever resized there) */
 #define PMA_HEAP_HEADER_SIZE 4096u
 #define PMA_ARENA_ALIGN 4096u
 #define PMA_LINE 64u
@@ -95,8 +96,11 @@ typedef struct pma_arena_header {
     /* line 1: list links, metadata "nvram" only (list) */
     uint64_t prev, next;
     uint8_t pad1[48];
-    /* line 2: unused since the object word rotates (see above) */
-    uint64_t object;
+    /* line 2: the resize word (large arenas): 0, or the arena's size now,
+     * which replaces `size` above (pma_resize_pack). Free large arenas are
+     * split and merged with one 8-byte store here (space.c); line 0 is
+     * never rewritten. */
+    uint64_t resize;
     uint8_t pad2[56];
     /* lines 3..10: the intent log (log) */
     pma_log_slot log[PMA_LOG_SLOTS];
@@ -117,6 +121,16 @@ static inline unsigned pma_object_seq(uint64_t w) { return (unsigned)(w >> PMA_O
 static inline unsigned pma_object_next_seq(unsigned seq) { return seq >= 0x7fff ? 1 : seq + 1; }
 
 enum { PMA_OP_NONE = 0, PMA_OP_ALLOC = 1, PMA_OP_FREE = 2 };
+
+/* Resize word: a tag in the top 16 bits, so a torn or foreign word is not
+ * taken for a size, and the size in 4 KiB pages below. */
+#define PMA_RESIZE_TAG 0x525aull        /* "RZ" */
+static inline uint64_t pma_resize_pack(uint64_t size) { return PMA_RESIZE_TAG << 48 | (size / 4096); }
+/* The size a resize word gives; 0 when the word is not one. */
+static inline uint64_t pma_resize_size(uint64_t w)
+{
+    return (w >> 48) == PMA_RESIZE_TAG ? (w & ((1ull << 48) - 1)) * 4096 : 0;
+}
 
 static inline uint64_t pma_log_pack(unsigned op, unsigned seq, uint32_t first, uint32_t n)
 {
@@ -143,7 +157,7 @@ _Static_assert(offsetof(pma_heap_header, root) == 128, "root has its own line");
 _Static_assert(offsetof(pma_heap_header, list_head) == 192, "list heads have their own line");
 _Static_assert(offsetof(pma_heap_header, log_epoch) == 256, "the log epoch has its own line");
 _Static_assert(offsetof(pma_arena_header, prev) == 64, "links have their own line");
-_Static_assert(offsetof(pma_arena_header, object) == 128, "object word has its own line");
+_Static_assert(offsetof(pma_arena_header, resize) == 128, "the resize word has its own line");
 _Static_assert(offsetof(pma_arena_header, log) == 192, "log slots start at line 3");
 _Static_assert(sizeof(pma_arena_header) == 704, "11 lines");
 

@@ -235,6 +235,9 @@ typedef struct pma_heap_stats {
     uint64_t checkpoints;         /* log: bitmap checkpoints written */
     uint64_t log_wraps;           /* log: times the log region was used up */
     uint64_t log_worn_skips;      /* log: records written again further on: a cell had worn out */
+    /* freed large arenas' space: arenas carved out of one (large or small),
+     * and merges of a freed one with a free neighbour */
+    uint64_t arena_carves, arena_merges;
     uint64_t list_store_failures; /* nvram list links the device refused (never read back) */
     /* worn-out device lines (nv_on_failure) the heap has retired: never
      * handed out again, recorded in its persistent bad-block map */

@@ -1,0 +1,167 @@
+/* test_pma_space.c - freed large arenas' space serves other sizes (space.c):
+ * a heap filled with large objects of one size, freed, then takes objects
+ * of twice the size and small objects as far as the device allows (before,
+ * the first get of a new size failed: every free arena had the old size);
+ * the heap checks out and reopens with the resized arenas; a crash at every
+ * store of the get that merges and carves leaves a heap that opens, checks
+ * out and still holds the object linked from the root, under each protocol. */
+#include "testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define DEV (4u << 20)
+#define SMALL_N 9000          /* padded with the header: a 16 KiB arena */
+#define BIG_N 30000           /* a 32 KiB arena */
+#define MAXOBJ 512
+
+static pma_config cfg_of(pma_persistence per)
+{
+    pma_config c;
+    pma_config_defaults(&c);
+    c.persistence = per;
+    c.arena_size = 65536;
+    return c;
+}
+
+/* Large objects of n bytes until the device is full; their count. */
+static int fill_large(pma_heap *h, size_t n, void **got)
+{
+    int k = 0;
+    while (k < MAXOBJ && (got[k] = pma_get_mem(h, n)) != NULL)
+        k++;
+    ck_assert_int_eq(pma_last_error(), PMA_ENOMEM);
+    return k;
+}
+
+static void free_all(pma_heap *h, void **got, int k)
+{
+    for (int i = 0; i < k; i++)
+        ck_assert_int_eq(pma_return_mem(h, got[i]), 0);
+}
+
+START_TEST(freed_large_space_serves_other_sizes)
+{
+    pma_persistence per = (pma_persistence)_i;
+    pma_config c = cfg_of(per);
+    nv_device *d;
+    pma_heap *h = test_heap_open(&d, DEV, 64, &c);
+    static void *got[MAXOBJ];
+    int small = fill_large(h, SMALL_N, got);
+    ck_assert_int_gt(small, 100);
+    free_all(h, got, small);
+    test_heap_ok(h);
+    /* Twice the size: the freed 16 KiB arenas merge and are carved. */
+    int big = fill_large(h, BIG_N, got);
+    ck_assert_msg(big >= small / 2 - 2, "%s: %d objects of %d bytes after %d of %d", pma_persistence_name(per), big,
+                  BIG_N, small, SMALL_N);
+    pma_heap_stats s;
+    ck_assert_int_eq(pma_stats(h, &s), 0);
+    ck_assert_uint_gt(s.arena_merges, 0);
+    ck_assert_uint_gt(s.arena_carves, 0);
+    test_heap_ok(h);
+    for (int i = 0; i < big; i++)
+        memset(got[i], i & 0xff, BIG_N);
+    free_all(h, got, big / 2);                 /* half of them freed */
+    /* Small objects: arenas for them carved out of freed large ones. */
+    uint64_t carves = s.arena_carves, bytes = 0;
+    void *p;
+    while ((p = pma_get_mem(h, 200)) != NULL)
+        bytes += 200;
+    ck_assert_uint_ge(bytes, (uint64_t)(big / 2) * BIG_N / 2);
+    ck_assert_int_eq(pma_stats(h, &s), 0);
+    ck_assert_uint_gt(s.arena_carves, carves);
+    test_heap_ok(h);
+    /* Reopened: the resized arenas are found as they are. */
+    pma_destroy(h);
+    ck_assert_int_eq(pma_open(&h, d), 0);
+    test_heap_ok(h);
+    for (int i = big / 2; i < big; i++) {
+        const unsigned char *q = got[i];
+        ck_assert_uint_ge(pma_usable_size(h, got[i]), BIG_N);
+        ck_assert(q[0] == (i & 0xff) && q[BIG_N - 1] == (i & 0xff));
+    }
+    pma_destroy(h);
+    nv_close(d);
+}
+END_TEST
+
+/* One device ready for the crash: 16 KiB-arena objects filling it, all
+ * freed but one, which the root names and which holds a pattern. */
+static pma_heap *crash_setup(nv_device **dp, pma_persistence per, void **keep)
+{
+    pma_config c = cfg_of(per);
+    nv_config dc;
+    nv_config_defaults(&dc);
+    dc.size = DEV;
+    dc.crash_sim = true;
+    ck_assert_int_eq(nv_open(dp, &dc), 0);
+    pma_heap *h;
+    ck_assert_int_eq(pma_init(&h, *dp, &c), 0);
+    static void *got[MAXOBJ];
+    int k = fill_large(h, SMALL_N, got);
+    *keep = got[k / 2];
+    memset(*keep, 0x5a, SMALL_N);
+    nv_persist(*dp, pma_offset(h, *keep), SMALL_N);
+    ck_assert_int_eq(pma_set_root(h, *keep), 0);
+    for (int i = 0; i < k; i++)
+        if (i != k / 2)
+            ck_assert_int_eq(pma_return_mem(h, got[i]), 0);
+    /* Nothing free past hwm: the next big get merges and carves. */
+    return h;
+}
+
+START_TEST(crash_during_merge_and_carve)
+{
+    pma_persistence per = (pma_persistence)_i;
+    nv_device *d;
+    void *keep;
+    pma_heap *h = crash_setup(&d, per, &keep);
+    ck_assert_int_eq(nv_crash_arm(d, NV_OP_STORE, 1u << 30), 0);
+    ck_assert_ptr_nonnull(pma_get_mem(h, BIG_N));
+    uint64_t stores = nv_crash_ops_count(d, NV_OP_STORE);
+    nv_crash_disarm(d);
+    pma_heap_stats s;
+    pma_stats(h, &s);
+    ck_assert_uint_gt(s.arena_merges, 0);
+    ck_assert_uint_eq(s.arena_carves, 1);
+    pma_destroy(h);
+    nv_close(d);
+    printf("space %s: the merging, carving get makes %llu stores\n", pma_persistence_name(per),
+           (unsigned long long)stores);
+    for (uint64_t k = 1; k <= stores; k++) {
+        h = crash_setup(&d, per, &keep);
+        uint64_t koff = pma_offset(h, keep);
+        ck_assert_int_eq(nv_crash_arm(d, NV_OP_STORE, k), 0);
+        pma_get_mem(h, BIG_N);
+        pma_abandon(h);
+        ck_assert_int_eq(nv_crash(d, NULL), 0);
+        int rc = pma_open(&h, d);
+        TEST_REQUIRE(rc == 0, "%s, crash at store %llu: open failed: %s", pma_persistence_name(per),
+                     (unsigned long long)k, pma_strerror(rc));
+        test_heap_ok(h);
+        const unsigned char *q = (const unsigned char *)nv_base(d) + koff;
+        TEST_REQUIRE(pma_usable_size(h, (void *)q) >= SMALL_N && q[0] == 0x5a && q[SMALL_N - 1] == 0x5a,
+                     "%s, crash at store %llu: the root's object was lost", pma_persistence_name(per),
+                     (unsigned long long)k);
+        /* The heap goes on: a big object still fits. */
+        void *b = pma_get_mem(h, BIG_N);
+        TEST_REQUIRE(b != NULL, "%s, crash at store %llu: no room after recovery", pma_persistence_name(per),
+                     (unsigned long long)k);
+        test_heap_ok(h);
+        pma_destroy(h);
+        nv_close(d);
+    }
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("pma_space");
+    TCase *tc = tcase_create("space");
+    tcase_set_timeout(tc, 300);
+    tcase_add_loop_test(tc, freed_large_space_serves_other_sizes, 0, PMA_PERSISTENCES);
+    tcase_add_loop_test(tc, crash_during_merge_and_carve, 0, PMA_PERSISTENCES);
+    suite_add_tcase(s, tc);
+    return test_run_suite(s);
+}
