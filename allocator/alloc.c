@@ -649,7 +649,7 @@ static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
     pma_count(&tc->ct.allocated, -allocated);
     pthread_mutex_lock(&h->grow);
     if (atomic_load(&a->bad_large)) {
-        pma_badmap_retire_large(h, a);      /* a failed line: never pooled again */
+        pma_space_retire_bad(h, a);         /* failed lines: their pages never pooled again */
     } else {
         pma_pool_push(h, a);
     }

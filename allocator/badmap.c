@@ -170,6 +170,17 @@ static void map_retire_range(pma_heap *h, uint64_t off, uint64_t end)
     pthread_mutex_unlock(&h->bm_lock);
 }
 
+bool pma_badmap_line_failed(pma_heap *h, uint64_t off)
+{
+    uint64_t li = off / PMA_LINE;
+    if (!h->bm || li >= h->bm_lines)
+        return false;
+    pthread_mutex_lock(&h->bm_lock);
+    bool f = line_failed(h, li);
+    pthread_mutex_unlock(&h->bm_lock);
+    return f;
+}
+
 bool pma_badmap_retired(const pma_heap *h, uint64_t off, uint64_t bytes)
 {
     uint64_t end = off + bytes;
@@ -308,7 +319,7 @@ static bool large_line(pma_heap *h, uint64_t off)
     for (pma_arena **pp = &h->pool_large; !live && *pp; pp = &(*pp)->pool_next)
         if (*pp == a) {
             pma_pool_unlink(h, pp);
-            pma_badmap_retire_large(h, a);
+            pma_space_retire_bad(h, a);
             break;
         }
     pthread_mutex_unlock(&h->grow);
@@ -316,6 +327,15 @@ static bool large_line(pma_heap *h, uint64_t off)
 }
 
 /* ---- taking failures ---------------------------------------------------------- */
+
+static void pool_remove_of(pma_heap *h, pma_arena *a)
+{
+    for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next)
+        if (*pp == a) {
+            pma_pool_unlink(h, pp);
+            return;
+        }
+}
 
 static void take_line(pma_heap *h, uint64_t off)
 {
@@ -380,8 +400,11 @@ void pma_badmap_apply(pma_heap *h)
             }
             if (a->large) {
                 atomic_store(&a->bad_large, true);
-                if (!a->live_large)
-                    pma_badmap_retire_large(h, a);
+                if (!a->live_large && !a->retired_large) {
+                    if (a->pooled)
+                        pool_remove_of(h, a);
+                    pma_space_retire_bad(h, a);
+                }
                 continue;
             }
             small_line(h, a, off);

@@ -382,7 +382,7 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
     for (pma_arena *a = h->first; a; a = a->all_next) {
         int c = atomic_load(&a->cls);
         if (a->large) {
-            if (!a->live_large && !a->retired_large) {
+            if (!a->live_large && !a->retired_large && !a->pooled) {
                 a->in_pool = true;
                 pma_pool_push(h, a);
             }

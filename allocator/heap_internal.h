@@ -319,6 +319,9 @@ void pma_pool_unlink(pma_heap *h, pma_arena **pp);
 int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out);
 void pma_space_coalesce(pma_heap *h);
 int pma_space_take(pma_heap *h, int cls, uint64_t need, pma_arena **out);
+/* A freed large arena with failed lines, not pooled: split so that only
+ * the pages of its failed lines are retired, the rest pooled. */
+void pma_space_retire_bad(pma_heap *h, pma_arena *a);
 bool pma_arena_has_room(const pma_heap *h, const pma_arena *a, int cls);
 /* Allocates n units in a small arena (arena lock held); returns the first
  * unit, or PMA_BM_NONE (no room, or for wear-aware only blocks at or above
@@ -377,6 +380,7 @@ static inline void pma_badmap_poll(pma_heap *h)
 void pma_badmap_apply(pma_heap *h);
 /* gc trace: the object at [off, off + bytes) holds a retired line. */
 bool pma_badmap_retired(const pma_heap *h, uint64_t off, uint64_t bytes);
+bool pma_badmap_line_failed(pma_heap *h, uint64_t off);   /* the line holding off has failed */
 /* [u, u + n) of a small arena holds a bad unit (arena lock held). */
 bool pma_badmap_block_bad(const pma_arena *a, uint32_t u, uint32_t n);
 /* After [u, u + n) went back to the arena's space: its bad groups retired

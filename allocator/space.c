@@ -23,6 +23,12 @@
  *          it; that one's header becomes bytes of the merged data area.
  * A new header lands where an object's bytes were: its lines are written
  * as the arena's creation would write them anywhere.
+ *
+ * A freed large arena with a failed line is not retired whole: the good
+ * tail past its last failed line is carved off as a free arena, the page
+ * of that line as a retired arena of its own, and so on down to the
+ * arena's first page, so a worn line costs a page or two, not the arena
+ * (a 512 KiB arena for one line, before).
  * Only free, pooled, healthy large arenas change size: no object is in
  * them, so gc's trace and the other protocols' object words see nothing
  * change. A heap of layout 2 (no resize words) never resizes.
@@ -38,6 +44,7 @@ void pma_pool_push(pma_heap *h, pma_arena *a)
     a->pool_next = h->pool_large;
     h->pool_large = a;
     a->pooled = true;
+    a->in_pool = true;
 }
 
 void pma_pool_unlink(pma_heap *h, pma_arena **pp)
@@ -81,17 +88,16 @@ static pma_arena *carve_source(pma_heap *h, uint64_t need)
     return best;
 }
 
-int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out)
+/* A new arena for class cls at [off, src's end), carved from src (free or
+ * being retired), registered after it. */
+static int carve_at(pma_heap *h, pma_arena *src, int cls, uint64_t off, pma_arena **out)
 {
-    pma_arena *src = h->can_resize ? carve_source(h, need) : NULL;
-    if (!src)
-        return PMA_ENOMEM;
-    uint64_t off = src->off + src->size - need;
+    uint64_t end = src->off + src->size, need = end - off;
     pma_arena *a;
     int rc = pma_arena_create(h, cls, off, need, &a);
     if (rc)
         return rc;
-    if ((rc = pma_arena_resize(h, src, src->size - need)) != 0) {
+    if ((rc = pma_arena_resize(h, src, off - src->off)) != 0) {
         pma_arena_free_dram(h, a);
         return rc;
     }
@@ -102,11 +108,69 @@ int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out)
     src->all_next = a;
     if (h->last == src)
         h->last = a;
-    pages_to(h, off, off + need, a);
+    pages_to(h, off, end, a);
     atomic_fetch_add_explicit(&h->creations, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&h->carves, 1, memory_order_relaxed);
     *out = a;
     return 0;
+}
+
+int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out)
+{
+    pma_arena *src = h->can_resize ? carve_source(h, need) : NULL;
+    if (!src)
+        return PMA_ENOMEM;
+    return carve_at(h, src, cls, src->off + src->size - need, out);
+}
+
+/* ---- retiring a worn large arena ------------------------------------------- */
+
+/* The last failed line of [from, to), or UINT64_MAX. */
+static uint64_t last_failed(pma_heap *h, uint64_t from, uint64_t to)
+{
+    for (uint64_t l = to; l > from;) {
+        l -= PMA_LINE;
+        if (pma_badmap_line_failed(h, l))
+            return l;
+    }
+    return UINT64_MAX;
+}
+
+static bool header_fits(pma_heap *h, uint64_t off)
+{
+    return last_failed(h, off, off + sizeof(pma_arena_header)) == UINT64_MAX;
+}
+
+void pma_space_retire_bad(pma_heap *h, pma_arena *a)
+{
+    while (h->can_resize) {
+        uint64_t end = a->off + a->size, last = last_failed(h, a->data, end);
+        if (last == UINT64_MAX) {
+            /* Nothing failed is left in it: free space again. */
+            atomic_store(&a->bad_large, false);
+            pma_pool_push(h, a);
+            return;
+        }
+        /* The good tail past the last failed line (no failed line there,
+         * its header's included) becomes a free arena of its own. */
+        uint64_t t = (last + PMA_LINE + PMA_ARENA_ALIGN - 1) / PMA_ARENA_ALIGN * PMA_ARENA_ALIGN;
+        pma_arena *g;
+        if (end - t >= PMA_ARENA_ALIGN && carve_at(h, a, PMA_CLASS_LARGE, t, &g) == 0)
+            pma_pool_push(h, g);
+        end = a->off + a->size;
+        /* The failed line's page (and the one before it when the line is
+         * where a header would go) is retired as an arena of its own. */
+        uint64_t r = last / PMA_ARENA_ALIGN * PMA_ARENA_ALIGN;
+        if (!header_fits(h, r))
+            r -= PMA_ARENA_ALIGN;
+        pma_arena *bad;
+        if (r < a->off + PMA_ARENA_ALIGN || !header_fits(h, r) ||
+            carve_at(h, a, PMA_CLASS_LARGE, r, &bad) != 0)
+            break;
+        atomic_store(&bad->bad_large, true);
+        pma_badmap_retire_large(h, bad);
+    }
+    pma_badmap_retire_large(h, a);
 }
 
 /* b (free, right after a) joins a. False when the store did not land. */

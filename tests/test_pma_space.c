@@ -4,7 +4,9 @@
  * the first get of a new size failed: every free arena had the old size);
  * the heap checks out and reopens with the resized arenas; a crash at every
  * store of the get that merges and carves leaves a heap that opens, checks
- * out and still holds the object linked from the root, under each protocol. */
+ * out and still holds the object linked from the root, under each protocol;
+ * a freed large arena with a worn line retires that line's page, not the
+ * arena (it retired all 64 KiB before), and keeps doing so after reopen. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -155,6 +157,52 @@ START_TEST(crash_during_merge_and_carve)
 }
 END_TEST
 
+START_TEST(worn_large_arena_retires_a_page)
+{
+    pma_persistence per = (pma_persistence)_i;
+    pma_config c = cfg_of(per);
+    nv_config dc;
+    nv_config_defaults(&dc);
+    dc.size = DEV;
+    dc.endurance.kind = NV_ENDURANCE_FIXED;
+    dc.endurance.mean = 2000;
+    nv_device *d;
+    ck_assert_int_eq(nv_open(&d, &dc), 0);
+    pma_heap *h;
+    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    unsigned char *p = pma_get_mem(h, 40000);           /* a 64 KiB arena */
+    ck_assert_ptr_nonnull(p);
+    uint64_t at = pma_offset(h, p), worn = at + 20000 / 64 * 64;
+    unsigned char line[64] = {0};
+    for (int i = 0; i <= 2000; i++)
+        nv_write(d, worn, line, sizeof line, NV_DATA);
+    ck_assert_int_eq(pma_return_mem(h, p), 0);
+    pma_heap_stats s;
+    ck_assert_int_eq(pma_stats(h, &s), 0);
+    ck_assert_uint_eq(s.failed_lines, 1);
+    ck_assert_uint_ge(s.retired_bytes, 64);
+    ck_assert_uint_le(s.retired_bytes, 2 * 4096);
+    test_heap_ok(h);
+    /* The space on both sides serves new objects; none covers the line. */
+    uint64_t got = 0;
+    unsigned char *q;
+    while ((q = pma_get_mem(h, 5000)) != NULL) {
+        uint64_t o = pma_offset(h, q);
+        ck_assert(worn + 64 <= o || o + 5000 <= worn);
+        got++;
+    }
+    ck_assert_uint_ge(got * 8192, DEV / 2);
+    test_heap_ok(h);
+    pma_destroy(h);
+    ck_assert_int_eq(pma_open(&h, d), 0);
+    test_heap_ok(h);
+    ck_assert_int_eq(pma_stats(h, &s), 0);
+    ck_assert_uint_le(s.retired_bytes, 2 * 4096);
+    pma_destroy(h);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_space");
@@ -162,6 +210,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, freed_large_space_serves_other_sizes, 0, PMA_PERSISTENCES);
     tcase_add_loop_test(tc, crash_during_merge_and_carve, 0, PMA_PERSISTENCES);
+    tcase_add_loop_test(tc, worn_large_arena_retires_a_page, 0, PMA_PERSISTENCES);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
