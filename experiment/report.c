@@ -55,6 +55,19 @@ static const metric metrics[] = {
     {"utilization", "utilization", "fragmentation.utilization"},
     {"peak_footprint", "peak footprint", "fragmentation.peak_footprint"},
     {"simulated_ns", "simulated ns", "time.simulated_ns"},
+    /* wear's spread and the lifetime to failure (device.endurance), side by
+     * side for allocator and leveling choices (max/mean is the hot-spot
+     * factor above) */
+    {"cov", "wear cov", "wear.cov"},
+    {"cov_touched", "  cov_touched", "wear.touched.cov"},
+    {"leveling_writes", "leveling writes", "wear.leveling_writes"},
+    {"failed_cells", "failed cells", "failures.failed_cells"},
+    {"lifetime_passes", "lifetime passes", "lifetime.passes"},
+    {"lifetime_events", "lifetime events", "lifetime.events"},
+    {"events_to_first_failure", "events to first failure", "lifetime.events_to_first_failure"},
+    {"events_to_capacity_loss", "events to capacity loss", "lifetime.events_to_capacity_loss"},
+    {"retired_fraction", "retired fraction", "lifetime.retired_fraction"},
+    {"lifetime_of_ideal", "lifetime of ideal", "lifetime.lifetime_fraction_of_ideal"},
 };
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 

@@ -43,7 +43,8 @@
 #define TR_LINKS_CHUNK 4096u
 #define TR_LINKS_PER_CHUNK (TR_LINKS_CHUNK / 8u)
 #define TR_LINKS_DIR0 8u          /* the first directory's words */
-#define TR_LINKS_TRIES 64         /* entries or chunks tried past worn cells */
+#define TR_LINKS_TRIES 64         /* chunks tried past worn cells */
+#define TR_LINKS_ENTRY_TRIES 65536  /* entries tried: each worn one drops its whole line */
 
 struct tr_links {
     pma_heap *h;
@@ -205,7 +206,7 @@ static void drop_line(tr_links *l, uint64_t entry)
 static int link_new(tr_links *l, tr_obj *o)
 {
     uint64_t off = pma_offset(l->h, o->user);
-    for (int tries = 0; tries < TR_LINKS_TRIES; tries++) {
+    for (int tries = 0; tries < TR_LINKS_ENTRY_TRIES; tries++) {
         uint64_t entry;
         int rc = entry_take(l, &entry);
         if (rc)
