@@ -135,8 +135,18 @@ static int chunk_add(tr_links *l)
     if (!c)
         return pma_last_error();
     uint64_t coff = pma_offset(l->h, c);
-    if ((rc = links_zero(l, coff, TR_LINKS_CHUNK)) != 0 ||
-        (rc = links_store(l, pma_offset(l->h, l->dir) + l->chunks * 8, &coff, 8)) != 0) {
+    if ((rc = links_zero(l, coff, TR_LINKS_CHUNK)) == 0 &&
+        (rc = links_store(l, pma_offset(l->h, l->dir) + l->chunks * 8, &coff, 8)) == NV_EWORN) {
+        /* The directory's word wore out: a copy of the directory elsewhere
+         * takes the chunk (the root names the copy, the old one is freed). */
+        void *nd;
+        if ((rc = dir_make(l, l->dir_cap, l->dir, l->chunks, &nd)) == 0) {
+            pma_return_mem(l->h, l->dir);
+            l->dir = nd;
+            rc = links_store(l, pma_offset(l->h, l->dir) + l->chunks * 8, &coff, 8);
+        }
+    }
+    if (rc) {
         pma_return_mem(l->h, c);
         return rc;
     }

@@ -96,13 +96,28 @@ void replay_live_remove(tr_live *l, tr_obj *o)
     pthread_mutex_unlock(&l->lock);
 }
 
+/* By heap address: the slots' order follows the records' addresses, which
+ * differ from run to run (ASLR, the reader's timing), and the order of the
+ * frees decides what the heap reuses next: a pass end in slot order made
+ * lifetime runs end differently from one run to the next. */
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t)(*(tr_obj *const *)a)->user, y = (uintptr_t)(*(tr_obj *const *)b)->user;
+    return (x > y) - (x < y);
+}
+
 void replay_live_release_all(replay *rp)
 {
     tr_live *l = &rp->live;
-    for (uint64_t i = 0; i < l->cap; i++) {
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < l->cap; i++)
+        if (l->slot[i])
+            l->slot[n++] = l->slot[i];       /* compacted in place: n <= i */
+    for (uint64_t i = n; i < l->cap; i++)
+        l->slot[i] = NULL;
+    qsort(l->slot, n, sizeof *l->slot, by_address);
+    for (uint64_t i = 0; i < n; i++) {
         tr_obj *o = l->slot[i];
-        if (!o)
-            continue;
         l->slot[i] = NULL;
         if (replay_stopped(rp))
             continue;               /* stopped: the rest stay live, as at any end */
