@@ -352,7 +352,7 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
         a->data = off + hd->data_off;
         a->capacity = size - hd->data_off;
         uint64_t w;
-        int latest = pma_large_latest(hd, &w);
+        int latest = pma_large_latest(hd, pma_large_worn_slots(h, off), &w);
         a->log_slot = (unsigned)(latest + 1) % PMA_LOG_SLOTS;
         a->log_seq = pma_object_next_seq(latest < 0 ? 0 : pma_object_seq(w));
         a->live_large = (w & PMA_OBJECT_LIVE) != 0;
@@ -479,11 +479,30 @@ int pma_arena_slot_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t w
     return 0;
 }
 
-int pma_large_latest(const pma_arena_header *hd, uint64_t *word)
+unsigned pma_large_worn_slots(pma_heap *h, uint64_t arena_off)
 {
+    unsigned m = 0;
+    for (int i = 0; i < PMA_LOG_SLOTS; i++)
+        if (pma_badmap_line_failed(h, arena_off + offsetof(pma_arena_header, log) + (uint64_t)i * PMA_LINE))
+            m |= 1u << i;
+    return m;
+}
+
+int pma_large_latest(const pma_arena_header *hd, unsigned worn, uint64_t *word)
+{
+    /* Slots whose line wore out hold whatever they held when it did: read
+     * past them (the writer skips them too). With every slot worn the
+     * writer could store nothing since, and all of them are read. */
+    if (worn == (1u << PMA_LOG_SLOTS) - 1)
+        worn = 0;
     int latest = -1;
     for (int i = 0; i < PMA_LOG_SLOTS; i++) {
-        uint64_t w = hd->log[i].word, nx = hd->log[(i + 1) % PMA_LOG_SLOTS].word;
+        if (worn & (1u << i))
+            continue;
+        int j = (i + 1) % PMA_LOG_SLOTS;
+        while (j != i && (worn & (1u << j)))
+            j = (j + 1) % PMA_LOG_SLOTS;
+        uint64_t w = hd->log[i].word, nx = j == i ? 0 : hd->log[j].word;
         if (w && (!nx || pma_object_seq(nx) != pma_object_next_seq(pma_object_seq(w))))
             latest = i;
     }
@@ -491,10 +510,29 @@ int pma_large_latest(const pma_arena_header *hd, uint64_t *word)
     return latest;
 }
 
+/* A large arena's object word, in the next of its slots whose line has not
+ * worn out; a store that wears one out now did not take, and the next slot
+ * is tried (the bad-block map learns of the line, and pma_large_latest
+ * reads past it). The sequence moves only with a store that landed. */
+int pma_large_word_store(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t w, bool fence)
+{
+    for (int tries = 0; tries < PMA_LOG_SLOTS; tries++) {
+        uint64_t off = a->off + offsetof(pma_arena_header, log) + (uint64_t)a->log_slot * PMA_LINE;
+        a->log_slot = (a->log_slot + 1) % PMA_LOG_SLOTS;
+        if (pma_badmap_line_failed(h, off) || pma_meta_write(h, tc, off, &w, 8, NV_META_HEADER) != 0)
+            continue;
+        pma_meta_flush(h, tc, off, 8);
+        if (fence)
+            pma_meta_fence(h, tc);
+        return 0;
+    }
+    return PMA_EDEVICE;
+}
+
 int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested)
 {
     if (h->persistent && h->po->large_words) {
-        if (pma_arena_slot_persist(h, tc, a, pma_object_pack(live, a->log_seq, requested), NV_META_HEADER))
+        if (pma_large_word_store(h, tc, a, pma_object_pack(live, a->log_seq, requested), true))
             return PMA_EDEVICE;
         a->log_seq = pma_object_next_seq(a->log_seq);
     }
@@ -514,7 +552,7 @@ int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, ui
 int pma_arena_large_resize(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t requested)
 {
     if (requested != a->requested && h->persistent && h->po->large_words) {
-        if (pma_arena_slot_persist(h, tc, a, pma_object_pack(true, a->log_seq, requested), NV_META_HEADER))
+        if (pma_large_word_store(h, tc, a, pma_object_pack(true, a->log_seq, requested), true))
             return PMA_EDEVICE;
         a->log_seq = pma_object_next_seq(a->log_seq);
     }

@@ -114,7 +114,7 @@ static int check_arena(pma_heap *h, pma_arena *a, char *msg, size_t len)
             return bad(msg, len, "arena @%llu: persistent header invalid or disagrees", (unsigned long long)a->off);
         uint64_t w = 0;
         if (a->large)
-            pma_large_latest(hd, &w);
+            pma_large_latest(hd, pma_large_worn_slots(h, a->off), &w);
         if (a->large && h->po->large_words && (((w & PMA_OBJECT_LIVE) != 0) != a->live_large ||
                          (a->live_large && (w & PMA_OBJECT_SIZE_MASK) != a->requested)))
             return bad(msg, len, "arena @%llu: persistent object word disagrees", (unsigned long long)a->off);

@@ -331,8 +331,14 @@ uint32_t pma_arena_object_units(const pma_arena *a, uint32_t first);
 /* Stores w into the next of the arena header's 8 rotating slot lines
  * (intent words, or a large arena's object words), flushed and fenced. */
 int pma_arena_slot_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t w, nv_tag tag);
-/* The latest object word of a large arena's header (0: none), and its slot. */
-int pma_large_latest(const pma_arena_header *hd, uint64_t *word);
+/* The latest object word of a large arena's header (0: none), and its slot,
+ * reading past the slots in `worn` (bit i: slot i's line has failed; as
+ * pma_large_worn_slots gives them from the bad-block map). */
+int pma_large_latest(const pma_arena_header *hd, unsigned worn, uint64_t *word);
+unsigned pma_large_worn_slots(pma_heap *h, uint64_t arena_off);
+/* Stores a large arena's object word w in its next slot whose line has not
+ * worn out, flushed (and fenced when asked); PMA_EDEVICE when none took it. */
+int pma_large_word_store(pma_heap *h, pma_tcache *tc, pma_arena *a, uint64_t w, bool fence);
 int pma_arena_large_set(pma_heap *h, pma_tcache *tc, pma_arena *a, bool live, uint64_t requested);
 /* A live large object's new size in its arena (realloc in place): the object
  * word stores it (intent, log), so open finds the size the program has. */

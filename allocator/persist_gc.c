@@ -283,16 +283,14 @@ static int store_large(pma_heap *h, pma_arena *a)
 {
     const pma_arena_header *hd = (const void *)((const unsigned char *)nv_base(h->dev) + a->off);
     uint64_t w;
-    pma_large_latest(hd, &w);
+    pma_large_latest(hd, pma_large_worn_slots(h, a->off), &w);
     bool live = (w & PMA_OBJECT_LIVE) != 0;
     if (live == a->live_large && (!live || (w & PMA_OBJECT_SIZE_MASK) == a->requested))
         return 0;
     uint64_t word = pma_object_pack(a->live_large, a->log_seq, a->live_large ? a->requested : 0);
-    uint64_t off = a->off + offsetof(pma_arena_header, log) + (uint64_t)a->log_slot * PMA_LINE;
-    int rc = pma_meta_write(h, NULL, off, &word, 8, NV_META_HEADER);
-    pma_meta_flush(h, NULL, off, 8);
-    a->log_slot = (a->log_slot + 1) % PMA_LOG_SLOTS;
-    a->log_seq = pma_object_next_seq(a->log_seq);
+    int rc = pma_large_word_store(h, NULL, a, word, false);   /* the close fences once */
+    if (rc == 0)
+        a->log_seq = pma_object_next_seq(a->log_seq);
     return rc;
 }
 

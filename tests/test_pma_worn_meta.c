@@ -3,7 +3,8 @@
  * record whose line has worn out is written further on (and recovery after
  * a crash still finds every record, gap or not); a realloc whose copy meets
  * a cell that wears out during the copy takes another block and keeps the
- * contents. Each test fails on the allocator from before the change (the
+ * contents; a large object's word skips its worn header slots, and open
+ * reads past them. Each test fails on the allocator from before the change (the
  * operation returned PMA_EDEVICE, or recovery lost records past a gap). */
 #include "testutil.h"
 
@@ -134,6 +135,56 @@ START_TEST(realloc_copy_past_a_cell_that_wears_out)
 }
 END_TEST
 
+/* A large arena's object word rotates over 8 header lines; with two of them
+ * worn out (stuck with old words) the word goes to the others, and open
+ * reads past the worn ones: the object's state and size come back after a
+ * crash, live or freed. */
+START_TEST(large_object_words_skip_worn_slots)
+{
+    pma_persistence per = _i ? PMA_PERSIST_LOG : PMA_PERSIST_INTENT;
+    for (int end_live = 0; end_live < 2; end_live++) {
+        nv_device *d = wear_dev();
+        pma_config c;
+        pma_config_defaults(&c);
+        c.persistence = per;
+        pma_heap *h;
+        ck_assert_int_eq(pma_init(&h, d, &c), 0);
+        void *p = pma_get_mem(h, 7160);
+        ck_assert_ptr_nonnull(p);
+        uint64_t at = pma_offset(h, p);
+        ck_assert_int_eq(pma_return_mem(h, p), 0);
+        for (int i = 0; i < 13; i++) {                    /* every slot holds a word */
+            ck_assert_ptr_nonnull(p = pma_get_mem(h, 7160));
+            ck_assert_int_eq(pma_return_mem(h, p), 0);
+        }
+        /* The arena starts at the 4 KiB page the data area begins in. */
+        uint64_t arena = at / 4096 * 4096;
+        wear_line(d, arena + 192 + 2 * 64, ENDURANCE + 1, NV_META_HEADER);
+        wear_line(d, arena + 192 + 5 * 64, ENDURANCE + 1, NV_META_HEADER);
+        size_t last = 0;
+        for (int i = 0; i < 100; i++) {
+            last = 5000 + (size_t)i * 10;
+            p = pma_get_mem(h, last);
+            ck_assert_msg(p != NULL, "%s: get %d failed: %s", pma_persistence_name(per), i,
+                          pma_strerror(pma_last_error()));
+            ck_assert_uint_eq(pma_offset(h, p), at);       /* the same arena every time */
+            if (i < 99 || !end_live)
+                ck_assert_int_eq(pma_return_mem(h, p), 0);
+        }
+        pma_abandon(h);
+        ck_assert_int_eq(pma_open(&h, d), 0);
+        test_heap_ok(h);
+        pma_heap_stats s;
+        ck_assert_int_eq(pma_stats(h, &s), 0);
+        ck_assert_uint_eq(s.live_objects, (uint64_t)end_live);
+        if (end_live)
+            ck_assert_uint_eq(s.requested_bytes, last);
+        pma_destroy(h);
+        nv_close(d);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_worn_meta");
@@ -141,6 +192,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, log_records_skip_worn_lines);
     tcase_add_test(tc, realloc_copy_past_a_cell_that_wears_out);
+    tcase_add_loop_test(tc, large_object_words_skip_worn_slots, 0, 2);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
