@@ -221,8 +221,13 @@ static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
         rc = pma_arena_create(h, cls, off, h->cfg.arena_size, &a);
     if (rc == 0)
         rc = publish(h, a, off + h->cfg.arena_size);
-    else if (rc == PMA_ENOMEM && !for_heat)
-        rc = pma_space_take(h, cls, h->cfg.arena_size, &a);    /* space freed large arenas hold */
+    /* Space freed large arenas hold: an arena of the configured size, else
+     * a smaller one (an arena's geometry follows its size) down to 16 KiB,
+     * when worn pages have left only pieces. */
+    for (uint64_t size = h->cfg.arena_size; rc == PMA_ENOMEM && !for_heat && size >= 16384;
+         size = size / 2 / PMA_ARENA_ALIGN * PMA_ARENA_ALIGN)
+        if ((rc = pma_space_take(h, cls, size, &a)) != PMA_ENOMEM)
+            break;
     pthread_mutex_unlock(&h->grow);
     *out = rc ? NULL : a;
     return rc;

@@ -312,12 +312,12 @@ int pma_arena_resize(pma_heap *h, pma_arena *a, uint64_t size);
 
 /* space.c (grow lock held): the pool of freed large arenas; a new arena of
  * `need` bytes for class cls carved from the end of a bigger pooled one,
- * registered (PMA_ENOMEM: none); every run of adjacent free pooled arenas
- * merged into one; take: carve, else coalesce and carve. */
+ * registered (PMA_ENOMEM: none); take: carve, else merge the shortest run
+ * of adjacent free arenas big enough and carve from it (a large object may
+ * take a merged run of its exact size). */
 void pma_pool_push(pma_heap *h, pma_arena *a);
 void pma_pool_unlink(pma_heap *h, pma_arena **pp);
 int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out);
-void pma_space_coalesce(pma_heap *h);
 int pma_space_take(pma_heap *h, int cls, uint64_t need, pma_arena **out);
 /* A freed large arena with failed lines, not pooled: split so that only
  * the pages of its failed lines are retired, the rest pooled. */

@@ -193,21 +193,55 @@ static bool absorb(pma_heap *h, pma_arena *a, pma_arena *b)
     return true;
 }
 
-void pma_space_coalesce(pma_heap *h)
+/* Merges the shortest-total run of adjacent free arenas that holds at
+ * least `want` bytes (only that run: the pool keeps its other sizes for
+ * exact reuse, and each merge is a store to the run's first header).
+ * Returns the merged arena, or NULL when no run is big enough. */
+static pma_arena *coalesce_for(pma_heap *h, uint64_t want)
 {
-    if (!h->can_resize)
-        return;
-    for (pma_arena *a = h->first; a; a = a->all_next)
-        while (free_space(a) && free_space(a->all_next) && absorb(h, a, a->all_next))
-            ;
+    pma_arena *best = NULL;
+    uint64_t best_total = UINT64_MAX;
+    for (pma_arena *a = h->first; a;) {
+        if (!free_space(a)) {
+            a = a->all_next;
+            continue;
+        }
+        /* the run from a: its shortest prefix of at least want bytes */
+        uint64_t total = 0;
+        pma_arena *b = a;
+        for (; b && free_space(b) && total < want; b = b->all_next)
+            total += b->size;
+        if (total >= want && total < best_total) {
+            best = a;
+            best_total = total;
+        }
+        a = a->all_next;
+    }
+    if (!best)
+        return NULL;
+    while (best->size < want && free_space(best->all_next) && absorb(h, best, best->all_next))
+        ;
+    return best->size >= want ? best : NULL;
 }
 
 int pma_space_take(pma_heap *h, int cls, uint64_t need, pma_arena **out)
 {
+    if (!h->can_resize)
+        return PMA_ENOMEM;
     int rc = pma_space_carve(h, cls, need, out);
-    if (rc == PMA_ENOMEM) {
-        pma_space_coalesce(h);
-        rc = pma_space_carve(h, cls, need, out);
+    if (rc != PMA_ENOMEM)
+        return rc;
+    /* A large object may take a merged run of exactly its size as it is. */
+    pma_arena *m = cls == PMA_CLASS_LARGE ? coalesce_for(h, need) : NULL;
+    if (m && m->size == need) {
+        for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next)
+            if (*pp == m) {
+                pma_pool_unlink(h, pp);
+                *out = m;
+                return 0;
+            }
     }
-    return rc;
+    if (!m || m->size < need + PMA_ARENA_ALIGN)
+        m = coalesce_for(h, need + PMA_ARENA_ALIGN);
+    return m ? carve_at(h, m, cls, m->off + m->size - need, out) : PMA_ENOMEM;
 }
