@@ -231,6 +231,8 @@ static void parse_wear(const char *line, wear_row *w)
     w->mean_touched = kv(line, "mean_touched");
     w->hotspot_touched = kv(line, "hotspot_touched");
     w->gini_touched = kv(line, "gini_touched");
+    w->cov_touched = kv(line, "cov_touched");
+    w->lifetime_fraction_touched = kv(line, "lifetime_fraction_touched");
     w->cell_writes = (uint64_t)kv(line, "cell_writes");
     w->expected_cell_writes = (uint64_t)kv(line, "expected_cell_writes");
     w->app_bytes = (uint64_t)kv(line, "app_bytes");

@@ -106,7 +106,7 @@ static void wear_csv(FILE *f, const bench_rows *r)
         "allocator", "policy", "trace", "cells_touched", "max", "p99_touched", "mean_touched", "hotspot_touched",
         "gini_touched", "with_metadata", "cell_size", "cell_writes", "expected_cell_writes", "app_bytes",
         "persistence", "events", "meta_writes", "meta_writes_per_op", "hottest_meta", "links_writes",
-        "hottest_links"};
+        "hottest_links", "cov_touched", "lifetime_fraction_touched"};
     an_csv c;
     an_csv_begin(&c, f);
     an_csv_row(&c, head, sizeof head / sizeof head[0]);
@@ -141,6 +141,8 @@ static void wear_csv(FILE *f, const bench_rows *r)
             for (int k = 0; k < 6; k++)
                 an_csv_str(&c, NULL);
         }
+        an_csv_double(&c, w->cov_touched);
+        an_csv_double(&c, w->lifetime_fraction_touched);
         an_csv_end(&c);
     }
 }
@@ -148,11 +150,14 @@ static void wear_csv(FILE *f, const bench_rows *r)
 static void wear_md(FILE *f, const bench_rows *r)
 {
     fprintf(f, "| allocator | policy | persistence | trace | metadata | cells touched | max | p99_touched | mean_touched "
-               "| hotspot_touched | gini_touched | meta writes/op | hottest meta | links writes | hottest links |\n"
-               "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+               "| hotspot_touched | gini_touched | cov_touched | lifetime of ideal | meta writes/op | hottest meta "
+               "| links writes | hottest links |\n"
+               "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < r->nw; i++) {
         const wear_row *w = &r->w[i];
-        char a[32], b[32], c[32], d[32], e[32] = "", g[32] = "", h[32] = "", k[32] = "";
+        char a[32], b[32], c[32], d[32], e[32] = "", g[32] = "", h[32] = "", k[32] = "", v[32], lf[32];
+        fmt(v, sizeof v, "%.3f", w->cov_touched);
+        fmt(lf, sizeof lf, "%.4f", w->lifetime_fraction_touched);
         fmt(a, sizeof a, "%.1f", w->p99_touched);
         fmt(b, sizeof b, "%.2f", w->mean_touched);
         fmt(c, sizeof c, "%.1f", w->hotspot_touched);
@@ -164,10 +169,10 @@ static void wear_md(FILE *f, const bench_rows *r)
             snprintf(h, sizeof h, "%llu", (unsigned long long)w->links_writes);
             snprintf(k, sizeof k, "%llu", (unsigned long long)w->hottest_links);
         }
-        fprintf(f, "| %s | %s | %s | %s | %s | %llu | %llu | %s | %s | %s | %s | %s | %s | %s | %s |\n", w->allocator,
-                w->policy, w->persistence[0] ? w->persistence : "-", w->trace,
+        fprintf(f, "| %s | %s | %s | %s | %s | %llu | %llu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                w->allocator, w->policy, w->persistence[0] ? w->persistence : "-", w->trace,
                 w->with_metadata ? "with" : "data only", (unsigned long long)w->cells_touched,
-                (unsigned long long)w->max, a, b, c, d, e, g, h, k);
+                (unsigned long long)w->max, a, b, c, d, v, lf, e, g, h, k);
     }
     fprintf(f, "\n%s\n", BENCH_METADATA_NOTE);
 }

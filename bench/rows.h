@@ -65,6 +65,7 @@ typedef struct wear_row {
     /* over the cells touched (max: the same over all) */
     uint64_t cells_touched, max, cell_writes, expected_cell_writes, app_bytes;
     double p99_touched, mean_touched, hotspot_touched, gini_touched;
+    double cov_touched, lifetime_fraction_touched;   /* stddev/mean; mean/max (projected, of ideal) */
     int engine;                /* replayed by replay.h: expected_cell_writes not computed */
     int has_src;               /* pmarena: the sources below were counted */
     uint64_t events, meta_writes, hottest_meta, links_writes, hottest_links;

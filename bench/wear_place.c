@@ -116,6 +116,8 @@ static int fill_stats(const uint64_t *counts, size_t n, bp_wear *w)
     w->mean_touched = s.mean;
     w->hotspot_touched = s.hotspot;
     w->gini_touched = s.gini;
+    w->cov_touched = s.cov;
+    w->lifetime_fraction_touched = s.lifetime_fraction;
     return 0;
 }
 

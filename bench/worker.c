@@ -30,10 +30,11 @@
 static void print_wear(const char *tag, const bp_wear *w)
 {
     printf("%s cells_touched=%llu max=%llu p99_touched=%.17g mean_touched=%.17g hotspot_touched=%.17g "
-           "gini_touched=%.17g "
+           "gini_touched=%.17g cov_touched=%.17g lifetime_fraction_touched=%.17g "
            "cell_writes=%llu expected_cell_writes=%llu app_bytes=%llu\n",
            tag, (unsigned long long)w->cells_touched, (unsigned long long)w->max, w->p99_touched, w->mean_touched,
-           w->hotspot_touched, w->gini_touched, (unsigned long long)w->cell_writes, (unsigned long long)w->expected_cell_writes,
+           w->hotspot_touched, w->gini_touched, w->cov_touched, w->lifetime_fraction_touched,
+           (unsigned long long)w->cell_writes, (unsigned long long)w->expected_cell_writes,
            (unsigned long long)w->app_bytes);
 }
 

@@ -148,6 +148,7 @@ int bp_run(bp_peer *p, const char *workload, int threads, double seconds, const 
 typedef struct bp_wear {
     uint64_t cells_touched, max, cell_writes, expected_cell_writes, app_bytes;
     double p99_touched, mean_touched, hotspot_touched, gini_touched;
+    double cov_touched, lifetime_fraction_touched;   /* stddev/mean; mean/max */
 } bp_wear;
 
 /* Where the sim device's writes came from beyond the data: the allocator's

@@ -15,6 +15,8 @@
  * --threads list among them) exit 2 and write nothing. */
 #include "testutil.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +156,8 @@ static void check_protocol_wear(const char *path)
     int cw = col(h, nh, "cell_writes"), cb = col(h, nh, "app_bytes"), cmw = col(h, nh, "meta_writes");
     int cpo = col(h, nh, "meta_writes_per_op"), clw = col(h, nh, "links_writes"), chm = col(h, nh, "hottest_meta");
     int chl = col(h, nh, "hottest_links"), cev = col(h, nh, "events"), cpol = col(h, nh, "policy");
+    int cmx = col(h, nh, "max"), cmean = col(h, nh, "mean_touched"), ccov = col(h, nh, "cov_touched");
+    int clf = col(h, nh, "lifetime_fraction_touched");
     wrow rows[64];
     int n = 0;
     while (fgets(line, sizeof line, f) && n < 64) {
@@ -162,6 +166,12 @@ static void check_protocol_wear(const char *path)
         snprintf(w->allocator, sizeof w->allocator, "%s", v[ca]);
         snprintf(w->persistence, sizeof w->persistence, "%s", v[cp]);
         w->meta = atoi(v[cm]);
+        /* lifetime of ideal beside the spread: mean over max of the touched
+         * cells, in (0, 1]; CoV 0 only when every touched cell wore alike */
+        double lf = atof(v[clf]), mx = atof(v[cmx]), mean = atof(v[cmean]);
+        ck_assert_msg(lf > 0 && lf <= 1 && fabs(lf - mean / mx) < 1e-9 * (1 + lf) && atof(v[ccov]) >= 0,
+                      "%s: lifetime_fraction_touched %s, mean %s, max %s, cov %s", v[ca], v[clf], v[cmean],
+                      v[cmx], v[ccov]);
         w->cell_writes = strtoull(v[cw], NULL, 10);
         w->app_bytes = strtoull(v[cb], NULL, 10);
         w->has_src = v[cmw][0] != '\0';
