@@ -22,8 +22,9 @@
  *      one) is taken over: arenas are reassigned lazily, when one is needed,
  *      so alloc/free churn never moves an arena back and forth.
  * Large objects (padded size above 4096) get an arena of their own, the
- * object plus header rounded up to a power of two; freed ones wait in a pool
- * for a request of the same arena size.
+ * object plus header rounded up to a power of two (above 64 KiB, to an
+ * eighth of one); freed ones wait in a pool for a request of the same arena
+ * size, and bigger freed ones are carved (space.c).
  *
  * Return_Mem: find the arena by the page map; refuse what is not a live
  * object's start (its slot's generation is even); make the free durable; keep the block in the thread's cache (a full bin
@@ -45,6 +46,7 @@
 #include <string.h>
 
 #define PMA_BUSY_ARENAS 4
+#define PMA_LARGE_POW2_MAX 65536u    /* large arenas: powers of two up to this */
 
 static void *fail(pma_heap *h, int err)
 {
@@ -386,6 +388,20 @@ static uint64_t next_pow2(uint64_t x)
     return p;
 }
 
+/* A large arena's size for x bytes (object plus header): a power of two up
+ * to 64 KiB, above it a multiple of an eighth of the next power of two (at
+ * most 12.5% over x, not up to 100%: a 2 MB object took a 4 MiB arena, and
+ * on a worn device 4 MiB without a failed line could not be found). Sizes
+ * stay few, so freed arenas are still reused by size. */
+static uint64_t large_arena_size(uint64_t x)
+{
+    uint64_t p = next_pow2(x);
+    if (p <= PMA_LARGE_POW2_MAX)
+        return p;
+    uint64_t step = p / 8;
+    return (x + step - 1) / step * step;
+}
+
 /* A pooled arena of `need` bytes (grow lock held), unlinked from the pool.
  * wear-aware takes the one allocated fewest times, and only if that is below
  * the ceiling (*hot: arenas of that size wait there, all at or above it);
@@ -466,7 +482,7 @@ static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padd
     uint64_t hdr = (sizeof(pma_arena_header) + h->q - 1) / h->q * h->q;
     if (hdr < sizeof(pma_arena_header))
         hdr = sizeof(pma_arena_header);
-    uint64_t need = next_pow2(hdr + padded);
+    uint64_t need = large_arena_size(hdr + padded);
     pma_arena *a = NULL;
     int rc = large_arena(h, need, &a);
     if (rc)
