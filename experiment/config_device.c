@@ -140,8 +140,9 @@ json_t *cfg_device_endurance_json(const nv_endurance *e)
 
 json_t *cfg_device_leveling_json(const nv_leveling *l)
 {
-    return json_pack("{s:s, s:i, s:b, s:I}", "kind", nv_leveling_name(l->kind), "psi", (int)l->psi,
-                     "randomize", l->randomize, "seed", (json_int_t)l->seed);
+    return json_pack("{s:s, s:i, s:I, s:b, s:I}", "kind", nv_leveling_name(l->kind), "psi", (int)l->psi,
+                     "region_lines", (json_int_t)l->region_lines, "randomize", l->randomize, "seed",
+                     (json_int_t)l->seed);
 }
 
 json_t *cfg_device_to_json(const nv_config *cfg)

@@ -178,6 +178,10 @@ static int nv_config_check_wearout(const nv_config *cfg, char *msg, size_t msgle
         if (cfg->size % line || cfg->size / line < 2)
             FAIL("leveling: start-gap needs a size that is a multiple of its %llu-byte line, "
                  "at least two lines (size %llu)", (unsigned long long)line, (unsigned long long)cfg->size);
+        uint64_t lines = cfg->size / line;
+        if (l->region_lines && (l->region_lines < 2 || l->region_lines > lines || lines % l->region_lines))
+            FAIL("leveling.region_lines: %llu is not allowed (0, or from 2 to the device's %llu lines, "
+                 "dividing them)", (unsigned long long)l->region_lines, (unsigned long long)lines);
     }
     return 0;
 }

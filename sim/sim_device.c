@@ -167,7 +167,7 @@ static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int
             *flips += sim_wear_at(s, lo, (uint64_t)((int64_t)lo - w->delta), hi - lo, src ? src + (lo - off) : NULL,
                                   byte, tag);
             sim_put_skipping(s, off, lo, hi, src, byte, p0);
-            nv_sim_line_written(s);
+            nv_sim_line_written(s, p);
             lo = hi;
         }
     }

@@ -82,7 +82,10 @@ typedef struct nv_wearstate {
     /* start-gap */
     bool level;
     uint64_t line, lines, cpl;   /* line bytes, N logical lines, cells per line */
-    uint64_t start, gap, since, moves;
+    uint64_t rlines, nreg;       /* lines per region (R), regions (N / R) */
+    uint64_t *start, *gap;       /* per region; region k's physical lines: [k(R+1), (k+1)(R+1)) */
+    uint32_t *since;             /* per region: its line writes since its gap moved */
+    uint64_t moves;
     uint32_t psi;
     bool randomize;
     unsigned half;               /* Feistel: bits per half */
@@ -160,7 +163,8 @@ void nv_sim_wearout_free(nv_sim *s);
 uint64_t nv_sim_level_cells(const nv_config *cfg, uint64_t cells);
 uint64_t nv_sim_map(nv_wearstate *w, uint64_t line);
 void nv_sim_count(nv_sim *s, nv_tag tag, uint64_t first, uint64_t last);   /* wear lock held */
-void nv_sim_line_written(nv_sim *s);      /* start-gap: maybe move the gap; lock held */
+void nv_sim_line_written(nv_sim *s, uint64_t p);   /* physical line p written: maybe move its
+                                                      region's gap; lock held */
 void nv_sim_fire_failures(nv_sim *s, nv_failure *f, uint64_t n);   /* no lock held */
 
 /* sim_device.c */

@@ -23,6 +23,10 @@
  * perm is the identity, or with randomize a Feistel network over
  * ceil(log2 N) bits rounded up to even (4 rounds, keys from the seed by
  * splitmix64), cycle-walked back into [0, N): a permutation of [0, N).
+ * Regions (region_lines R): the permuted line l is line l mod R of region
+ * l / R, which has its own start, gap and spare line (physical lines
+ * [k(R+1), (k+1)(R+1))) and moves its gap every psi writes to it; one
+ * region (R = N) is the scheme above.
  *
  * Costs: with endurance, 5 bytes a cell (a uint32 write count, a failed
  * byte), lazily mapped, plus 4 bytes a cell drawn at open for normal
@@ -66,11 +70,17 @@ uint64_t nv_level_line(const nv_config *cfg)
     return l;
 }
 
+static uint64_t regions_of(const nv_config *cfg)
+{
+    uint64_t lines = cfg->size / nv_level_line(cfg), r = cfg->leveling.region_lines;
+    return r && r < lines ? lines / r : 1;
+}
+
 uint64_t nv_sim_level_cells(const nv_config *cfg, uint64_t cells)
 {
     if (cfg->leveling.kind != NV_LEVELING_START_GAP)
         return cells;
-    return cells + nv_level_line(cfg) / cfg->cell_size;   /* the gap line */
+    return cells + regions_of(cfg) * (nv_level_line(cfg) / cfg->cell_size);   /* the gap lines */
 }
 
 /* ---- the Feistel permutation -------------------------------------------- */
@@ -106,15 +116,17 @@ static uint64_t feistel(const nv_wearstate *w, uint64_t x, bool inverse)
 
 uint64_t nv_sim_map(nv_wearstate *w, uint64_t line)
 {
-    uint64_t p = (feistel(w, line, false) + w->start) % w->lines;
-    return p >= w->gap ? p + 1 : p;
+    uint64_t l = feistel(w, line, false), R = w->rlines, k = l / R;
+    uint64_t p = (l % R + w->start[k]) % R;
+    return k * (R + 1) + (p >= w->gap[k] ? p + 1 : p);
 }
 
-/* The logical line on physical line p (p != gap). */
+/* The logical line on physical line p (not its region's gap). */
 static uint64_t unmap(const nv_wearstate *w, uint64_t p)
 {
-    uint64_t q = p > w->gap ? p - 1 : p;
-    return feistel(w, (q + w->lines - w->start % w->lines) % w->lines, true);
+    uint64_t R = w->rlines, k = p / (R + 1), q = p % (R + 1);
+    q = q > w->gap[k] ? q - 1 : q;
+    return feistel(w, k * R + (q + R - w->start[k] % R) % R, true);
 }
 
 /* ---- failures ------------------------------------------------------------ */
@@ -183,18 +195,19 @@ void nv_sim_fire_failures(nv_sim *s, nv_failure *f, uint64_t n)
 
 /* ---- the gap ------------------------------------------------------------- */
 
-static void gap_move(nv_sim *s)
+static void gap_move(nv_sim *s, uint64_t k)
 {
     nv_wearstate *w = s->ws;
-    uint64_t dst;
-    if (w->gap == 0) {
+    uint64_t dst, R = w->rlines;
+    if (w->gap[k] == 0) {
         dst = 0;
-        w->gap = w->lines;
-        w->start = (w->start + 1) % w->lines;
+        w->gap[k] = R;
+        w->start[k] = (w->start[k] + 1) % R;
     } else {
-        dst = w->gap;
-        w->gap--;
+        dst = w->gap[k];
+        w->gap[k]--;
     }
+    dst += k * (R + 1);
     w->moves++;
     w->delta = (int64_t)(unmap(w, dst) * w->line) - (int64_t)(dst * w->line);
     nv_cell_counters_mark_used(&s->count[NV_LEVELING]);
@@ -204,12 +217,13 @@ static void gap_move(nv_sim *s)
     nv_slot_add(&t->time_ps, nv_lines_spanned(0, (size_t)w->line) * s->ps_write, shared);
 }
 
-void nv_sim_line_written(nv_sim *s)
+void nv_sim_line_written(nv_sim *s, uint64_t p)
 {
     nv_wearstate *w = s->ws;
-    if (w->level && ++w->since >= w->psi) {
-        w->since = 0;
-        gap_move(s);
+    uint64_t k = p / (w->rlines + 1);
+    if (w->level && k < w->nreg && ++w->since[k] >= w->psi) {
+        w->since[k] = 0;
+        gap_move(s, k);
     }
 }
 
@@ -251,7 +265,15 @@ int nv_sim_wearout_init(nv_sim *s)
     w->lines = cfg->size / w->line;
     if (cfg->leveling.kind == NV_LEVELING_START_GAP) {
         w->level = true;
-        w->gap = w->lines;
+        w->nreg = regions_of(cfg);
+        w->rlines = w->lines / w->nreg;
+        w->start = calloc(w->nreg, sizeof *w->start);
+        w->gap = malloc(w->nreg * sizeof *w->gap);
+        w->since = calloc(w->nreg, sizeof *w->since);
+        if (!w->start || !w->gap || !w->since)
+            return -1;
+        for (uint64_t k = 0; k < w->nreg; k++)
+            w->gap[k] = w->rlines;
         w->psi = cfg->leveling.psi;
         w->randomize = cfg->leveling.randomize;
         unsigned bits = 1;
@@ -282,6 +304,9 @@ void nv_sim_wearout_free(nv_sim *s)
     if (w->failed)
         munmap(w->failed, w->cell_bytes);
     free(w->endur);
+    free(w->start);
+    free(w->gap);
+    free(w->since);
     free(w->fails);
     free(w->pend);
     pthread_mutex_destroy(&w->lock);
@@ -330,9 +355,10 @@ int nv_wearout_get(nv_device *d, nv_wearout *out)
     if (out->any)
         out->first = w->fails[0];
     out->gap_moves = w->moves;
-    out->start = w->start;
-    out->gap = w->gap;
+    out->start = w->level ? w->start[0] : 0;
+    out->gap = w->level ? w->gap[0] : 0;
     out->lines = w->level ? w->lines : 0;
+    out->regions = w->level ? w->nreg : 0;
     pthread_mutex_unlock(&w->lock);
     return 0;
 }

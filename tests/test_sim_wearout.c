@@ -218,6 +218,60 @@ START_TEST(skewed_stream_lifetime)
 }
 END_TEST
 
+/* Region-based Start-Gap: each region of R lines has its own gap and spare
+ * line; only the written region's gap moves, a mapping is still a
+ * permutation of the device's physical lines, and a line hammered alone
+ * spreads its writes over its region's R + 1 lines, so it outlives a
+ * one-region device's hammered line (whose gap must cross N lines). */
+static uint64_t hammer_to_failure(uint64_t lines, uint64_t region_lines, uint64_t *regions)
+{
+    nv_config c;
+    nv_config_defaults(&c);
+    c.size = 64 * lines;
+    c.endurance.kind = NV_ENDURANCE_FIXED;
+    c.endurance.mean = 1000;
+    c.leveling.kind = NV_LEVELING_START_GAP;
+    c.leveling.psi = 4;
+    c.leveling.region_lines = region_lines;
+    nv_device *d;
+    ck_assert_int_eq(nv_open(&d, &c), 0);
+    nv_counters k;
+    nv_counters_get(d, &k);
+    uint64_t R = region_lines ? region_lines : lines;
+    ck_assert_uint_eq(k.cells, lines + lines / R);       /* a spare line per region */
+    unsigned char b = 1;
+    uint64_t n = 0;
+    while (nv_write(d, 5 * 64, &b, 1, NV_DATA) != NV_EWORN && n < 100000000)
+        n++;
+    nv_wearout w;
+    nv_wearout_get(d, &w);
+    *regions = w.regions;
+    /* every logical line still on its own physical line */
+    unsigned char *hit = calloc(lines + lines / R, 1);
+    for (uint64_t l = 0; l < lines; l++) {
+        uint64_t p = nv_level_map(d, l);
+        ck_assert_uint_lt(p, lines + lines / R);
+        ck_assert_uint_eq(hit[p], 0);
+        hit[p] = 1;
+    }
+    free(hit);
+    nv_close(d);
+    return n;
+}
+
+START_TEST(start_gap_regions)
+{
+    uint64_t regions;
+    uint64_t one = hammer_to_failure(4096, 0, &regions);
+    ck_assert_uint_eq(regions, 1);
+    uint64_t many = hammer_to_failure(4096, 16, &regions);
+    ck_assert_uint_eq(regions, 256);
+    printf("one line hammered, endurance 1000, psi 4, 4096 lines: %llu writes to its failure with one "
+           "region, %llu with regions of 16 lines\n", (unsigned long long)one, (unsigned long long)many);
+    ck_assert_uint_gt(many, 10 * one);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim_wearout");
@@ -228,6 +282,7 @@ int main(void)
     tcase_add_test(tc, start_gap_moves_every_psi);
     tcase_add_test(tc, mapping_is_a_permutation);
     tcase_add_test(tc, skewed_stream_lifetime);
+    tcase_add_test(tc, start_gap_regions);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

@@ -10,12 +10,13 @@
  * which the overlay replaces. Every earlier failure on the object already
  * moved it, so nothing else in it is stale.
  *
- * A new block may itself hold a worn cell (before the allocator retires
- * blocks, or one that wears on this very copy): such a block is kept aside,
- * not returned, so the next pma_get_mem cannot hand it back, and the next one
- * is tried (at most MOVE_TRIES); the rejected blocks are returned once the
- * object has a home, and the allocator retires them as any freed block with
- * a failed line.
+ * A new block may itself hold a worn cell (one that wears on this very
+ * copy): it is returned at once, and the next one is tried (at most
+ * MOVE_TRIES). The device reported the failure during the copy, and the
+ * return takes that report first, so the allocator retires the failed line
+ * with the block and never hands it back; the rest of a large block is
+ * free again (a block kept aside until the move ended held a 2 MB object's
+ * worth of device per try, and the move ran out of space).
  */
 #include "replay_internal.h"
 
@@ -30,7 +31,7 @@
 static unsigned char *place_verified(replay *rp, const unsigned char *buf, uint64_t keep, uint64_t size,
                                      uint64_t line)
 {
-    unsigned char *rejected[MOVE_TRIES], *got = NULL;
+    unsigned char *got = NULL;
     int nrej = 0;
     unsigned char *back = keep ? malloc(keep) : NULL;
     if (keep && !back) {
@@ -47,8 +48,12 @@ static unsigned char *place_verified(replay *rp, const unsigned char *buf, uint6
         int rc = keep ? nv_write(rp->dev, off, buf, keep, NV_DATA) : 0;
         atomic_fetch_add(&rp->moved_bytes, keep);
         if (rc == NV_EWORN) {
-            rejected[nrej++] = p;
+            nrej++;
             atomic_fetch_add(&rp->rejected, 1);
+            if (pma_return_mem(rp->h, p) != 0) {
+                replay_heap_failed(rp, line, "returning a block that wore on a move", pma_last_error());
+                break;
+            }
             continue;
         }
         if (rc == 0 && keep)
@@ -67,9 +72,6 @@ static unsigned char *place_verified(replay *rp, const unsigned char *buf, uint6
     }
     if (!got && !replay_stopped(rp))
         replay_end(rp, TR_END_ALLOC_FAILED, "no block without a worn cell to move an object to", PMA_ENOMEM);
-    for (int i = 0; i < nrej; i++)
-        if (pma_return_mem(rp->h, rejected[i]) != 0 && got)
-            replay_heap_failed(rp, line, "returning a block that wore on a move", pma_last_error());
     free(back);
     return got;
 }

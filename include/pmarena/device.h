@@ -109,11 +109,16 @@ double nv_endurance_sd(const nv_endurance *e);
  * device's N lines (of nv_level_line bytes) live on N+1 physical lines; every
  * psi line writes the gap moves one line (a write of source NV_LEVELING).
  * randomize puts a static seeded permutation (a Feistel network) of the line
- * addresses before Start-Gap. */
+ * addresses before Start-Gap. region_lines splits the (permuted) lines into
+ * regions of that many, each with its own start, gap and spare line, its gap
+ * moving every psi writes to the region (the paper's region-based Start-Gap):
+ * a line moves once per region_lines * psi writes to its region instead of
+ * once per N * psi writes to the device. */
 typedef enum nv_leveling_kind { NV_LEVELING_NONE = 0, NV_LEVELING_START_GAP } nv_leveling_kind;
 typedef struct nv_leveling {
     nv_leveling_kind kind;
     uint32_t psi;              /* line writes between gap moves [100] */
+    uint64_t region_lines;     /* lines per region; 0: one region, the device [0] */
     bool randomize;
     uint64_t seed;             /* of the permutation [1] */
 } nv_leveling;
@@ -334,8 +339,9 @@ typedef struct nv_wearout {
     bool any;                /* a cell has failed: first is set */
     nv_failure first;
     uint64_t gap_moves;      /* start-gap: gap moves so far */
-    uint64_t start, gap;     /* start-gap: the registers now */
-    uint64_t lines;          /* start-gap: N logical lines (N+1 physical) */
+    uint64_t start, gap;     /* start-gap: the registers now (of the first region) */
+    uint64_t lines;          /* start-gap: N logical lines (N + regions physical) */
+    uint64_t regions;        /* start-gap: regions (1 without region_lines) */
 } nv_wearout;
 int nv_wearout_get(nv_device *d, nv_wearout *out);
 /* The distinct cell failures in the order they happened: copies up to max of
