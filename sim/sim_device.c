@@ -152,12 +152,17 @@ static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int
     if (s->crash_sim)
         pthread_mutex_lock(&s->crash.lock);
     w->npend = 0;
-    uint64_t end = off + len;
+    uint64_t end = off + len, own;
     if (!w->level) {
         w->delta = 0;
         *flips = sim_wear(s, off, len, src, byte, tag);
         sim_put_skipping(s, off, off, end, src, byte, 0);
+        own = w->npend;
     } else {
+        /* Failures a gap move meets (it carried a line onto a failed cell)
+         * are reported for that line, but are not this store's: only its
+         * own lines' failures make it NV_EWORN. */
+        own = 0;
         for (uint64_t lo = off; lo < end;) {
             uint64_t l = lo / w->line;
             uint64_t hi = (l + 1) * w->line < end ? (l + 1) * w->line : end;
@@ -166,6 +171,7 @@ static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int
             uint64_t p0 = w->npend;
             *flips += sim_wear_at(s, lo, (uint64_t)((int64_t)lo - w->delta), hi - lo, src ? src + (lo - off) : NULL,
                                   byte, tag);
+            own += w->npend - p0;
             sim_put_skipping(s, off, lo, hi, src, byte, p0);
             nv_sim_line_written(s, p);
             lo = hi;
@@ -185,7 +191,7 @@ static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int
     nv_sim_fire_failures(s, f, n);
     if (f != few)
         free(f);
-    return n ? NV_EWORN : 0;
+    return own ? NV_EWORN : 0;
 }
 
 static void sim_account_store(nv_sim *s, uint64_t off, size_t len, nv_tag tag, uint64_t flips)
