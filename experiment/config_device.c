@@ -140,9 +140,11 @@ json_t *cfg_device_endurance_json(const nv_endurance *e)
 
 json_t *cfg_device_leveling_json(const nv_leveling *l)
 {
-    return json_pack("{s:s, s:i, s:I, s:b, s:I}", "kind", nv_leveling_name(l->kind), "psi", (int)l->psi,
-                     "region_lines", (json_int_t)l->region_lines, "randomize", l->randomize, "seed",
-                     (json_int_t)l->seed);
+    json_t *o = json_pack("{s:s, s:i, s:b, s:I}", "kind", nv_leveling_name(l->kind), "psi", (int)l->psi,
+                          "randomize", l->randomize, "seed", (json_int_t)l->seed);
+    if (o && l->region_lines)     /* only when set: older configs keep their resolved form */
+        json_object_set_new(o, "region_lines", json_integer((json_int_t)l->region_lines));
+    return o;
 }
 
 json_t *cfg_device_to_json(const nv_config *cfg)
@@ -170,6 +172,8 @@ json_t *cfg_device_to_json(const nv_config *cfg)
     }
     if (o && cfg->leveling.kind != NV_LEVELING_NONE)
         json_object_set_new(o, "leveling", cfg_device_leveling_json(&cfg->leveling));
+    if (o && cfg->spare_lines)
+        json_object_set_new(o, "spare_lines", json_integer((json_int_t)cfg->spare_lines));
     return o;
 }
 

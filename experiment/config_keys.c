@@ -67,6 +67,8 @@ const cfg_key cfg_keys[] = {
     {"device", "endurance", CFG_T_BLOCK, 0,
      .doc = "sim: cells wear out: a cell written more times than its endurance fails (its bytes stay); "
             "absent: cells never fail"},
+    {"device", "spare_lines", CFG_T_U64, offsetof(nv_config, spare_lines), .imin = 0, .imax = UINT64_MAX >> 1,
+     .doc = "sim: spare lines; a line whose cell fails is remapped onto one, unseen, until they run out"},
     {"device", "leveling", CFG_T_CUSTOM, offsetof(nv_config, leveling), .type_text = "string or object",
      .range = "\"none\", \"start-gap\", or an object of the device.leveling keys",
      .doc = "sim: device-level wear leveling; counts, heatmaps and failures are then over physical cells "

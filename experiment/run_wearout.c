@@ -58,8 +58,8 @@ void run_wearout_json(const run_result *m, json_t *sum)
     json_t *dev = json_object_get(sum, "device");
     json_object_set_new(dev, "endurance", cfg_device_endurance_json(&dc->endurance));
     json_object_set_new(dev, "leveling", cfg_device_leveling_json(&dc->leveling));
-    json_object_set_new(dev, "cells_are",
-                        json_string(dc->leveling.kind != NV_LEVELING_NONE ? "physical" : "logical"));
+    json_object_set_new(dev, "cells_are", json_string(dc->leveling.kind != NV_LEVELING_NONE || dc->spare_lines
+                                                          ? "physical" : "logical"));
     if (!m->sim) {
         json_object_set_new(sum, "wear_leveling", json_null());
         json_object_set_new(sum, "failures", json_null());
@@ -73,6 +73,8 @@ void run_wearout_json(const run_result *m, json_t *sum)
                           "failed_cells", (json_int_t)wo.failed_cells, "failed_writes",
                           (json_int_t)wo.failed_writes, "first", wo.any ? failure_json(&wo.first) : json_null());
     json_object_set_new(f, "gap_moves", json_integer((json_int_t)wo.gap_moves));
+    json_object_set_new(f, "spare_lines", json_integer((json_int_t)wo.spares));
+    json_object_set_new(f, "spared_lines", json_integer((json_int_t)wo.spared));
     json_object_set_new(sum, "failures", f);
 }
 
@@ -88,6 +90,9 @@ void run_wearout_print(const run_result *m)
                dc->leveling.randomize ? ", randomized" : "");
     if (dc->endurance.kind == NV_ENDURANCE_NONE)
         return;
+    if (wo.spares)
+        printf("  %-24s %14llu   of %llu spare lines in use (lines whose cell failed, remapped)\n", "spared lines",
+               (unsigned long long)wo.spared, (unsigned long long)wo.spares);
     if (wo.any)
         printf("  %-24s %14llu   first at event %llu, %.3g ms simulated; %llu writes hit failed cells\n",
                "failed cells", (unsigned long long)wo.failed_cells, (unsigned long long)wo.first.event,

@@ -166,6 +166,11 @@ static int nv_config_check_wearout(const nv_config *cfg, char *msg, size_t msgle
         if (e->kind == NV_ENDURANCE_NORMAL && nv_endurance_sd(e) == 0)
             FAIL("endurance: a normal endurance needs stddev or cov > 0");
     }
+    if (cfg->spare_lines && cfg->kind != NV_KIND_SIM)
+        FAIL("spare_lines: only the sim device spares lines");
+    if (cfg->spare_lines > cfg->size / nv_level_line(cfg))
+        FAIL("spare_lines: %llu is more than the device's %llu lines", (unsigned long long)cfg->spare_lines,
+             (unsigned long long)(cfg->size / nv_level_line(cfg)));
     const nv_leveling *l = &cfg->leveling;
     if ((unsigned)l->kind > NV_LEVELING_START_GAP)
         FAIL("leveling: %d is not a leveling kind (none, start-gap)", (int)l->kind);

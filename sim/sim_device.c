@@ -153,7 +153,7 @@ static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int
         pthread_mutex_lock(&s->crash.lock);
     w->npend = 0;
     uint64_t end = off + len, own;
-    if (!w->level) {
+    if (!w->per_line) {
         w->delta = 0;
         *flips = sim_wear(s, off, len, src, byte, tag);
         sim_put_skipping(s, off, off, end, src, byte, 0);
@@ -166,14 +166,16 @@ static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int
         for (uint64_t lo = off; lo < end;) {
             uint64_t l = lo / w->line;
             uint64_t hi = (l + 1) * w->line < end ? (l + 1) * w->line : end;
-            uint64_t p = l < w->lines ? nv_sim_map(w, l) : l;   /* the check keeps size % line == 0 */
-            w->delta = (int64_t)(l * w->line) - (int64_t)(p * w->line);
+            uint64_t p = l < w->lines && w->level ? nv_sim_map(w, l) : l;   /* size % line == 0 */
+            uint64_t to = nv_sim_spare_of(w, p);
+            w->delta = (int64_t)(l * w->line) - (int64_t)(to * w->line);
             uint64_t p0 = w->npend;
             *flips += sim_wear_at(s, lo, (uint64_t)((int64_t)lo - w->delta), hi - lo, src ? src + (lo - off) : NULL,
                                   byte, tag);
             own += w->npend - p0;
             sim_put_skipping(s, off, lo, hi, src, byte, p0);
-            nv_sim_line_written(s, p);
+            if (w->level)
+                nv_sim_line_written(s, p);
             lo = hi;
         }
     }

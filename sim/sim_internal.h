@@ -86,6 +86,11 @@ typedef struct nv_wearstate {
     uint64_t *start, *gap;       /* per region; region k's physical lines: [k(R+1), (k+1)(R+1)) */
     uint32_t *since;             /* per region: its line writes since its gap moved */
     uint64_t moves;
+    /* line sparing: physical line -> the spare it was remapped to (open
+     * addressing, key + 1; a spare that fails is remapped in turn) */
+    uint64_t spares, spare_base, spared;
+    uint64_t *remap_key, *remap_val, remap_cap;
+    bool per_line;               /* the store path goes line by line (leveling or sparing) */
     uint32_t psi;
     bool randomize;
     unsigned half;               /* Feistel: bits per half */
@@ -162,6 +167,7 @@ int nv_sim_wearout_init(nv_sim *s);       /* s->cells already includes the gap l
 void nv_sim_wearout_free(nv_sim *s);
 uint64_t nv_sim_level_cells(const nv_config *cfg, uint64_t cells);
 uint64_t nv_sim_map(nv_wearstate *w, uint64_t line);
+uint64_t nv_sim_spare_of(const nv_wearstate *w, uint64_t p);   /* p, or the spare its writes go to */
 void nv_sim_count(nv_sim *s, nv_tag tag, uint64_t first, uint64_t last);   /* wear lock held */
 void nv_sim_line_written(nv_sim *s, uint64_t p);   /* physical line p written: maybe move its
                                                       region's gap; lock held */

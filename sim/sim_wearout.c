@@ -78,9 +78,46 @@ static uint64_t regions_of(const nv_config *cfg)
 
 uint64_t nv_sim_level_cells(const nv_config *cfg, uint64_t cells)
 {
-    if (cfg->leveling.kind != NV_LEVELING_START_GAP)
-        return cells;
-    return cells + regions_of(cfg) * (nv_level_line(cfg) / cfg->cell_size);   /* the gap lines */
+    uint64_t cpl = nv_level_line(cfg) / cfg->cell_size;
+    if (cfg->leveling.kind == NV_LEVELING_START_GAP)
+        cells += regions_of(cfg) * cpl;            /* the gap lines */
+    return cells + cfg->spare_lines * cpl;         /* then the spares */
+}
+
+/* ---- line sparing ----------------------------------------------------------- */
+
+static uint64_t hash_line(uint64_t x)
+{
+    return splitmix64(x);
+}
+
+/* The line physical line p's writes go to now (p itself unless remapped). */
+uint64_t nv_sim_spare_of(const nv_wearstate *w, uint64_t p)
+{
+    if (!w->spared)
+        return p;
+    for (uint64_t hops = 0; hops <= w->spared; hops++) {
+        uint64_t i = hash_line(p) & (w->remap_cap - 1);
+        while (w->remap_key[i] && w->remap_key[i] != p + 1)
+            i = (i + 1) & (w->remap_cap - 1);
+        if (!w->remap_key[i])
+            return p;
+        p = w->remap_val[i];
+    }
+    return p;
+}
+
+/* Remaps physical line p onto the next spare; false when none is left. */
+static bool spare_take(nv_wearstate *w, uint64_t p)
+{
+    if (w->spared >= w->spares)
+        return false;
+    uint64_t i = hash_line(p) & (w->remap_cap - 1);
+    while (w->remap_key[i])
+        i = (i + 1) & (w->remap_cap - 1);
+    w->remap_key[i] = p + 1;
+    w->remap_val[i] = w->spare_base + w->spared++;
+    return true;
 }
 
 /* ---- the Feistel permutation -------------------------------------------- */
@@ -165,6 +202,11 @@ static void wear_cell(nv_sim *s, uint64_t c)
             w->life[c]++;
         if (w->life[c] <= cell_endurance(w, c))
             return;
+        /* A spare takes the line's writes from now on: no one is told (the
+         * store lands, on the spare). The cell keeps its count past its
+         * endurance and is written no more. */
+        if (spare_take(w, c / w->cpl))
+            return;
         w->failed[c] = 1;
         w->failed_writes++;
         bool shared;
@@ -209,9 +251,10 @@ static void gap_move(nv_sim *s, uint64_t k)
     }
     dst += k * (R + 1);
     w->moves++;
-    w->delta = (int64_t)(unmap(w, dst) * w->line) - (int64_t)(dst * w->line);
+    uint64_t to = nv_sim_spare_of(w, dst);
+    w->delta = (int64_t)(unmap(w, dst) * w->line) - (int64_t)(to * w->line);
     nv_cell_counters_mark_used(&s->count[NV_LEVELING]);
-    nv_sim_count(s, NV_LEVELING, dst * w->cpl, (dst + 1) * w->cpl - 1);
+    nv_sim_count(s, NV_LEVELING, to * w->cpl, (to + 1) * w->cpl - 1);
     bool shared;
     nv_slot *t = nv_sim_slot(s, &shared);
     nv_slot_add(&t->time_ps, nv_lines_spanned(0, (size_t)w->line) * s->ps_write, shared);
@@ -283,6 +326,18 @@ int nv_sim_wearout_init(nv_sim *s)
         for (int i = 0; i < 4; i++)
             w->key[i] = splitmix64(cfg->leveling.seed * 4 + (uint64_t)i);
     }
+    w->spares = cfg->spare_lines;
+    if (w->spares) {
+        w->spare_base = w->lines + (w->level ? w->nreg : 0);
+        w->remap_cap = 16;
+        while (w->remap_cap < 2 * w->spares)
+            w->remap_cap <<= 1;
+        w->remap_key = calloc(w->remap_cap, sizeof *w->remap_key);
+        w->remap_val = calloc(w->remap_cap, sizeof *w->remap_val);
+        if (!w->remap_key || !w->remap_val)
+            return -1;
+    }
+    w->per_line = w->level || w->spares;
     if (cfg->endurance.kind != NV_ENDURANCE_NONE) {
         w->endurance = true;
         w->cell_bytes = (size_t)s->cells;
@@ -304,6 +359,8 @@ void nv_sim_wearout_free(nv_sim *s)
     if (w->failed)
         munmap(w->failed, w->cell_bytes);
     free(w->endur);
+    free(w->remap_key);
+    free(w->remap_val);
     free(w->start);
     free(w->gap);
     free(w->since);
@@ -359,6 +416,8 @@ int nv_wearout_get(nv_device *d, nv_wearout *out)
     out->gap = w->level ? w->gap[0] : 0;
     out->lines = w->level ? w->lines : 0;
     out->regions = w->level ? w->nreg : 0;
+    out->spares = w->spares;
+    out->spared = w->spared;
     pthread_mutex_unlock(&w->lock);
     return 0;
 }
@@ -381,10 +440,10 @@ int nv_failures_get(nv_device *d, uint64_t from, nv_failure *out, uint64_t max, 
 uint64_t nv_level_map(nv_device *d, uint64_t line)
 {
     nv_wearstate *w = ws_of(d);
-    if (!w || !w->level || line >= w->lines)
+    if (!w || !w->per_line || line >= w->lines)
         return line;
     pthread_mutex_lock(&w->lock);
-    uint64_t p = nv_sim_map(w, line);
+    uint64_t p = nv_sim_spare_of(w, w->level ? nv_sim_map(w, line) : line);
     pthread_mutex_unlock(&w->lock);
     return p;
 }

@@ -308,6 +308,48 @@ START_TEST(gap_move_onto_failed_line_is_not_the_stores)
 }
 END_TEST
 
+/* Line sparing: a line whose cell fails moves onto a spare line, silently
+ * (the store lands, no callback), until the spares run out; then the
+ * failure is reported for the logical line, as without spares. */
+START_TEST(spare_lines_take_failed_lines)
+{
+    nv_config c;
+    nv_config_defaults(&c);
+    c.size = 64 * 16;
+    c.endurance.kind = NV_ENDURANCE_FIXED;
+    c.endurance.mean = 10;
+    c.spare_lines = 2;
+    nv_device *d;
+    ck_assert_int_eq(nv_open(&d, &c), 0);
+    nv_counters k;
+    nv_counters_get(d, &k);
+    ck_assert_uint_eq(k.cells, 18);
+    seen sn = {0};
+    ck_assert_int_eq(nv_on_failure(d, on_fail, &sn), 0);
+    unsigned char b = 1;
+    int n = 1;
+    while (nv_write(d, 3 * 64, &b, 1, NV_DATA) == 0)
+        n++;
+    /* 11 writes on the line (the 11th passes its endurance: a spare takes
+     * it), 11 on the first spare, the 33rd finds no spare left */
+    ck_assert_int_eq(n, 33);
+    ck_assert_uint_eq(sn.n, 1);
+    ck_assert_uint_eq(sn.off, 3 * 64);
+    ck_assert_uint_eq(nv_level_map(d, 3), 17);
+    nv_wearout w;
+    nv_wearout_get(d, &w);
+    ck_assert_uint_eq(w.spares, 2);
+    ck_assert_uint_eq(w.spared, 2);
+    ck_assert_uint_eq(w.failed_cells, 1);
+    uint64_t counts[18];
+    nv_cells_export(d, 0, 0, 18, counts);
+    ck_assert_uint_eq(counts[3], 11);
+    ck_assert_uint_eq(counts[16], 11);
+    ck_assert_uint_eq(counts[17], 11);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("sim_wearout");
@@ -320,6 +362,7 @@ int main(void)
     tcase_add_test(tc, skewed_stream_lifetime);
     tcase_add_test(tc, start_gap_regions);
     tcase_add_test(tc, gap_move_onto_failed_line_is_not_the_stores);
+    tcase_add_test(tc, spare_lines_take_failed_lines);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

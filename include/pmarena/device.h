@@ -137,6 +137,11 @@ typedef struct nv_config {
     bool crash_sim;            /* sim: keep the persisted image for crash tests */
     nv_endurance endurance;    /* sim: cells that wear out [none] */
     nv_leveling leveling;      /* sim: device-level leveling [none] */
+    /* sim: spare lines (of nv_level_line bytes) past the device's own: a
+     * line whose cell fails is remapped onto the next spare, silently, as a
+     * device's line sparing does; failures reach nv_on_failure only once
+     * the spares are used up [0] */
+    uint64_t spare_lines;
 } nv_config;
 
 /* The leveling line of cfg: max(64, media_line, cell_size) bytes. */
@@ -342,6 +347,7 @@ typedef struct nv_wearout {
     uint64_t start, gap;     /* start-gap: the registers now (of the first region) */
     uint64_t lines;          /* start-gap: N logical lines (N + regions physical) */
     uint64_t regions;        /* start-gap: regions (1 without region_lines) */
+    uint64_t spares, spared; /* spare lines, and of them in use (lines remapped) */
 } nv_wearout;
 int nv_wearout_get(nv_device *d, nv_wearout *out);
 /* The distinct cell failures in the order they happened: copies up to max of
