@@ -81,7 +81,7 @@ START_TEST(bad_values_name_key_value_and_allowed)
         {"{\"write_model\":\"flip\"}", "device.write_model: \"flip\" is not allowed (one of: line, dcw)"},
         {"{\"preset\":\"optain\"}", "device.preset: \"optain\" is not allowed (one of: optane, pcm, sttram, reram)"},
         {"{\"cellsize\":64}", "device.cellsize: unknown key (allowed: kind, size, path, cell_size, "
-                              "write_model, media_line, preset, latency, crash_sim, endurance, leveling)"},
+                              "write_model, media_line, preset, latency, crash_sim, endurance, spare_lines, leveling)"},
         {"{\"media_line\":100}", "device.media_line: 100 is not allowed (0, or a power of two >= cell_size 64)"},
         {"{\"latency\":{\"read_ns\":-5}}", "device.latency.read_ns: -5 is not allowed (a number of ns from 0 to 1e9)"},
         {"{\"latency\":{\"rd\":5}}", "device.latency.rd: unknown key (allowed: read_ns, write_ns, flush_ns, fence_ns)"},
