@@ -3,8 +3,8 @@
  * in, carving a new arena (large or small) out of a bigger pooled one, and
  * merging free neighbours into one when nothing is big enough.
  *
- * Arenas keep the size they were made with, and large ones are powers of
- * two, so without this a heap whose objects change size fills the device
+ * Arenas keep the size they were made with, and large ones come in few
+ * sizes (alloc.c), so without this a heap whose objects change size fills the device
  * with free arenas of the wrong size: a lifetime run ended "out of memory"
  * with the footprint at the device's size and little of it live. Both are
  * last resorts, taken only when the device has no room past hwm: a freed
@@ -29,9 +29,10 @@
  * of that line as a retired arena of its own, and so on down to the
  * arena's first page, so a worn line costs a page or two, not the arena
  * (a 512 KiB arena for one line, before).
- * Only free, pooled, healthy large arenas change size: no object is in
- * them, so gc's trace and the other protocols' object words see nothing
- * change. A heap of layout 2 (no resize words) never resizes.
+ * Only free large arenas change size (pooled healthy ones, or a worn one
+ * being retired): no object is in them, so gc's trace and the other
+ * protocols' object words see nothing change. A heap of layout 2 (no
+ * resize words) never resizes.
  *
  * Locking: the grow lock (pool, registry, page map). An arena merged away
  * goes to h->dead, not free(): a page-map lookup made before the merge may
