@@ -258,17 +258,47 @@ static int measure(run_result *m, run_ctx *c)
     return EXP_OK;
 }
 
+/* A trace file read pass after pass (replay.repeat) is parsed once: its
+ * binary form goes to a folder of our own in $TMPDIR, read by every pass
+ * (parsing the JSON took a third of a lifetime run's time), and removed at
+ * the end. A sweep's points share the sweep's cache instead. */
+static const run_options *pass_cache(const cfg_experiment *x, const run_options *opt, run_options *own,
+                                     char *tdir, size_t tlen, int *tslot)
+{
+    *tslot = -1;
+    tdir[0] = '\0';
+    if (x->replay.repeat == 1 || x->trace_kind != CFG_TRACE_FILE || opt->cache_dir)
+        return opt;
+    const char *td = getenv("TMPDIR");
+    snprintf(tdir, tlen, "%s/pmarena-passes-XXXXXX", td && *td ? td : "/tmp");
+    if (!mkdtemp(tdir)) {
+        tdir[0] = '\0';
+        return opt;                 /* no cache: every pass parses the trace */
+    }
+    *tslot = cl_add(CL_TREE, tdir);
+    *own = *opt;
+    own->cache_dir = tdir;
+    return own;
+}
+
 int run_experiment(const cfg_experiment *x, const char *dir, const run_options *opt)
 {
     /* A sweep point (a forked child) keeps its folder's temporaries covered
      * to the end: the sweep writes point.json and .done there after us. */
     bool child = exp_cleanup_child();
     int pslot = cl_add(CL_PURGE, dir);
+    run_options own;
+    char tdir[4096];
+    int cslot;
+    opt = pass_cache(x, opt, &own, tdir, sizeof tdir, &cslot);
     tr_reader *r = NULL;
     char genpath[4096];
     int gslot[2];
     int rc = open_trace(x, opt, &r, genpath, sizeof genpath, gslot);
     if (rc) {
+        if (tdir[0])
+            cl_rm_tree(tdir);
+        cl_drop(cslot);
         if (!child)
             cl_drop(pslot);
         return rc;
@@ -368,6 +398,9 @@ out:
         unlink(genpath);
     cl_drop(gslot[0]);
     cl_drop(gslot[1]);
+    if (tdir[0])
+        cl_rm_tree(tdir);
+    cl_drop(cslot);
     if (!child)
         cl_drop(pslot);
     return status;

@@ -8,11 +8,13 @@
  * values exit 2 naming their keys. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/pmarena-lifetime-XXXXXX";
@@ -194,6 +196,45 @@ START_TEST(gc_links_outlive_worn_entries)
 }
 END_TEST
 
+/* A trace file read pass after pass is parsed once, into a binary form in a
+ * folder of the run's own in $TMPDIR (a speed-up, measured, not tested
+ * here): the folder is gone when the run ends, and every pass replays the
+ * whole trace. */
+START_TEST(repeat_file_trace_parsed_once)
+{
+    FILE *f = fopen(path_in("t.jsonl"), "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"format\":\"pmarena-trace\",\"version\":1,\"threads\":1}\n");
+    for (int i = 1; i <= 300; i++)
+        fprintf(f, "{\"op\":\"alloc\",\"id\":%d,\"size\":%d}\n{\"op\":\"free\",\"id\":%d}\n", i, 16 + i, i);
+    fclose(f);
+    char text[512];
+    snprintf(text, sizeof text, "{\"device\": {\"kind\": \"sim\", \"size\": \"16MiB\"}, \"trace\": {\"file\": \"%s\"}}\n",
+             path_in("t.jsonl"));
+    put("f.json", text);
+    ck_assert_int_eq(mkdir(path_in("tmp"), 0700), 0);
+    char args[1600];
+    snprintf(args, sizeof args, "run %s -o %s --set replay.repeat=3", path_in("f.json"), path_in("fr"));
+    char cmd[1800];
+    snprintf(cmd, sizeof cmd, "TMPDIR=%s %s %s >%s 2>%s", path_in("tmp"), getenv("PMARENA_BIN"), args,
+             path_in("stdout"), path_in("stderr"));
+    ck_assert_int_eq(system(cmd), 0);
+    json_error_t je;
+    json_t *s = json_load_file(path_in("fr/summary.json"), 0, &je);
+    ck_assert_ptr_nonnull(s);
+    ck_assert_uint_eq(u(s, "lifetime", "passes"), 3);
+    ck_assert_uint_eq(events_of(s), 3 * 600);
+    json_decref(s);
+    DIR *dp = opendir(path_in("tmp"));
+    ck_assert_ptr_nonnull(dp);
+    int left = 0;
+    for (struct dirent *e; (e = readdir(dp));)
+        left += e->d_name[0] != '.';
+    closedir(dp);
+    ck_assert_int_eq(left, 0);
+}
+END_TEST
+
 START_TEST(repeat_n_runs_n_passes)
 {
     put_no_endurance("n.json");
@@ -332,6 +373,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, until_failure_runs_to_the_end_of_life);
     tcase_add_test(tc, gc_links_outlive_worn_entries);
+    tcase_add_test(tc, repeat_file_trace_parsed_once);
     tcase_add_test(tc, repeat_n_runs_n_passes);
     tcase_add_test(tc, bad_values_exit_2);
     tcase_add_test(tc, sweep_table_has_lifetime_columns);
