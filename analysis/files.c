@@ -84,11 +84,17 @@ static void file_release(an_file *af)
 
 int an_file_commit(an_file *af)
 {
+    /* errno is left as the failed call set it (EFBIG, ENOSPC...) so the
+     * caller can say why; a stream error set earlier, by a write, usually
+     * sets it again when fclose flushes what is left. */
+    errno = 0;
     bool bad = ferror(af->f) != 0;
     bad |= fclose(af->f) != 0;
     if (bad || rename(af->tmp, af->path) != 0) {
+        int e = errno;
         unlink(af->tmp);
         file_release(af);
+        errno = e;
         return AN_EIO;
     }
     file_release(af);

@@ -15,8 +15,8 @@
  * so a user in dir runs `gnuplot <name>.gp` and gets <name>.png, while
  * an_plot runs `gnuplot -e "an_output='<name>.png.tmp.PID'" <name>.gp` and
  * renames the temporary into place only when gnuplot exited 0 and wrote a
- * non-empty file: the PNG appears whole or not at all, and a failed redraw
- * leaves the previous PNG alone.
+ * whole PNG (one ending in the IEND chunk): the PNG appears whole or not at
+ * all, and a failed redraw leaves the previous PNG alone.
  *
  * gnuplot is started with posix_spawnp (no shell: names are never parsed by
  * one), with dir as its working directory (posix_spawn_file_actions_addchdir_np,
@@ -42,6 +42,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <spawn.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -65,7 +67,8 @@ static const char *gnuplot_program(void)
 /* Runs argv (argv[0] searched on PATH) in dir (NULL: here) with stdin from
  * /dev/null and stdout + stderr to log (relative to dir; NULL: /dev/null).
  * 0 with *ok = exited with status 0; AN_ETOOL when it could not be started
- * (absent program, dir not enterable, log not creatable). */
+ * (absent program, dir not enterable, log not creatable); AN_EIO with errno
+ * EFBIG when it was killed for writing past RLIMIT_FSIZE. */
 static int run_tool(const char *dir, char *const argv[], const char *log, bool *ok)
 {
     posix_spawn_file_actions_t fa;
@@ -81,9 +84,27 @@ static int run_tool(const char *dir, char *const argv[], const char *log, bool *
                                              O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (!e)
         e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    /* pmarena ignores SIGXFSZ (cli/main.c), and an ignored signal stays
+     * ignored across exec: gnuplot gets its default back, so a PNG cut off at
+     * RLIMIT_FSIZE kills it (a failure) instead of being a short write it
+     * might not check. */
+    posix_spawnattr_t at;
+    sigset_t dfl;
+    bool attr = posix_spawnattr_init(&at) == 0;
+    if (!attr)
+        e = ENOMEM;
+    if (!e) {
+        sigemptyset(&dfl);
+        sigaddset(&dfl, SIGXFSZ);
+        e = posix_spawnattr_setsigdefault(&at, &dfl);
+    }
+    if (!e)
+        e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
     if (!e)
-        e = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+        e = posix_spawnp(&pid, argv[0], &fa, &at, argv, environ);
+    if (attr)
+        posix_spawnattr_destroy(&at);
     posix_spawn_file_actions_destroy(&fa);
     if (e)
         return e == ENOMEM ? AN_ENOMEM : AN_ETOOL;
@@ -91,6 +112,10 @@ static int run_tool(const char *dir, char *const argv[], const char *log, bool *
     while (waitpid(pid, &st, 0) < 0)
         if (errno != EINTR)
             return AN_ETOOL;
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGXFSZ) {
+        errno = EFBIG;   /* a file past RLIMIT_FSIZE: the caller says "File too large" */
+        return AN_EIO;
+    }
     *ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
     return 0;
 }
@@ -171,6 +196,19 @@ static int write_script(const char *path, const char *name, const char *term, co
     return an_file_commit(&af);
 }
 
+/* Does the file end with a PNG's IEND chunk? Every PNG does, and a gnuplot
+ * that exits 0 after a write failed (a full disk) leaves one that does not. */
+static bool png_whole(const char *path)
+{
+    static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xAE, 0x42, 0x60, 0x82};
+    unsigned char tail[12];
+    FILE *f = fopen(path, "rb");
+    bool ok = f && fseek(f, -12, SEEK_END) == 0 && fread(tail, 1, 12, f) == 12 && !memcmp(tail, iend, 12);
+    if (f)
+        fclose(f);
+    return ok;
+}
+
 /* Renders name.gp in dir into name.png (see the file comment). */
 static int render(const char *dir, const char *name)
 {
@@ -185,16 +223,16 @@ static int render(const char *dir, const char *name)
     char *png_path = an_path_join(dir, name, ".png");
     char *log_path = an_path_join(dir, log, "");
     char *kept_log = an_path_join(dir, name, ".log");
-    int rc = AN_ENOMEM;
+    int rc = AN_ENOMEM, e = ENOMEM;
     if (!tmp_path || !png_path || !log_path || !kept_log)
         goto out;
     bool ok = false;
     rc = run_tool(dir, argv, log, &ok);
-    struct stat st;
-    if (rc == 0 && (!ok || stat(tmp_path, &st) != 0 || st.st_size == 0))
+    if (rc == 0 && (!ok || !png_whole(tmp_path)))
         rc = AN_ETOOL;
     if (rc == 0 && rename(tmp_path, png_path) != 0)
         rc = AN_EIO;
+    e = errno;   /* the failure's, past the cleanup below */
     if (rc)
         unlink(tmp_path);
     if (rc == AN_ETOOL)
@@ -206,6 +244,7 @@ out:
     free(tmp_path);
     free(png_path);
     free(log_path);
+    errno = e;
     return rc;
 }
 

@@ -122,6 +122,18 @@ int cfg_device_from_json(nv_config *cfg, const json_t *obj, const char *key, cha
     char msg[200];
     if (nv_config_check(cfg, msg, sizeof msg) != 0)
         return cfg_fail(err, errlen, "%s.%s", key, msg);
+    /* A run scans every cell's counters, more than once, into a dense array
+     * of 8 bytes a cell (wear statistics, histogram, heat map), however few
+     * were written: about 100 ns and 8 bytes a cell. Past the limit a run
+     * would take hours or fail for memory (1 TiB at 64-byte cells: 2^34
+     * cells, a 128 GiB array), so validate and run refuse it up front. */
+    uint64_t cells = cfg->cell_size ? cfg->size / cfg->cell_size + (cfg->size % cfg->cell_size != 0) : 0;
+    if (cfg->kind == NV_KIND_SIM && cells > CFG_SIM_MAX_CELLS)
+        return cfg_fail(err, errlen, "%s.size: %llu bytes is %llu cells of %u bytes; a sim device holds at most "
+                        "%llu cells (%llu GiB at %u-byte cells): a run scans every cell's counters",
+                        key, (unsigned long long)cfg->size, (unsigned long long)cells, cfg->cell_size,
+                        (unsigned long long)CFG_SIM_MAX_CELLS,
+                        (unsigned long long)(CFG_SIM_MAX_CELLS * cfg->cell_size >> 30), cfg->cell_size);
     return 0;
 }
 

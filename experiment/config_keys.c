@@ -48,8 +48,8 @@ const cfg_key cfg_keys[] = {
 
     {"device", "kind", CFG_T_ENUM, offsetof(nv_config, kind), .value_name = kind_name,
      .doc = "sim: simulated NVRAM that counts every write; dram: plain memory, no counting; file: a memory-mapped file (libpmem)"},
-    {"device", "size", CFG_T_SIZE, offsetof(nv_config, size), .constraint = "at least one byte",
-     .doc = "device size (an existing file's own size wins)"},
+    {"device", "size", CFG_T_SIZE, offsetof(nv_config, size), .constraint = "at least one byte; sim: at most 2^30 cells (64 GiB at 64-byte cells)",
+     .doc = "device size (an existing file's own size wins); a sim run scans every cell, 8 bytes of memory each"},
     {"device", "path", CFG_T_STRING, offsetof(nv_config, path),
      .doc = "the file of the file device (created when missing)"},
     {"device", "cell_size", CFG_T_U32, offsetof(nv_config, cell_size), U32ANY,

@@ -370,11 +370,11 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
         memcpy(m.trace_checksum, tsum, sizeof tsum);
         status = measure(&m, &c);
         if (status == EXP_OK) {
-            status = run_write_cell_files(&m, tmpdir, opt);
+            int files = run_write_cell_files(&m, tmpdir, opt);
             /* After every statistic and the cell files: recovery's reads and
              * writes are not the run's. A failed one still gets its summary. */
-            status |= run_recover(&m, &h);
-            status |= run_write_files(&m, tmpdir, opt);
+            status = run_recover(&m, &h);
+            status |= run_write_files(&m, tmpdir, files == EXP_OK);
         }
         char sum[4300];
         snprintf(sum, sizeof sum, "%s/summary.json", tmpdir);
@@ -385,6 +385,7 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
                 run_print(&m, dir);
         } else {
             outdir_abort(tmpdir, tslot);
+            fprintf(stderr, "pmarena run: no results kept (%s is as it was)\n", dir);
         }
     }
     free(c.s);

@@ -84,14 +84,20 @@ void run_wearout_print(const run_result *m);
  * "lifetime" block, failures.csv and failures.png, and the table's lines. */
 int run_lifetime_measure(run_result *m);
 void run_lifetime_json(const run_result *m, json_t *sum);
-int run_lifetime_files(const run_result *m, const char *dir);
+int run_lifetime_files(const run_result *m, const char *dir);   /* failures.csv */
+int run_lifetime_plot(const run_result *m, const char *dir);    /* failures.png */
 void run_lifetime_print(const run_result *m);
 
 /* Writes the data files read from the device's cell counters (sim only:
  * wear_hist.csv, heat.csv, heat_kinds.csv, kinds.csv, cells.csv) into dir. */
 int run_write_cell_files(const run_result *m, const char *dir, const run_options *opt);
-/* Writes the other data files, summary.json and the plots into dir. */
-int run_write_files(const run_result *m, const char *dir, const run_options *opt);
+/* Writes the other data files, then (only when they and, by data_ok, the
+ * cell files were all written) summary.json and the plots into dir. */
+int run_write_files(const run_result *m, const char *dir, bool data_ok);
+/* The messages for a file (a plot) of dir that could not be written, naming
+ * the results folder as the user gave it and the reason; EXP_FAIL. */
+int run_fail_file(const char *dir, const char *name, int rc);
+int run_fail_plot(const char *dir, const char *name, int rc);
 
 /* The table on stdout. */
 void run_print(const run_result *m, const char *dir);

@@ -78,12 +78,6 @@ void run_lifetime_json(const run_result *m, json_t *sum)
     json_object_set_new(sum, "lifetime", l);
 }
 
-static int fail_file(const char *dir, const char *name, int rc)
-{
-    fprintf(stderr, "pmarena run: cannot write %s/%s: %s\n", dir, name, an_strerror(rc));
-    return EXP_FAIL;
-}
-
 /* The retired bytes at event ev: the last step at or before it. */
 static uint64_t retired_at(const tr_replay_stats *st, uint64_t ev, size_t *i)
 {
@@ -99,7 +93,7 @@ static int write_failures_csv(const run_result *m, const char *dir)
     int rc = p ? an_file_open(&af, p) : AN_ENOMEM;
     free(p);
     if (rc)
-        return fail_file(dir, "failures.csv", rc);
+        return run_fail_file(dir, "failures.csv", rc);
     an_csv c;
     an_csv_begin(&c, af.f);
     an_csv_row(&c, (const char *[]){"event", "sim_ns", "cell", "line_offset", "failed_cells", "retired_bytes"}, 6);
@@ -119,7 +113,7 @@ static int write_failures_csv(const run_result *m, const char *dir)
         from += n;
     }
     rc = an_file_commit(&af);
-    return rc ? fail_file(dir, "failures.csv", rc) : EXP_OK;
+    return rc ? run_fail_file(dir, "failures.csv", rc) : EXP_OK;
 }
 
 /* Failed cells over events above the retired bytes; either axis log when its
@@ -142,16 +136,16 @@ static const char failures_gp[] =
 
 int run_lifetime_files(const run_result *m, const char *dir)
 {
-    if (!endurance_on(m))
-        return EXP_OK;
-    int status = write_failures_csv(m, dir);
+    return endurance_on(m) ? write_failures_csv(m, dir) : EXP_OK;
+}
+
+int run_lifetime_plot(const run_result *m, const char *dir)
+{
     /* gnuplot cannot draw an empty file: no failure, no plot. */
-    if (status == EXP_OK && m->wo.any && an_plot(dir, "failures", failures_gp) != 0) {
-        fprintf(stderr, "pmarena run: the failures plot failed (is gnuplot installed? `make deps`); "
-                        "failures.csv is written\n");
-        status = EXP_FAIL;
-    }
-    return status;
+    if (!endurance_on(m) || !m->wo.any)
+        return EXP_OK;
+    int rc = an_plot(dir, "failures", failures_gp);
+    return rc ? run_fail_plot(dir, "failures", rc) : EXP_OK;
 }
 
 void run_lifetime_print(const run_result *m)

@@ -10,14 +10,51 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The heatmap's regions: rows x cols over the device, in address order. */
 #define HEAT_ROWS 64u
 #define HEAT_COLS 64u
 
-static int fail_file(const char *dir, const char *name, int rc)
+/* dir as the user named it: the run writes into DIR.tmp.PID (outdir.c),
+ * which is gone by the time the message is read. */
+static void shown_dir(const char *dir, char *buf, size_t len)
 {
-    fprintf(stderr, "pmarena run: cannot write %s/%s: %s\n", dir, name, an_strerror(rc));
+    char suffix[40];
+    int k = snprintf(suffix, sizeof suffix, ".tmp.%ld", (long)getpid());
+    size_t n = strlen(dir);
+    if (n > (size_t)k && strcmp(dir + n - (size_t)k, suffix) == 0)
+        n -= (size_t)k;
+    snprintf(buf, len, "%.*s", (int)n, dir);
+}
+
+/* The reason an analysis/ writer failed: for AN_EIO the system's (EFBIG,
+ * ENOSPC, EACCES...), which an_file_commit leaves in errno. */
+static const char *why(int rc, int e)
+{
+    return rc == AN_EIO && e ? strerror(e) : an_strerror(rc);
+}
+
+int run_fail_file(const char *dir, const char *name, int rc)
+{
+    int e = errno;
+    char d[4200];
+    shown_dir(dir, d, sizeof d);
+    fprintf(stderr, "pmarena run: cannot write %s/%s: %s\n", d, name, why(rc, e));
+    return EXP_FAIL;
+}
+
+int run_fail_plot(const char *dir, const char *name, int rc)
+{
+    int e = errno;
+    char d[4200];
+    shown_dir(dir, d, sizeof d);
+    if (rc == AN_ETOOL)
+        fprintf(stderr, "pmarena run: the %s plot failed: gnuplot is missing or failed (see %s/%s.log; "
+                        "`make deps` installs it); the data files are written\n", name, d, name);
+    else
+        fprintf(stderr, "pmarena run: cannot write the %s plot (%s/%s.gp, .png): %s\n", name, d, name,
+                why(rc, e));
     return EXP_FAIL;
 }
 
@@ -28,7 +65,7 @@ static int write_heat_kinds(const run_result *m, const char *dir, uint64_t *scra
     const uint64_t regions = (uint64_t)HEAT_ROWS * HEAT_COLS;
     uint64_t *folded = malloc(NV_TAGS * regions * sizeof *folded);
     if (!folded)
-        return fail_file(dir, "heat_kinds.csv", AN_ENOMEM);
+        return run_fail_file(dir, "heat_kinds.csv", AN_ENOMEM);
     const char *names[NV_TAGS];
     const uint64_t *rows[NV_TAGS];
     for (int t = 0; t < NV_TAGS; t++) {
@@ -41,7 +78,7 @@ static int write_heat_kinds(const run_result *m, const char *dir, uint64_t *scra
     int rc = p ? an_heat_kinds_csv(names, rows, NV_TAGS, m->cells, HEAT_ROWS, HEAT_COLS, p) : AN_ENOMEM;
     free(p);
     free(folded);
-    return rc ? fail_file(dir, "heat_kinds.csv", rc) : EXP_OK;
+    return rc ? run_fail_file(dir, "heat_kinds.csv", rc) : EXP_OK;
 }
 
 /* wear_hist.csv and heat.csv over all cells; cells.csv (cells with a write,
@@ -57,11 +94,11 @@ static int write_cell_files(const run_result *m, const char *dir, const run_opti
     nv_cells_export(m->d, 2, 0, m->cells, all);
     char *p = an_path_join(dir, "wear_hist", ".csv");
     if ((rc = p ? an_histogram_csv(all, m->cells, m->x->hist_bins, p) : AN_ENOMEM) != 0)
-        status = fail_file(dir, "wear_hist.csv", rc);
+        status = run_fail_file(dir, "wear_hist.csv", rc);
     free(p);
     p = an_path_join(dir, "heat", ".csv");
     if ((rc = p ? an_heatmap_csv(all, m->cells, HEAT_ROWS, HEAT_COLS, p) : AN_ENOMEM) != 0)
-        status = fail_file(dir, "heat.csv", rc);
+        status = run_fail_file(dir, "heat.csv", rc);
     free(p);
     if (write_heat_kinds(m, dir, all) != EXP_OK)
         status = EXP_FAIL;
@@ -89,7 +126,7 @@ static int write_cell_files(const run_result *m, const char *dir, const run_opti
             rc = an_file_commit(&af);
         }
         if (rc)
-            status = fail_file(dir, "cells.csv", rc);
+            status = run_fail_file(dir, "cells.csv", rc);
         free(links);
         free(meta);
         free(p);
@@ -110,7 +147,7 @@ static int write_kinds(const run_result *m, const char *dir)
     char *p = an_path_join(dir, "kinds", ".csv");
     int rc = p ? an_kinds_csv(names, writes, hottest, NV_TAGS, p) : AN_ENOMEM;
     free(p);
-    return rc ? fail_file(dir, "kinds.csv", rc) : EXP_OK;
+    return rc ? run_fail_file(dir, "kinds.csv", rc) : EXP_OK;
 }
 
 static int write_summary(const run_result *m, const char *dir)
@@ -129,7 +166,7 @@ static int write_summary(const run_result *m, const char *dir)
     }
     free(p);
     json_decref(sum);
-    return rc ? fail_file(dir, "summary.json", rc) : EXP_OK;
+    return rc ? run_fail_file(dir, "summary.json", rc) : EXP_OK;
 }
 
 int run_write_cell_files(const run_result *m, const char *dir, const run_options *opt)
@@ -137,32 +174,35 @@ int run_write_cell_files(const run_result *m, const char *dir, const run_options
     return m->sim ? write_cell_files(m, dir, opt) | write_kinds(m, dir) : EXP_OK;
 }
 
-int run_write_files(const run_result *m, const char *dir, const run_options *opt)
+int run_write_files(const run_result *m, const char *dir, bool data_ok)
 {
-    (void)opt;
-    int status = EXP_OK;
+    int status = data_ok ? EXP_OK : EXP_FAIL;
     char *p = an_path_join(dir, "frag", ".csv");
     int rc = p ? an_frag_csv(m->samples, m->nsamples, p) : AN_ENOMEM;
     free(p);
     if (rc)
-        status = fail_file(dir, "frag.csv", rc);
+        status = run_fail_file(dir, "frag.csv", rc);
     if (m->sim) {
         p = an_path_join(dir, "wear_time", ".csv");
         rc = p ? an_wear_time_csv(m->wear_samples, m->nsamples, p) : AN_ENOMEM;
         free(p);
         if (rc)
-            status = fail_file(dir, "wear_time.csv", rc);
+            status = run_fail_file(dir, "wear_time.csv", rc);
     }
     status |= run_lifetime_files(m, dir);
-    status |= write_summary(m, dir);
+    /* No summary without every data file: the run's folder is then dropped
+     * (run.c keeps a folder only with its summary), so a full disk leaves
+     * the earlier results, not a folder missing some of its files. */
+    if (status != EXP_OK)
+        return status;
+    if ((status = write_summary(m, dir)) != EXP_OK)
+        return status;
     /* Plots: each PNG beside its script. Without gnuplot the data stays. */
     int (*plots[])(const char *) = {an_plot_frag, an_plot_wear_hist, an_plot_wear_cdf, an_plot_heatmap,
                                     an_plot_meta_kinds, an_plot_wear_time};
+    static const char *const names[] = {"frag", "wear_hist", "wear_cdf", "heatmap", "meta_kinds", "wear_time"};
     for (size_t i = 0; i < (m->sim ? sizeof plots / sizeof plots[0] : 1u); i++)
-        if (plots[i](dir) != 0) {
-            fprintf(stderr, "pmarena run: a plot failed (is gnuplot installed? `make deps`); data files are written\n");
-            status = EXP_FAIL;
-            break;
-        }
-    return status;
+        if ((rc = plots[i](dir)) != 0)
+            return run_fail_plot(dir, names[i], rc);
+    return run_lifetime_plot(m, dir);
 }

@@ -47,7 +47,11 @@ struct tr_reader {
 /* ---- lines ------------------------------------------------------------------ */
 
 /* The next line without its terminator (and a CR before it), or NULL at the
- * end. The pointer is valid until the next call. */
+ * end. The pointer is valid until the next call. The buffer is allocated
+ * once, TR_MAX_LINE plus room for a read: a longer line is TR_ESYNTAX in
+ * *io_err (report it with line_too_long), never a bigger buffer. */
+#define LINE_BUF (TR_MAX_LINE + 2 + (1u << 16))   /* a line, its CR LF, a read */
+
 static char *next_line(tr_reader *r, size_t *n, int *io_err)
 {
     for (;;) {
@@ -55,9 +59,14 @@ static char *next_line(tr_reader *r, size_t *n, int *io_err)
         char *nl = memchr(start, '\n', r->len - r->pos);
         if (nl || (r->eof && r->pos < r->len)) {
             size_t l = nl ? (size_t)(nl - start) : r->len - r->pos;
-            r->pos += l + (nl ? 1 : 0);
+            size_t whole = l + (nl ? 1 : 0);
             if (l && start[l - 1] == '\r')
                 l--;
+            if (l > TR_MAX_LINE) {
+                *io_err = TR_ESYNTAX;
+                return NULL;
+            }
+            r->pos += whole;
             start[l] = '\0';
             *n = l;
             r->line++;
@@ -68,14 +77,9 @@ static char *next_line(tr_reader *r, size_t *n, int *io_err)
         memmove(r->buf, start, r->len - r->pos);
         r->len -= r->pos;
         r->pos = 0;
-        if (r->cap - r->len < 65536) {
-            char *nb = realloc(r->buf, r->cap * 2);
-            if (!nb) {
-                *io_err = TR_ENOMEM;
-                return NULL;
-            }
-            r->buf = nb;
-            r->cap *= 2;
+        if (r->len >= TR_MAX_LINE + 2) {   /* no newline yet, CR or not: too long */
+            *io_err = TR_ESYNTAX;
+            return NULL;
         }
         int got = gzread(r->gz, r->buf + r->len, (unsigned)(r->cap - r->len - 1));
         if (got < 0) {
@@ -86,6 +90,22 @@ static char *next_line(tr_reader *r, size_t *n, int *io_err)
             r->eof = true;
         r->len += (size_t)got;
     }
+}
+
+/* The error for next_line's TR_ESYNTAX: the line it was reading. */
+static void line_too_long(tr_reader *r, tr_error *err)
+{
+    tr_error_set(err, r->name, r->line + 1, 0, "line longer than %zu bytes (1 MiB), the limit for one "
+                 "JSON line (traces/FORMAT.md)", TR_MAX_LINE);
+}
+
+/* Does the buffered text start (after blanks) with '{'? */
+static bool starts_object(const tr_reader *r)
+{
+    size_t i = r->pos;
+    while (i < r->len && strchr(" \t\r\n", r->buf[i]))
+        i++;
+    return i < r->len && r->buf[i] == '{';
 }
 
 /* ---- header ----------------------------------------------------------------- */
@@ -223,7 +243,7 @@ int tr_reader_open(tr_reader **out, const char *path, tr_error *err)
         return 0;
     }
     r->gz = gzopen(path, "rb");
-    r->cap = 1 << 20;
+    r->cap = LINE_BUF;
     r->buf = malloc(r->cap);
     if (!r->gz || !r->buf) {
         tr_error_set(err, path, 0, 0, "cannot open: %s", r->gz ? "out of memory" : strerror(errno));
@@ -236,14 +256,23 @@ int tr_reader_open(tr_reader **out, const char *path, tr_error *err)
     char *first = next_line(r, &n, &io);
     while (first && n == 0)
         first = next_line(r, &n, &io);
-    if (!first) {
+    /* A first line over the limit may be a one-line document {"events":
+     * [...]} in a plain file, which open_document reads whole (as Jansson
+     * reads any document); gzip is never a document, and anything else is a
+     * JSON Lines file with a line too long. */
+    bool doc_line = !first && io == TR_ESYNTAX && gzdirect(r->gz) && starts_object(r);
+    if (!first && io == TR_ESYNTAX && !doc_line) {
+        line_too_long(r, err);
+    } else if (!first && !doc_line) {
         tr_error_set(err, path, 0, 0, io ? "read error" : "empty file: expected the header line "
                      "{\"format\":\"pmarena-trace\",\"version\":1,\"threads\":N}");
+    }
+    if (!first && !doc_line) {
         tr_reader_close(r);
         return io ? io : TR_ESYNTAX;
     }
     json_error_t je;
-    json_t *h = json_loadb(first, n, JSON_REJECT_DUPLICATES, &je);
+    json_t *h = first ? json_loadb(first, n, JSON_REJECT_DUPLICATES, &je) : NULL;
     int rc;
     if (h && json_is_object(h) && !json_object_get(h, "events")) {
         rc = read_header(r, h, err);
@@ -253,7 +282,7 @@ int tr_reader_open(tr_reader **out, const char *path, tr_error *err)
         gzclose(r->gz);
         r->gz = NULL;
         rc = open_document(r, path, err);
-        if (rc && !h && err && err->line == 1 && line == 1)
+        if (rc && first && !h && err && err->line == 1 && line == 1)
             tr_error_set(err, path, 1, (uint64_t)(je.column > 0 ? je.column : 1), "not JSON: %s", je.text);
     }
     json_decref(h);
@@ -339,7 +368,9 @@ static int next_json(tr_reader *r, json_t **out, tr_error *err)
         s = next_line(r, &n, &io);
     while (s && n == 0);
     if (!s) {
-        if (io)
+        if (io == TR_ESYNTAX)
+            line_too_long(r, err);
+        else if (io)
             tr_error_set(err, r->name, r->line, 0, "read error (truncated or corrupt gzip?)");
         return io;
     }

@@ -29,6 +29,11 @@ extern "C" {
 
 enum { CFG_OK = 0, CFG_EINVAL = -1 };
 
+/* The most cells (device.size / device.cell_size) a sim device may have: a
+ * run scans every cell into a dense array of 8 bytes a cell (64 GiB of
+ * device at 64-byte cells: an 8 GiB array, about two minutes). */
+#define CFG_SIM_MAX_CELLS ((uint64_t)1 << 30)
+
 typedef enum cfg_trace_kind { CFG_TRACE_FILE = 0, CFG_TRACE_EVENTS, CFG_TRACE_GEN } cfg_trace_kind;
 
 typedef struct cfg_experiment {

@@ -35,6 +35,10 @@ enum {
 #define TR_FORMAT_VERSION 1
 #define TR_MAX_THREADS 1024
 #define TR_MAX_SIZE ((uint64_t)1 << 40)     /* sizes above 1 TiB are absurd */
+/* The longest JSON line a reader takes, terminator not counted (1 MiB, far
+ * above any event's ~100 bytes): a longer one is an error, so a line without
+ * a newline (a gzip bomb of one character) cannot take memory without bound. */
+#define TR_MAX_LINE ((size_t)1 << 20)
 
 typedef enum tr_op { TR_ALLOC = 0, TR_FREE, TR_REALLOC, TR_WRITE, TR_READ, TR_OPS } tr_op;
 
