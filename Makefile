@@ -6,7 +6,8 @@
 #   make test-asan  the suite under AddressSanitizer + UBSan (build/asan/)
 #   make test-tsan  the suite under ThreadSanitizer (build/tsan/)
 #   make bench      benchmarks: print numbers and ratios, assert nothing
-#   make crashtest  the crash tests long: CRASH_POINTS per configuration [20000]
+#   make crashtest  the crash tests long: CRASH_POINTS per configuration [20000],
+#                   KILLS SIGKILLs of a real process per protocol [100]
 #   make install    PREFIX=/usr/local [DESTDIR=]: both libraries, headers,
 #                   pmarena, the recorder, pmarena.pc, man pages
 #   make man        man pages from the --help texts (build/man/)
@@ -164,11 +165,15 @@ test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 	exit $$fail
 
 # Every persistence protocol, policy and placement of the crash suite with up
-# to CRASH_POINTS crash points each (make test runs 1000: >= 5000 per protocol).
+# to CRASH_POINTS crash points each (make test runs 1000: >= 5000 per protocol),
+# and KILLS SIGKILLs per protocol of a real process on the file device (make
+# test runs 20).
 CRASH_POINTS ?= 20000
-crashtest: $(BUILD)/tests/test_pma_crash $(BUILD)/tests/test_pma_gc_crash | deps
+KILLS ?= 100
+crashtest: $(BUILD)/tests/test_pma_crash $(BUILD)/tests/test_pma_gc_crash $(BUILD)/tests/test_kill_torture | deps
 	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_crash
 	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_gc_crash
+	PMARENA_KILLS=$(KILLS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_kill_torture
 
 test-asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test
