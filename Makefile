@@ -6,6 +6,7 @@
 #   make test-asan  the suite under AddressSanitizer + UBSan (build/asan/)
 #   make test-tsan  the suite under ThreadSanitizer (build/tsan/)
 #   make bench      benchmarks: print numbers and ratios, assert nothing
+#   make test-valgrind  the CLI's end-to-end commands under Valgrind memcheck
 #   make crashtest  the crash tests long: CRASH_POINTS per configuration [20000],
 #                   KILLS SIGKILLs of a real process per protocol [100]
 #   make install    PREFIX=/usr/local [DESTDIR=]: both libraries, headers,
@@ -77,7 +78,7 @@ MAN_DIR := $(BUILD)/man
 CLI := $(BUILD)/pmarena
 RECORD_LIB := $(BUILD)/libpmarena-record.so
 
-.PHONY: all deps deps-bench run test test-asan test-tsan bench clean install crashtest man docs
+.PHONY: all deps deps-bench run test test-asan test-tsan test-valgrind bench clean install crashtest man docs
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(SHLIB) $(CLI) $(RECORD_LIB)
@@ -181,6 +182,12 @@ test-asan:
 # TSan needs the classic address layout; setarch -R turns ASLR off for the run.
 test-tsan:
 	@$(MAKE) --no-print-directory VARIANT=tsan TEST_WRAP="setarch $$(uname -m) -R" test
+
+# The CLI's end-to-end commands under Valgrind memcheck: no memory error, no
+# definite or indirect leak (Valgrind is installed for this target only).
+test-valgrind: $(CLI)
+	@scripts/deps.sh valgrind
+	PMARENA_BIN=$(CLI) tests/valgrind_e2e.sh
 
 # The micro-benchmarks, then the peer benchmark's short set (tables on stdout,
 # files in results/bench/). The long set: build/pmarena bench --long.
