@@ -207,6 +207,8 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ)/%.o) $(BENCH_LIB_SRCS:%.c=$(FUZZ)/%.o)
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ)/fuzz_%)
 
+.SECONDARY: $(FUZZ_NAMES:%=$(FUZZ)/tests/fuzz/fuzz_%.o)
+
 deps-fuzz: deps
 	@scripts/deps.sh $(FUZZ_DEB_PKGS)
 
