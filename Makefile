@@ -7,6 +7,8 @@
 #   make test-tsan  the suite under ThreadSanitizer (build/tsan/)
 #   make bench      benchmarks: print numbers and ratios, assert nothing
 #   make test-valgrind  the CLI's end-to-end commands under Valgrind memcheck
+#   make fuzz       the libFuzzer harnesses (tests/fuzz/), FUZZ_S seconds each
+#                   [60]; clang is installed for these only (build/fuzz/)
 #   make crashtest  the crash tests long: CRASH_POINTS per configuration [20000],
 #                   KILLS SIGKILLs of a real process per protocol [100]
 #   make install    PREFIX=/usr/local [DESTDIR=]: both libraries, headers,
@@ -78,7 +80,7 @@ MAN_DIR := $(BUILD)/man
 CLI := $(BUILD)/pmarena
 RECORD_LIB := $(BUILD)/libpmarena-record.so
 
-.PHONY: all deps deps-bench run test test-asan test-tsan test-valgrind bench clean install crashtest man docs
+.PHONY: all deps deps-bench deps-fuzz fuzz run test test-asan test-tsan test-valgrind bench clean install crashtest man docs
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(SHLIB) $(CLI) $(RECORD_LIB)
@@ -145,6 +147,13 @@ $(BUILD)/tests/%: tests/%.c tests/testutil.h tests/e2eutil.h $(LIB) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -o $@ $< $(LIB) $(CHECK_LIBS) $(LDLIBS_ALL)
 
+# The fuzz findings, replayed through the harness bodies (tests/fuzz/fz_targets.c).
+FZ_SRCS := tests/fuzz/fz_targets.c
+$(BUILD)/tests/test_fuzz_regress: tests/test_fuzz_regress.c $(FZ_SRCS) tests/fuzz/fz_targets.h tests/fuzz/fz_seeds.c \
+    tests/testutil.h $(LIB) | deps
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -o $@ $< $(FZ_SRCS) $(LIB) $(CHECK_LIBS) $(LDLIBS_ALL)
+
 $(BUILD)/bench/%: bench/%.c $(LIB) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDLIBS_ALL)
@@ -194,6 +203,54 @@ test-valgrind: $(CLI)
 bench: $(BENCH_BINS) $(CLI) | deps-bench
 	@for b in $(BENCH_BINS); do $$b || exit 1; done
 	$(CLI) bench -o results/bench
+
+# libFuzzer harnesses: the library again, compiled with clang for coverage and
+# ASan/UBSan (build/fuzz/), each harness run FUZZ_S seconds from its seed
+# corpus (tests/fuzz/corpus/, plus heap images made by fz_seeds). A finding
+# stops the run with its input in build/fuzz/findings/; copy it to
+# tests/fuzz/regress/HARNESS/ and test_fuzz_regress replays it in make test.
+FUZZ_S ?= 60
+FUZZ_DEB_PKGS := clang libclang-rt-dev
+FUZZ_NAMES := config trace_jsonl trace_pmt heap_image api
+FUZZ := build/fuzz
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -fno-omit-frame-pointer \
+              -fsanitize=address,undefined -fno-sanitize-recover=all -pthread -Iinclude \
+              -MMD -MP $(PKG_CFLAGS)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ)/%.o) $(BENCH_LIB_SRCS:%.c=$(FUZZ)/%.o)
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ)/fuzz_%)
+
+.SECONDARY: $(FUZZ_NAMES:%=$(FUZZ)/tests/fuzz/fuzz_%.o)
+
+deps-fuzz: deps
+	@scripts/deps.sh $(FUZZ_DEB_PKGS)
+
+$(FUZZ)/%.o: %.c | deps-fuzz
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ)/libpmarena.a: $(FUZZ_LIB_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ)/fuzz_%: $(FUZZ)/tests/fuzz/fuzz_%.o $(FUZZ)/tests/fuzz/fz_targets.o $(FUZZ)/libpmarena.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) -lm
+
+$(FUZZ)/fz_seeds: $(FUZZ)/tests/fuzz/fz_seeds.o $(FUZZ)/tests/fuzz/fz_targets.o $(FUZZ)/libpmarena.a
+	clang $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+
+# The corpus each run grows is build/fuzz/corpus/NAME (the tree's seeds are
+# read, never written); heap images are generated, being ~120 KiB each.
+fuzz: $(FUZZ_BINS) $(FUZZ)/fz_seeds
+	@mkdir -p $(FUZZ)/findings $(FUZZ_NAMES:%=$(FUZZ)/corpus/%)
+	@$(FUZZ)/fz_seeds $(FUZZ)/corpus/heap_image tests/fuzz/corpus/trace_jsonl $(FUZZ)/corpus/trace_pmt
+	@for n in $(FUZZ_NAMES); do \
+	  printf '== fuzz_%s (%ss)\n' $$n $(FUZZ_S); \
+	  $(FUZZ)/fuzz_$$n -max_total_time=$(FUZZ_S) -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=$(FUZZ)/findings/$$n- $(FUZZ)/corpus/$$n tests/fuzz/corpus/$$n \
+	    > $(FUZZ)/fuzz_$$n.log 2>&1 \
+	    || { tail -40 $(FUZZ)/fuzz_$$n.log; echo "fuzz_$$n: FINDING (build/fuzz/findings/)"; exit 1; }; \
+	  grep -E '^stat::(number_of_executed_units|peak_rss_mb)' $(FUZZ)/fuzz_$$n.log; \
+	done; echo "fuzz: no findings"
 
 clean:
 	rm -rf build results

@@ -199,14 +199,21 @@ int cfg_set_value(json_t *root, const char *path_in, json_t *val, char *err, siz
             json_decref(val);
             return cfg_fail(err, errlen, "%s: the path crosses a value that is not an object", path_in);
         }
+        /* Jansson refuses keys and strings that are not UTF-8, freeing
+         * what it was given (found by fuzz_config: the new child was used
+         * after that). */
         if (!next) {
-            json_object_set_new(o, part, val);
+            if (!val || json_object_set_new(o, part, val) != 0)
+                return cfg_fail(err, errlen, "%s: not valid UTF-8", path_in);
             return 0;
         }
         json_t *child = json_object_get(o, part);
         if (!child) {
             child = json_object();
-            json_object_set_new(o, part, child);
+            if (json_object_set_new(o, part, child) != 0) {
+                json_decref(val);
+                return cfg_fail(err, errlen, "%s: not valid UTF-8", path_in);
+            }
         }
         o = child;
         part = next;
@@ -248,7 +255,12 @@ int cfg_experiment_load(cfg_experiment *x, const char *path, char *const *sets, 
             return rc;
         }
     }
-    return cfg_experiment_from_json(x, root, path, err, errlen);
+    /* A refused config leaves nothing for the caller to free (found by
+     * fuzz_config: the root leaked on every refusal). */
+    int rc = cfg_experiment_from_json(x, root, path, err, errlen);
+    if (rc)
+        cfg_experiment_free(x);
+    return rc;
 }
 
 json_t *cfg_experiment_resolved(const cfg_experiment *x)

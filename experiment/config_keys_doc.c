@@ -25,7 +25,10 @@ static void default_text(json_t *resolved, const cfg_key *k, char *buf, size_t l
     json_t *v = *k->block && strcmp(k->block, "trace") != 0 && k->type != CFG_T_BLOCK
                     ? cfg_json_path(resolved, path) : NULL;
     char *s = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-    snprintf(buf, len, s ? "`%s`" : "", s);
+    if (s)
+        snprintf(buf, len, "`%s`", s);
+    else if (len)
+        buf[0] = 0;
     free(s);
 }
 
