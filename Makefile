@@ -176,12 +176,15 @@ test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 
 # Every persistence protocol, policy and placement of the crash suite with up
 # to CRASH_POINTS crash points each (make test runs 1000: >= 5000 per protocol),
+# CRASH_SEEDS workloads each (all of every workload's points: > 100,000 in all),
 # and KILLS SIGKILLs per protocol of a real process on the file device (make
 # test runs 20).
 CRASH_POINTS ?= 20000
+CRASH_SEEDS ?= 3
 KILLS ?= 100
 crashtest: $(BUILD)/tests/test_pma_crash $(BUILD)/tests/test_pma_gc_crash $(BUILD)/tests/test_kill_torture | deps
-	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_crash
+	PMARENA_CRASH_POINTS=$(CRASH_POINTS) PMARENA_CRASH_SEEDS=$(CRASH_SEEDS) CK_DEFAULT_TIMEOUT=3600 \
+	  $(BUILD)/tests/test_pma_crash
 	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_gc_crash
 	PMARENA_KILLS=$(KILLS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_kill_torture
 

@@ -12,7 +12,8 @@
  * objects are disjoint; the root is the last one set (or the one in flight);
  * the heap keeps working. A two-thread workload with cross-thread frees is
  * crashed the same way. Crashes inside pma_init are covered too.
- * PMARENA_CRASH_POINTS raises the points per configuration (make crashtest). */
+ * PMARENA_CRASH_POINTS raises the points per configuration, PMARENA_CRASH_SEEDS
+ * the workloads per configuration (make crashtest). */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -184,12 +185,20 @@ static pma_config config_of(int i)
     return c;
 }
 
-START_TEST(crash_at_every_point)
+/* Workloads per configuration: PMARENA_CRASH_SEEDS (make crashtest), 1 by default. */
+static unsigned crash_seeds(void)
+{
+    const char *e = getenv("PMARENA_CRASH_SEEDS");
+    return e && atoi(e) > 0 ? (unsigned)atoi(e) : 1;
+}
+
+/* Configuration i, its workload drawn from seed: a crash at each point. */
+static void crash_config(int _i, uint64_t seed)
 {
     pma_config c = config_of(_i);
     wop ops[NOPS];
     wres res[NOPS];
-    make_workload(ops, 42 + (uint64_t)_i);
+    make_workload(ops, seed);
     int root_done, root_flying;
     /* Count the workload's stores, flushes and fences. */
     nv_device *d = crash_device();
@@ -225,8 +234,14 @@ START_TEST(crash_at_every_point)
         tested++;
     }
     ck_assert_uint_ge(tested, points);
-    printf("crash points, %s #%d: %llu\n", pma_persistence_name(c.persistence), _i,
-           (unsigned long long)tested);
+    printf("crash points, %s #%d, workload %llu: %llu\n", pma_persistence_name(c.persistence), _i,
+           (unsigned long long)seed, (unsigned long long)tested);
+}
+
+START_TEST(crash_at_every_point)
+{
+    for (unsigned k = 0; k < crash_seeds(); k++)
+        crash_config(_i, 42 + (uint64_t)_i + 1000 * (uint64_t)k);
 }
 END_TEST
 
