@@ -473,6 +473,12 @@ int pma_set_root(pma_heap *h, void *ptr)
     }
     int rc = 0;
     pthread_mutex_lock(&h->grow);
+    /* Past the last arena: pma_open would refuse the heap (a fuzz finding,
+     * tests/fuzz/regress/api/set-root-past-hwm-unopenable). */
+    if (off >= h->hwm) {
+        pthread_mutex_unlock(&h->grow);
+        return PMA_EINVAL;
+    }
     if (h->persistent) {
         uint64_t at = offsetof(pma_heap_header, root);
         rc = nv_write(h->dev, at, &off, 8, NV_META_ROOT) ? PMA_EDEVICE : 0;
