@@ -118,6 +118,19 @@ static bool rec_live(const pma_heap *h, const uint64_t w[2])
     return pma_rec_valid(w, h->ckpt_epoch + 1) || pma_rec_valid(w, h->ckpt_epoch + 2);
 }
 
+/* A well-formed record of an epoch after the last one that can have run
+ * (C + 2): no heap writes one, and the next checkpoints would bring it to
+ * life (a fuzzed image did exactly that: open accepted it, and pma_check
+ * found a free block that would come back live after a crash). */
+static bool rec_future(const pma_heap *h, const uint64_t w[2])
+{
+    uint64_t e = w[1] >> 32;
+    if (!pma_rec_valid(w, e))
+        return false;
+    uint32_t ahead = (uint32_t)(e - (h->ckpt_epoch + 2));
+    return ahead != 0 && ahead < (1u << 31);
+}
+
 /* ---- checkpoint ------------------------------------------------------------ */
 
 static int scratch(pma_heap *h, size_t words)
@@ -553,6 +566,8 @@ static int replay_records(pma_heap *h, const unsigned char *buf, uint64_t **seen
     for (uint64_t off = h->log_off; off < h->log_off + h->log_bytes; off += PMA_LOG_REC) {
         uint64_t w[2];
         memcpy(w, buf + (off - h->log_off), sizeof w);
+        if (rec_future(h, w))
+            return PMA_ECORRUPT;
         if (!rec_live(h, w))
             continue;
         unsigned op = pma_rec_op(w);
