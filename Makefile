@@ -249,7 +249,8 @@ fuzz: $(FUZZ_BINS) $(FUZZ)/fz_seeds
 	@for n in $(FUZZ_NAMES); do \
 	  printf '== fuzz_%s (%ss)\n' $$n $(FUZZ_S); \
 	  $(FUZZ)/fuzz_$$n -max_total_time=$(FUZZ_S) -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-	    -artifact_prefix=$(FUZZ)/findings/$$n- $(FUZZ)/corpus/$$n tests/fuzz/corpus/$$n \
+	    -artifact_prefix=$(FUZZ)/findings/$$n- $(FUZZ)/corpus/$$n \
+	    $$([ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n) \
 	    > $(FUZZ)/fuzz_$$n.log 2>&1 \
 	    || { tail -40 $(FUZZ)/fuzz_$$n.log; echo "fuzz_$$n: FINDING (build/fuzz/findings/)"; exit 1; }; \
 	  grep -E '^stat::(number_of_executed_units|peak_rss_mb)' $(FUZZ)/fuzz_$$n.log; \
