@@ -284,6 +284,7 @@ typedef struct fz_api {
     uint8_t *stale[FZ_LIVE];     /* pointers returned or moved by realloc */
     int nstale;
     int persistence, metadata;
+    bool gc_traced;              /* gc reopened after a crash: a conservative trace ran */
 } fz_api;
 
 static unsigned fz_byte(fz_api *s) { return s->at < s->n ? s->in[s->at++] : 0; }
@@ -328,10 +329,15 @@ static void fz_add(fz_api *s, uint8_t *p, size_t size)
 static void fz_return(fz_api *s, uint8_t *p, const char *what)
 {
     int i = fz_live_index(s, p);
+    /* gc's conservative trace after a crash keeps any block a word of a
+     * reachable object names, a freed one too (a leak, by design): the heap
+     * then holds a live object the model does not know, and returning it is
+     * right. Found by this harness (a stale offset left in the root). */
+    bool resurrected = s->gc_traced && pma_usable_size(s->h, p) != 0;
     int rc = pma_return_mem(s->h, p);
     if (i >= 0 && rc != 0)
         fz_fail("return of live %s %p refused: %d", what, (void *)p, rc);
-    if (i < 0 && rc == 0)
+    if (i < 0 && rc == 0 && !resurrected)
         fz_fail("return of %s %p (no live object starts there) accepted", what, (void *)p);
     if (i >= 0)
         fz_forget(s, i);
@@ -365,6 +371,8 @@ static void fz_reopen(fz_api *s, int crash)
     if (rc != 0)
         fz_fail("reopen (%s) failed: %d", crash ? "crash" : "clean", rc);
     fz_check(s->h, crash ? "reopen after a crash" : "a clean reopen");
+    if (crash && s->persistence == PMA_PERSIST_GC)
+        s->gc_traced = true;
     for (int i = 0; i < s->nlive;) {
         size_t us = pma_usable_size(s->h, s->live[i].p);
         bool kept = us != 0;
