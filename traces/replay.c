@@ -392,10 +392,12 @@ static bool pipe_has_item(pipe *p)
 static void *pipe_reader(void *arg)
 {
     pipe *p = arg;
-    int rc;
+    int rc = 0;
     pipe_item it;
+    bool pending = false;        /* it was read and not queued */
     while (!atomic_load_explicit(&p->stop, memory_order_relaxed) &&
            (rc = tr_reader_next(p->r, &it.e, &it.o, &it.old, &p->err)) == 1) {
+        pending = true;
         it.line = tr_reader_line(p->r);
         pipe_wait(p, pipe_has_room);
         if (atomic_load(&p->stop))
@@ -403,10 +405,13 @@ static void *pipe_reader(void *arg)
         uint64_t t = atomic_load_explicit(&p->tail, memory_order_relaxed);
         p->items[t % PIPE_CAP] = it;
         atomic_store(&p->tail, t + 1);
+        pending = false;
         pipe_wake(p, pipe_has_item);
     }
-    /* An event read but not queued (stopped) still owns its records. */
-    if (atomic_load(&p->stop) && rc == 1) {
+    /* An event read but not queued (stopped) still owns its records; one
+     * that was queued is the consumer's to release (a stop seen at the top
+     * of the loop left rc at 1 with `it` queued: released twice before). */
+    if (pending) {
         if (it.e.op == TR_FREE)
             tr_reader_release(p->r, it.o);
         if (it.old)
