@@ -316,26 +316,13 @@ static bool large_line(pma_heap *h, uint64_t off)
     /* A live one is retired when its object is freed (alloc.c); a freed one
      * is in the pool, or about to be pushed there by a return that will see
      * bad_large under the grow lock. */
-    for (pma_arena **pp = &h->pool_large; !live && *pp; pp = &(*pp)->pool_next)
-        if (*pp == a) {
-            pma_pool_unlink(h, pp);
-            pma_space_retire_bad(h, a);
-            break;
-        }
+    if (!live && pma_pool_remove(h, a))
+        pma_space_retire_bad(h, a);
     pthread_mutex_unlock(&h->grow);
     return true;
 }
 
 /* ---- taking failures ---------------------------------------------------------- */
-
-static void pool_remove_of(pma_heap *h, pma_arena *a)
-{
-    for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next)
-        if (*pp == a) {
-            pma_pool_unlink(h, pp);
-            return;
-        }
-}
 
 static void take_line(pma_heap *h, uint64_t off)
 {
@@ -401,8 +388,7 @@ void pma_badmap_apply(pma_heap *h)
             if (a->large) {
                 atomic_store(&a->bad_large, true);
                 if (!a->live_large && !a->retired_large) {
-                    if (a->pooled)
-                        pool_remove_of(h, a);
+                    pma_pool_remove(h, a);
                     pma_space_retire_bad(h, a);
                 }
                 continue;

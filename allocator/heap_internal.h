@@ -317,6 +317,7 @@ int pma_arena_resize(pma_heap *h, pma_arena *a, uint64_t size);
  * take a merged run of its exact size). */
 void pma_pool_push(pma_heap *h, pma_arena *a);
 void pma_pool_unlink(pma_heap *h, pma_arena **pp);
+bool pma_pool_remove(pma_heap *h, pma_arena *a);   /* unlinked: true when it was pooled */
 int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out);
 int pma_space_take(pma_heap *h, int cls, uint64_t need, pma_arena **out);
 /* A freed large arena with failed lines, not pooled: split so that only

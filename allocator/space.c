@@ -57,13 +57,14 @@ void pma_pool_unlink(pma_heap *h, pma_arena **pp)
     (void)h;
 }
 
-static void pool_remove(pma_heap *h, pma_arena *a)
+bool pma_pool_remove(pma_heap *h, pma_arena *a)
 {
     for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next)
         if (*pp == a) {
             pma_pool_unlink(h, pp);
-            return;
+            return true;
         }
+    return false;
 }
 
 static void pages_to(pma_heap *h, uint64_t off, uint64_t end, pma_arena *a)
@@ -182,7 +183,7 @@ static bool absorb(pma_heap *h, pma_arena *a, pma_arena *b)
     uint64_t wa = atomic_load_explicit(&a->allocs_total, memory_order_relaxed);
     uint64_t wb = atomic_load_explicit(&b->allocs_total, memory_order_relaxed);
     atomic_store_explicit(&a->allocs_total, wa > wb ? wa : wb, memory_order_relaxed);
-    pool_remove(h, b);
+    pma_pool_remove(h, b);
     a->all_next = b->all_next;
     if (h->last == b)
         h->last = a;
@@ -234,13 +235,9 @@ int pma_space_take(pma_heap *h, int cls, uint64_t need, pma_arena **out)
         return rc;
     /* A large object may take a merged run of exactly its size as it is. */
     pma_arena *m = cls == PMA_CLASS_LARGE ? coalesce_for(h, need) : NULL;
-    if (m && m->size == need) {
-        for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next)
-            if (*pp == m) {
-                pma_pool_unlink(h, pp);
-                *out = m;
-                return 0;
-            }
+    if (m && m->size == need && pma_pool_remove(h, m)) {
+        *out = m;
+        return 0;
     }
     if (!m || m->size < need + PMA_ARENA_ALIGN)
         m = coalesce_for(h, need + PMA_ARENA_ALIGN);
