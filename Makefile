@@ -143,7 +143,7 @@ $(BUILD)/tests/progs/%: tests/progs/%.c | deps
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O1 -g -pthread -o $@ $<
 
-$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/e2eutil.h $(LIB) | deps
+$(BUILD)/tests/%: tests/%.c tests/testutil.h tests/e2eutil.h tests/crash_classes.h $(LIB) | deps
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -o $@ $< $(LIB) $(CHECK_LIBS) $(LDLIBS_ALL)
 
@@ -182,10 +182,15 @@ test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 CRASH_POINTS ?= 20000
 CRASH_SEEDS ?= 3
 KILLS ?= 100
+# The suites' output is kept in $(BUILD)/crashtest.log and summed by class
+# (scripts/crash_classes.awk) once both passed.
 crashtest: $(BUILD)/tests/test_pma_crash $(BUILD)/tests/test_pma_gc_crash $(BUILD)/tests/test_kill_torture | deps
+	@rm -f $(BUILD)/crashtest.log
 	PMARENA_CRASH_POINTS=$(CRASH_POINTS) PMARENA_CRASH_SEEDS=$(CRASH_SEEDS) CK_DEFAULT_TIMEOUT=3600 \
-	  $(BUILD)/tests/test_pma_crash
-	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_gc_crash
+	  $(BUILD)/tests/test_pma_crash > $(BUILD)/crashtest.log; rc=$$?; cat $(BUILD)/crashtest.log; exit $$rc
+	PMARENA_CRASH_POINTS=$(CRASH_POINTS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_pma_gc_crash \
+	  > $(BUILD)/crashtest-gc.log; rc=$$?; cat $(BUILD)/crashtest-gc.log; exit $$rc
+	@cat $(BUILD)/crashtest.log $(BUILD)/crashtest-gc.log | awk -f scripts/crash_classes.awk | grep -v '^crash-class '
 	PMARENA_KILLS=$(KILLS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_kill_torture
 
 test-asan:

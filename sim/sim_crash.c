@@ -70,13 +70,15 @@ int nv_sim_crash_init(nv_sim *s)
     }
     c->line_state = calloc(lines, 1);
     c->line_gen = calloc(lines, sizeof *c->line_gen);
+    c->line_tag = calloc(lines, 1);
     c->cap = 1024;
     c->pending = malloc(c->cap * sizeof *c->pending);
     c->rcap = 1024;
     c->recs = malloc(c->rcap * sizeof *c->recs);
-    if (!c->line_state || !c->line_gen || !c->pending || !c->recs) {
+    if (!c->line_state || !c->line_gen || !c->line_tag || !c->pending || !c->recs) {
         free(c->line_state);
         free(c->line_gen);
+        free(c->line_tag);
         free(c->pending);
         free(c->recs);
         munmap(c->image, s->map_bytes);
@@ -120,13 +122,15 @@ void nv_sim_crash_free(nv_sim *s)
     munmap(c->image, s->map_bytes);
     free(c->line_state);
     free(c->line_gen);
+    free(c->line_tag);
     free(c->pending);
     free(c->recs);
     pthread_mutex_destroy(&c->lock);
 }
 
-/* Counts one operation of kind bit; trips the armed crash on the n-th. */
-static void crash_count_op(nv_sim *s, unsigned bit, int idx)
+/* Counts one operation of kind bit; trips the armed crash on the n-th and
+ * remembers what that operation was (its class, for crash-test tallies). */
+static void crash_count_op(nv_sim *s, unsigned bit, int idx, int tag)
 {
     nv_crash_state *c = &s->crash;
     c->ops[idx]++;
@@ -137,6 +141,8 @@ static void crash_count_op(nv_sim *s, unsigned bit, int idx)
                 seen += c->ops[i];
         if (seen >= c->arm_n) {
             c->triggered = true;
+            c->point_op = bit;
+            c->point_tag = tag;
             crash_freeze(s);
         }
     }
@@ -191,7 +197,7 @@ static void crash_recs_reserve(nv_crash_state *c)
     c->rcap *= 2;
 }
 
-void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len)
+void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len, nv_tag tag)
 {
     nv_crash_state *c = &s->crash;
     uint64_t l0 = off / NV_CACHE_LINE, l1 = (off + len - 1) / NV_CACHE_LINE;
@@ -202,8 +208,9 @@ void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len)
         if (st != NV_LINE_DIRTY)
             c->line_gen[l]++;          /* a new dirty period: voids older flushes */
         c->line_state[l] = NV_LINE_DIRTY;
+        c->line_tag[l] = (unsigned char)tag;
     }
-    crash_count_op(s, NV_OP_STORE, 0);
+    crash_count_op(s, NV_OP_STORE, 0, (int)tag);
 }
 
 void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len)
@@ -227,7 +234,7 @@ void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len)
             c->line_state[l] = NV_LINE_FLUSHED;
         }
     }
-    crash_count_op(s, NV_OP_FLUSH, 1);
+    crash_count_op(s, NV_OP_FLUSH, 1, c->line_tag[off / NV_CACHE_LINE]);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -268,7 +275,7 @@ void nv_sim_crash_fence(nv_sim *s)
             c->npending = keep;
         }
     }
-    crash_count_op(s, NV_OP_FENCE, 2);
+    crash_count_op(s, NV_OP_FENCE, 2, -1);
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -385,6 +392,19 @@ bool nv_crash_triggered(nv_device *d)
     bool t = s->crash.triggered;
     pthread_mutex_unlock(&s->crash.lock);
     return t;
+}
+
+int nv_crash_point(nv_device *d, unsigned *op, int *tag)
+{
+    nv_sim *s = crash_sim_of(d);
+    if (!s)
+        return NV_ENOTSUP;
+    pthread_mutex_lock(&s->crash.lock);
+    bool t = s->crash.triggered;
+    *op = t ? s->crash.point_op : 0;
+    *tag = t ? s->crash.point_tag : -1;
+    pthread_mutex_unlock(&s->crash.lock);
+    return 0;
 }
 
 uint64_t nv_crash_ops_count(nv_device *d, unsigned mask)

@@ -180,7 +180,7 @@ static int sim_store_worn(nv_sim *s, uint64_t off, const unsigned char *src, int
         }
     }
     if (s->crash_sim) {
-        nv_sim_crash_store(s, off, len);
+        nv_sim_crash_store(s, off, len, tag);
         pthread_mutex_unlock(&s->crash.lock);
     }
     uint64_t n = w->npend;
@@ -243,7 +243,7 @@ static int sim_store(nv_device *d, uint64_t off, const void *src, int byte,
     else
         memset(d->base + off, byte, len);
     if (s->crash_sim) {
-        nv_sim_crash_store(s, off, len);
+        nv_sim_crash_store(s, off, len, tag);
         pthread_mutex_unlock(&s->crash.lock);
     }
     sim_account_store(s, off, len, tag, flips);

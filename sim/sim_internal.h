@@ -41,6 +41,7 @@ typedef struct nv_crash_state {
     unsigned char *image;        /* last persisted contents */
     unsigned char *line_state;   /* NV_LINE_* per 64-byte line */
     uint32_t *line_gen;          /* per line: bumped when a store starts a dirty period */
+    unsigned char *line_tag;     /* per line: the nv_tag of its last store */
     uint64_t *pending;           /* lines not clean, in no particular order */
     uint64_t npending, cap;
     nv_flush_rec *recs;          /* flushes not yet fenced, in flush order */
@@ -49,6 +50,8 @@ typedef struct nv_crash_state {
     unsigned arm_mask;
     uint64_t arm_n;              /* 0: not armed */
     bool triggered;              /* past the injected crash point */
+    unsigned point_op;           /* at the crash point: NV_OP_* of the operation */
+    int point_tag;               /* ... and the tag of the line it touched (-1: fence) */
     /* At the crash point: the lines then in flight and their contents, the
      * only candidates to survive (what is stored later never persists). */
     uint64_t *frozen_line;
@@ -156,7 +159,7 @@ static inline uint64_t nv_lines_spanned(uint64_t off, size_t len)
 /* sim_crash.c */
 int nv_sim_crash_init(nv_sim *s);
 void nv_sim_crash_free(nv_sim *s);
-void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len);  /* lock held */
+void nv_sim_crash_store(nv_sim *s, uint64_t off, size_t len, nv_tag tag);  /* lock held */
 void nv_sim_crash_flush(nv_sim *s, uint64_t off, size_t len);
 void nv_sim_crash_fence(nv_sim *s);
 int nv_sim_crash(nv_device *d, const nv_crash_opts *opts);

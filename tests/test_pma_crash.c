@@ -15,6 +15,7 @@
  * PMARENA_CRASH_POINTS raises the points per configuration, PMARENA_CRASH_SEEDS
  * the workloads per configuration (make crashtest). */
 #include "testutil.h"
+#include "crash_classes.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -216,6 +217,7 @@ static void crash_config(int _i, uint64_t seed)
     ck_assert_uint_gt(total, 200);
     uint64_t cap = max_points();
     uint64_t points = total < cap ? total : cap, tested = 0;
+    crash_classes cc = {0};
     for (uint64_t j = 0; j < points; j++) {
         uint64_t k = 1 + j * total / points;
         d = crash_device();
@@ -225,6 +227,7 @@ static void crash_config(int _i, uint64_t seed)
         TEST_REQUIRE(nv_crash_triggered(d), "point %llu did not trigger", (unsigned long long)k);
         pma_destroy(h);
         nv_crash_opts o = {.survive_p = (j % 2) ? 0.5 : 0.0, .seed = k};
+        crash_classes_note(&cc, d, o.survive_p > 0);
         ck_assert_int_eq(nv_crash(d, &o), 0);
         int rc = pma_open(&h, d);
         TEST_REQUIRE(rc == 0, "crash point %llu: pma_open: %s", (unsigned long long)k, pma_strerror(rc));
@@ -234,6 +237,9 @@ static void crash_config(int _i, uint64_t seed)
         tested++;
     }
     ck_assert_uint_ge(tested, points);
+    char label[64];
+    snprintf(label, sizeof label, "%s:1-thread", pma_persistence_name(c.persistence));
+    crash_classes_print(&cc, label);
     printf("crash points, %s #%d, workload %llu: %llu\n", pma_persistence_name(c.persistence), _i,
            (unsigned long long)seed, (unsigned long long)tested);
 }
@@ -340,6 +346,7 @@ static void mt_verify(pma_heap *h, mt_run *r, uint64_t point)
 
 START_TEST(crash_two_threads)
 {
+    crash_classes cc = {0};
     pma_config c = config_of(_i);
     static mt_run r;
     nv_device *d = crash_device();
@@ -363,6 +370,7 @@ START_TEST(crash_two_threads)
         mt_workload(&r);
         pma_destroy(h);
         nv_crash_opts o = {.survive_p = (j % 2) ? 0.5 : 0.0, .seed = k};
+        crash_classes_note(&cc, d, o.survive_p > 0);
         ck_assert_int_eq(nv_crash(d, &o), 0);
         int rc = pma_open(&h, d);
         TEST_REQUIRE(rc == 0, "mt crash point %llu: pma_open: %s", (unsigned long long)k, pma_strerror(rc));
@@ -370,6 +378,9 @@ START_TEST(crash_two_threads)
         pma_destroy(h);
         nv_close(d);
     }
+    char label[64];
+    snprintf(label, sizeof label, "%s:2-threads", pma_persistence_name(c.persistence));
+    crash_classes_print(&cc, label);
     printf("crash points, two threads, %s #%d: %llu\n", pma_persistence_name(c.persistence), _i,
            (unsigned long long)points);
 }
@@ -389,11 +400,13 @@ START_TEST(crash_during_init)
     nv_close(d);
     ck_assert_uint_ge(total, 6);
     int found = 0;
+    crash_classes cc = {0};
     for (uint64_t k = 1; k <= total; k++) {
         d = crash_device();
         nv_crash_arm(d, NV_OP_ALL, k);
         ck_assert_int_eq(pma_init(&h, d, &c), 0);
         pma_destroy(h);
+        crash_classes_note(&cc, d, false);
         nv_crash(d, NULL);
         int rc = pma_open(&h, d);
         ck_assert(rc == 0 || rc == PMA_ENOHEAP);
@@ -406,6 +419,9 @@ START_TEST(crash_during_init)
         nv_close(d);
     }
     ck_assert_int_ge(found, 1);                     /* the last point: init finished */
+    char label[64];
+    snprintf(label, sizeof label, "%s:init", pma_persistence_name(c.persistence));
+    crash_classes_print(&cc, label);
 }
 END_TEST
 

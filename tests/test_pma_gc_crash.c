@@ -22,6 +22,7 @@
  * threads and cross-thread frees, and with the crash inside the clean
  * close. PMARENA_CRASH_POINTS raises the points per configuration. */
 #include "testutil.h"
+#include "crash_classes.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -254,6 +255,7 @@ static nv_device *crash_device(void)
 
 START_TEST(crash_at_every_point)
 {
+    crash_classes cc = {0};
     pma_config c = config_of(_i);
     nv_device *d = crash_device();
     pma_heap *h;
@@ -277,6 +279,7 @@ START_TEST(crash_at_every_point)
         TEST_REQUIRE(nv_crash_triggered(d), "point %llu did not trigger", (unsigned long long)k);
         pma_abandon(h);
         nv_crash_opts o = {.survive_p = (j % 2) ? 0.5 : 0.0, .seed = k};
+        crash_classes_note(&cc, d, o.survive_p > 0);
         ck_assert_int_eq(nv_crash(d, &o), 0);
         h = recover(d, &g.table, j % 4 >= 2, k);
         reach_sum += verify(h, g.table, k);
@@ -285,6 +288,7 @@ START_TEST(crash_at_every_point)
         nv_close(d);
     }
     ck_assert_uint_gt(reach_sum, points);       /* the crashes found objects to keep */
+    crash_classes_print(&cc, "gc:1-thread");
     printf("crash points, gc #%d: %llu\n", _i, (unsigned long long)points);
 }
 END_TEST
@@ -293,6 +297,7 @@ END_TEST
  * word is durable, loads the close's state), and the same holds. */
 START_TEST(crash_during_clean_close)
 {
+    crash_classes cc = {0};
     pma_config c = config_of(_i);
     nv_device *d = crash_device();
     pma_heap *h;
@@ -316,6 +321,7 @@ START_TEST(crash_during_clean_close)
         ck_assert_int_eq(nv_crash_arm(d, NV_OP_ALL, k), 0);
         pma_destroy(h);
         nv_crash_opts o = {.survive_p = (k % 2) ? 0.5 : 0.0, .seed = k};
+        crash_classes_note(&cc, d, o.survive_p > 0);
         ck_assert_int_eq(nv_crash(d, &o), 0);
         h = recover(d, &g.table, k % 3 == 0, k);
         pma_open_info info;
@@ -327,6 +333,7 @@ START_TEST(crash_during_clean_close)
         nv_close(d);
     }
     ck_assert_int_ge(clean, 1);        /* the last point: the close finished */
+    crash_classes_print(&cc, "gc:clean-close");
     printf("crash points, gc clean close #%d: %llu of %llu (%d reopened clean)\n", _i, (unsigned long long)points,
            (unsigned long long)total, clean);
 }
@@ -371,6 +378,7 @@ static void mt_workload(mt_run *r)
 
 START_TEST(crash_two_threads)
 {
+    crash_classes cc = {0};
     pma_config c = config_of(_i);
     static mt_run r;
     nv_device *d = crash_device();
@@ -392,6 +400,7 @@ START_TEST(crash_two_threads)
         mt_workload(&r);
         pma_abandon(h);
         nv_crash_opts o = {.survive_p = (j % 2) ? 0.5 : 0.0, .seed = k};
+        crash_classes_note(&cc, d, o.survive_p > 0);
         ck_assert_int_eq(nv_crash(d, &o), 0);
         h = recover(d, &r.g.table, j % 4 >= 2, k);
         verify(h, r.g.table, k);
@@ -399,6 +408,7 @@ START_TEST(crash_two_threads)
         pma_destroy(h);
         nv_close(d);
     }
+    crash_classes_print(&cc, "gc:2-threads");
     printf("crash points, gc two threads #%d: %llu\n", _i, (unsigned long long)points);
 }
 END_TEST

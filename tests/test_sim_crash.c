@@ -249,6 +249,47 @@ static void step_store_flush(nv_device *d, uint64_t off, unsigned char v)
     step_flush(d, off, v);
 }
 
+/* The crash point's class: the operation it landed after and what its
+ * line held (a flush names the tag of the line's last store). */
+START_TEST(crash_point_reports_its_class)
+{
+    nv_device *d = test_sim_open(1 << 16, 64, NV_MODEL_LINE, 0, true);
+    unsigned char b[64] = {1};
+    unsigned op = 9;
+    int tag = 9;
+    ck_assert_int_eq(nv_crash_point(d, &op, &tag), 0);
+    ck_assert_uint_eq(op, 0);                       /* nothing armed or triggered */
+    ck_assert_int_eq(tag, -1);
+    struct { unsigned mask; uint64_t n; unsigned op; int tag; } want[] = {
+        {NV_OP_ALL, 1, NV_OP_STORE, NV_META_LOG},   /* the first store: log */
+        {NV_OP_ALL, 2, NV_OP_FLUSH, NV_META_LOG},   /* its flush */
+        {NV_OP_ALL, 3, NV_OP_FENCE, -1},
+        {NV_OP_ALL, 4, NV_OP_STORE, NV_META_BITMAP},
+        {NV_OP_FLUSH, 2, NV_OP_FLUSH, NV_META_BITMAP},
+        {NV_OP_STORE, 3, NV_OP_STORE, NV_DATA},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        ck_assert_int_eq(nv_crash_arm(d, want[i].mask, want[i].n), 0);
+        nv_write(d, 0, b, 8, NV_META_LOG);
+        nv_flush(d, 0, 8);
+        nv_fence(d);
+        nv_write(d, 640, b, 8, NV_META_BITMAP);
+        nv_flush(d, 640, 8);
+        nv_write(d, 4096, b, 64, NV_DATA);
+        ck_assert(nv_crash_triggered(d));
+        ck_assert_int_eq(nv_crash_point(d, &op, &tag), 0);
+        ck_assert_msg(op == want[i].op && tag == want[i].tag, "case %zu: op %u tag %d", i, op, tag);
+        ck_assert_int_eq(nv_crash(d, NULL), 0);
+        ck_assert_int_eq(nv_crash_point(d, &op, &tag), 0);
+        ck_assert_uint_eq(op, 0);                   /* the crash consumed the point */
+    }
+    nv_close(d);
+    nv_device *plain = test_sim_open(1 << 16, 64, NV_MODEL_LINE, 0, false);
+    ck_assert_int_eq(nv_crash_point(plain, &op, &tag), NV_ENOTSUP);   /* no crash_sim */
+    nv_close(plain);
+}
+END_TEST
+
 START_TEST(fence_persists_only_own_flushes)
 {
     nv_device *d = test_sim_open(4096, 64, NV_MODEL_LINE, 0, true);
@@ -363,6 +404,7 @@ int main(void)
     tcase_add_test(tc, injection_at_nth_operation);
     tcase_add_test(tc, injection_by_kind_and_counting);
     tcase_add_test(tc, nothing_after_the_crash_point_survives);
+    tcase_add_test(tc, crash_point_reports_its_class);
     tcase_add_test(tc, fence_persists_only_own_flushes);
     tcase_add_test(tc, concurrent_fences_persist_own_lines);
     suite_add_tcase(s, tc);

@@ -375,6 +375,11 @@ int nv_crash_arm(nv_device *d, unsigned mask, uint64_t n);
 int nv_crash_disarm(nv_device *d);
 bool nv_crash_triggered(nv_device *d);
 uint64_t nv_crash_ops_count(nv_device *d, unsigned mask);
+/* What the armed crash landed after, while it is pending (triggered, not yet
+ * nv_crash): *op the NV_OP_* kind, *tag the nv_tag of the line a store wrote
+ * or a flush named (its last store), -1 for a fence. *op is 0 when no crash
+ * has triggered. Crash tests tally their points by this class. */
+int nv_crash_point(nv_device *d, unsigned *op, int *tag);
 
 /* Fault injection (sim, with or without crash_sim), for error-path tests.
  * Arms the device so that the n-th store counted from now (n >= 1), and
