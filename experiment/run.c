@@ -315,7 +315,9 @@ int run_experiment(const cfg_experiment *x, const char *dir, const run_options *
         goto out;
     }
     if ((rc = nv_open(&d, &x->device)) != 0) {
-        fprintf(stderr, "pmarena run: cannot open the %s device: %s\n", nv_kind_name(x->device.kind), nv_strerror(rc));
+        const char *why = nv_open_error();
+        fprintf(stderr, "pmarena run: cannot open the %s device: %s\n", nv_kind_name(x->device.kind),
+                why[0] ? why : nv_strerror(rc));
         tr_reader_close(r);
         status = EXP_FAIL;
         goto out;

@@ -191,10 +191,18 @@ static int nv_config_check_wearout(const nv_config *cfg, char *msg, size_t msgle
     return 0;
 }
 
+_Thread_local char nv_open_detail[512];
+
+const char *nv_open_error(void)
+{
+    return nv_open_detail;
+}
+
 int nv_open(nv_device **dev, const nv_config *cfg)
 {
     *dev = NULL;
-    if (nv_config_check(cfg, NULL, 0) != 0)
+    nv_open_detail[0] = '\0';
+    if (nv_config_check(cfg, nv_open_detail, sizeof nv_open_detail) != 0)
         return NV_EINVAL;
     switch (cfg->kind) {
     case NV_KIND_SIM: return nv_sim_open(dev, cfg);

@@ -88,7 +88,7 @@ int nv_file_open(nv_device **dev, const nv_config *cfg)
     nv_file *f = calloc(1, sizeof *f);
     if (!f)
         return NV_ENOMEM;
-    if (nv_map_file(&f->map, cfg->path, cfg->size) != 0) {
+    if (nv_map_file(&f->map, cfg->path, cfg->size, nv_open_detail, sizeof nv_open_detail) != 0) {
         free(f);
         return NV_EIO;
     }

@@ -16,8 +16,10 @@ typedef struct nv_map {
 } nv_map;
 
 /* Maps an existing file as it is (its size wins), or creates one of size
- * bytes. 0, or -1 (errno set). */
-int nv_map_file(nv_map *m, const char *path, uint64_t size);
+ * bytes (allocated on disk: posix_fallocate, so a full disk fails here and not
+ * as a SIGBUS mid-run). 0, or -1 with errno set and err[0..errlen) saying
+ * what failed in words. */
+int nv_map_file(nv_map *m, const char *path, uint64_t size, char *err, size_t errlen);
 /* Writes addr[0..len) back: a cache flush on persistent memory, msync else. */
 void nv_map_flush(const nv_map *m, void *addr, size_t len);
 /* Waits for the flushes (a fence; nothing to wait for after msync). */

@@ -6,17 +6,34 @@
  */
 #include "file_map.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <libpmem.h>
+#include <stdio.h>
 #include <unistd.h>
 
-int nv_map_file(nv_map *m, const char *path, uint64_t size)
+int nv_map_file(nv_map *m, const char *path, uint64_t size, char *err, size_t errlen)
 {
-    if (access(path, F_OK) == 0)
+    bool exists = access(path, F_OK) == 0;
+    if (exists)
         m->base = pmem_map_file(path, 0, 0, 0, &m->len, &m->is_pmem);
     else
         m->base = pmem_map_file(path, (size_t)size, PMEM_FILE_CREATE | PMEM_FILE_EXCL, 0644, &m->len,
                                 &m->is_pmem);
-    return m->base ? 0 : -1;
+    if (m->base)
+        return 0;
+    int e = errno;
+    /* pmem_errormsg names the step (open, posix_fallocate, mmap); ENOSPC
+     * gets a hint, since a device bigger than the free space is a common ask. */
+    if (exists)
+        snprintf(err, errlen, "cannot map %s: %s", path, pmem_errormsg());
+    else
+        snprintf(err, errlen, "cannot create %s of %llu bytes: %s%s", path, (unsigned long long)size,
+                 pmem_errormsg(),
+                 e == ENOSPC || e == EFBIG ? " (a sparse file made beforehand, e.g. `truncate -s SIZE FILE`, "
+                                             "is mapped as it is, without reserving the space)" : "");
+    errno = e;
+    return -1;
 }
 
 void nv_map_flush(const nv_map *m, void *addr, size_t len)

@@ -182,5 +182,8 @@ int nv_sim_open(nv_device **dev, const nv_config *cfg);
 /* dram_device.c, file_device.c */
 int nv_dram_open(nv_device **dev, const nv_config *cfg);
 int nv_file_open(nv_device **dev, const nv_config *cfg);
+/* The calling thread's reason for its last failed nv_open, in words
+ * (device.c; nv_open_error returns it). */
+extern _Thread_local char nv_open_detail[512];
 
 #endif

@@ -376,6 +376,11 @@ static int next_json(tr_reader *r, json_t **out, tr_error *err)
     }
     json_error_t je;
     *out = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
+    if (!*out && json_error_code(&je) == json_error_out_of_memory) {
+        /* Not the input's fault: a failure (exit 1), not bad input (exit 2). */
+        tr_error_set(err, r->name, r->line, 0, "out of host memory while parsing this line");
+        return TR_ENOMEM;
+    }
     if (!*out) {
         tr_error_set(err, r->name, r->line, (uint64_t)(je.column > 0 ? je.column : 1), "not JSON: %s", je.text);
         return TR_ESYNTAX;

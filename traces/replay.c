@@ -541,7 +541,7 @@ static int run_concurrent(replay *rp, tr_reader *r, tr_replay_stats *st, tr_erro
     if (!qs || !th) {
         free(qs);
         free(th);
-        tr_error_set(err, "", 0, 0, "out of memory");
+        tr_error_set(err, "", 0, 0, "out of host memory for the replay");
         return TR_ENOMEM;
     }
     uint32_t started = 0;
@@ -608,7 +608,7 @@ int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_
     pthread_mutex_init(&rp.fail_lock, NULL);
     rp.pool = malloc(POOL_BYTES * 2);
     if (!rp.pool) {
-        tr_error_set(err, "", 0, 0, "out of memory");
+        tr_error_set(err, "", 0, 0, "out of host memory for the replay");
         return TR_ENOMEM;
     }
     uint64_t x = cfg->seed * 0x9E3779B97F4A7C15ull + 1;
@@ -629,7 +629,7 @@ int tr_replay(tr_reader *r, pma_heap *h, const tr_replay_config *cfg, tr_replay_
     /* Passes after the first free what is live at each pass's end. */
     rp.track_live = cfg->repeat != 1 && cfg->next_pass;
     if (rp.track_live && replay_live_init(&rp.live) != 0) {
-        tr_error_set(err, "", 0, 0, "out of memory");
+        tr_error_set(err, "", 0, 0, "out of host memory for the replay");
         tr_links_close(rp.links);
         free(rp.pool);
         pthread_mutex_destroy(&rp.fail_lock);

@@ -45,8 +45,10 @@ void tr_error_format(const tr_error *e, char *buf, size_t len)
                  (unsigned long long)e->column, e->msg);
     else if (e->line)
         snprintf(buf, len, "%s:%llu: %s", e->file, (unsigned long long)e->line, e->msg);
-    else
+    else if (e->file[0])
         snprintf(buf, len, "%s: %s", e->file, e->msg);
+    else
+        snprintf(buf, len, "%s", e->msg);   /* not about a file: no ": " prefix */
 }
 
 static bool ends_with(const char *s, const char *suffix)

@@ -198,6 +198,10 @@ static inline bool nv_range_ok(const nv_device *d, uint64_t off, size_t len)
 /* Opens a device of cfg->kind. The file backend opens cfg->path if it exists
  * (its size then comes from the file) and creates it with cfg->size if not. */
 int nv_open(nv_device **dev, const nv_config *cfg);
+/* Why the calling thread's last nv_open failed, in words that name the file
+ * and the system's reason (e.g. the disk is full); "" when nv_strerror's
+ * code says all there is. */
+const char *nv_open_error(void);
 static inline void nv_close(nv_device *d) { if (d) d->ops->close(d); }
 
 static inline void *nv_base(const nv_device *d) { return d->base; }
