@@ -27,7 +27,7 @@ VARIANT ?=
 BUILD := build$(if $(VARIANT),/$(VARIANT))
 
 DEB_PKGS := pkg-config libgsl-dev libjansson-dev check gnuplot-nox libpmem-dev \
-            zlib1g-dev parallel sqlite3 jq libxxhash-dev
+            zlib1g-dev parallel sqlite3 jq libxxhash-dev libcsv-dev
 BENCH_DEB_PKGS := libjemalloc-dev libmimalloc-dev libpmemobj-dev
 PC_LIB := gsl jansson libpmem zlib libxxhash
 PC_TEST := check
@@ -53,7 +53,7 @@ CC ?= gcc
 WARN := -Wall -Wextra -Werror
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(WARN) $(OPT) -g $(SAN) -pthread -Iinclude \
              -MMD -MP $(PKG_CFLAGS) $(REV_DEFS) $(CFLAGS)
-LDLIBS_ALL = $(SAN) -pthread $(PKG_LIBS) -lm $(LDFLAGS)
+LDLIBS_ALL = $(SAN) -pthread $(PKG_LIBS) -lcsv -lm $(LDFLAGS)
 
 LIB_SRCS := $(wildcard sim/*.c allocator/*.c traces/*.c analysis/*.c experiment/*.c)
 CLI_SRCS := $(wildcard cli/*.c)
@@ -80,7 +80,7 @@ MAN_DIR := $(BUILD)/man
 CLI := $(BUILD)/pmarena
 RECORD_LIB := $(BUILD)/libpmarena-record.so
 
-.PHONY: all deps deps-bench deps-fuzz fuzz run test test-asan test-tsan test-valgrind bench clean install crashtest man docs
+.PHONY: all deps deps-bench deps-browser deps-fuzz fuzz run test test-asan test-tsan test-valgrind bench clean install crashtest man docs
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(SHLIB) $(CLI) $(RECORD_LIB)
@@ -90,6 +90,12 @@ deps:
 
 deps-bench: deps
 	@scripts/deps.sh $(BENCH_DEB_PKGS)
+
+# The HTML report's browser test (tests/browser_e2e.sh): headless Chromium driven
+# over WebDriver with curl and jq; installed for make test only.
+BROWSER_DEB_PKGS := chromium chromium-driver curl jq
+deps-browser: deps
+	@scripts/deps.sh $(BROWSER_DEB_PKGS)
 
 $(BUILD)/%.o: %.c | deps
 	@mkdir -p $(@D)
@@ -163,7 +169,7 @@ run: all
 
 # Each suite prints libcheck's summary line; the run fails if any suite does.
 # test_bench runs `pmarena bench --quick` against every peer: test installs them too.
-test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
+test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench deps-browser
 	@fail=0; for t in $(TEST_BINS); do \
 	  printf '== %s\n' "$${t##*/}"; \
 	  PMARENA_BIN=$(CLI) PMARENA_RECORD_LIB=$(RECORD_LIB) PMARENA_PROGS=$(BUILD)/tests/progs \
@@ -171,6 +177,8 @@ test: $(TEST_BINS) $(CLI) $(RECORD_LIB) $(PROG_BINS) | deps-bench
 	done; \
 	printf '== %s\n' install_test.sh; \
 	MAKE="$(MAKE)" SAN_FLAGS="$(SAN)" $(TEST_WRAP) tests/install_test.sh || fail=1; \
+	printf '== %s\n' browser_e2e.sh; \
+	PMARENA_BIN=$(CLI) $(TEST_WRAP) tests/browser_e2e.sh || fail=1; \
 	if [ $$fail -eq 0 ]; then echo "all suites passed"; else echo "some suites FAILED"; fi; \
 	exit $$fail
 

@@ -34,6 +34,9 @@
  * cached, the script is still written (naming pngcairo) and an_plot returns
  * AN_ETOOL. Racing first calls may both probe; they agree.
  *
+ * The terminal is a variable too (an_terminal, default the PNG one): an_plot_svg
+ * reruns a script with an_terminal='svg' into a file the HTML report inlines.
+ *
  * The program is `gnuplot` found on PATH, or $PMARENA_GNUPLOT when set (tests
  * use it to simulate a missing gnuplot).
  */
@@ -184,7 +187,8 @@ static int write_script(const char *path, const char *name, const char *term, co
     fprintf(af.f,
             "# %s.gp - written by pmarena (an_plot). Redraw with `gnuplot %s.gp` in this\n"
             "# folder; pmarena renders to a temporary name (an_output) and renames it.\n"
-            "set terminal %s size 1000,650\n"
+            "# an_terminal picks another terminal (pmarena report --html draws svg).\n"
+            "eval sprintf(\"set terminal %%s size 1000,650\", exists(\"an_terminal\") ? an_terminal : '%s')\n"
             "set output (exists(\"an_output\") ? an_output : '%s.png')\n"
             "%s",
             name, name, term, name, plot_style);
@@ -264,4 +268,33 @@ int an_plot(const char *dir, const char *name, const char *script)
     if (probe)
         return probe;
     return render(dir, name);
+}
+
+int an_plot_svg(const char *dir, const char *name, const char *out)
+{
+    if (!dir || !*dir || !plot_name_ok(name) || !out || strchr(out, '\'') || strlen(out) > 3000)
+        return AN_EINVAL;
+    char *gp_path = an_path_join(dir, name, ".gp");
+    if (!gp_path)
+        return AN_ENOMEM;
+    /* A script from before an_terminal would draw its PNG terminal into out. */
+    FILE *f = fopen(gp_path, "r");
+    free(gp_path);
+    if (!f)
+        return AN_EIO;
+    char head[1024];
+    size_t n = fread(head, 1, sizeof head - 1, f);
+    fclose(f);
+    head[n] = '\0';
+    if (!strstr(head, "exists(\"an_terminal\")"))
+        return AN_EINVAL;
+    char gp[256], var[3200];
+    snprintf(gp, sizeof gp, "%s.gp", name);
+    snprintf(var, sizeof var, "an_terminal='svg'; an_output='%s'", out);
+    char *argv[] = {(char *)gnuplot_program(), "-e", var, gp, NULL};
+    bool ok = false;
+    int rc = run_tool(dir, argv, NULL, &ok);
+    if (rc == 0 && !ok)
+        rc = AN_ETOOL;
+    return rc;
 }

@@ -52,6 +52,7 @@ int cmd_plot(int argc, char **argv)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: pmarena report DIR... [--format table|csv|markdown] [--csv]\n"
+               "       pmarena report --html OUT.html DIR...\n"
                "Prints the key figures of each run's summary.json side by side, one column per\n"
                "run. Wear statistics come device-wide and over touched cells (the rows\n"
                "ending in _touched: hotspot_touched, p99_touched, ...). csv is\n"
@@ -123,13 +124,15 @@ int cmd_report(int argc, char **argv)
     static const struct option opts[] = {
         {"format", required_argument, NULL, 'f'},
         {"csv", no_argument, NULL, 'c'},
+        {"html", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *format = "table";
+    const char *html = NULL;
     optind = 1;
     int o;
-    while ((o = getopt_long(argc, argv, "f:ch", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "f:chH:", opts, NULL)) != -1) {
         switch (o) {
         case 'f':
             format = optarg;
@@ -140,6 +143,9 @@ int cmd_report(int argc, char **argv)
             break;
         case 'c':
             format = "csv";
+            break;
+        case 'H':
+            html = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -154,6 +160,8 @@ int cmd_report(int argc, char **argv)
         usage(stderr);
         return EXIT_BADINPUT;
     }
+    if (html)
+        return exp_report_html(html, (const char *const *)argv + optind, n);
     exp_report r;
     int rc = exp_report_load(&r, (const char *const *)argv + optind, n);
     if (rc)

@@ -23,7 +23,7 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: pmarena run CONFIG.json [-o DIR] [--set PATH=VALUE]... [--cells] [--quiet]\n"
+            "usage: pmarena run CONFIG.json [-o DIR] [--set PATH=VALUE]... [--cells] [--quiet] [--html]\n"
             "\n"
             "Runs one experiment: replays the config's trace through the allocator on the\n"
             "simulated device and writes results into DIR (default results/<name>/):\n"
@@ -42,6 +42,8 @@ static void usage(FILE *out)
             "                     (VALUE is JSON when it parses as JSON, else a string)\n"
             "  --cells            also write per-cell counts\n"
             "  --quiet            no summary table on stdout, no progress bar\n"
+            "  --html             also write DIR/report.html: one self-contained page (plots\n"
+            "                     inline as SVG; see pmarena report --html)\n"
             "\n"
             "Exit status: 0 ok, 1 the run failed, 2 bad input (nothing is written).\n");
 }
@@ -52,9 +54,11 @@ int cmd_run(int argc, char **argv)
     char **sets = calloc((size_t)argc, sizeof *sets);
     int nsets = 0;
     run_options opt = {0};
+    bool html = false;
     static const struct option longs[] = {
         {"help", no_argument, NULL, 'h'}, {"set", required_argument, NULL, 's'},
-        {"cells", no_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0},
+        {"cells", no_argument, NULL, 'c'}, {"quiet", no_argument, NULL, 'q'}, {"html", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
     };
     optind = 0;   /* glibc: start afresh (argv[0] is "run") */
     opterr = 0;
@@ -69,6 +73,7 @@ int cmd_run(int argc, char **argv)
         case 's': sets[nsets++] = optarg; break;
         case 'c': opt.cells = true; break;
         case 'q': opt.quiet = true; break;
+        case 'H': html = true; break;
         case ':':
             fprintf(stderr, "pmarena run: %s needs a value (see --help)\n", argv[optind - 1]);
             free(sets);
@@ -114,6 +119,12 @@ int cmd_run(int argc, char **argv)
     }
     exp_cleanup_install();
     rc = run_experiment(&x, dir, &opt);
+    if (rc == EXIT_OK && html) {
+        char page[4200];
+        snprintf(page, sizeof page, "%s/report.html", dir);
+        const char *d = dir;
+        rc = exp_report_html(page, &d, 1);
+    }
     cfg_experiment_free(&x);
     return rc;
 }

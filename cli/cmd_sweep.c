@@ -14,7 +14,7 @@
 static void sweep_usage(FILE *out)
 {
     fprintf(out,
-            "usage: pmarena sweep CONFIG.json [-j N] [--shard I/N] [-o DIR] [--set PATH=VALUE]... [--quiet]\n"
+            "usage: pmarena sweep CONFIG.json [-j N] [--shard I/N] [-o DIR] [--set PATH=VALUE]... [--quiet] [--html]\n"
             "\n"
             "Runs every point of the config's \"sweep\" block (config path -> list of values;\n"
             "the cartesian product, the last path varying fastest) and writes DIR (default\n"
@@ -27,6 +27,8 @@ static void sweep_usage(FILE *out)
             "                shard folders with `pmarena merge`\n"
             "  -o DIR        results folder\n"
             "  --set P=V     override a base config value before sweeping\n"
+            "  --html        also write DIR/report.html: the points table (sortable) and the\n"
+            "                plots in one self-contained page (see pmarena report --html)\n"
             "\n"
             "Finished points are skipped, so a killed sweep resumes where it stopped.\n"
             "Exit status: 0 ok, 1 some point failed, 2 bad input (nothing is run).\n");
@@ -38,9 +40,11 @@ int cmd_sweep(int argc, char **argv)
     char **sets = calloc((size_t)argc, sizeof *sets);
     int nsets = 0;
     sweep_opts o = {.jobs = 1, .shard = 0, .nshards = 1};
+    bool html = false;
     static const struct option longs[] = {
         {"help", no_argument, NULL, 'h'}, {"shard", required_argument, NULL, 'S'},
-        {"set", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'}, {NULL, 0, NULL, 0},
+        {"set", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'}, {"html", no_argument, NULL, 'H'},
+        {NULL, 0, NULL, 0},
     };
     optind = 0;   /* glibc: start afresh (argv[0] is "sweep") */
     opterr = 0;
@@ -65,6 +69,7 @@ int cmd_sweep(int argc, char **argv)
         case 'o': out = optarg; break;
         case 's': sets[nsets++] = optarg; break;
         case 'q': o.quiet = true; break;
+        case 'H': html = true; break;
         case ':':
             fprintf(stderr, "pmarena sweep: %s needs a value (see --help)\n", argv[optind - 1]);
             free(sets);
@@ -94,6 +99,12 @@ int cmd_sweep(int argc, char **argv)
     int rc = exp_sweep_prepare(config, sets, nsets, out, dir, sizeof dir);
     if (rc == 0)
         rc = sweep_main(config, sets, nsets, dir[0] ? dir : out, &o);
+    if (rc == EXIT_OK && html && dir[0]) {
+        char page[4200];
+        snprintf(page, sizeof page, "%s/report.html", dir);
+        const char *d = dir;
+        rc = exp_report_html(page, &d, 1);
+    }
     free(sets);
     return rc;
 }

@@ -514,10 +514,18 @@ START_TEST(plot_tiny_script)
     ck_assert_int_eq(an_plot(dir, "tiny", "set title 'tiny'\nplot sin(x) title 'sin'"), 0);
     assert_png("tiny.png");
     char *s = slurp("tiny.gp");
-    ck_assert_msg(strstr(s, "set terminal png") != NULL, "no terminal line");
+    ck_assert_msg(strstr(s, "set terminal %s") != NULL && strstr(s, "an_terminal : 'png") != NULL, "no terminal line");
     ck_assert_msg(strstr(s, "'tiny.png'") != NULL, "no output line");
     ck_assert_msg(strstr(s, "plot sin(x) title 'sin'\nunset output\n") != NULL, "script body");
     free(s);
+    /* The same script draws SVG for the HTML report (an_plot_svg). */
+    char svg[600];
+    snprintf(svg, sizeof svg, "%s/tiny.svg.out", dir);
+    ck_assert_int_eq(an_plot_svg(dir, "tiny", svg), 0);
+    s = slurp("tiny.svg.out");
+    ck_assert_msg(s && strstr(s, "<svg") && strstr(s, "sin"), "an SVG of the plot");
+    free(s);
+    unlink(svg);
     ck_assert(!exists("tiny.log"));
     no_temporaries();
 

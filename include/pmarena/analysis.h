@@ -270,6 +270,14 @@ void an_csv_row(an_csv *c, const char *const *fields, size_t n);
  * AN_EIO when a file cannot be written. */
 int an_plot(const char *dir, const char *name, const char *script);
 
+/* Draws <dir>/<name>.gp again with gnuplot's svg terminal into out (absolute,
+ * or relative to dir; no single quote), for pmarena report --html. AN_EINVAL
+ * when the script predates the an_terminal variable (a results folder from an
+ * older pmarena: it can only draw PNG), AN_EIO when there is no script,
+ * AN_ETOOL when gnuplot fails. out is written by gnuplot: the caller reads
+ * and removes it. */
+int an_plot_svg(const char *dir, const char *name, const char *out);
+
 /* The standard plots of a run, each from a data file in dir (AN_EIO when the
  * file is missing) to `<dir>/<plot>.png` through an_plot, so the scripts are
  * kept beside the data:

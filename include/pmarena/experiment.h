@@ -84,6 +84,11 @@ const char *exp_report_label(size_t i);
 const exp_report_cell *exp_report_at(const exp_report *r, size_t metric, int run);
 void exp_report_free(exp_report *r);
 
+/* The self-contained HTML report (report_html*.c) into out (temporary +
+ * rename): one run, a sweep folder or a bench folder when n == 1, else the
+ * runs side by side. Plots are drawn again as inline SVG with gnuplot. */
+int exp_report_html(const char *out, const char *const *dirs, int n);
+
 /* ---- validation (validate.c) -------------------------------------------------------- */
 
 /* Checks a trace or an experiment config (with every sweep point, after the
