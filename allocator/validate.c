@@ -209,13 +209,18 @@ static uint64_t deinterleave(uint64_t p, uint32_t s)
     return g * group + (r % PMA_BITS_PER_LINE) * s + r / PMA_BITS_PER_LINE;
 }
 
-/* intent and gc: two physical bitmaps; no bit may name a unit past the last. */
+/* intent and gc: two physical bitmaps; no bit may name a unit past the last.
+ * Only the words that can hold such a bit are read (linear: from the last
+ * unit on; interleaved: the last, partial group of lines), so the check
+ * costs the bitmap's tail, not its live bits. */
 static int check_phys_bitmaps(const vstate *v, const pma_arena_header *hd, uint64_t off, uint32_t stripe)
 {
+    uint64_t group = (uint64_t)PMA_BITS_PER_LINE * stripe;
+    uint64_t from = stripe > 1 ? hd->units / group * group : hd->units;
     for (int half = 0; half < 2; half++) {
         uint64_t at = off + (half ? hd->start_off : hd->alloc_off);
         const uint64_t *w = (const uint64_t *)(v->base + at);
-        for (uint64_t i = 0; i < hd->bitmap_bytes / 8; i++)
+        for (uint64_t i = from / 64; i < hd->bitmap_bytes / 8; i++)
             for (uint64_t x = w[i]; x; x &= x - 1) {
                 uint64_t p = i * 64 + (unsigned)__builtin_ctzll(x);
                 uint64_t u = stripe > 1 ? deinterleave(p, stripe) : p;
@@ -228,25 +233,39 @@ static int check_phys_bitmaps(const vstate *v, const pma_arena_header *hd, uint6
     return 0;
 }
 
+#define PAIR_ALLOC 0x5555555555555555ull     /* the alloc bit of each of a word's 32 units */
+
 /* log: (alloc, start) bit pairs; a start only on an allocated unit at a
  * stride multiple (recovery reads objects from the starts), nothing past
- * the last unit. */
+ * the last unit. Word at a time: 32 units per word. */
 static int check_pairs(const vstate *v, const pma_arena_header *hd, uint64_t off, uint32_t stride)
 {
     uint64_t at = off + hd->alloc_off;
     const uint64_t *w = (const uint64_t *)(v->base + at);
-    for (uint64_t i = 0; i < (uint64_t)hd->bitmap_bytes / 4; i++)
-        for (uint64_t x = w[i]; x; x &= x - 1) {
-            unsigned b = (unsigned)__builtin_ctzll(x);
-            uint64_t u = i * 32 + b / 2;
-            if (u >= hd->units)
-                return corrupt("log checkpoint", at + i * 8,
-                               "bit for unit %llu set; the arena at 0x%llx has %u units", ULL(u), ULL(off),
-                               hd->units);
-            if ((b & 1) && (!((w[i] >> (b - 1)) & 1) || u % stride))
-                return corrupt("log checkpoint", at + i * 8, "start of unit %llu is on a %s", ULL(u),
-                               u % stride ? "unit that is not a stride multiple" : "free unit");
+    /* start bits allowed in a word: units at stride multiples (stride a power of two) */
+    uint64_t ok = 0;
+    for (unsigned k = 0; k < 32; k += stride < 32 ? stride : 32)
+        ok |= 2ull << (2 * k);
+    for (uint64_t i = 0; i < (uint64_t)hd->bitmap_bytes / 4; i++) {
+        uint64_t x = w[i];
+        if (!x)
+            continue;
+        uint64_t past = i * 32 + 32 <= hd->units ? 0 : hd->units <= i * 32 ? ~0ull :
+                        ~0ull << (2 * (hd->units - i * 32));
+        if (x & past) {
+            uint64_t u = i * 32 + (unsigned)__builtin_ctzll(x & past) / 2;
+            return corrupt("log checkpoint", at + i * 8, "bit for unit %llu set; the arena at 0x%llx has %u units",
+                           ULL(u), ULL(off), hd->units);
         }
+        uint64_t starts = x & (PAIR_ALLOC << 1);
+        uint64_t word_ok = stride > 32 && (i * 32) % stride ? 0 : ok;
+        uint64_t bad = (starts & ~((x & PAIR_ALLOC) << 1)) | (starts & ~word_ok);
+        if (bad) {
+            uint64_t u = i * 32 + (unsigned)__builtin_ctzll(bad) / 2;
+            return corrupt("log checkpoint", at + i * 8, "start of unit %llu is on a %s", ULL(u),
+                           u % stride ? "unit that is not a stride multiple" : "free unit");
+        }
+    }
     return 0;
 }
 
