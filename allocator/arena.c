@@ -47,16 +47,12 @@ static void lazy_free(void *p, size_t bytes)
 }
 
 /* ---- geometry ------------------------------------------------------------ */
-typedef struct geometry {
-    uint32_t units, bitmap_bytes, stripe, alloc_off, start_off, data_off;
-} geometry;
-
 static uint32_t stripe_of(const pma_heap *h)
 {
     return h->cfg.bitmap_layout == PMA_LAYOUT_INTERLEAVED ? 8 : 1;
 }
 
-static void geometry_small(const pma_heap *h, uint64_t size, geometry *g)
+void pma_geometry_small(const pma_heap *h, uint64_t size, pma_geometry *g)
 {
     uint32_t G = h->cfg.granularity, S = stripe_of(h);
     uint64_t quantum = h->q > PMA_LINE ? h->q : PMA_LINE;
@@ -80,7 +76,7 @@ static void geometry_small(const pma_heap *h, uint64_t size, geometry *g)
     }
 }
 
-static uint32_t large_data_off(const pma_heap *h)
+uint32_t pma_large_data_off(const pma_heap *h)
 {
     uint64_t quantum = h->q > PMA_LINE ? h->q : PMA_LINE;
     return (uint32_t)round_up(HDR_BYTES, quantum);
@@ -94,7 +90,7 @@ static size_t wear_bytes(const pma_heap *h, const pma_arena *a)
     return ((uint64_t)a->units * h->cfg.granularity / PMA_WEAR_BLOCK + 1) * sizeof *a->wear;
 }
 
-static int arena_dram_init(pma_heap *h, pma_arena *a, const geometry *g)
+static int arena_dram_init(pma_heap *h, pma_arena *a, const pma_geometry *g)
 {
     a->units = g->units;
     a->stride = h->q / h->cfg.granularity;
@@ -248,16 +244,16 @@ int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_aren
     a->off = off;
     a->size = size;
     atomic_init(&a->cls, cls);
-    geometry g = {0};
+    pma_geometry g = {0};
     if (cls == PMA_CLASS_LARGE) {
         a->large = true;
-        g.data_off = large_data_off(h);
+        g.data_off = pma_large_data_off(h);
         a->data = off + g.data_off;
         a->capacity = size - g.data_off;
         a->stride = 1;
         a->log_seq = 1;                 /* object words start at sequence 1: 0 is "none" */
     } else {
-        geometry_small(h, size, &g);
+        pma_geometry_small(h, size, &g);
         int rc = arena_dram_init(h, a, &g);
         if (rc) {
             pma_arena_free_dram(h, a);
@@ -274,7 +270,7 @@ int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_aren
         hd.alloc_off = g.alloc_off;
         hd.start_off = g.start_off;
         hd.data_off = g.data_off;
-        hd.checksum = pma_checksum(&hd, offsetof(pma_arena_header, checksum));
+        hd.checksum = pma_checksum(h->version, &hd, offsetof(pma_arena_header, checksum));
         hd.class_word = (uint64_t)cls;
         int rc = nv_write(h->dev, off, &hd, sizeof hd, NV_META_HEADER) ? PMA_EDEVICE : 0;
         nv_flush(h->dev, off, sizeof hd);
@@ -323,7 +319,7 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
         return PMA_ECORRUPT;
     const pma_arena_header *hd = &copy;
     if (hd->magic != PMA_ARENA_MAGIC ||
-        hd->checksum != pma_checksum(hd, offsetof(pma_arena_header, checksum)) ||
+        hd->checksum != pma_checksum(h->version, hd, offsetof(pma_arena_header, checksum)) ||
         hd->class_word >= PMA_CLASSES)
         return PMA_ECORRUPT;
     /* A large arena split or merged since it was made: its resize word. */
@@ -343,7 +339,7 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
     a->size = size;
     atomic_init(&a->cls, cls);
     if (cls == PMA_CLASS_LARGE) {
-        if (hd->units != 0 || hd->data_off != large_data_off(h) || hd->data_off >= size) {
+        if (hd->units != 0 || hd->data_off != pma_large_data_off(h) || hd->data_off >= size) {
             free(a);
             return PMA_ECORRUPT;
         }
@@ -368,8 +364,8 @@ int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out)
         *out = a;
         return 0;
     }
-    geometry g;
-    geometry_small(h, size, &g);
+    pma_geometry g;
+    pma_geometry_small(h, size, &g);
     if (g.units != hd->units || g.bitmap_bytes != hd->bitmap_bytes || g.alloc_off != hd->alloc_off ||
         g.start_off != hd->start_off || g.data_off != hd->data_off) {
         free(a);

@@ -48,6 +48,7 @@ uint64_t pma_badmap_bytes(uint64_t device_size)
 }
 
 static bool map_mark(pma_heap *h, uint64_t li, bool retired);
+static void map_store(pma_heap *h, uint64_t w);
 
 static void on_failure(void *ctx, uint64_t line_off, uint64_t cell)
 {
@@ -112,6 +113,19 @@ int pma_badmap_attach(pma_heap *h, uint64_t off, uint64_t device_size, bool load
     return 0;
 }
 
+void pma_badmap_sync(pma_heap *h)
+{
+    h->bm_defer = false;
+    if (!h->bm || !h->bm_bytes)
+        return;
+    const uint64_t *dev = (const uint64_t *)((const unsigned char *)nv_base(h->dev) + h->bm_off);
+    pthread_mutex_lock(&h->bm_lock);
+    for (uint64_t w = 0; w < (h->bm_lines + 31) / 32; w++)
+        if (h->bm[w] != dev[w])
+            map_store(h, w);
+    pthread_mutex_unlock(&h->bm_lock);
+}
+
 void pma_badmap_detach(pma_heap *h)
 {
     if (h->bm)
@@ -129,7 +143,9 @@ static bool line_retired(const pma_heap *h, uint64_t li) { return (h->bm[li / 32
 
 static void map_store(pma_heap *h, uint64_t w)
 {
-    if (!h->bm_bytes)
+    /* pma_open stores nothing until the image is known good: a corrupt one
+     * is left as it was found (pma_badmap_sync stores the change later). */
+    if (!h->bm_bytes || h->bm_defer)
         return;
     uint64_t off = h->bm_off + w * 8;
     if (pma_meta_write(h, NULL, off, &h->bm[w], 8, NV_META_BADMAP) != 0)

@@ -109,7 +109,7 @@ static int check_arena(pma_heap *h, pma_arena *a, char *msg, size_t len)
         return bad(msg, len, "arena @%llu: class %d and kind disagree", (unsigned long long)a->off, cls);
     if (h->persistent) {
         const pma_arena_header *hd = (const void *)((const unsigned char *)nv_base(h->dev) + a->off);
-        if (hd->magic != PMA_ARENA_MAGIC || hd->checksum != pma_checksum(hd, offsetof(pma_arena_header, checksum)) ||
+        if (hd->magic != PMA_ARENA_MAGIC || hd->checksum != pma_checksum(h->version, hd, offsetof(pma_arena_header, checksum)) ||
             (hd->resize ? pma_resize_size(hd->resize) : hd->size) != a->size || hd->class_word != (uint64_t)cls)
             return bad(msg, len, "arena @%llu: persistent header invalid or disagrees", (unsigned long long)a->off);
         uint64_t w = 0;
@@ -194,7 +194,7 @@ int pma_check(pma_heap *h, char *msg, size_t len)
         return bad(msg, len, "no heap");
     if (h->persistent) {
         const pma_heap_header *hd = nv_base(h->dev);
-        if (hd->magic != PMA_HEAP_MAGIC || hd->checksum != pma_checksum(hd, offsetof(pma_heap_header, checksum)))
+        if (hd->magic != PMA_HEAP_MAGIC || hd->checksum != pma_checksum(h->version, hd, offsetof(pma_heap_header, checksum)))
             return bad(msg, len, "heap header invalid");
         if (hd->hwm != h->hwm || hd->root != h->root)
             return bad(msg, len, "heap header: hwm or root disagrees with DRAM");

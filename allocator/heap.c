@@ -16,6 +16,7 @@
 #include "tcache.h"
 
 #include <sched.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,9 +30,19 @@ static const char *const metadata_names[] = {"nvram", "hybrid", "dram"};
 static const char *const persistence_names[] = {"intent", "log", "gc"};
 static _Atomic uint64_t next_heap_id = 1;
 static _Thread_local int last_error;
+static _Thread_local char last_detail[256];
 
 void pma_set_error(int err) { last_error = err; }
 int pma_last_error(void) { return last_error; }
+const char *pma_last_error_detail(void) { return last_detail; }
+
+void pma_set_detail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_detail, sizeof last_detail, fmt, ap);
+    va_end(ap);
+}
 uint32_t pma_class_size(int cls) { return cls >= 0 && cls < PMA_CLASSES ? class_sizes[cls] : 0; }
 
 void pma_spin_wait(pma_spin *l)
@@ -145,6 +156,7 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
     h->persistent = cfg->metadata != PMA_META_DRAM;
     h->tc_on = cfg->policy == PMA_FIRST_FIT;
     h->can_resize = true;
+    h->version = PMA_LAYOUT_VERSION;
     h->hwm = PMA_HEAP_HEADER_SIZE;
     h->arena_base = PMA_HEAP_HEADER_SIZE;
     if (h->persistent) {
@@ -270,7 +282,7 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
         hd.hwm = bm_off + bm_bytes;
         hd.log_epoch = 1;
         hd.magic = PMA_HEAP_MAGIC;
-        hd.checksum = pma_checksum(&hd, offsetof(pma_heap_header, checksum));
+        hd.checksum = pma_checksum(PMA_LAYOUT_VERSION, &hd, offsetof(pma_heap_header, checksum));
         /* Magic last: written after the rest is persisted. */
         if (nv_write(dev, 8, (const unsigned char *)&hd + 8, sizeof hd - 8, NV_META_HEADER) != 0)
             rc = PMA_EDEVICE;
@@ -315,36 +327,28 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
 {
     double t0 = now_s();
     *heap = NULL;
+    last_detail[0] = 0;
     if (!dev)
         return PMA_EINVAL;
-    if (nv_size(dev) < PMA_HEAP_HEADER_SIZE)
-        return PMA_ENOHEAP;
+    /* Everything open will read is checked first, reading only: an image
+     * found corrupt is left byte for byte as it was (validate.c). */
+    pma_config cfg;
+    int rc = pma_validate_header(dev, &cfg);
+    if (rc)
+        return rc;
     const pma_heap_header *hd = nv_base(dev);
-    if (hd->magic != PMA_HEAP_MAGIC)
-        return PMA_ENOHEAP;
-    if (hd->version == 1)
-        return PMA_ENOTSUP;         /* made before the bad-block map: refused, not misread */
-    if (hd->version < PMA_LAYOUT_OLDEST || hd->version > PMA_LAYOUT_VERSION ||
-        hd->checksum != pma_checksum(hd, offsetof(pma_heap_header, checksum)))
-        return PMA_ECORRUPT;
-    pma_config cfg = {
-        .granularity = hd->granularity, .alignment = hd->alignment, .arena_size = hd->arena_size,
-        .policy = (pma_policy)hd->policy, .bitmap_layout = (pma_bitmap_layout)hd->bitmap_layout,
-        .metadata = (pma_metadata)hd->metadata, .wear_spread_percent = hd->wear_spread_percent,
-        .persistence = (pma_persistence)hd->persistence, .log_kib = hd->log_kib,
-    };
-    if (pma_config_check(&cfg, NULL, 0) != 0 || cfg.metadata == PMA_META_DRAM ||
-        hd->hwm < PMA_HEAP_HEADER_SIZE || hd->hwm > nv_size(dev) || hd->hwm % PMA_ARENA_ALIGN ||
-        hd->device_size > nv_size(dev) || (hd->root && hd->root >= hd->hwm))
-        return PMA_ECORRUPT;
     pma_heap *h = heap_new(dev, &cfg);
     if (!h)
         return PMA_ENOMEM;
     h->hwm = hd->hwm;
     h->root = hd->root;
+    h->version = hd->version;
     h->can_resize = hd->version >= 3;
     h->open_opts = opts;
-    int rc = h->po->attach(h);
+    h->bm_defer = true;
+    rc = pma_validate_image(h);
+    if (rc == 0)
+        rc = h->po->attach(h);
     if (rc == 0) {
         uint64_t bm_off = h->arena_base;
         h->arena_base += pma_badmap_bytes(hd->device_size);
@@ -365,9 +369,14 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
     if (rc == 0)
         rc = h->po->recover(h);
     if (rc) {
+        if (!last_detail[0])
+            pma_set_detail("heap at device offset 0x0: open failed: %s", pma_strerror(rc));
         pma_destroy(h);
         return rc;
     }
+    /* Recovery succeeded: the failures the device reported since the map
+     * last stored them go to the map now. */
+    pma_badmap_sync(h);
     /* What was found live is the starting point of the live counters
      * (requested sizes are not on the device: taken as the padded ones). */
     for (pma_arena *a = h->first; a; a = a->all_next) {
@@ -476,6 +485,12 @@ int pma_set_root(pma_heap *h, void *ptr)
     /* Past the last arena: pma_open would refuse the heap (a fuzz finding,
      * tests/fuzz/regress/api/set-root-past-hwm-unopenable). */
     if (off >= h->hwm) {
+        pthread_mutex_unlock(&h->grow);
+        return PMA_EINVAL;
+    }
+    /* Inside an arena's header or bitmaps: pma_open would refuse it too. */
+    pma_arena *a = off ? pma_heap_arena_at(h, off) : NULL;
+    if (off && (!a || off < a->data)) {
         pthread_mutex_unlock(&h->grow);
         return PMA_EINVAL;
     }

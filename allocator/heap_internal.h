@@ -187,6 +187,8 @@ struct pma_heap {
     pma_arena *dead;                 /* arenas merged into a neighbour: freed at close (a
                                         page-map lookup may still hold one) */
     bool can_resize;                 /* the layout has resize words (space.c) */
+    uint32_t version;                /* the layout version: which header sum (layout.h) */
+    bool bm_defer;                   /* pma_open: map stores wait until the image is known good */
     _Atomic(pma_arena *) *pagemap;   /* 4 KiB page of the device -> its arena */
     size_t pagemap_bytes;
     pma_class cls[PMA_CLASSES];
@@ -290,6 +292,8 @@ void pma_live_from_space(pma_heap *h, pma_arena *a);
 
 /* heap.c */
 void pma_set_error(int err);
+/* The detail pma_last_error_detail returns (this thread's; printf format). */
+void pma_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 uint32_t pma_heap_class_of(const pma_heap *h, uint64_t padded);
 void pma_heap_register(pma_heap *h, pma_arena *a);
 int pma_heap_alloc_space(pma_heap *h, uint64_t bytes, uint64_t *off);
@@ -302,6 +306,14 @@ static inline pma_arena *pma_heap_arena_at(pma_heap *h, uint64_t off)
 }
 
 /* arena.c: creation, loading, the persistent bit protocol */
+/* Where a small arena of `size` bytes keeps its bitmaps and data (offsets
+ * from the arena start), as the heap's configuration lays it out; a large
+ * arena's data area starts at pma_large_data_off. */
+typedef struct pma_geometry {
+    uint32_t units, bitmap_bytes, stripe, alloc_off, start_off, data_off;
+} pma_geometry;
+void pma_geometry_small(const pma_heap *h, uint64_t size, pma_geometry *g);
+uint32_t pma_large_data_off(const pma_heap *h);
 pma_arena *pma_arena_new(void);     /* zeroed, cache-line aligned */
 int pma_arena_create(pma_heap *h, int cls, uint64_t off, uint64_t size, pma_arena **out);
 int pma_arena_load(pma_heap *h, uint64_t off, pma_arena **out);
@@ -371,7 +383,17 @@ void pma_wear_note_free(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n)
  * ceiling, as placement would require of a new object there; else false. */
 bool pma_wear_keep(const pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
 
+/* validate.c: pma_open's checks of everything it will read, made before
+ * anything is written. The header: the configuration it holds (0, or
+ * PMA_ENOHEAP, PMA_ENOTSUP, PMA_ECORRUPT with pma_set_detail). The rest of
+ * the image, for the heap made from that configuration. */
+int pma_validate_header(nv_device *dev, pma_config *cfg);
+int pma_validate_image(pma_heap *h);
+
 /* badmap.c: the bad-block map (see there) */
+/* pma_open, once recovery succeeded: the map words that differ from the
+ * device (failures learnt while stores were deferred: bm_defer) stored. */
+void pma_badmap_sync(pma_heap *h);
 uint64_t pma_badmap_bytes(uint64_t device_size);
 int pma_badmap_format(pma_heap *h, uint64_t off, uint64_t device_size);
 int pma_badmap_attach(pma_heap *h, uint64_t off, uint64_t device_size, bool load);

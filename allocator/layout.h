@@ -31,10 +31,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <zlib.h>
 
 #define PMA_HEAP_MAGIC 0x50454548414d5050ull    /* "PPMAHEEP" */
 #define PMA_ARENA_MAGIC 0x414e455241414d50ull   /* "PMAARENA" */
-#define PMA_LAYOUT_VERSION 3u          /* 2: the bad-block map region; 3: the arena resize word */
+#define PMA_LAYOUT_VERSION 4u          /* 2: the bad-block map region; 3: the arena resize word;
+                                          4: CRC-32 header sums (FNV-1a before) */
 #define PMA_LAYOUT_OLDEST 2u           /* 2 reads as 3 (no arena was ever resized there) */
 #define PMA_HEAP_HEADER_SIZE 4096u
 #define PMA_ARENA_ALIGN 4096u
@@ -142,14 +144,26 @@ static inline unsigned pma_log_seq(uint64_t w) { return (unsigned)(w >> 56) & 63
 static inline uint32_t pma_log_first(uint64_t w) { return (uint32_t)(w >> 28) & PMA_MAX_UNITS; }
 static inline uint32_t pma_log_count(uint64_t w) { return (uint32_t)w & PMA_MAX_UNITS; }
 
-/* FNV-1a over a header's static part: catches torn or foreign headers. */
-static inline uint64_t pma_checksum(const void *p, size_t n)
+/* FNV-1a over a header's static part: the sum of layouts 2 and 3, kept so
+ * their heaps still open. */
+static inline uint64_t pma_checksum_fnv(const void *p, size_t n)
 {
     const unsigned char *b = p;
     uint64_t h = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < n; i++)
         h = (h ^ b[i]) * 0x100000001b3ull;
     return h;
+}
+
+/* The sum a header of layout `version` carries over its static part (heap
+ * header and arena headers alike): from layout 4 zlib's CRC-32, a real
+ * error-detecting code (every burst of up to 32 flipped bits is caught,
+ * which FNV does not promise). */
+static inline uint64_t pma_checksum(uint32_t version, const void *p, size_t n)
+{
+    if (version < 4)
+        return pma_checksum_fnv(p, n);
+    return crc32_z(crc32_z(0, Z_NULL, 0), p, n);
 }
 
 _Static_assert(offsetof(pma_heap_header, hwm) == 64, "hwm has its own line");

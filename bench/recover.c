@@ -52,7 +52,7 @@ int bp_recover_run(bp_peer *p, uint64_t n, bp_recover *out, char *msg, size_t ms
     out->wall_s = mono_s() - t0;
     if (rc != 0) {
         p->heap = NULL;
-        snprintf(msg, msglen, "%s: pma_open after the crash: %s", p->name, pma_strerror(rc));
+        snprintf(msg, msglen, "%s: pma_open after the crash: %s (%s)", p->name, pma_strerror(rc), pma_last_error_detail());
         return -1;
     }
     pma_open_info info;

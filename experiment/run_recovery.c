@@ -57,7 +57,7 @@ int run_recover(run_result *m, pma_heap **h)
         r->counted = false;
     }
     if (rc != 0) {
-        snprintf(r->check, sizeof r->check, "pma_open failed: %s", pma_strerror(rc));
+        snprintf(r->check, sizeof r->check, "pma_open failed: %s (%s)", pma_strerror(rc), pma_last_error_detail());
     } else {
         pma_open_info info;
         pma_open_info_get(h2, &info);

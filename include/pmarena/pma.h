@@ -119,6 +119,10 @@ int pma_metadata_from_name(const char *s);
 int pma_persistence_from_name(const char *s);
 const char *pma_strerror(int err);
 int pma_last_error(void);
+/* Why this thread's last pma_open failed, naming the structure and its
+ * device offset, e.g. "arena header at device offset 0x21000: size ..."
+ * (PMA_ECORRUPT, PMA_ENOHEAP, PMA_ENOTSUP); "" when it gave none. */
+const char *pma_last_error_detail(void);
 
 /* Formats a new heap on dev (whatever was there is forgotten). */
 int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg);

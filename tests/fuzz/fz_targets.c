@@ -172,11 +172,11 @@ static void fz_fix_checksums(uint8_t *img, size_t n)
 {
     pma_heap_header *hh = (pma_heap_header *)img;
     if (hh->magic == PMA_HEAP_MAGIC)
-        hh->checksum = pma_checksum(hh, offsetof(pma_heap_header, checksum));
+        hh->checksum = pma_checksum(hh->version, hh, offsetof(pma_heap_header, checksum));
     for (size_t off = PMA_ARENA_ALIGN; off + sizeof(pma_arena_header) <= n; off += PMA_ARENA_ALIGN) {
         pma_arena_header *ah = (pma_arena_header *)(img + off);
         if (ah->magic == PMA_ARENA_MAGIC)
-            ah->checksum = pma_checksum(ah, offsetof(pma_arena_header, checksum));
+            ah->checksum = pma_checksum(hh->version, ah, offsetof(pma_arena_header, checksum));
     }
 }
 
