@@ -80,7 +80,7 @@ MAN_DIR := $(BUILD)/man
 CLI := $(BUILD)/pmarena
 RECORD_LIB := $(BUILD)/libpmarena-record.so
 
-.PHONY: all deps deps-bench deps-browser deps-fuzz fuzz run test test-asan test-tsan test-valgrind bench clean install crashtest man docs
+.PHONY: all deps deps-bench deps-browser deps-fuzz fuzz run test test-limits test-asan test-tsan test-valgrind bench clean install crashtest man docs
 .DEFAULT_GOAL := all
 
 all: $(LIB) $(SHLIB) $(CLI) $(RECORD_LIB)
@@ -200,6 +200,11 @@ crashtest: $(BUILD)/tests/test_pma_crash $(BUILD)/tests/test_pma_gc_crash $(BUIL
 	  > $(BUILD)/crashtest-gc.log; rc=$$?; cat $(BUILD)/crashtest-gc.log; exit $$rc
 	@cat $(BUILD)/crashtest.log $(BUILD)/crashtest-gc.log | awk -f scripts/crash_classes.awk | grep -v '^crash-class '
 	PMARENA_KILLS=$(KILLS) CK_DEFAULT_TIMEOUT=3600 $(BUILD)/tests/test_kill_torture
+
+# The resource-limit suite at full size: 10^7 objects live at once (make test
+# runs it with 10^6).
+test-limits: $(BUILD)/tests/test_limits_e2e $(CLI)
+	PMARENA_LIVE_OBJECTS=10000000 PMARENA_BIN=$(CLI) CK_DEFAULT_TIMEOUT=1800 $(BUILD)/tests/test_limits_e2e
 
 test-asan:
 	@$(MAKE) --no-print-directory VARIANT=asan test

@@ -65,7 +65,7 @@ const char *pma_strerror(int err)
     case PMA_OK: return "success";
     case PMA_EINVAL: return "invalid argument (not the start of an object, or a bad size or config)";
     case PMA_EDOUBLE: return "double free: the object at that address is already free";
-    case PMA_ENOMEM: return "out of memory: the device has no room for this request";
+    case PMA_ENOMEM: return "out of memory: no room on the device for this request (or host memory ran out)";
     case PMA_ENOHEAP: return "no pmarena heap on this device (a heap with metadata \"dram\" keeps "
                              "nothing on the device and cannot be reopened)";
     case PMA_ECORRUPT: return "the heap's metadata is inconsistent";

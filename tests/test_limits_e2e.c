@@ -4,12 +4,18 @@
  * the child before the shell starts pmarena) is exit 1 with the file named,
  * no temporary and no partial file left, the earlier results kept; a trace
  * line over TR_MAX_LINE, and a gzip bomb of one endless line under a small
- * RLIMIT_AS, are exit 2 naming the file and the line. */
+ * RLIMIT_AS, are exit 2 naming the file and the line; host memory cut short
+ * (RLIMIT_AS at many sizes) is exit 0 or exit 1 with a message, never a
+ * crash, a hang or a partial results folder; a file device larger than the
+ * host's memory runs on a sparse file; one larger than the free disk is exit 1
+ * naming the file and the reason; PMARENA_LIVE_OBJECTS (10^6 here, 10^7 in
+ * `make test-limits`) objects live at once replay and are all counted. */
 #include "testutil.h"
 #include "pmarena/config.h"
 #include "pmarena/trace.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,17 +288,155 @@ START_TEST(a_gzip_bomb_is_exit_2_in_bounded_memory)
 }
 END_TEST
 
+/* ---- host memory and disk ---------------------------------------------------- */
+
+/* The default experiment under address-space limits from well below what it
+ * needs to well above: each run ends by itself (exit 0), or exit 1 saying
+ * memory ran out with nothing left behind. Before, some limits made the
+ * reader thread crawl (a 1 s run still going after 120 s), and a failed
+ * parse allocation was reported as bad JSON, exit 2. */
+START_TEST(host_memory_cut_short_is_exit_1_and_clear)
+{
+    if (pmarena_limited(RLIMIT_AS, (rlim_t)128 << 20, "--version") != 0) {
+        /* A sanitizer build reserves terabytes of shadow: it cannot start
+         * under any such limit, so there is nothing to sweep. */
+        printf("limits_e2e: sanitizer build, RLIMIT_AS sweep not applicable\n");
+        return;
+    }
+    int ok = 0, failed = 0;
+    for (int mb = 240; mb <= 1024; mb += mb < 480 ? 20 : 544) {
+        char out[700], args[1600];
+        snprintf(out, sizeof out, "%s/as%d", path_in(""), mb);
+        snprintf(args, sizeof args, "run configs/default.json --quiet -o %s", out);
+        double t0 = now_s();
+        int rc = pmarena_limited(RLIMIT_AS, (rlim_t)mb << 20, args);
+        double took = now_s() - t0;
+        ck_assert_msg(rc == 0 || rc == 1, "%d MB: exit %d: %s", mb, rc, slurp(path_in("stderr")));
+        ck_assert_msg(took < 45, "%d MB: took %.1f s", mb, took);
+        ck_assert_int_eq(temporaries(path_in("")), 0);
+        if (rc == 1) {
+            failed++;
+            ck_assert_msg(stderr_has("memory"), "%d MB: %s", mb, slurp(path_in("stderr")));
+            ck_assert_int_ne(access(out, F_OK), 0);           /* no partial folder */
+        } else {
+            ok++;
+            char sum[800];
+            snprintf(sum, sizeof sum, "%s/summary.json", out);
+            json_error_t je;
+            json_t *j = json_load_file(sum, 0, &je);
+            ck_assert_msg(j != NULL, "%d MB: summary.json: %s", mb, je.text);
+            json_decref(j);
+        }
+    }
+    ck_assert_int_ge(failed, 1);     /* the sweep reached below what a run needs */
+    ck_assert_int_ge(ok, 1);         /* ... and above */
+}
+END_TEST
+
+static void put_file_config(const char *name, const char *dev, const char *size)
+{
+    char text[1400];
+    snprintf(text, sizeof text,
+             "{\"name\": \"file\", \"device\": {\"kind\": \"file\", \"size\": \"%s\", \"path\": \"%s\"},\n"
+             " \"trace\": {\"events\": [{\"op\": \"alloc\", \"id\": 1, \"size\": 64},\n"
+             "   {\"op\": \"write\", \"id\": 1, \"offset\": 0, \"len\": 64}, {\"op\": \"free\", \"id\": 1}]}}\n",
+             size, dev);
+    put(name, text);
+}
+
+/* 64 GiB, more than the test machines' memory: a sparse file made beforehand
+ * is mapped as it is and stays sparse. */
+START_TEST(file_device_larger_than_memory_on_a_sparse_file)
+{
+    char dev[700];      /* path_in's buffers rotate: keep a copy */
+    snprintf(dev, sizeof dev, "%s", path_in("sparse.img"));
+    int fd = open(dev, O_CREAT | O_WRONLY, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, (off_t)64 << 30), 0);
+    close(fd);
+    put_file_config("sparse.json", dev, "64GiB");
+    char args[1400];
+    snprintf(args, sizeof args, "run %s --quiet -o %s", path_in("sparse.json"), path_in("out"));
+    ck_assert_msg(pmarena(args) == 0, "%s", slurp(path_in("stderr")));
+    struct stat st;
+    ck_assert_int_eq(stat(dev, &st), 0);
+    ck_assert_int_eq(st.st_size, (off_t)64 << 30);
+    ck_assert_msg((uint64_t)st.st_blocks * 512 < (256ull << 20), "%llu bytes allocated",
+                  (unsigned long long)st.st_blocks * 512);
+    snprintf(args, sizeof args, "%s/summary.json", path_in("out"));
+    ck_assert_int_eq(access(args, F_OK), 0);
+}
+END_TEST
+
+/* A new file device the disk cannot hold: exit 1, the file and the reason
+ * named, nothing left behind (before: "device I/O failed"). A real full disk
+ * would be filled first (posix_fallocate takes blocks until it fails), so a
+ * file-size limit plays it: the same path, EFBIG for ENOSPC. */
+START_TEST(file_device_larger_than_the_disk_is_exit_1_naming_it)
+{
+    char dev[700];
+    snprintf(dev, sizeof dev, "%s", path_in("huge.img"));
+    put_file_config("huge.json", dev, "2GiB");
+    char args[1400];
+    snprintf(args, sizeof args, "run %s --quiet -o %s", path_in("huge.json"), path_in("out"));
+    ck_assert_int_eq(pmarena_limited(RLIMIT_FSIZE, (rlim_t)1 << 30, args), 1);
+    ck_assert_msg(stderr_has(dev) && stderr_has("too large") && stderr_has("sparse"), "%s",
+                  slurp(path_in("stderr")));
+    ck_assert_int_ne(access(dev, F_OK), 0);
+    ck_assert_int_ne(access(path_in("out"), F_OK), 0);
+}
+END_TEST
+
+/* N objects live at once (no frees): the replay keeps them all and counts
+ * them. The trace is written here (JSON Lines); a DRAM device keeps the run
+ * about the host's tables, not the cell counters. */
+START_TEST(many_live_objects_replay)
+{
+    const char *e = getenv("PMARENA_LIVE_OBJECTS");
+    unsigned long long n = e && atoll(e) > 0 ? (unsigned long long)atoll(e) : 1000000;
+    FILE *f = fopen(path_in("live.jsonl"), "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "{\"format\":\"pmarena-trace\",\"version\":1,\"threads\":1}\n");
+    for (unsigned long long i = 1; i <= n; i++)
+        fprintf(f, "{\"op\":\"alloc\",\"id\":%llu,\"size\":16}\n", i);
+    ck_assert_int_eq(fclose(f), 0);
+    char text[1400], args[1400];
+    unsigned long long mib = n * 32 / (1 << 20) + 64;
+    snprintf(text, sizeof text,
+             "{\"name\": \"live\", \"device\": {\"kind\": \"dram\", \"size\": \"%lluMiB\"},\n"
+             " \"trace\": {\"file\": \"%s\"}}\n", mib, path_in("live.jsonl"));
+    put("live.json", text);
+    snprintf(args, sizeof args, "run %s --quiet -o %s", path_in("live.json"), path_in("out"));
+    double t0 = now_s();
+    ck_assert_msg(pmarena(args) == 0, "%s", slurp(path_in("stderr")));
+    printf("limits_e2e: %llu live objects replayed in %.1f s\n", n, now_s() - t0);
+    snprintf(args, sizeof args, "%s/summary.json", path_in("out"));
+    json_error_t je;
+    json_t *j = json_load_file(args, 0, &je);
+    ck_assert_msg(j != NULL, "%s", je.text);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "events"), "alloc")), (json_int_t)n);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "heap"), "live_objects_at_end")),
+                     (json_int_t)n);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "heap"), "failed_allocs")), 0);
+    json_decref(j);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("limits_e2e");
     TCase *tc = tcase_create("limits");
     tcase_add_checked_fixture(tc, e2e_setup, e2e_teardown);
-    tcase_set_timeout(tc, 60);
+    tcase_set_timeout(tc, 180);
     tcase_add_test(tc, sim_device_past_the_cell_limit_is_refused_by_validate_and_run);
     tcase_add_test(tc, results_disk_full_is_exit_1_with_nothing_partial);
     tcase_add_test(tc, plot_cut_off_by_the_limit_leaves_no_partial_png);
     tcase_add_test(tc, a_line_over_the_limit_is_exit_2_naming_file_and_line);
     tcase_add_test(tc, a_gzip_bomb_is_exit_2_in_bounded_memory);
+    tcase_add_test(tc, host_memory_cut_short_is_exit_1_and_clear);
+    tcase_add_test(tc, file_device_larger_than_memory_on_a_sparse_file);
+    tcase_add_test(tc, file_device_larger_than_the_disk_is_exit_1_naming_it);
+    tcase_add_test(tc, many_live_objects_replay);
     suite_add_tcase(s, tc);
     return s;
 }
