@@ -2,7 +2,7 @@
 # valgrind_e2e.sh - the CLI's end-to-end commands under Valgrind memcheck
 # (`make test-valgrind`): validate, gen, convert, run (a plain run, a
 # lifetime run on a device whose cells fail, a run under gc with the link
-# table and its recovery), sweep, report, and the errors of bad input. Each
+# table and its recovery), sweep, report (text and HTML), and the errors of bad input. Each
 # must exit as it does without Valgrind and with no memory error and no
 # definite or indirect leak (memory still reachable at exit is allowed:
 # library caches). Run from the project root; PMARENA_BIN names the binary.
@@ -60,6 +60,9 @@ vg run-gc-links 0 run "$tmp/plain.json" --quiet -o "$tmp/r3" --set allocator.per
     --set replay.links=true
 vg sweep 0 sweep "$tmp/sweep.json" --quiet -o "$tmp/s"
 vg report 0 report "$tmp/r1" "$tmp/r2" "$tmp/r3"
+vg report-html-run 0 report --html "$tmp/run.html" "$tmp/r1"
+vg report-html-sweep 0 report --html "$tmp/sweep.html" "$tmp/s"
+vg report-html-runs 0 report --html "$tmp/runs.html" "$tmp/r1" "$tmp/r2"
 vg bad-config 2 validate "$tmp/bad.json"
 vg bad-run 2 run "$tmp/bad.json" --quiet -o "$tmp/r4"
 
