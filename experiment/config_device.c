@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 int cfg_size_parse(const json_t *v, uint64_t *out, const char *key, char *err, size_t errlen)
 {
@@ -97,6 +100,42 @@ static int cfg_device_wearout(nv_config *cfg, const json_t *obj, const char *key
     return 0;
 }
 
+/* A new file device reserves its whole size on disk when it is created
+ * (posix_fallocate, so a full disk is found then and not as a SIGBUS
+ * mid-run): validate and run refuse one the file system, or the process's
+ * file-size limit, cannot hold, instead of run failing after the trace was
+ * read. An existing file is mapped as it is (a sparse one reserves nothing),
+ * and a file system that reports nothing is left to the run. */
+static int cfg_device_file_fits(const nv_config *cfg, const char *key, char *err, size_t errlen)
+{
+    if (cfg->kind != NV_KIND_FILE || !cfg->path || access(cfg->path, F_OK) == 0)
+        return 0;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", cfg->path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else
+        slash[slash == dir] = '\0';        /* "/x" -> "/" */
+    struct statvfs v;
+    if (statvfs(dir, &v) != 0)
+        return cfg_fail(err, errlen, "%s.path: %s: cannot create the device file there: %s", key, cfg->path,
+                        strerror(errno));
+    uint64_t avail = (uint64_t)v.f_bavail * v.f_frsize;
+    const char *hint = "a sparse file made beforehand (truncate -s SIZE FILE) is mapped as it is, "
+                       "without reserving the space";
+    if (v.f_blocks && cfg->size > avail)
+        return cfg_fail(err, errlen, "%s.size: a new file device %s of %llu bytes does not fit in the %llu bytes "
+                        "free there (it is reserved when the file is made; %s)", key, cfg->path,
+                        (unsigned long long)cfg->size, (unsigned long long)avail, hint);
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && cfg->size > rl.rlim_cur)
+        return cfg_fail(err, errlen, "%s.size: a new file device %s of %llu bytes is larger than the file size "
+                        "limit (ulimit -f: %llu bytes; %s)", key, cfg->path, (unsigned long long)cfg->size,
+                        (unsigned long long)rl.rlim_cur, hint);
+    return 0;
+}
+
 int cfg_device_from_json(nv_config *cfg, const json_t *obj, const char *key, char *err, size_t errlen)
 {
     int e, x;
@@ -134,7 +173,7 @@ int cfg_device_from_json(nv_config *cfg, const json_t *obj, const char *key, cha
                         key, (unsigned long long)cfg->size, (unsigned long long)cells, cfg->cell_size,
                         (unsigned long long)CFG_SIM_MAX_CELLS,
                         (unsigned long long)(CFG_SIM_MAX_CELLS * cfg->cell_size >> 30), cfg->cell_size);
-    return 0;
+    return cfg_device_file_fits(cfg, key, err, errlen);
 }
 
 json_t *cfg_device_endurance_json(const nv_endurance *e)

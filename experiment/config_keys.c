@@ -51,7 +51,9 @@ const cfg_key cfg_keys[] = {
     {"device", "size", CFG_T_SIZE, offsetof(nv_config, size), .constraint = "at least one byte; sim: at most 2^30 cells (64 GiB at 64-byte cells)",
      .doc = "device size (an existing file's own size wins); a sim run scans every cell, 8 bytes of memory each"},
     {"device", "path", CFG_T_STRING, offsetof(nv_config, path),
-     .doc = "the file of the file device (created when missing)"},
+     .doc = "the file of the file device: an existing file is mapped as it is (its size wins; a sparse "
+            "file reserves nothing), a missing one is created with device.size reserved on disk, and refused "
+            "when the disk or the file-size limit cannot hold it"},
     {"device", "cell_size", CFG_T_U32, offsetof(nv_config, cell_size), U32ANY,
      .constraint = "a power of two from 1 to 4096", .doc = "bytes per wear-counted cell"},
     {"device", "write_model", CFG_T_ENUM, offsetof(nv_config, write_model), .value_name = model_name,

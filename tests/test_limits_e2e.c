@@ -7,8 +7,9 @@
  * RLIMIT_AS, are exit 2 naming the file and the line; host memory cut short
  * (RLIMIT_AS at many sizes) is exit 0 or exit 1 with a message, never a
  * crash, a hang or a partial results folder; a file device larger than the
- * host's memory runs on a sparse file; one larger than the free disk is exit 1
- * naming the file and the reason; PMARENA_LIVE_OBJECTS (10^6 here, 10^7 in
+ * host's memory runs on a sparse file; a new one larger than the free disk
+ * or the file-size limit is refused by validate and run alike (exit 2)
+ * naming the file; PMARENA_LIVE_OBJECTS (10^6 here, 10^7 in
  * `make test-limits`) objects live at once replay and are all counted. */
 #include "testutil.h"
 #include "pmarena/config.h"
@@ -22,6 +23,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -368,20 +370,40 @@ START_TEST(file_device_larger_than_memory_on_a_sparse_file)
 }
 END_TEST
 
-/* A new file device the disk cannot hold: exit 1, the file and the reason
- * named, nothing left behind (before: "device I/O failed"). A real full disk
- * would be filled first (posix_fallocate takes blocks until it fails), so a
- * file-size limit plays it: the same path, EFBIG for ENOSPC. */
-START_TEST(file_device_larger_than_the_disk_is_exit_1_naming_it)
+/* A new file device the disk cannot hold: validate and run both refuse it
+ * (exit 2) naming the file and the room there, before anything is made
+ * (before: validate said ok and run failed with "device I/O failed" after
+ * posix_fallocate had filled the disk). The same for one over the file-size
+ * limit (ulimit -f). */
+START_TEST(file_device_larger_than_the_disk_is_refused_naming_it)
 {
-    char dev[700];
+    char dev[700], args[1400], size[64];
     snprintf(dev, sizeof dev, "%s", path_in("huge.img"));
-    put_file_config("huge.json", dev, "2GiB");
-    char args[1400];
-    snprintf(args, sizeof args, "run %s --quiet -o %s", path_in("huge.json"), path_in("out"));
-    ck_assert_int_eq(pmarena_limited(RLIMIT_FSIZE, (rlim_t)1 << 30, args), 1);
-    ck_assert_msg(stderr_has(dev) && stderr_has("too large") && stderr_has("sparse"), "%s",
-                  slurp(path_in("stderr")));
+    struct statvfs v;
+    ck_assert_int_eq(statvfs(path_in(""), &v), 0);
+    unsigned long long gib = ((unsigned long long)v.f_bavail * v.f_frsize >> 30) + 1;
+    if (gib <= 1024) {                  /* a device is at most 1 TiB */
+        snprintf(size, sizeof size, "%lluGiB", gib);
+        put_file_config("huge.json", dev, size);
+        snprintf(args, sizeof args, "validate %s", path_in("huge.json"));
+        ck_assert_int_eq(pmarena(args), 2);
+        ck_assert_msg(stderr_has(dev) && stderr_has("does not fit") && stderr_has("sparse"), "%s",
+                      slurp(path_in("stderr")));
+        snprintf(args, sizeof args, "run %s --quiet -o %s", path_in("huge.json"), path_in("out"));
+        double t0 = now_s();
+        ck_assert_int_eq(pmarena(args), 2);
+        ck_assert_msg(now_s() - t0 < 5, "refused only after %.1f s", now_s() - t0);
+        ck_assert_msg(stderr_has(dev) && stderr_has("does not fit"), "%s", slurp(path_in("stderr")));
+        ck_assert_int_ne(access(dev, F_OK), 0);
+        ck_assert_int_ne(access(path_in("out"), F_OK), 0);
+    }
+    put_file_config("big.json", dev, "2GiB");
+    snprintf(args, sizeof args, "validate %s", path_in("big.json"));
+    ck_assert_int_eq(pmarena_limited(RLIMIT_FSIZE, (rlim_t)1 << 30, args), 2);
+    ck_assert_msg(stderr_has(dev) && stderr_has("file size limit"), "%s", slurp(path_in("stderr")));
+    snprintf(args, sizeof args, "run %s --quiet -o %s", path_in("big.json"), path_in("out"));
+    ck_assert_int_eq(pmarena_limited(RLIMIT_FSIZE, (rlim_t)1 << 30, args), 2);
+    ck_assert_msg(stderr_has(dev) && stderr_has("file size limit"), "%s", slurp(path_in("stderr")));
     ck_assert_int_ne(access(dev, F_OK), 0);
     ck_assert_int_ne(access(path_in("out"), F_OK), 0);
 }
@@ -435,7 +457,7 @@ static Suite *suite(void)
     tcase_add_test(tc, a_gzip_bomb_is_exit_2_in_bounded_memory);
     tcase_add_test(tc, host_memory_cut_short_is_exit_1_and_clear);
     tcase_add_test(tc, file_device_larger_than_memory_on_a_sparse_file);
-    tcase_add_test(tc, file_device_larger_than_the_disk_is_exit_1_naming_it);
+    tcase_add_test(tc, file_device_larger_than_the_disk_is_refused_naming_it);
     tcase_add_test(tc, many_live_objects_replay);
     suite_add_tcase(s, tc);
     return s;
