@@ -239,19 +239,23 @@ static void parse_wear(const char *line, wear_row *w)
 }
 
 /* Runs a wear worker for pname (run_worker's peer: its LD_PRELOAD) on
- * trace and adds its rows under allocator name `as`. */
+ * trace and adds its rows under allocator name `as`; leveling: the sim
+ * device's (pmarena-sim), NULL for the peers ("-" in the column). */
 static int wear_rows(bench_rows *r, const bench_ctx *c, int peer, const char *pname, const char *as,
-                     const char *policy, const char *persistence, const char *trace, int engine)
+                     const char *policy, const char *persistence, const char *leveling, const char *trace,
+                     int engine)
 {
     char cell[16], bytes[32], out[4096], name[96];
     snprintf(cell, sizeof cell, "%u", c->o->cell);
     snprintf(bytes, sizeof bytes, "%llu", (unsigned long long)c->heap_bytes);
     char *argv[] = {(char *)c->self, "bench-worker", "wear", (char *)pname, (char *)trace, cell,
-                    (char *)(policy ? policy : "first-fit"), bytes, (char *)c->o->persistence, (char *)c->cache, NULL};
+                    (char *)(policy ? policy : "first-fit"), bytes, (char *)c->o->persistence, (char *)c->cache,
+                    (char *)(leveling ? leveling : "none"), NULL};
     int rc = run_worker(c, peer, argv, out, sizeof out);
     bench_trace_name(trace, name, sizeof name);
     if (rc != 0) {
-        fprintf(stderr, "pmarena bench: wear of %s on %s failed (exit %d)\n", pname, name, rc);
+        fprintf(stderr, "pmarena bench: wear of %s%s%s on %s failed (exit %d)\n", pname, leveling ? " with leveling " : "",
+                leveling ? leveling : "", name, rc);
         return -1;
     }
     wear_row w = {0};
@@ -259,6 +263,7 @@ static int wear_rows(bench_rows *r, const bench_ctx *c, int peer, const char *pn
     snprintf(w.policy, sizeof w.policy, "%s", policy ? policy : "-");
     snprintf(w.persistence, sizeof w.persistence, "%s", persistence);
     snprintf(w.trace, sizeof w.trace, "%s", name);
+    snprintf(w.leveling, sizeof w.leveling, "%s", leveling ? leveling : "-");
     w.cell_size = c->o->cell;
     w.engine = engine;
     char *src = strstr(out, "\nsrc ");
@@ -270,6 +275,7 @@ static int wear_rows(bench_rows *r, const bench_ctx *c, int peer, const char *pn
         w.hottest_meta = (uint64_t)kv(src + 5, "hottest_meta");
         w.links_writes = (uint64_t)kv(src + 5, "links_writes");
         w.hottest_links = (uint64_t)kv(src + 5, "hottest_links");
+        w.leveling_writes = (uint64_t)kv(src + 5, "leveling_writes");
     }
     char *all = strstr(out, "\nall ");
     if (all)
@@ -285,7 +291,8 @@ static int wear_rows(bench_rows *r, const bench_ctx *c, int peer, const char *pn
     return 0;
 }
 
-int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *trace)
+int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *leveling,
+                   const char *trace)
 {
     char pers[16] = "";
     if (peer == PEER_PMA_SIM) {
@@ -294,13 +301,14 @@ int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *poli
         snprintf(pers, sizeof pers, "%s", strcmp(c->o->persistence, "default") ? c->o->persistence
                                                                                 : pma_persistence_name(pc.persistence));
     }
-    return wear_rows(r, c, peer, PEERS[peer], peer == PEER_PMA_SIM ? "pmarena" : PEERS[peer], policy, pers, trace,
-                     0);
+    int sim = peer == PEER_PMA_SIM;
+    return wear_rows(r, c, peer, PEERS[peer], sim ? "pmarena" : PEERS[peer], policy, pers,
+                     sim ? (leveling ? leveling : "none") : NULL, trace, 0);
 }
 
 int bench_wear_protocol(bench_rows *r, const bench_ctx *c, pma_persistence proto, const char *trace)
 {
     char pname[32];
     snprintf(pname, sizeof pname, "pmarena-sim-%s", pma_persistence_name(proto));
-    return wear_rows(r, c, PEER_PMA_SIM, pname, pname, "first-fit", pma_persistence_name(proto), trace, 1);
+    return wear_rows(r, c, PEER_PMA_SIM, pname, pname, "first-fit", pma_persistence_name(proto), "none", trace, 1);
 }

@@ -212,7 +212,8 @@ int bench_plot_wear(const bench_rows *r, const char *dir)
         if (strcmp(r->w[i].policy, "-") == 0)
             snprintf(label[i], sizeof label[i], "%s", r->w[i].allocator);
         else
-            snprintf(label[i], sizeof label[i], "%s %s%s", r->w[i].allocator, r->w[i].policy,
+            snprintf(label[i], sizeof label[i], "%s %s%s%s%s", r->w[i].allocator, r->w[i].policy,
+                     strcmp(r->w[i].leveling, "none") ? " " : "", strcmp(r->w[i].leveling, "none") ? r->w[i].leveling : "",
                      r->w[i].with_metadata ? " +meta" : "");
         lv[i] = label[i];
     }

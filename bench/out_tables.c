@@ -8,8 +8,14 @@
  * the cells each allocator touched: p99_touched, mean_touched,
  * hotspot_touched, gini_touched (max is the same over every cell). pmarena's
  * rows add where the device's writes came from: the allocator's metadata
- * (meta_writes, per trace event, hottest_meta) and the program's links
- * (links_writes, hottest_links), empty for the peers; expected_cell_writes
+ * (meta_writes, per trace event, hottest_meta), the program's links
+ * (links_writes, hottest_links) and the device's own leveling
+ * (leveling_writes: Start-Gap's gap moves, counted in the with-metadata
+ * row's cells), empty for the peers. The leveling column names the
+ * device's leveling choice (wear_level.c; "-" for the peers): rows are
+ * keyed by allocator, policy, leveling, persistence, trace and
+ * with_metadata, and the new columns come last so that scripts reading the
+ * older ones by position still work; expected_cell_writes
  * is empty on the pmarena-sim-PROTOCOL rows, whose replay engine does not
  * compute it.
  */
@@ -106,7 +112,7 @@ static void wear_csv(FILE *f, const bench_rows *r)
         "allocator", "policy", "trace", "cells_touched", "max", "p99_touched", "mean_touched", "hotspot_touched",
         "gini_touched", "with_metadata", "cell_size", "cell_writes", "expected_cell_writes", "app_bytes",
         "persistence", "events", "meta_writes", "meta_writes_per_op", "hottest_meta", "links_writes",
-        "hottest_links", "cov_touched", "lifetime_fraction_touched"};
+        "hottest_links", "cov_touched", "lifetime_fraction_touched", "leveling", "leveling_writes"};
     an_csv c;
     an_csv_begin(&c, f);
     an_csv_row(&c, head, sizeof head / sizeof head[0]);
@@ -143,19 +149,24 @@ static void wear_csv(FILE *f, const bench_rows *r)
         }
         an_csv_double(&c, w->cov_touched);
         an_csv_double(&c, w->lifetime_fraction_touched);
+        an_csv_str(&c, w->leveling);
+        if (w->has_src)
+            an_csv_u64(&c, w->leveling_writes);
+        else
+            an_csv_str(&c, NULL);
         an_csv_end(&c);
     }
 }
 
 static void wear_md(FILE *f, const bench_rows *r)
 {
-    fprintf(f, "| allocator | policy | persistence | trace | metadata | cells touched | max | p99_touched | mean_touched "
-               "| hotspot_touched | gini_touched | cov_touched | lifetime of ideal | meta writes/op | hottest meta "
-               "| links writes | hottest links |\n"
-               "|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    fprintf(f, "| allocator | policy | leveling | persistence | trace | metadata | cells touched | max | p99_touched "
+               "| mean_touched | hotspot_touched | gini_touched | cov_touched | lifetime of ideal | meta writes/op "
+               "| hottest meta | links writes | hottest links | leveling writes |\n"
+               "|---|---|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int i = 0; i < r->nw; i++) {
         const wear_row *w = &r->w[i];
-        char a[32], b[32], c[32], d[32], e[32] = "", g[32] = "", h[32] = "", k[32] = "", v[32], lf[32];
+        char a[32], b[32], c[32], d[32], e[32] = "", g[32] = "", h[32] = "", k[32] = "", v[32], lf[32], lw[32] = "";
         fmt(v, sizeof v, "%.3f", w->cov_touched);
         fmt(lf, sizeof lf, "%.4f", w->lifetime_fraction_touched);
         fmt(a, sizeof a, "%.1f", w->p99_touched);
@@ -168,11 +179,12 @@ static void wear_md(FILE *f, const bench_rows *r)
             snprintf(g, sizeof g, "%llu", (unsigned long long)w->hottest_meta);
             snprintf(h, sizeof h, "%llu", (unsigned long long)w->links_writes);
             snprintf(k, sizeof k, "%llu", (unsigned long long)w->hottest_links);
+            snprintf(lw, sizeof lw, "%llu", (unsigned long long)w->leveling_writes);
         }
-        fprintf(f, "| %s | %s | %s | %s | %s | %llu | %llu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-                w->allocator, w->policy, w->persistence[0] ? w->persistence : "-", w->trace,
+        fprintf(f, "| %s | %s | %s | %s | %s | %s | %llu | %llu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+                w->allocator, w->policy, w->leveling, w->persistence[0] ? w->persistence : "-", w->trace,
                 w->with_metadata ? "with" : "data only", (unsigned long long)w->cells_touched,
-                (unsigned long long)w->max, a, b, c, d, v, lf, e, g, h, k);
+                (unsigned long long)w->max, a, b, c, d, v, lf, e, g, h, k, lw);
     }
     fprintf(f, "\n%s\n", BENCH_METADATA_NOTE);
 }

@@ -73,7 +73,7 @@ static int load_pmemobj(char *msg, size_t msglen)
 }
 
 int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, int persistence,
-            uint32_t cell_size, char *msg, size_t msglen)
+            uint32_t cell_size, const nv_leveling *leveling, char *msg, size_t msglen)
 {
     memset(p, 0, sizeof *p);
     snprintf(p->name, sizeof p->name, "%s", name);
@@ -106,6 +106,8 @@ int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, int
     } else if (strcmp(name, "pmarena-sim") == 0) {
         dc.kind = NV_KIND_SIM;
         dc.cell_size = cell_size;
+        if (leveling)
+            dc.leveling = *leveling;
     } else if (strncmp(name, "pmarena-sim-", 12) == 0 && pma_persistence_from_name(name + 12) >= 0) {
         /* the wear half's per-protocol rows: the name's protocol wins */
         persistence = pma_persistence_from_name(name + 12);

@@ -52,7 +52,8 @@ typedef struct tput_row {
 } tput_row;
 
 /* Wear rows: the peers (allocator glibc ...), pmarena per placement policy
- * under --persistence (allocator pmarena), and pmarena per persistence
+ * under --persistence (allocator pmarena; first-fit and wear-aware also
+ * under each device-level leveling choice, in the leveling column), and pmarena per persistence
  * protocol at first-fit (allocator pmarena-sim-intent, -log, -gc: the trace
  * replayed by the experiment's engine, links and all; bench/wear_proto.c). */
 typedef struct wear_row {
@@ -60,6 +61,7 @@ typedef struct wear_row {
     char policy[16];           /* pmarena: its placement policy; peers: "-" */
     char persistence[16];      /* pmarena: its protocol; peers: "" */
     char trace[96];
+    char leveling[16];         /* the device's leveling (wear_level.c); peers: "-" */
     int with_metadata;         /* 1: every source the device counted (data, metadata, links) */
     uint32_t cell_size;
     /* over the cells touched (max: the same over all) */
@@ -69,6 +71,7 @@ typedef struct wear_row {
     int engine;                /* replayed by replay.h: expected_cell_writes not computed */
     int has_src;               /* pmarena: the sources below were counted */
     uint64_t events, meta_writes, hottest_meta, links_writes, hottest_links;
+    uint64_t leveling_writes;  /* the device's gap moves (NV_LEVELING), in the with-metadata counts */
 } wear_row;
 
 /* Recovery after a simulated crash of a heap with `objects` live objects
@@ -103,8 +106,11 @@ int bench_tput_one(bench_rows *r, const bench_ctx *c, int peer, const char *wl, 
                    const char *trace);
 /* ratio_to_glibc and scaling of every row, once all are in. */
 void bench_tput_ratios(bench_rows *r);
-/* The wear rows of peer on trace (pmarena-sim: policy; with its metadata row). */
-int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *trace);
+/* The wear rows of peer on trace (pmarena-sim: policy, on a device with
+ * the leveling choice `leveling` (a bench_wear_levelings name; NULL: none);
+ * with its metadata row). */
+int bench_wear_one(bench_rows *r, const bench_ctx *c, int peer, const char *policy, const char *leveling,
+                   const char *trace);
 /* The wear rows (data only, with metadata and links) of pmarena-sim under
  * one persistence protocol at first-fit, replayed by the experiment's
  * engine (bench/wear_proto.c). */
@@ -112,6 +118,11 @@ int bench_wear_protocol(bench_rows *r, const bench_ctx *c, pma_persistence proto
 
 /* One recovery row of peer (a pmarena-file-PROTOCOL) with n live objects. */
 int bench_recover_one(bench_rows *r, const bench_ctx *c, int peer, uint64_t n);
+
+/* The device-level leveling choices of the wear half's pmarena rows, by
+ * name (wear_level.c): none, start-gap, start-gap+rand. */
+enum { BENCH_WEAR_LEVELINGS = 3 };
+extern const char *const bench_wear_levelings[BENCH_WEAR_LEVELINGS];
 
 /* ---- the targets (targets.c) ---------------------------------------------------- */
 

@@ -217,8 +217,9 @@ static int measure_recovery(bench_rows *r, const bench_ctx *c)
 
 /* Wear of the churn trace (and the shipped one, but in the quick set, and
  * each --trace): the peers, then pmarena-sim under every policy (under
- * --persistence), then under every persistence protocol at first-fit
- * (pmarena-sim-intent, -log, -gc). 0, 1 when a measurement failed, -1 when
+ * --persistence), then first-fit and wear-aware on a leveling device
+ * (start-gap, start-gap+rand: wear_level.c), then under every persistence
+ * protocol at first-fit (pmarena-sim-intent, -log, -gc). 0, 1 when a measurement failed, -1 when
  * the churn trace could not be made. */
 static int run_wear(bench_rows *r, const bench_ctx *c, const int *skip, const char *sq)
 {
@@ -235,9 +236,16 @@ static int run_wear(bench_rows *r, const bench_ctx *c, const int *skip, const ch
     for (int t = 0; t < nwt; t++) {
         for (int p = 0; p < PEER_PMA_DRAM; p++)
             if (!skip[p])
-                failed |= bench_wear_one(r, c, p, NULL, wt[t]) != 0;
+                failed |= bench_wear_one(r, c, p, NULL, NULL, wt[t]) != 0;
         for (int pol = 0; pol < PMA_POLICIES; pol++)
-            failed |= bench_wear_one(r, c, PEER_PMA_SIM, pma_policy_name((pma_policy)pol), wt[t]) != 0;
+            failed |= bench_wear_one(r, c, PEER_PMA_SIM, pma_policy_name((pma_policy)pol), "none", wt[t]) != 0;
+        /* device-level leveling under the policy that ignores wear and the
+         * one that levels it itself: what the device adds to each */
+        static const pma_policy leveled[] = {PMA_FIRST_FIT, PMA_WEAR_AWARE};
+        for (int l = 1; l < BENCH_WEAR_LEVELINGS; l++)
+            for (size_t k = 0; k < sizeof leveled / sizeof leveled[0]; k++)
+                failed |= bench_wear_one(r, c, PEER_PMA_SIM, pma_policy_name(leveled[k]), bench_wear_levelings[l],
+                                         wt[t]) != 0;
         for (int pr = 0; pr < PMA_PERSISTENCES; pr++)
             failed |= bench_wear_protocol(r, c, (pma_persistence)pr, wt[t]) != 0;
     }

@@ -137,7 +137,8 @@ void bench_targets(const bench_rows *r, FILE *f)
                 (p->flushes_per_op + p->fences_per_op) / 2, verdict(p->flushes_per_op + p->fences_per_op <= 4.02));
     for (int i = 0; i < r->nw; i++) {
         const wear_row *w = &r->w[i];
-        if (strcmp(w->allocator, "pmarena") || strcmp(w->policy, "wear-aware"))
+        /* the allocator's own targets: on a device that does not level */
+        if (strcmp(w->allocator, "pmarena") || strcmp(w->policy, "wear-aware") || strcmp(w->leveling, "none"))
             continue;
         if (w->with_metadata && !strcmp(w->trace, "sqlite3"))
             fprintf(f, "pmarena wear-aware sqlite3, hottest cell with metadata <= 1,000: %llu (%s)\n",

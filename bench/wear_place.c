@@ -178,7 +178,8 @@ int bp_device_sources(nv_device *dev, uint64_t events, bp_sources *src)
     if (nv_counters_get(dev, &k) != 0 || bp_device_wear(dev, 1, &meta) != 0 || bp_device_wear(dev, 3, &links) != 0)
         return -1;
     *src = (bp_sources){.events = events, .meta_writes = k.meta_writes, .hottest_meta = meta.max,
-                        .links_writes = k.links_writes, .hottest_links = links.max};
+                        .links_writes = k.links_writes, .hottest_links = links.max,
+                        .leveling_writes = k.leveling_writes};
     return 0;
 }
 

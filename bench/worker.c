@@ -5,17 +5,20 @@
  * Not meant to be run by hand, but it can be:
  *
  *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE [TRACE [CACHE_DIR]]
- *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE_DIR]
+ *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE_DIR [LEVELING]]
  *   pmarena bench-worker recover PEER OBJECTS HEAP_BYTES
  *
- * PERSISTENCE: intent, log, gc, or `default` (the library's). THREADS: 1 ..
+ * PERSISTENCE: intent, log, gc, or `default` (the library's). LEVELING
+ * (pmarena-sim only): none [default], start-gap, start-gap+rand
+ * (wear_level.c). THREADS: 1 ..
  * BP_MAX_THREADS. tput prints one line `ops=N secs=S sim_ns=T rss_kb=K`,
  * for pmarena followed by ` cache_hits=.. cache_misses=.. flushes=..
  * fences=.. meta_bytes=..` (pma_heap_stats over the timed loop); wear prints
  * `data ...` and, for pmarena-sim and pmarena-sim-PROTOCOL (the
  * per-protocol rows, replayed by the experiment's engine: wear_proto.c),
  * `all ...` lines with the statistics as key=value pairs and a `src events=..
- * meta_writes=.. hottest_meta=.. links_writes=.. hottest_links=..` line; recover (PEER: pmarena-file-PROTOCOL) prints `live_before=..
+ * meta_writes=.. hottest_meta=.. links_writes=.. hottest_links=..
+ * leveling_writes=..` line; recover (PEER: pmarena-file-PROTOCOL) prints `live_before=..
  * live_after=.. traced=.. wall_s=.. how=..`. rss_kb is getrusage's ru_maxrss of this process: the
  * peak resident set of exactly one workload at one thread count. The trace is
  * loaded before the allocator is opened. Exit 0 ok, 1 failure, 2 bad input.
@@ -69,7 +72,7 @@ int bench_worker_main(int argc, char **argv)
             fprintf(stderr, "bench-worker: %s\n", msg);
             return 2;
         }
-        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, pers, 64, msg, sizeof msg) != 0) {
+        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, pers, 64, NULL, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             bp_trace_free(&t);
             return 1;
@@ -100,7 +103,12 @@ int bench_worker_main(int argc, char **argv)
         int pol = pma_policy_from_name(argv[5]);
         uint64_t bytes = strtoull(argv[6], NULL, 10);
         int pers = persistence_arg(argv[7]);
-        if (cell < 1 || cell > NV_CELL_MAX || (cell & (cell - 1)) || pol < 0 || bytes == 0 || pers < -1) {
+        nv_leveling lev;
+        /* leveling is the sim device's: a peer given one would be a
+         * mislabeled row */
+        int bad_lev = bp_leveling_from_name(argc > 9 ? argv[9] : "none", &lev) != 0 ||
+                      (lev.kind != NV_LEVELING_NONE && strcmp(argv[2], "pmarena-sim") != 0);
+        if (cell < 1 || cell > NV_CELL_MAX || (cell & (cell - 1)) || pol < 0 || bytes == 0 || pers < -1 || bad_lev) {
             fprintf(stderr, "bench-worker: bad arguments\n");
             return 2;
         }
@@ -111,7 +119,7 @@ int bench_worker_main(int argc, char **argv)
             fprintf(stderr, "bench-worker: %s\n", msg);
             return 2;
         }
-        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, pers, cell, msg, sizeof msg) != 0) {
+        if (bp_open(&p, argv[2], bytes, (pma_policy)pol, pers, cell, &lev, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             bp_trace_free(&t);
             return 1;
@@ -130,10 +138,11 @@ int bench_worker_main(int argc, char **argv)
         print_wear("data", &data);
         if (has_all) {
             print_wear("all", &all);
-            printf("src events=%llu meta_writes=%llu hottest_meta=%llu links_writes=%llu hottest_links=%llu\n",
+            printf("src events=%llu meta_writes=%llu hottest_meta=%llu links_writes=%llu hottest_links=%llu "
+                   "leveling_writes=%llu\n",
                    (unsigned long long)src.events, (unsigned long long)src.meta_writes,
                    (unsigned long long)src.hottest_meta, (unsigned long long)src.links_writes,
-                   (unsigned long long)src.hottest_links);
+                   (unsigned long long)src.hottest_links, (unsigned long long)src.leveling_writes);
         }
         return 0;
     }
@@ -143,7 +152,7 @@ int bench_worker_main(int argc, char **argv)
             fprintf(stderr, "bench-worker: bad arguments\n");
             return 2;
         }
-        if (bp_open(&p, argv[2], bytes, PMA_FIRST_FIT, -1, 64, msg, sizeof msg) != 0) {
+        if (bp_open(&p, argv[2], bytes, PMA_FIRST_FIT, -1, 64, NULL, msg, sizeof msg) != 0) {
             fprintf(stderr, "bench-worker: %s\n", msg);
             return 1;
         }
@@ -160,7 +169,8 @@ int bench_worker_main(int argc, char **argv)
     }
     fprintf(stderr, "usage: pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE\n"
                     "                                 [TRACE [CACHE]]\n"
-                    "       pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE]\n"
+                    "       pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE\n"
+                    "                                 [CACHE [LEVELING]]\n"
                     "       pmarena bench-worker recover PEER OBJECTS HEAP_BYTES\n"
                     "(started by `pmarena bench`; see `pmarena bench --help`)\n");
     return 2;

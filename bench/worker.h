@@ -38,12 +38,15 @@ typedef struct bp_peer {
 /* Opens the peer `name` (glibc, jemalloc, mimalloc, pmemobj, pmarena-dram,
  * pmarena-file, pmarena-sim). `bytes`: heap/pool size; policy and
  * persistence (a pma_persistence, or -1 for the library default) for
- * pmarena; cell_size for pmarena-sim. jemalloc and mimalloc must already be
+ * pmarena; cell_size and leveling (the device's; NULL: none) for pmarena-sim. jemalloc and mimalloc must already be
  * preloaded: 0 when they are, else -1 and a message in msg. pmemobj is
  * dlopened from $PMARENA_BENCH_PMEMOBJ (a path `pmarena bench` found) or,
  * without it, as libpmemobj.so.1 through the loader's own search. */
 int bp_open(bp_peer *p, const char *name, uint64_t bytes, pma_policy policy, int persistence,
-            uint32_t cell_size, char *msg, size_t msglen);
+            uint32_t cell_size, const nv_leveling *leveling, char *msg, size_t msglen);
+/* A leveling choice by its wear.csv name (wear_level.c: none, start-gap,
+ * start-gap+rand) into *out. 0, or -1 when the name is not one. */
+int bp_leveling_from_name(const char *name, nv_leveling *out);
 void bp_close(bp_peer *p);
 
 void *bp_alloc(bp_peer *p, size_t size);
@@ -157,6 +160,7 @@ typedef struct bp_wear {
  * (all ops the replay ran). */
 typedef struct bp_sources {
     uint64_t events, meta_writes, hottest_meta, links_writes, hottest_links;
+    uint64_t leveling_writes;      /* the device's gap moves (NV_LEVELING) */
 } bp_sources;
 
 /* Replays the trace once, single-threaded, through p with the on_alloc full

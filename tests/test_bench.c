@@ -11,7 +11,9 @@
  * 1-byte cells on a hand-made trace they equal the trace's application
  * bytes, which this test computes itself from the trace (the per-protocol
  * rows too, replayed by the experiment's engine). The wear half has one row
- * pair per persistence protocol (check_protocol_wear). Bad options (a bad
+ * pair per persistence protocol (check_protocol_wear), and first-fit and
+ * wear-aware rows per device-level leveling choice, whose gap moves add
+ * writes without changing the application's (leveling_rows_move_wear_not_data). Bad options (a bad
  * --threads list among them) exit 2 and write nothing. */
 #include "testutil.h"
 
@@ -157,7 +159,7 @@ static void check_protocol_wear(const char *path)
     int cpo = col(h, nh, "meta_writes_per_op"), clw = col(h, nh, "links_writes"), chm = col(h, nh, "hottest_meta");
     int chl = col(h, nh, "hottest_links"), cev = col(h, nh, "events"), cpol = col(h, nh, "policy");
     int cmx = col(h, nh, "max"), cmean = col(h, nh, "mean_touched"), ccov = col(h, nh, "cov_touched");
-    int clf = col(h, nh, "lifetime_fraction_touched");
+    int clf = col(h, nh, "lifetime_fraction_touched"), clev = col(h, nh, "leveling");
     wrow rows[64];
     int n = 0;
     while (fgets(line, sizeof line, f) && n < 64) {
@@ -183,7 +185,8 @@ static void check_protocol_wear(const char *path)
         w->hottest_meta = strtoull(v[chm], NULL, 10);
         w->hottest_links = strtoull(v[chl], NULL, 10);
         w->meta_per_op = atof(v[cpo]);
-        if (pma && strcmp(v[ca], "pmarena") == 0 && !strcmp(v[cpol], "first-fit") && !w->meta)
+        if (pma && strcmp(v[ca], "pmarena") == 0 && !strcmp(v[cpol], "first-fit") && !w->meta &&
+            !strcmp(v[clev], "none"))
             snprintf(w->allocator, sizeof w->allocator, "pmarena first-fit");
         if (w->has_src)
             ck_assert_msg(strtoull(v[cev], NULL, 10) > 0 && w->meta_writes > 0 && w->hottest_meta > 0 &&
@@ -306,8 +309,8 @@ START_TEST(quick_every_peer_and_counts_add_up)
         wrows++;
     }
     fclose(f);
-    /* peers + (4 policies + 3 protocols) x 2 on the churn trace */
-    ck_assert_int_eq(wrows, 1 + PMDK_PEER + PRELOAD_PEERS + 8 + 6);
+    /* peers + (4 policies + 2 policies x 2 leveling choices + 3 protocols) x 2 on the churn trace */
+    ck_assert_int_eq(wrows, 1 + PMDK_PEER + PRELOAD_PEERS + 8 + 8 + 6);
     check_protocol_wear(path);
     static const char *const pngs[] = {"throughput.png", "throughput_2t.png", "scaling_pairs64.png",
                                        "scaling_replay-sqlite3.png"};
@@ -398,7 +401,139 @@ START_TEST(one_byte_cells_count_every_byte)
         seen++;
     }
     fclose(f);
-    ck_assert_int_eq(seen, 1 + PMDK_PEER + PRELOAD_PEERS + 4 + 3);    /* ... 4 policies, 3 protocols */
+    /* ... 4 policies, 2 of them on 2 leveling devices, 3 protocols */
+    ck_assert_int_eq(seen, 1 + PMDK_PEER + PRELOAD_PEERS + 4 + 4 + 3);
+}
+END_TEST
+
+/* One pmarena wear row of the leveling test, by its key. */
+typedef struct lrow {
+    char trace[16], policy[16], leveling[16];
+    int meta;
+    unsigned long long max, cell_writes, leveling_writes, meta_writes, app_bytes;
+} lrow;
+
+static const lrow *lfind(const lrow *r, int n, const char *trace, const char *policy, const char *lev, int meta)
+{
+    const lrow *hit = NULL;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(r[i].trace, trace) && !strcmp(r[i].policy, policy) && !strcmp(r[i].leveling, lev) &&
+            r[i].meta == meta) {
+            ck_assert_msg(hit == NULL, "%s %s %s meta %d: two rows", trace, policy, lev, meta);
+            hit = &r[i];
+        }
+    ck_assert_msg(hit != NULL, "%s %s %s meta %d: no row", trace, policy, lev, meta);
+    return hit;
+}
+
+/* Device-level leveling in the wear half (issue 14 item 7): first-fit and
+ * wear-aware run on a device with no leveling, Start-Gap (psi 100) and
+ * randomized region Start-Gap, each a data and a with-metadata row keyed
+ * by the leveling column (the allocator keeps its name); the peers' column
+ * is "-", the per-protocol rows' "none". Leveling moves wear, never the
+ * application's: each leveled data row has the none row's cell writes and
+ * bytes, and its with-metadata row the none row's cell writes plus exactly
+ * its leveling_writes (the gap moves, counted there) and the same metadata
+ * writes. Gap moves happen on Start-Gap in the quick churn trace, and on a
+ * trace that writes one 64-byte object 4000 times in both Start-Gap
+ * choices; there the randomized regions move the hot line through its
+ * region's 17 physical lines, so its hottest cell is cooler than without
+ * leveling (whole-device Start-Gap moves a line once per N * psi writes:
+ * not in 4000). wear.md has the column. */
+START_TEST(leveling_rows_move_wear_not_data)
+{
+    const char *bin = getenv("PMARENA_BIN");
+    char path[700], cmd[2000], line[4096], hl[4096];
+    snprintf(path, sizeof path, "%s/hot.jsonl", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"format\":\"pmarena-trace\",\"version\":1,\"threads\":1}\n", f);
+    for (int i = 1; i <= 40; i++)
+        fprintf(f, "{\"op\":\"alloc\",\"id\":%d,\"size\":64}\n", i);
+    for (int k = 0; k < 4000; k++)
+        fprintf(f, "{\"op\":\"write\",\"id\":%d,\"offset\":0,\"len\":64}\n", 1 + (k % 97 == 0 ? k % 40 : 0));
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "%s bench --quick --wear-only --trace %s -o %s/lv > %s/lv.log 2>&1", bin, path, dir,
+             dir);
+    ck_assert_int_eq(sh(cmd), 0);
+    snprintf(path, sizeof path, "%s/lv/wear.csv", dir);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char *h[32], *v[32];
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    int nh = fields(hl, h, 32);
+    int ca = col(h, nh, "allocator"), ct = col(h, nh, "trace"), cp = col(h, nh, "policy");
+    int cl = col(h, nh, "leveling"), clw = col(h, nh, "leveling_writes"), cm = col(h, nh, "with_metadata");
+    int cx = col(h, nh, "max"), cw = col(h, nh, "cell_writes"), cmw = col(h, nh, "meta_writes");
+    int cb = col(h, nh, "app_bytes"), chs = col(h, nh, "hotspot_touched"), clf = col(h, nh, "lifetime_fraction_touched");
+    int cmean = col(h, nh, "mean_touched");
+    col(h, nh, "cov_touched"), col(h, nh, "gini_touched");
+    lrow rows[64];
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        ck_assert_int_eq(fields(line, v, 32), nh);
+        if (strcmp(v[ca], "pmarena") != 0) {
+            int pma = strncmp(v[ca], "pmarena-sim-", 12) == 0;
+            ck_assert_msg(!strcmp(v[cl], pma ? "none" : "-") && (pma ? !strcmp(v[clw], "0") : v[clw][0] == '\0'),
+                          "%s: leveling '%s', leveling_writes '%s'", v[ca], v[cl], v[clw]);
+            continue;
+        }
+        ck_assert_int_lt(n, 64);
+        lrow *r = &rows[n++];
+        snprintf(r->trace, sizeof r->trace, "%s", v[ct]);
+        snprintf(r->policy, sizeof r->policy, "%s", v[cp]);
+        snprintf(r->leveling, sizeof r->leveling, "%s", v[cl]);
+        r->meta = atoi(v[cm]);
+        ck_assert_msg(v[clw][0] != '\0', "pmarena %s %s: no leveling_writes", v[cp], v[cl]);
+        r->max = strtoull(v[cx], NULL, 10);
+        r->cell_writes = strtoull(v[cw], NULL, 10);
+        r->leveling_writes = strtoull(v[clw], NULL, 10);
+        r->meta_writes = strtoull(v[cmw], NULL, 10);
+        r->app_bytes = strtoull(v[cb], NULL, 10);
+        /* hotspot (max/mean) and lifetime of ideal (mean/max) of the same cells */
+        double hs = atof(v[chs]), lf = atof(v[clf]), mean = atof(v[cmean]);
+        ck_assert_msg(fabs(hs * lf - 1) < 1e-9 && fabs(hs - (double)r->max / mean) < 1e-9 * hs,
+                      "pmarena %s %s %s: hotspot %s, lifetime of ideal %s", v[ct], v[cp], v[cl], v[chs], v[clf]);
+    }
+    fclose(f);
+    /* 4 policies on none, 2 on each leveling device, data and with metadata, 2 traces */
+    ck_assert_int_eq(n, (4 + 2 + 2) * 2 * 2);
+    static const char *const traces[] = {"churn", "hot"}, *const pols[] = {"first-fit", "wear-aware"};
+    static const char *const levs[] = {"start-gap", "start-gap+rand"};
+    for (int t = 0; t < 2; t++)
+        for (int p = 0; p < 2; p++) {
+            const lrow *d0 = lfind(rows, n, traces[t], pols[p], "none", 0);
+            const lrow *m0 = lfind(rows, n, traces[t], pols[p], "none", 1);
+            ck_assert_msg(d0->leveling_writes == 0 && m0->leveling_writes == 0, "%s %s none: gap moves",
+                          traces[t], pols[p]);
+            for (int l = 0; l < 2; l++) {
+                const lrow *d = lfind(rows, n, traces[t], pols[p], levs[l], 0);
+                const lrow *m = lfind(rows, n, traces[t], pols[p], levs[l], 1);
+                ck_assert_msg(d->cell_writes == d0->cell_writes && d->app_bytes == d0->app_bytes,
+                              "%s %s %s: data cell writes %llu, none's %llu", traces[t], pols[p], levs[l],
+                              d->cell_writes, d0->cell_writes);
+                ck_assert_msg(m->leveling_writes == d->leveling_writes && m->meta_writes == m0->meta_writes &&
+                                  m->cell_writes == m0->cell_writes + m->leveling_writes,
+                              "%s %s %s: %llu cell writes with metadata, none's %llu + %llu gap-move writes",
+                              traces[t], pols[p], levs[l], m->cell_writes, m0->cell_writes, m->leveling_writes);
+                if (l == 0 || t == 1)
+                    ck_assert_msg(m->leveling_writes > 0, "%s %s %s: no gap moves", traces[t], pols[p], levs[l]);
+            }
+        }
+    const lrow *hot0 = lfind(rows, n, "hot", "first-fit", "none", 0);
+    const lrow *hotr = lfind(rows, n, "hot", "first-fit", "start-gap+rand", 0);
+    ck_assert_msg(hotr->max < hot0->max, "hot first-fit: hottest cell %llu with randomized Start-Gap, %llu without",
+                  hotr->max, hot0->max);
+    snprintf(path, sizeof path, "%s/lv/wear.md", dir);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    ck_assert_msg(strstr(hl, "| policy | leveling |") && strstr(hl, "| leveling writes |"), "wear.md: %s", hl);
+    int rand_rows = 0;
+    while (fgets(line, sizeof line, f))
+        rand_rows += strstr(line, "| start-gap+rand |") != NULL;
+    fclose(f);
+    ck_assert_int_eq(rand_rows, 2 * 2 * 2);
 }
 END_TEST
 
@@ -429,6 +564,7 @@ int main(void)
     tcase_add_test(tc, quick_every_peer_and_counts_add_up);
     tcase_add_test(tc, three_threads_one_row_each_and_scaling);
     tcase_add_test(tc, one_byte_cells_count_every_byte);
+    tcase_add_test(tc, leveling_rows_move_wear_not_data);
     tcase_add_test(tc, bad_options_exit_2_and_write_nothing);
     suite_add_tcase(s, tc);
     int rc = test_run_suite(s);
