@@ -12,7 +12,8 @@
  *        metadata) on that device, but for the placement policy and
  *        persistence protocol asked for (a name ending in a protocol runs
  *        that one: the file device's throughput rows, the sim device's
- *        per-protocol wear rows). The file
+ *        per-protocol wear rows); pmarena-sim takes a device-level
+ *        leveling choice for the wear half (wear_level.c). The file
  *        device's pool is in /dev/shm; with PMEM_IS_PMEM_FORCE=1 (set by
  *        `pmarena bench`) libpmem flushes with cache-line instructions.
  *   pmemobj  PMDK's pmemobj_alloc / pmemobj_free on a pool in /dev/shm, under

@@ -18,7 +18,10 @@
  * counts are kept in a sparse map (open addressing) of the cells touched.
  * For pmarena the replay runs on the sim device and its own counters are
  * used: data-tagged counts alone, and all counts (data + the allocator's
- * metadata stores). Statistics (an_wear_stats) are over the cells the
+ * metadata stores + the device's gap moves when it levels: wear_level.c).
+ * With leveling the cells are physical (a logical write lands where its
+ * line maps now), so the totals are the same and only where they land
+ * differs; the allocator reads no counter, so it places alike. Statistics (an_wear_stats) are over the cells the
  * allocator touched, not over a device or address-space size, so an
  * allocator is not flattered by the cells it never used.
  *
