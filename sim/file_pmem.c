@@ -23,8 +23,8 @@ int nv_map_file(nv_map *m, const char *path, uint64_t size, char *err, size_t er
     if (m->base)
         return 0;
     int e = errno;
-    if (!exists)
-        unlink(path);       /* ours (PMEM_FILE_EXCL): libpmem leaves it behind on some failures */
+    if (!exists && e != EEXIST)
+        unlink(path);       /* ours (PMEM_FILE_EXCL succeeded): libpmem leaves it behind on some failures */
     /* pmem_errormsg names the step (open, posix_fallocate, mmap); ENOSPC
      * gets a hint, since a device bigger than the free space is a common ask. */
     if (exists)
