@@ -357,7 +357,7 @@ static int refill(pma_heap *h, pma_tcache *tc, int cls, unsigned bin, uint32_t n
     *out = (pma_tentry){a, u, n};
     uint64_t bytes = (uint64_t)n << h->g_shift;
     pma_tbin *b = &tc->bin[bin];
-    uint32_t cap = pma_tc_cap(bytes), batch = h->tc_on ? b->want : 1;
+    uint32_t cap = b->cap, batch = h->tc_on ? b->want : 1;
     if (h->tc_on && b->want < PMA_TC_BATCH)
         b->want = b->want ? (uint16_t)(b->want * 2) : 2;     /* missing again: take more next time */
     if (batch <= 1 || b->count + batch > cap)
@@ -532,7 +532,7 @@ static inline void op_end(pma_heap *h, pma_tcache *tc)
         h->po->end(h, tc);
 }
 
-static inline int op_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, bool alloc, uint32_t u, uint32_t n)
+static inline __attribute__((always_inline)) int op_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, bool alloc, uint32_t u, uint32_t n)
 {
     if (is_log(h))
         return pma_log_append(h, tc, a, alloc ? PMA_OP_ALLOC : PMA_OP_FREE, u, n);
@@ -582,7 +582,7 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
         if (rc) {           /* not durable: not handed out */
             bump_gen(sl, (uint32_t)-1);
             pma_tbin *b = &tc->bin[bin];
-            if (b->count < pma_tc_cap(bytes)) {
+            if (b->count < b->cap) {
                 b->e[b->count++] = e;
                 pma_count(&tc->cached_bytes, bytes);
             } else {
@@ -616,30 +616,6 @@ void *pma_get_mem(pma_heap *h, size_t size)
     void *p = cls == PMA_CLASS_LARGE ? get_large(h, tc, size, padded) : get_small(h, tc, cls, size, padded);
     op_end(h, tc);
     return p;
-}
-
-/* The arena and unit of ptr, or an error; no lock taken. */
-int pma_locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit)
-{
-    const unsigned char *p = ptr, *base = nv_base(h->dev);
-    if (!ptr || p < base + h->arena_base || p >= base + nv_size(h->dev))
-        return PMA_EINVAL;
-    uint64_t off = (uint64_t)(p - base);
-    pma_arena *a = pma_heap_arena_at(h, off);
-    if (!a || off < a->data)
-        return PMA_EINVAL;
-    uint64_t rel = off - a->data;
-    if (a->large) {
-        if (rel)
-            return PMA_EINVAL;
-        *unit = 0;
-    } else {
-        if ((rel & (h->q - 1)) || (rel >> h->g_shift) >= a->units)
-            return PMA_EINVAL;
-        *unit = (uint32_t)(rel >> h->g_shift);
-    }
-    *out = a;
-    return 0;
 }
 
 static int bad_free(pma_heap *h, int err)
@@ -724,11 +700,11 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
     }
     unsigned bin = pma_tc_bin_of(bytes);
     pma_tbin *b = &tc->bin[bin];
-    if (b->count >= pma_tc_cap(bytes)) {
+    if (b->count >= b->cap) {
         pma_tc_trim(h, tc, bin);
         b->want = b->want > 1 ? (uint16_t)(b->want / 2) : 1;    /* overflowing: refill less */
     }
-    b->e[b->count++] = (pma_tentry){a, u, n};
+    pma_tc_push(b, a, u, n);
     pma_count(&tc->cached_bytes, bytes);
     return 0;
 }

@@ -576,15 +576,3 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     s->badmap_store_failures = atomic_load(&h->bm_store_failures);
     return 0;
 }
-
-/* Classes are powers of two from 64: the class is log2 of the size rounded
- * up to a power of two, minus 6; no loop on the hot path. */
-uint32_t pma_heap_class_of(const pma_heap *h, uint64_t padded)
-{
-    (void)h;
-    if (padded <= 64)
-        return 0;
-    if (padded > 4096)
-        return PMA_CLASS_LARGE;
-    return (uint32_t)(64 - __builtin_clzll(padded - 1)) - 6;
-}

@@ -218,6 +218,7 @@ struct pma_heap {
     _Atomic uint64_t running;        /* the epoch new records carry */
     uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */
     bool asym;                       /* membarrier() orders the fast path for a checkpoint */
+    bool persist_nop;                /* the device's flush and fence do nothing (dram) */
     _Atomic uint64_t checkpoints, log_wraps;
     _Atomic uint64_t log_worn_skips;    /* log: record slots skipped because a cell had worn out */
     uint64_t *ck_scratch;            /* checkpoint image buffer */
@@ -294,7 +295,18 @@ void pma_live_from_space(pma_heap *h, pma_arena *a);
 void pma_set_error(int err);
 /* The detail pma_last_error_detail returns (this thread's; printf format). */
 void pma_set_detail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-uint32_t pma_heap_class_of(const pma_heap *h, uint64_t padded);
+/* The class of a padded size: classes are powers of two from 64, so the
+ * class is log2 of the size rounded up to a power of two, minus 6 (no loop:
+ * every get asks); PMA_CLASS_LARGE above 4096. */
+static inline uint32_t pma_heap_class_of(const pma_heap *h, uint64_t padded)
+{
+    (void)h;
+    if (padded <= 64)
+        return 0;
+    if (padded > 4096)
+        return PMA_CLASS_LARGE;
+    return (uint32_t)(64 - __builtin_clzll(padded - 1)) - 6;
+}
 void pma_heap_register(pma_heap *h, pma_arena *a);
 int pma_heap_alloc_space(pma_heap *h, uint64_t bytes, uint64_t *off);
 int pma_heap_publish_hwm(pma_heap *h);
@@ -361,10 +373,32 @@ void pma_arena_release_space(pma_heap *h, pma_arena *a, uint32_t first, uint32_t
 int pma_arena_dram_alloc(pma_heap *h, pma_arena *a);
 void pma_arena_derive_counters(pma_heap *h, pma_arena *a);
 
-/* alloc.c, for realloc.c: the arena and unit of ptr (PMA_EINVAL when it is
- * not a possible object start; no lock taken), and the protocol's brackets
- * round an operation that stores metadata. */
-int pma_locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit);
+/* The arena and unit of ptr (PMA_EINVAL when it is not a possible object
+ * start; no lock taken). Inline: every return asks. */
+static inline int pma_locate(pma_heap *h, const void *ptr, pma_arena **out, uint32_t *unit)
+{
+    const unsigned char *p = ptr, *base = nv_base(h->dev);
+    if (!ptr || p < base + h->arena_base || p >= base + nv_size(h->dev))
+        return PMA_EINVAL;
+    uint64_t off = (uint64_t)(p - base);
+    pma_arena *a = pma_heap_arena_at(h, off);
+    if (!a || off < a->data)
+        return PMA_EINVAL;
+    uint64_t rel = off - a->data;
+    if (a->large) {
+        if (rel)
+            return PMA_EINVAL;
+        *unit = 0;
+    } else {
+        if ((rel & (h->q - 1)) || (rel >> h->g_shift) >= a->units)
+            return PMA_EINVAL;
+        *unit = (uint32_t)(rel >> h->g_shift);
+    }
+    *out = a;
+    return 0;
+}
+/* alloc.c, for realloc.c: the protocol's brackets round an operation that
+ * stores metadata. */
 int pma_op_begin(pma_heap *h, pma_tcache *tc);
 void pma_op_end(pma_heap *h, pma_tcache *tc);
 

@@ -185,10 +185,29 @@ _Static_assert(sizeof(pma_arena_header) == 704, "11 lines");
 #define PMA_LOG_REC 16u
 #define PMA_GEN_MASK 0xfffffu
 
+/* A record's epoch bits in its two words (a log writer keeps them per chunk). */
+static inline uint64_t pma_rec_epoch0(uint64_t epoch) { return (epoch & 0x3fff) << 48; }
+static inline uint64_t pma_rec_epoch1(uint64_t epoch) { return (epoch & 0xffffffffull) << 32; }
+static inline uint64_t pma_rec_word0_e(unsigned op, uint64_t epoch0, uint64_t off)
+{
+    return ((uint64_t)op << 62) | epoch0 | (off & 0xffffffffffffull);
+}
+static inline uint64_t pma_rec_word1_e(uint64_t epoch1, uint32_t gen, uint32_t n)
+{
+    return epoch1 | ((uint64_t)(gen & PMA_GEN_MASK) << 12) | ((n - 1) & 0xfff);
+}
+static inline uint64_t pma_rec_word0(unsigned op, uint64_t epoch, uint64_t off)
+{
+    return pma_rec_word0_e(op, pma_rec_epoch0(epoch), off);
+}
+static inline uint64_t pma_rec_word1(uint64_t epoch, uint32_t gen, uint32_t n)
+{
+    return pma_rec_word1_e(pma_rec_epoch1(epoch), gen, n);
+}
 static inline void pma_rec_pack(uint64_t w[2], unsigned op, uint64_t epoch, uint64_t off, uint32_t gen, uint32_t n)
 {
-    w[0] = ((uint64_t)op << 62) | ((epoch & 0x3fff) << 48) | (off & 0xffffffffffffull);
-    w[1] = ((epoch & 0xffffffffull) << 32) | ((uint64_t)(gen & PMA_GEN_MASK) << 12) | ((n - 1) & 0xfff);
+    w[0] = pma_rec_word0(op, epoch, off);
+    w[1] = pma_rec_word1(epoch, gen, n);
 }
 static inline bool pma_rec_valid(const uint64_t w[2], uint64_t epoch)
 {

@@ -107,6 +107,7 @@ static int log_attach(pma_heap *h)
         return PMA_ENOMEM;
     /* The checkpoint makes every thread pass a full barrier with one system
      * call, so the fast path needs none (asymmetric fences, as in RCU). */
+    h->persist_nop = !h->dev->ops->flush && !h->dev->ops->fence;
     h->asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
     return 0;
 }
@@ -411,19 +412,17 @@ static int advance(pma_heap *h)
 /* ---- the fast path (inline in persist_log.h) ------------------------------ */
 
 /* The chunk tc leaves: when it is full and of the running epoch e (read
- * inside this operation), its slots are marked while its records are warm.
- * Its half cannot be handed out again meanwhile: that takes the advance
- * after next, which waits for e's checkpoint, which waits for this
- * operation. A chunk of an epoch that has ended is left unmarked: another
- * thread may already be writing over it, and e's checkpoint scans the
- * chunks nobody marked. */
+ * inside this operation), it is flagged as marked (each append marked its
+ * slot: pma_log_mark), so e's checkpoint need not scan it. Its half cannot
+ * be handed out again meanwhile: that takes the advance after next, which
+ * waits for e's checkpoint, which waits for this operation. A chunk of an
+ * epoch that has ended is left unflagged: another thread may already be
+ * writing over it, and e's checkpoint scans the chunks nobody flagged
+ * (marking again what is marked already). */
 static void leave_chunk(pma_heap *h, pma_tcache *tc, uint64_t e)
 {
-    if (tc->log_end != 0 && tc->log_epoch == e) {
-        const unsigned char *base = nv_base(h->dev);
-        mark_records(h, e, base + h->log_off + tc->log_chunk * PMA_LOG_CHUNK, base + tc->log_pos);
+    if (tc->log_end != 0 && tc->log_epoch == e)
         atomic_store_explicit(&h->chunk_marked[tc->log_chunk], 1, memory_order_release);
-    }
     tc->log_pos = tc->log_end = 0;
 }
 
@@ -437,6 +436,8 @@ int pma_log_begin_slow(pma_heap *h, pma_tcache *tc, uint64_t e)
             tc->log_pos = h->log_off + chunk * PMA_LOG_CHUNK;
             tc->log_end = tc->log_pos + PMA_LOG_CHUNK;
             tc->log_epoch = e;
+            tc->rec_e0 = pma_rec_epoch0(e);
+            tc->rec_e1 = pma_rec_epoch1(e);
             tc->log_chunk = chunk;
             return 0;
         }

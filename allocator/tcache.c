@@ -135,6 +135,8 @@ pma_tcache *pma_tc_get_slow(pma_heap *h)
     if (!tc)
         return NULL;
     memset(tc, 0, sizeof *tc);
+    for (unsigned b = 0; b < PMA_TC_BINS; b++)
+        tc->bin[b].cap = (uint16_t)pma_tc_cap(((uint64_t)b + 1) << 4);
     tc->heap = h;
     tc->heap_id = h->id;
     pthread_mutex_lock(&h->tc_lock);

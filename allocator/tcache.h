@@ -38,6 +38,7 @@ typedef struct pma_tentry {
 
 typedef struct pma_tbin {
     uint16_t count, want;        /* blocks held; batch of the next miss */
+    uint16_t cap;                /* blocks it may hold (pma_tc_cap of its largest size) */
     pma_tentry e[PMA_TC_CAP];    /* e[count-1] is the most recent */
 } pma_tbin;
 
@@ -45,6 +46,7 @@ struct pma_tcache {
     _Atomic uint32_t in_op;      /* log: the owner is inside a get or return */
     _Atomic uint64_t ops_done;   /* log: operations the owner finished */
     uint64_t log_epoch;          /* log: the epoch of the chunk below */
+    uint64_t rec_e0, rec_e1;     /* log: its bits in a record's words (pma_rec_epoch0/1) */
     pma_heap *heap;              /* NULL once the heap is destroyed */
     uint64_t heap_id;
     pma_tcache *hnext, *hprev;   /* the heap's registry */
@@ -61,6 +63,7 @@ extern _Thread_local pma_tcache *pma_tc_mine;
 pma_tcache *pma_tc_get_slow(pma_heap *h);
 
 static inline unsigned pma_tc_bin_of(uint64_t padded) { return (unsigned)((padded - 1) >> 4); }
+/* Kept in each bin (a division on every return showed in the profile). */
 static inline uint32_t pma_tc_cap(uint64_t bytes)
 {
     uint64_t c = PMA_TC_BIN_BYTES / bytes;
@@ -86,21 +89,46 @@ void pma_tc_detach_all(pma_heap *h);
 /* Sums every cache's counters and the retired ones into *out (tc_lock held). */
 void pma_tc_sum(pma_heap *h, pma_tcounters *out, uint64_t *cached_bytes);
 
+/* The most recent block of n units in a bin (an exact-length match is
+ * looked for further down only when the quantum is finer than the bin).
+ * Fields are copied one by one from a count read once: the struct copy
+ * reloaded the count after each store (they might alias). */
 static inline bool pma_tc_pop(pma_tcache *tc, unsigned bin, uint32_t n, pma_tentry *out)
 {
     pma_tbin *b = &tc->bin[bin];
-    if (b->count && b->e[b->count - 1].n == n) {
-        *out = b->e[--b->count];
-        return true;
+    uint32_t c = b->count;
+    if (__builtin_expect(c != 0, 1)) {
+        const pma_tentry *top = &b->e[c - 1];
+        if (__builtin_expect(top->n == n, 1)) {
+            pma_arena *a = top->a;
+            uint32_t u = top->u;
+            b->count = (uint16_t)(c - 1);
+            out->a = a;
+            out->u = u;
+            out->n = n;
+            return true;
+        }
     }
-    for (uint32_t i = b->count; i-- > 0;) {
+    for (uint32_t i = c; i-- > 0;) {
         if (b->e[i].n == n) {
             *out = b->e[i];
-            b->e[i] = b->e[--b->count];
+            b->e[i] = b->e[--c];
+            b->count = (uint16_t)c;
             return true;
         }
     }
     return false;
+}
+
+/* Keeps a block (the caller checked the bin has room). */
+static inline void pma_tc_push(pma_tbin *b, pma_arena *a, uint32_t u, uint32_t n)
+{
+    uint32_t c = b->count;
+    pma_tentry *e = &b->e[c];
+    e->a = a;
+    e->u = u;
+    e->n = n;
+    b->count = (uint16_t)(c + 1);
 }
 
 #endif
