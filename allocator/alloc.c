@@ -507,10 +507,11 @@ static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padd
 }
 
 /* Release: a checkpoint that sees the new generation sees the length too. */
-static inline void bump_gen(pma_slot *sl, uint32_t by)
+static inline uint32_t bump_gen(pma_slot *sl, uint32_t by)
 {
-    atomic_store_explicit(&sl->gen, atomic_load_explicit(&sl->gen, memory_order_relaxed) + by,
-                          memory_order_release);
+    uint32_t gen = atomic_load_explicit(&sl->gen, memory_order_relaxed) + by;
+    atomic_store_explicit(&sl->gen, gen, memory_order_release);
+    return gen;
 }
 
 /* The protocol's steps; log's inline (persist_log.h), others through the table. */
@@ -532,10 +533,11 @@ static inline void op_end(pma_heap *h, pma_tcache *tc)
         h->po->end(h, tc);
 }
 
-static inline __attribute__((always_inline)) int op_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, bool alloc, uint32_t u, uint32_t n)
+static inline __attribute__((always_inline)) int op_persist(pma_heap *h, pma_tcache *tc, pma_arena *a, bool alloc,
+                                                            uint32_t u, uint32_t n, uint32_t gen)
 {
     if (is_log(h))
-        return pma_log_append(h, tc, a, alloc ? PMA_OP_ALLOC : PMA_OP_FREE, u, n);
+        return pma_log_append(h, tc, a, alloc ? PMA_OP_ALLOC : PMA_OP_FREE, u, n, gen);
     if (!h->po || !h->po->alloc)
         return 0;                           /* dram, gc: nothing to store */
     return alloc ? h->po->alloc(h, tc, a, u, n) : h->po->free(h, tc, a, u, n);
@@ -576,9 +578,9 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
     pma_slot *sl = &a->slot[e.u >> a->stride_shift];
     pma_slot_set_n(sl, n);
     sl->slack = (uint16_t)(bytes - size);
-    bump_gen(sl, 1);                       /* odd: live */
+    uint32_t gen = bump_gen(sl, 1);        /* odd: live */
     {
-        int rc = op_persist(h, tc, a, true, e.u, n);
+        int rc = op_persist(h, tc, a, true, e.u, n, gen);
         if (rc) {           /* not durable: not handed out */
             bump_gen(sl, (uint32_t)-1);
             pma_tbin *b = &tc->bin[bin];
@@ -673,9 +675,9 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
         return classify(h, a, u);
     uint32_t n = pma_slot_n(sl);
     uint64_t bytes = (uint64_t)n << h->g_shift;
-    bump_gen(sl, 1);
+    uint32_t gen = bump_gen(sl, 1);
     {
-        int rc = op_persist(h, tc, a, false, u, n);
+        int rc = op_persist(h, tc, a, false, u, n, gen);
         if (rc) {           /* not durable: still live */
             bump_gen(sl, (uint32_t)-1);
             pma_set_error(rc);

@@ -489,12 +489,14 @@ static void log_end(pma_heap *h, pma_tcache *tc) { pma_log_end(h, tc); }
 
 static int log_alloc(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n)
 {
-    return pma_log_append(h, tc, a, PMA_OP_ALLOC, u, n);
+    return pma_log_append(h, tc, a, PMA_OP_ALLOC, u, n,
+                          atomic_load_explicit(&a->slot[u >> a->stride_shift].gen, memory_order_relaxed));
 }
 
 static int log_free(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u, uint32_t n)
 {
-    return pma_log_append(h, tc, a, PMA_OP_FREE, u, n);
+    return pma_log_append(h, tc, a, PMA_OP_FREE, u, n,
+                          atomic_load_explicit(&a->slot[u >> a->stride_shift].gen, memory_order_relaxed));
 }
 
 /* ---- loading and recovery --------------------------------------------------- */

@@ -61,13 +61,13 @@ static inline void pma_log_mark(pma_tcache *tc, pma_arena *a, uint32_t u)
         atomic_store_explicit(&a->ck_any[par], true, memory_order_relaxed);
 }
 
-/* One record: stored, its line flushed, fenced. Always inline: called from
- * the get and the return, gcc kept it out of line, and the call with its
- * register saves was a fifth of a get+return pair in the profile. */
+/* One record (gen: the slot's generation after the operation): stored, its
+ * line flushed, fenced. Always inline: called from the get and the return,
+ * gcc kept it out of line, and the call with its register saves was a fifth
+ * of a get+return pair in the profile. */
 static inline __attribute__((always_inline)) int pma_log_append(pma_heap *h, pma_tcache *tc, pma_arena *a,
-                                                                unsigned op, uint32_t u, uint32_t n)
+                                                                unsigned op, uint32_t u, uint32_t n, uint32_t gen)
 {
-    uint32_t gen = atomic_load_explicit(&a->slot[u >> a->stride_shift].gen, memory_order_relaxed);
     uint64_t at = a->data + ((uint64_t)u << h->g_shift);
     uint64_t off = tc->log_pos;
     nv_device *d = h->dev;
