@@ -214,6 +214,34 @@ int bench_recover_one(bench_rows *r, const bench_ctx *c, int peer, uint64_t n)
     return 0;
 }
 
+/* ---- the durable-record floor --------------------------------------------------- */
+
+int bench_floor(bench_rows *r, const bench_ctx *c)
+{
+    enum { MAXR = 16 };
+    double ns[MAXR];
+    int n = c->repeat < MAXR ? c->repeat : MAXR;
+    char secs[32], out[512];
+    snprintf(secs, sizeof secs, "%g", c->seconds);
+    char *argv[] = {(char *)c->self, "bench-worker", "floor", secs, NULL};
+    r->floor_records = 0;
+    for (int i = 0; i < n; i++) {
+        if (run_worker(c, PEER_PMA_FILE_LOG, argv, out, sizeof out) != 0) {
+            fprintf(stderr, "pmarena bench: the durable-record floor failed\n");
+            r->floor_ns = NAN;
+            return -1;
+        }
+        double recs = kv(out, "records");
+        ns[i] = kv(out, "secs") / recs * 1e9;
+        r->floor_records += (uint64_t)recs;
+    }
+    r->floor_runs = n;
+    r->floor_ns = median(ns, n);
+    r->floor_ns_min = ns[0];            /* median() sorted them */
+    r->floor_ns_max = ns[n - 1];
+    return 0;
+}
+
 /* ---- wear --------------------------------------------------------------------- */
 
 static void add_wear(bench_rows *r, const wear_row *w)

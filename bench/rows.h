@@ -90,6 +90,11 @@ typedef struct bench_rows {
     int nw, capw;
     recov_row *rc;
     int nrc;
+    /* one durable 16-byte record on the file device (floor.c), ns; NAN when
+     * not measured: what the log protocol pays per get and per return */
+    double floor_ns, floor_ns_min, floor_ns_max;
+    uint64_t floor_records;
+    int floor_runs;
 } bench_rows;
 
 /* ---- measure.c: one row per worker run ---------------------------------------- */
@@ -118,6 +123,8 @@ int bench_wear_protocol(bench_rows *r, const bench_ctx *c, pma_persistence proto
 
 /* One recovery row of peer (a pmarena-file-PROTOCOL) with n live objects. */
 int bench_recover_one(bench_rows *r, const bench_ctx *c, int peer, uint64_t n);
+/* The durable-record floor (floor.c), c->repeat runs of c->seconds, median. */
+int bench_floor(bench_rows *r, const bench_ctx *c);
 
 /* The device-level leveling choices of the wear half's pmarena rows, by
  * name (wear_level.c): none, start-gap, start-gap+rand. */
@@ -151,6 +158,9 @@ void bench_print_tables(const bench_rows *r);
  * -1; and the table on stdout. */
 int bench_write_recovery(const bench_rows *r, const char *dir);
 void bench_print_recovery(const bench_rows *r);
+/* out_floor.c: floor.csv and floor.md (nothing when not measured); on stdout */
+int bench_write_floor(const bench_rows *r, const char *dir);
+void bench_print_floor(const bench_rows *r);
 
 #define BENCH_METADATA_NOTE \
     "Peers' in-band metadata writes (malloc chunk headers, free lists, PMDK headers and logs) are " \

@@ -21,6 +21,7 @@
 #include "pmarena/pma.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,9 +276,12 @@ int bench_run(const bench_opts *o)
 
     print_header(&c, skip);
     bench_rows r = {0};
+    r.floor_ns = NAN;
     int failed = 0;
     if (o->do_tput) {
         failed |= run_tput(&r, &c, skip, replay, nr);
+        if (!skip[PEER_PMA_FILE_LOG])
+            failed |= bench_floor(&r, &c) != 0;
         failed |= measure_recovery(&r, &c);
     }
     if (o->do_wear) {
@@ -291,12 +295,15 @@ int bench_run(const bench_opts *o)
         failed |= w;
     }
     bench_print_tables(&r);
+    bench_print_floor(&r);
     bench_print_recovery(&r);
     bench_targets(&r, stdout);
-    if (bench_write_outputs(&r, o->out) != 0 || bench_write_recovery(&r, o->out) != 0)
+    if (bench_write_outputs(&r, o->out) != 0 || bench_write_floor(&r, o->out) != 0 ||
+        bench_write_recovery(&r, o->out) != 0)
         failed = 1;
-    printf("\nwritten in %s:%s%s%s *.png\n", o->out, r.nt ? " throughput.csv, throughput.md," : "",
-           r.nrc ? " recovery.csv, recovery.md," : "", r.nw ? " wear.csv, wear.md," : "");
+    printf("\nwritten in %s:%s%s%s%s *.png\n", o->out, r.nt ? " throughput.csv, throughput.md," : "",
+           isnan(r.floor_ns) ? "" : " floor.csv, floor.md,", r.nrc ? " recovery.csv, recovery.md," : "",
+           r.nw ? " wear.csv, wear.md," : "");
     free(r.t);
     free(r.w);
     free(r.rc);

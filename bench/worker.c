@@ -7,6 +7,7 @@
  *   pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE [TRACE [CACHE_DIR]]
  *   pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE [CACHE_DIR [LEVELING]]
  *   pmarena bench-worker recover PEER OBJECTS HEAP_BYTES
+ *   pmarena bench-worker floor SECONDS
  *
  * PERSISTENCE: intent, log, gc, or `default` (the library's). LEVELING
  * (pmarena-sim only): none [default], start-gap, start-gap+rand
@@ -19,7 +20,7 @@
  * `all ...` lines with the statistics as key=value pairs and a `src events=..
  * meta_writes=.. hottest_meta=.. links_writes=.. hottest_links=..
  * leveling_writes=..` line; recover (PEER: pmarena-file-PROTOCOL) prints `live_before=..
- * live_after=.. traced=.. wall_s=.. how=..`. rss_kb is getrusage's ru_maxrss of this process: the
+ * live_after=.. traced=.. wall_s=.. how=..`; floor (floor.c) prints `records=.. secs=..`. rss_kb is getrusage's ru_maxrss of this process: the
  * peak resident set of exactly one workload at one thread count. The trace is
  * loaded before the allocator is opened. Exit 0 ok, 1 failure, 2 bad input.
  */
@@ -167,11 +168,26 @@ int bench_worker_main(int argc, char **argv)
                (unsigned long long)r.live_after, (unsigned long long)r.traced, r.wall_s, r.how);
         return 0;
     }
+    if (argc == 3 && strcmp(argv[1], "floor") == 0) {
+        double secs = strtod(argv[2], NULL);
+        if (!(secs > 0 && secs <= 3600)) {
+            fprintf(stderr, "bench-worker: bad arguments\n");
+            return 2;
+        }
+        bp_floor f;
+        if (bp_floor_run(secs, &f, msg, sizeof msg) != 0) {
+            fprintf(stderr, "bench-worker: %s\n", msg);
+            return 1;
+        }
+        printf("records=%llu secs=%.9f\n", (unsigned long long)f.records, f.secs);
+        return 0;
+    }
     fprintf(stderr, "usage: pmarena bench-worker tput PEER WORKLOAD THREADS SECONDS HEAP_BYTES POLICY PERSISTENCE\n"
                     "                                 [TRACE [CACHE]]\n"
                     "       pmarena bench-worker wear PEER TRACE CELL_SIZE POLICY HEAP_BYTES PERSISTENCE\n"
                     "                                 [CACHE [LEVELING]]\n"
                     "       pmarena bench-worker recover PEER OBJECTS HEAP_BYTES\n"
+                    "       pmarena bench-worker floor SECONDS\n"
                     "(started by `pmarena bench`; see `pmarena bench --help`)\n");
     return 2;
 }

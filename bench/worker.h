@@ -197,4 +197,12 @@ typedef struct bp_recover {
  * recovered heap fails pma_check or lost objects). */
 int bp_recover_run(bp_peer *p, uint64_t n, bp_recover *out, char *msg, size_t msglen);
 
+/* floor.c: durable 16-byte records on the file device, no allocator. */
+typedef struct bp_floor {
+    uint64_t records;
+    double secs;
+} bp_floor;
+/* Stores, flushes and fences records for about `seconds`. 0, or -1 with msg. */
+int bp_floor_run(double seconds, bp_floor *out, char *msg, size_t msglen);
+
 #endif

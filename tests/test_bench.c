@@ -129,6 +129,36 @@ static void check_recovery(const char *d, const char *sub)
         ck_assert_msg(seen[k] == 1, "%s: %d recovery rows", want[k][0], seen[k]);
 }
 
+/* floor.csv: one row, the file device's durable 16-byte record, median of
+ * `runs` runs between their min and max; the pair floor twice it; the
+ * pmarena-file-log pairs64 figure the throughput table's. */
+static void check_floor(const char *d, const char *sub, int runs)
+{
+    char path[700], hl[1024], line[1024], *h[16], *v[16];
+    snprintf(path, sizeof path, "%s/%s/floor.csv", d, sub);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "%s missing", path);
+    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
+    int nh = fields(hl, h, 16);
+    int cd = col(h, nh, "device"), cb = col(h, nh, "record_bytes"), cn = col(h, nh, "ns_per_record");
+    int clo = col(h, nh, "ns_per_record_min"), chi = col(h, nh, "ns_per_record_max"), cr = col(h, nh, "runs");
+    int crec = col(h, nh, "records"), cp = col(h, nh, "pair_floor_ns");
+    int cl = col(h, nh, "pmarena_file_log_pairs64_ns");
+    ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+    ck_assert_int_eq(fields(line, v, 16), nh);
+    ck_assert_str_eq(v[cd], "file");
+    ck_assert_str_eq(v[cb], "16");
+    ck_assert_int_eq(atoi(v[cr]), runs);
+    double ns = atof(v[cn]);
+    ck_assert_msg(ns > 0 && atof(v[clo]) <= ns && ns <= atof(v[chi]), "ns_per_record %s [%s, %s]", v[cn], v[clo],
+                  v[chi]);
+    ck_assert_msg(strtoull(v[crec], NULL, 10) > 0, "records %s", v[crec]);
+    ck_assert_msg(fabs(atof(v[cp]) - 2 * ns) <= 1e-6 * ns, "pair floor %s for %g", v[cp], ns);
+    ck_assert_msg(atof(v[cl]) > 0, "pmarena-file-log pairs64 ns %s", v[cl]);
+    ck_assert_ptr_null(fgets(line, sizeof line, f));
+    fclose(f);
+}
+
 /* One wear.csv row's fields, by column name. */
 typedef struct wrow {
     char allocator[40], persistence[16];
@@ -282,6 +312,7 @@ START_TEST(quick_every_peer_and_counts_add_up)
     }
     ck_assert_int_eq(total, (6 + PMDK_PEER + PRELOAD_PEERS) * 16);
     check_recovery(dir, "q");
+    check_floor(dir, "q", 2);
     snprintf(path, sizeof path, "%s/q/wear.csv", dir);
     f = fopen(path, "r");
     ck_assert_ptr_nonnull(f);
