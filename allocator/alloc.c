@@ -46,9 +46,12 @@
 #include <string.h>
 
 #define PMA_BUSY_ARENAS 4
+/* Out of the get and the return: inlined, the slow paths made them save
+ * every register on entry, which the profile showed on each call. */
+#define PMA_SLOW __attribute__((noinline, cold))
 #define PMA_LARGE_POW2_MAX 65536u    /* large arenas: powers of two up to this */
 
-static void *fail(pma_heap *h, int err)
+PMA_SLOW static void *fail(pma_heap *h, int err)
 {
     pma_set_error(err);
     if (h)
@@ -345,7 +348,7 @@ static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena
 
 /* A miss: one block for the caller, and up to a batch more of the same size
  * from the same arena under one lock, into the cache. */
-static int refill(pma_heap *h, pma_tcache *tc, int cls, unsigned bin, uint32_t n, pma_tentry *out)
+PMA_SLOW static int refill(pma_heap *h, pma_tcache *tc, int cls, unsigned bin, uint32_t n, pma_tentry *out)
 {
     if (h->cfg.policy == PMA_WEAR_AWARE)
         pma_wear_hot_reset();
@@ -477,7 +480,7 @@ static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
     }
 }
 
-static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padded)
+PMA_SLOW static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padded)
 {
     uint64_t hdr = (sizeof(pma_arena_header) + h->q - 1) / h->q * h->q;
     if (hdr < sizeof(pma_arena_header))
@@ -620,14 +623,14 @@ void *pma_get_mem(pma_heap *h, size_t size)
     return p;
 }
 
-static int bad_free(pma_heap *h, int err)
+PMA_SLOW static int bad_free(pma_heap *h, int err)
 {
     atomic_fetch_add_explicit(&h->bad_frees, 1, memory_order_relaxed);
     pma_set_error(err);
     return err;
 }
 
-static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
+PMA_SLOW static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
 {
     pma_spin_lock(&a->lock);
     if (!a->live_large) {
@@ -659,7 +662,7 @@ static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
 /* Why ptr (a stride-aligned unit of a small arena) is not a live object:
  * a block once freed (the slot's generation is even and not 0) is a double
  * free, anything else a foreign or interior pointer. */
-static int classify(pma_heap *h, pma_arena *a, uint32_t u)
+PMA_SLOW static int classify(pma_heap *h, pma_arena *a, uint32_t u)
 {
     pma_spin_lock(&a->lock);
     uint32_t gen = atomic_load_explicit(&a->slot[u >> a->stride_shift].gen, memory_order_relaxed);

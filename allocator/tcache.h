@@ -14,7 +14,7 @@
  * exact-length match is looked for inside a bin when the quantum is finer),
  * so programs that mix sizes still hit. A miss takes a batch that grows
  * while the bin keeps missing (1, 2, 4, 8) and shrinks when the bin
- * overflows; a bin holds 32 blocks, or 16 KiB of blocks, at most.
+ * overflows; a bin holds 31 blocks, or 16 KiB of blocks, at most.
  *
  * Only the owner touches a cache, except: a thread's exit (the owner),
  * pma_destroy and pma_check (no get or return running). `in_op` and
@@ -26,7 +26,7 @@
 
 #include "heap_internal.h"
 
-#define PMA_TC_CAP 32            /* blocks per bin at most */
+#define PMA_TC_CAP 31            /* blocks per bin at most (a bin is 512 bytes: see below) */
 #define PMA_TC_BIN_BYTES 16384u   /* ... and bytes per bin at most */
 #define PMA_TC_BATCH 8           /* blocks a miss takes from an arena at most */
 #define PMA_TC_BINS 256          /* padded sizes 1..4096, 16 bytes a bin */
@@ -36,11 +36,15 @@ typedef struct pma_tentry {
     uint32_t u, n;
 } pma_tentry;
 
+/* 512 bytes, a power of two: finding a bin is a shift, not a multiply
+ * (every get and return does it). */
 typedef struct pma_tbin {
     uint16_t count, want;        /* blocks held; batch of the next miss */
     uint16_t cap;                /* blocks it may hold (pma_tc_cap of its largest size) */
+    uint16_t spare[5];
     pma_tentry e[PMA_TC_CAP];    /* e[count-1] is the most recent */
 } pma_tbin;
+_Static_assert(sizeof(pma_tbin) == 512, "a bin is 512 bytes");
 
 struct pma_tcache {
     _Atomic uint32_t in_op;      /* log: the owner is inside a get or return */
