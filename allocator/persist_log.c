@@ -477,6 +477,9 @@ int pma_log_append_worn(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, 
     }
     if (rc)
         return PMA_EDEVICE;
+    /* marked for the epoch the record landed in: a new chunk may be of the
+     * next epoch, whose checkpoint would not see the first mark */
+    pma_log_mark(tc, a, u);
     nv_flush(h->dev, tc->log_pos, PMA_LOG_REC);
     nv_fence(h->dev);
     pma_count(&tc->ct.records, 1);
