@@ -196,18 +196,10 @@ static inline uint64_t pma_rec_word1_e(uint64_t epoch1, uint32_t gen, uint32_t n
 {
     return epoch1 | ((uint64_t)(gen & PMA_GEN_MASK) << 12) | ((n - 1) & 0xfff);
 }
-static inline uint64_t pma_rec_word0(unsigned op, uint64_t epoch, uint64_t off)
-{
-    return pma_rec_word0_e(op, pma_rec_epoch0(epoch), off);
-}
-static inline uint64_t pma_rec_word1(uint64_t epoch, uint32_t gen, uint32_t n)
-{
-    return pma_rec_word1_e(pma_rec_epoch1(epoch), gen, n);
-}
 static inline void pma_rec_pack(uint64_t w[2], unsigned op, uint64_t epoch, uint64_t off, uint32_t gen, uint32_t n)
 {
-    w[0] = pma_rec_word0(op, epoch, off);
-    w[1] = pma_rec_word1(epoch, gen, n);
+    w[0] = pma_rec_word0_e(op, pma_rec_epoch0(epoch), off);
+    w[1] = pma_rec_word1_e(pma_rec_epoch1(epoch), gen, n);
 }
 static inline bool pma_rec_valid(const uint64_t w[2], uint64_t epoch)
 {

@@ -477,8 +477,10 @@ int pma_log_append_worn(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, 
     }
     if (rc)
         return PMA_EDEVICE;
-    /* marked for the epoch the record landed in: a new chunk may be of the
-     * next epoch, whose checkpoint would not see the first mark */
+    /* marked for the epoch the record landed in too (a new chunk may be of
+     * the next epoch): the first mark already has the old epoch's
+     * checkpoint write the slot after this operation, but so each record's
+     * slot is marked for its own epoch everywhere */
     pma_log_mark(tc, a, u);
     nv_flush(h->dev, tc->log_pos, PMA_LOG_REC);
     nv_fence(h->dev);

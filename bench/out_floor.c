@@ -56,14 +56,9 @@ int bench_write_floor(const bench_rows *r, const char *dir)
 {
     if (isnan(r->floor_ns))
         return 0;
-    an_file af;
-    if (bench_file_open(&af, dir, "floor.csv") != 0)
+    if (bench_write_table(dir, "floor.csv", floor_csv, r) != 0)
         return -1;
-    floor_csv(af.f, r);
-    if (bench_file_commit(&af) != 0 || bench_file_open(&af, dir, "floor.md") != 0)
-        return -1;
-    floor_md(af.f, r);
-    return bench_file_commit(&af);
+    return bench_write_table(dir, "floor.md", floor_md, r);
 }
 
 void bench_print_floor(const bench_rows *r)

@@ -41,14 +41,9 @@ int bench_write_recovery(const bench_rows *r, const char *dir)
 {
     if (!r->nrc)
         return 0;
-    an_file af;
-    if (bench_file_open(&af, dir, "recovery.csv") != 0)
+    if (bench_write_table(dir, "recovery.csv", recov_csv, r) != 0)
         return -1;
-    recov_csv(af.f, r);
-    if (bench_file_commit(&af) != 0 || bench_file_open(&af, dir, "recovery.md") != 0)
-        return -1;
-    recov_md(af.f, r);
-    return bench_file_commit(&af);
+    return bench_write_table(dir, "recovery.md", recov_md, r);
 }
 
 void bench_print_recovery(const bench_rows *r)

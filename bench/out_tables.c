@@ -189,9 +189,8 @@ static void wear_md(FILE *f, const bench_rows *r)
     fprintf(f, "\n%s\n", BENCH_METADATA_NOTE);
 }
 
-/* One table into dir/name, atomically. */
-static int write_table(const char *dir, const char *name, void (*fill)(FILE *, const bench_rows *),
-                       const bench_rows *r)
+int bench_write_table(const char *dir, const char *name, void (*fill)(FILE *, const bench_rows *),
+                      const bench_rows *r)
 {
     an_file af;
     if (bench_file_open(&af, dir, name) != 0)
@@ -204,12 +203,13 @@ int bench_write_outputs(const bench_rows *r, const char *dir)
 {
     int rc = 0;
     if (r->nt) {
-        if (write_table(dir, "throughput.csv", tput_csv, r) != 0 || write_table(dir, "throughput.md", tput_md, r) != 0)
+        if (bench_write_table(dir, "throughput.csv", tput_csv, r) != 0 ||
+            bench_write_table(dir, "throughput.md", tput_md, r) != 0)
             return -1;
         rc |= bench_plot_tput(r, dir);
     }
     if (r->nw) {
-        if (write_table(dir, "wear.csv", wear_csv, r) != 0 || write_table(dir, "wear.md", wear_md, r) != 0)
+        if (bench_write_table(dir, "wear.csv", wear_csv, r) != 0 || bench_write_table(dir, "wear.md", wear_md, r) != 0)
             return -1;
         rc |= bench_plot_wear(r, dir);
     }

@@ -142,6 +142,9 @@ void bench_targets(const bench_rows *r, FILE *f);
  * stderr and return -1. */
 int bench_file_open(an_file *af, const char *dir, const char *name);
 int bench_file_commit(an_file *af);
+/* One table into dir/name, atomically (out_tables.c): 0 or -1. */
+int bench_write_table(const char *dir, const char *name, void (*fill)(FILE *, const bench_rows *),
+                      const bench_rows *r);
 /* The plots of throughput (one per thread count, the scaling ones) and of
  * wear; a plot gnuplot fails on is reported, not fatal. -1: a file. */
 int bench_plot_tput(const bench_rows *r, const char *dir);

@@ -99,14 +99,25 @@ static void check_counters(char **h, int nh, char **v)
  * 10^4 objects, each recovered the protocol's way (gc: by tracing every
  * object, the root's table too) with every object and the table live after,
  * in a positive time. */
-static void check_recovery(const char *d, const char *sub)
+/* d/sub/name opened, its header line read into hl and split into h[max]
+ * (*nh fields). */
+static FILE *open_csv(const char *d, const char *sub, const char *name, char *hl, size_t n, char **h, int max,
+                      int *nh)
 {
-    char path[700], hl[1024], line[1024], *h[16], *v[16];
-    snprintf(path, sizeof path, "%s/%s/recovery.csv", d, sub);
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s/%s", d, sub, name);
     FILE *f = fopen(path, "r");
     ck_assert_msg(f != NULL, "%s missing", path);
-    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
-    int nh = fields(hl, h, 16);
+    ck_assert_ptr_nonnull(fgets(hl, (int)n, f));
+    *nh = fields(hl, h, max);
+    return f;
+}
+
+static void check_recovery(const char *d, const char *sub)
+{
+    char hl[1024], line[1024], *h[16], *v[16];
+    int nh;
+    FILE *f = open_csv(d, sub, "recovery.csv", hl, sizeof hl, h, 16, &nh);
     int ca = col(h, nh, "allocator"), cn = col(h, nh, "live_objects"), cw = col(h, nh, "wall_s");
     int chow = col(h, nh, "how"), cl = col(h, nh, "live_after"), ct = col(h, nh, "traced_objects");
     static const char *const want[3][2] = {{"pmarena-file-intent", "intent"}, {"pmarena-file-log", "log"},
@@ -134,12 +145,9 @@ static void check_recovery(const char *d, const char *sub)
  * pmarena-file-log pairs64 figure the throughput table's. */
 static void check_floor(const char *d, const char *sub, int runs)
 {
-    char path[700], hl[1024], line[1024], *h[16], *v[16];
-    snprintf(path, sizeof path, "%s/%s/floor.csv", d, sub);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "%s missing", path);
-    ck_assert_ptr_nonnull(fgets(hl, sizeof hl, f));
-    int nh = fields(hl, h, 16);
+    char hl[1024], line[1024], *h[16], *v[16];
+    int nh;
+    FILE *f = open_csv(d, sub, "floor.csv", hl, sizeof hl, h, 16, &nh);
     int cd = col(h, nh, "device"), cb = col(h, nh, "record_bytes"), cn = col(h, nh, "ns_per_record");
     int clo = col(h, nh, "ns_per_record_min"), chi = col(h, nh, "ns_per_record_max"), cr = col(h, nh, "runs");
     int crec = col(h, nh, "records"), cp = col(h, nh, "pair_floor_ns");
