@@ -144,9 +144,10 @@ int pma_config_check(const pma_config *cfg, char *msg, size_t msglen)
 
 static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
 {
-    pma_heap *h = calloc(1, sizeof *h);
+    pma_heap *h = aligned_alloc(_Alignof(pma_heap), sizeof *h);    /* half_used has a line of its own */
     if (!h)
         return NULL;
+    memset(h, 0, sizeof *h);
     h->dev = dev;
     h->cfg = *cfg;
     h->q = cfg->granularity > cfg->alignment ? cfg->granularity : cfg->alignment;

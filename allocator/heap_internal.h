@@ -213,7 +213,11 @@ struct pma_heap {
     uint64_t log_off, log_bytes;     /* the log region: two halves, used in turn by epochs */
     uint32_t half_chunks;            /* chunks per half */
     uint32_t half_start[2];          /* each half's first chunk this time round (wear) */
-    _Atomic uint32_t half_used[2];   /* chunks handed out of each half */
+    /* Its own line: every thread adds to it once a chunk (256 records), and
+     * on the line of `running`, which every get and return reads, each add
+     * cost the other threads a miss (2 threads did 1.6x one on dram pairs). */
+    _Alignas(64) _Atomic uint32_t half_used[2];   /* chunks handed out of each half */
+    char half_used_pad[64 - 2 * sizeof(uint32_t)];
     _Atomic uint8_t *chunk_marked;   /* per chunk: its writer marked its slots (ck_mark) */
     _Atomic uint64_t running;        /* the epoch new records carry */
     uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */
