@@ -196,7 +196,7 @@ int pma_check(pma_heap *h, char *msg, size_t len)
         const pma_heap_header *hd = nv_base(h->dev);
         if (hd->magic != PMA_HEAP_MAGIC || hd->checksum != pma_checksum(h->version, hd, offsetof(pma_heap_header, checksum)))
             return bad(msg, len, "heap header invalid");
-        if (hd->hwm != h->hwm || hd->root != h->root)
+        if (pma_header_hwm(hd, h->version, NULL) != h->hwm || hd->root != h->root)
             return bad(msg, len, "heap header: hwm or root disagrees with DRAM");
     }
     uint64_t expect = h->arena_base;

@@ -255,6 +255,16 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
         uint64_t zero = 0;
         int rc = nv_write(dev, 0, &zero, 8, NV_META_HEADER) ? PMA_EDEVICE : 0;
         nv_persist(dev, 0, 8);
+        /* An older heap's hwm ring would outrank this one's hwm: cleared,
+         * only where it is not zero already (no writes on a fresh device). */
+        for (unsigned i = 0; rc == 0 && i < PMA_HWM_RING_SLOTS; i++) {
+            uint64_t off = PMA_HWM_RING_OFF + (uint64_t)i * 64, w;
+            memcpy(&w, (const unsigned char *)nv_base(dev) + off, 8);
+            if (w == 0)
+                continue;
+            rc = nv_write(dev, off, &zero, 8, NV_META_HEADER) ? PMA_EDEVICE : 0;
+            nv_persist(dev, off, 8);
+        }
         if (rc == 0)
             rc = h->po->format(h);
         /* The bad-block map follows the header and the log region. */
@@ -341,7 +351,9 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
     pma_heap *h = heap_new(dev, &cfg);
     if (!h)
         return PMA_ENOMEM;
-    h->hwm = hd->hwm;
+    uint64_t hwm_at;
+    h->hwm = pma_header_hwm(hd, hd->version, &hwm_at);
+    h->hwm_slot = hwm_at >= PMA_HWM_RING_OFF ? (unsigned)((hwm_at - PMA_HWM_RING_OFF) / 64 + 1) % PMA_HWM_RING_SLOTS : 0;
     h->root = hd->root;
     h->version = hd->version;
     h->can_resize = hd->version >= 3;
@@ -441,10 +453,25 @@ int pma_heap_publish_hwm(pma_heap *h)
 {
     if (!h->persistent)
         return 0;
-    uint64_t off = offsetof(pma_heap_header, hwm);
-    int rc = nv_write(h->dev, off, &h->hwm, 8, NV_META_HEADER) ? PMA_EDEVICE : 0;
-    nv_persist(h->dev, off, 8);
-    return rc;
+    if (h->version < 5) {
+        uint64_t off = offsetof(pma_heap_header, hwm);
+        int rc = nv_write(h->dev, off, &h->hwm, 8, NV_META_HEADER) ? PMA_EDEVICE : 0;
+        nv_persist(h->dev, off, 8);
+        return rc;
+    }
+    /* The next slot of the ring; one whose line wore out is passed over
+     * (it keeps a smaller hwm, which the largest outranks). */
+    for (unsigned k = 0; k < PMA_HWM_RING_SLOTS; k++) {
+        uint64_t off = PMA_HWM_RING_OFF + (uint64_t)h->hwm_slot * 64;
+        h->hwm_slot = (h->hwm_slot + 1) % PMA_HWM_RING_SLOTS;
+        int wr = nv_write(h->dev, off, &h->hwm, 8, NV_META_HEADER);
+        nv_persist(h->dev, off, 8);
+        if (wr == 0)
+            return 0;
+        if (wr != NV_EWORN)
+            return PMA_EDEVICE;
+    }
+    return PMA_EDEVICE;
 }
 
 /* Metadata nvram: the class list's head and every member's links, as the

@@ -181,6 +181,7 @@ struct pma_heap {
     bool tc_on;                      /* thread caches keep blocks (first-fit) */
     pthread_mutex_t grow;
     uint64_t hwm;                    /* end of the last arena */
+    unsigned hwm_slot;               /* layout 5: the ring slot the next move goes to */
     uint64_t root;                   /* DRAM copy of the root offset */
     pma_arena *first, *last;         /* registry */
     pma_arena *pool_large;           /* freed large arenas, reused by size (space.c) */

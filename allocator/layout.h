@@ -5,7 +5,8 @@
  * 64-byte line of their own, so their wear is attributed to one kind and does
  * not pile onto a neighbour's cell.
  *
- *   device offset 0      heap header (4 KiB)
+ *   device offset 0      heap header (4 KiB): fields in lines 0..4, the hwm
+ *                        ring in lines 32..63 (layout 5)
  *   4096 ..              persistence "log" only: the log region (log_kib KiB)
  *                        (gc: nothing; small arenas hold fixed slots of their
  *                        class's size, so object starts follow from the class)
@@ -35,8 +36,9 @@
 
 #define PMA_HEAP_MAGIC 0x50454548414d5050ull    /* "PPMAHEEP" */
 #define PMA_ARENA_MAGIC 0x414e455241414d50ull   /* "PMAARENA" */
-#define PMA_LAYOUT_VERSION 4u          /* 2: the bad-block map region; 3: the arena resize word;
-                                          4: CRC-32 header sums (FNV-1a before) */
+#define PMA_LAYOUT_VERSION 5u          /* 2: the bad-block map region; 3: the arena resize word;
+                                          4: CRC-32 header sums (FNV-1a before);
+                                          5: hwm moves round a ring of header lines */
 #define PMA_LAYOUT_OLDEST 2u           /* 2 reads as 3 (no arena was ever resized there) */
 #define PMA_HEAP_HEADER_SIZE 4096u
 #define PMA_ARENA_ALIGN 4096u
@@ -59,7 +61,9 @@ typedef struct pma_heap_header {
     uint32_t log_kib;             /* log: size of the log region */
     uint64_t checksum;            /* of the bytes before it */
     uint8_t pad0[8];
-    /* line 1: end of the last arena; moves when an arena is created (header) */
+    /* line 1: end of the last arena; moves when an arena is created
+     * (header). From layout 5 only init writes it, and each move goes to
+     * the next line of the hwm ring (below). */
     uint64_t hwm;
     uint8_t pad1[56];
     /* line 2: the persistent root, an offset, 0 for none (root) */
@@ -76,6 +80,35 @@ typedef struct pma_heap_header {
     uint64_t gc_clean;
     uint8_t pad4[40];
 } pma_heap_header;
+
+/* The hwm ring (layout 5): header lines 32..63, one 8-byte hwm each,
+ * written in turn. One line took every arena creation: a heap that grows
+ * 500 times wore it out on a device of endurance 500 within the first pass
+ * of the sqlite3 trace, and the run ended there. hwm only grows, so the
+ * current one is the largest of line 1 and the ring: no sequence number,
+ * and a slot whose line wore out keeps a smaller, older value. */
+#define PMA_HWM_RING_OFF 2048u
+#define PMA_HWM_RING_SLOTS 32u
+
+/* The heap's hwm as the header of layout `version` at `base` holds it, and
+ * in *where the offset of the word it came from. */
+static inline uint64_t pma_header_hwm(const void *base, uint32_t version, uint64_t *where)
+{
+    const unsigned char *b = base;
+    uint64_t hwm, at = offsetof(pma_heap_header, hwm);
+    __builtin_memcpy(&hwm, b + at, 8);
+    for (unsigned i = 0; version >= 5 && i < PMA_HWM_RING_SLOTS; i++) {
+        uint64_t w;
+        __builtin_memcpy(&w, b + PMA_HWM_RING_OFF + (uint64_t)i * 64, 8);
+        if (w > hwm) {
+            hwm = w;
+            at = PMA_HWM_RING_OFF + (uint64_t)i * 64;
+        }
+    }
+    if (where)
+        *where = at;
+    return hwm;
+}
 
 typedef struct pma_log_slot {
     uint64_t word;
@@ -170,6 +203,9 @@ _Static_assert(offsetof(pma_heap_header, hwm) == 64, "hwm has its own line");
 _Static_assert(offsetof(pma_heap_header, root) == 128, "root has its own line");
 _Static_assert(offsetof(pma_heap_header, list_head) == 192, "list heads have their own line");
 _Static_assert(offsetof(pma_heap_header, log_epoch) == 256, "the log epoch has its own line");
+_Static_assert(sizeof(pma_heap_header) <= PMA_HWM_RING_OFF &&
+                   PMA_HWM_RING_OFF + PMA_HWM_RING_SLOTS * 64 <= PMA_HEAP_HEADER_SIZE,
+               "the hwm ring fits in the header, after its fields");
 _Static_assert(offsetof(pma_arena_header, prev) == 64, "links have their own line");
 _Static_assert(offsetof(pma_arena_header, resize) == 128, "the resize word has its own line");
 _Static_assert(offsetof(pma_arena_header, log) == 192, "log slots start at line 3");

@@ -111,14 +111,15 @@ int pma_validate_header(nv_device *dev, pma_config *cfg)
     if (__builtin_add_overflow(PMA_HEAP_HEADER_SIZE + log_bytes, pma_badmap_bytes(dsize), &base) || base > dsize)
         return corrupt("bad-block map", PMA_HEAP_HEADER_SIZE + log_bytes,
                        "map of %llu bytes runs past the device's %llu", ULL(pma_badmap_bytes(dsize)), ULL(dsize));
-    if (hd->hwm < base || hd->hwm > nv_size(dev) || hd->hwm % PMA_ARENA_ALIGN)
-        return corrupt(H, offsetof(pma_heap_header, hwm),
+    uint64_t hwm_at, hwm = pma_header_hwm(hd, hd->version, &hwm_at);
+    if (hwm < base || hwm > nv_size(dev) || hwm % PMA_ARENA_ALIGN)
+        return corrupt(H, hwm_at,
                        "hwm 0x%llx is not a page boundary in [0x%llx, 0x%llx] (first arena, device end)",
-                       ULL(hd->hwm), ULL(base), ULL(nv_size(dev)));
-    if (hd->root && (hd->root < base || hd->root >= hd->hwm))
+                       ULL(hwm), ULL(base), ULL(nv_size(dev)));
+    if (hd->root && (hd->root < base || hd->root >= hwm))
         return corrupt(H, offsetof(pma_heap_header, root),
                        "root 0x%llx is outside the arenas [0x%llx, 0x%llx)", ULL(hd->root), ULL(base),
-                       ULL(hd->hwm));
+                       ULL(hwm));
     return 0;
 }
 

@@ -13,6 +13,7 @@
 
 static pma_heap_header *hdr(nv_device *d) { return nv_base(d); }
 static pma_arena_header *ahdr(nv_device *d, uint64_t off) { return (void *)((unsigned char *)nv_base(d) + off); }
+static uint64_t hwm_of(nv_device *d) { return pma_header_hwm(hdr(d), hdr(d)->version, NULL); }
 
 /* A heap of small and large objects, a root, closed cleanly. */
 static nv_device *make(pma_persistence p, pma_metadata m, pma_bitmap_layout l)
@@ -47,7 +48,7 @@ static uint64_t arena_nth(nv_device *d, bool large, int k)
     uint64_t off = PMA_HEAP_HEADER_SIZE;
     while (ahdr(d, off)->magic != PMA_ARENA_MAGIC)
         off += PMA_ARENA_ALIGN;
-    for (; off < hdr(d)->hwm; off += arena_size_of(ahdr(d, off)))
+    for (; off < hwm_of(d); off += arena_size_of(ahdr(d, off)))
         if ((ahdr(d, off)->class_word == PMA_CLASS_LARGE) == large && k-- == 0)
             return off;
     ck_abort_msg("no %s arena number %d", large ? "large" : "small", k);
@@ -68,7 +69,7 @@ static void fix_sums(nv_device *d)
     uint64_t off = PMA_HEAP_HEADER_SIZE;
     while (ahdr(d, off)->magic != PMA_ARENA_MAGIC)
         off += PMA_ARENA_ALIGN;
-    for (; off < h->hwm; off += arena_size_of(ahdr(d, off))) {
+    for (; off < hwm_of(d); off += arena_size_of(ahdr(d, off))) {
         pma_arena_header *a = ahdr(d, off);
         a->checksum = pma_checksum(h->version, a, offsetof(pma_arena_header, checksum));
     }
@@ -149,7 +150,7 @@ END_TEST
 START_TEST(root_past_hwm)
 {
     nv_device *d = make(PMA_PERSIST_INTENT, PMA_META_HYBRID, PMA_LAYOUT_LINEAR);
-    hdr(d)->root = hdr(d)->hwm + 64;
+    hdr(d)->root = hwm_of(d) + 64;
     expect_corrupt(d, "heap header", offsetof(pma_heap_header, root));
 }
 END_TEST
@@ -188,13 +189,45 @@ START_TEST(hwm_past_the_device)
 }
 END_TEST
 
+/* Layout 5: the largest hwm of line 1 and the ring is the heap's, wherever
+ * it sits; one past the device is refused at its own slot. */
+START_TEST(hwm_ring_slot_past_the_device)
+{
+    nv_device *d = make(PMA_PERSIST_LOG, PMA_META_HYBRID, PMA_LAYOUT_LINEAR);
+    ck_assert_uint_eq(hdr(d)->version, 5);
+    uint64_t at;
+    pma_header_hwm(hdr(d), 5, &at);
+    ck_assert_uint_ge(at, PMA_HWM_RING_OFF);        /* the heap grew: the ring holds it */
+    uint64_t slot = PMA_HWM_RING_OFF + 7 * 64, bad = DEV_SIZE + PMA_ARENA_ALIGN;
+    memcpy((unsigned char *)nv_base(d) + slot, &bad, 8);
+    expect_corrupt(d, "heap header", slot);
+}
+END_TEST
+
+/* A slot holding a smaller, stale hwm (a line that wore out keeps its old
+ * bytes) does not count: the heap opens and checks clean. */
+START_TEST(hwm_ring_stale_slot_ignored)
+{
+    nv_device *d = make(PMA_PERSIST_GC, PMA_META_HYBRID, PMA_LAYOUT_LINEAR);
+    uint64_t at, hwm = pma_header_hwm(hdr(d), 5, &at), stale = hdr(d)->hwm;
+    uint64_t slot = at == PMA_HWM_RING_OFF ? PMA_HWM_RING_OFF + 64 : PMA_HWM_RING_OFF;
+    memcpy((unsigned char *)nv_base(d) + slot, &stale, 8);
+    pma_heap *h = NULL;
+    ck_assert_int_eq(pma_open(&h, d), 0);
+    ck_assert_uint_eq(pma_header_hwm(hdr(d), 5, NULL), hwm);
+    test_heap_ok(h);
+    pma_destroy(h);
+    nv_close(d);
+}
+END_TEST
+
 /* A large arena's resize word grown over its neighbour: the walk lands
  * inside the neighbour, where no header is. */
 START_TEST(overlapping_arenas)
 {
     nv_device *d = make(PMA_PERSIST_LOG, PMA_META_HYBRID, PMA_LAYOUT_LINEAR);
     uint64_t a = arena_nth(d, true, 0), next = a + arena_size_of(ahdr(d, a));
-    ck_assert_uint_lt(next, hdr(d)->hwm);
+    ck_assert_uint_lt(next, hwm_of(d));
     uint64_t grown = arena_size_of(ahdr(d, a)) + PMA_ARENA_ALIGN;
     ck_assert_uint_gt(arena_size_of(ahdr(d, next)), PMA_ARENA_ALIGN);    /* lands inside it */
     ahdr(d, a)->resize = pma_resize_pack(grown);
@@ -304,18 +337,26 @@ START_TEST(valid_heaps_open)
 }
 END_TEST
 
-/* A layout 3 heap (FNV sums) still opens; its sums stay FNV. */
+/* A layout 3 heap (FNV sums) and a layout 4 heap (hwm in line 1, no ring)
+ * still open; a 3's sums stay FNV, and growing either moves line 1's hwm. */
 START_TEST(layout_3_fnv_opens)
 {
+    uint32_t version = 3 + (uint32_t)_i;
     nv_device *d = make(PMA_PERSIST_LOG, PMA_META_NVRAM, PMA_LAYOUT_LINEAR);
-    hdr(d)->version = 3;
+    hdr(d)->hwm = hwm_of(d);                 /* where layouts before 5 keep it */
+    memset((unsigned char *)nv_base(d) + PMA_HWM_RING_OFF, 0, PMA_HWM_RING_SLOTS * 64);
+    hdr(d)->version = version;
     fix_sums(d);
-    ck_assert_uint_eq(hdr(d)->checksum, pma_checksum_fnv(hdr(d), offsetof(pma_heap_header, checksum)));
+    if (version == 3)
+        ck_assert_uint_eq(hdr(d)->checksum, pma_checksum_fnv(hdr(d), offsetof(pma_heap_header, checksum)));
     pma_heap *h = NULL;
     ck_assert_msg(pma_open(&h, d) == 0, "%s", pma_last_error_detail());
     test_heap_ok(h);
+    uint64_t before = hdr(d)->hwm;
     ck_assert_ptr_nonnull(pma_get_mem(h, 100));
+    ck_assert_ptr_nonnull(pma_get_mem(h, 300000));     /* a new large arena */
     test_heap_ok(h);
+    ck_assert_uint_gt(hdr(d)->hwm, before);
     pma_destroy(h);
     nv_close(d);
 }
@@ -353,6 +394,8 @@ int main(void)
     tcase_add_loop_test(tc, bitmap_bit_past_units, 0, 3);
     tcase_add_test(tc, root_into_a_header);
     tcase_add_test(tc, root_past_hwm);
+    tcase_add_test(tc, hwm_ring_slot_past_the_device);
+    tcase_add_test(tc, hwm_ring_stale_slot_ignored);
     tcase_add_test(tc, bad_arena_magic);
     tcase_add_test(tc, bad_version);
     tcase_add_test(tc, header_checksum_mismatch);
@@ -365,7 +408,7 @@ int main(void)
     tcase_add_test(tc, bad_intent_slot);
     tcase_add_test(tc, list_link_out_of_range);
     tcase_add_loop_test(tc, valid_heaps_open, 0, 12);
-    tcase_add_test(tc, layout_3_fnv_opens);
+    tcase_add_loop_test(tc, layout_3_fnv_opens, 0, 2);
     tcase_add_test(tc, crc_check_value);
     tcase_add_test(tc, set_root_refuses_headers);
     suite_add_tcase(s, tc);

@@ -7,6 +7,7 @@
  * reads past them. Each test fails on the allocator from before the change (the
  * operation returned PMA_EDEVICE, or recovery lost records past a gap). */
 #include "testutil.h"
+#include "../allocator/layout.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,47 @@ START_TEST(large_object_words_skip_worn_slots)
 }
 END_TEST
 
+/* The heap's end moves round a ring of 32 header lines (layout 5): 200
+ * arena creations write no header cell more than 7 times (one line took
+ * all 200 before), a ring line worn out is passed over, and the heap
+ * reopens at the right end, under each protocol. */
+START_TEST(hwm_moves_round_its_ring)
+{
+    static const pma_persistence pers[] = {PMA_PERSIST_INTENT, PMA_PERSIST_LOG, PMA_PERSIST_GC};
+    nv_device *d = wear_dev();
+    pma_config c;
+    pma_config_defaults(&c);
+    c.persistence = pers[_i];
+    pma_heap *h;
+    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    wear_line(d, PMA_HWM_RING_OFF + 3 * 64, ENDURANCE + 1, NV_META_HEADER);
+    wear_line(d, PMA_HWM_RING_OFF + 4 * 64, ENDURANCE + 1, NV_META_HEADER);
+    nv_counters_reset(d);
+    pma_heap_stats before, after;
+    ck_assert_int_eq(pma_stats(h, &before), 0);
+    for (int i = 0; i < 200; i++)                     /* each a large arena of its own */
+        ck_assert_msg(pma_get_mem(h, 9000) != NULL, "%s: get %d: %s", pma_persistence_name(c.persistence), i,
+                      pma_strerror(pma_last_error()));
+    ck_assert_int_eq(pma_stats(h, &after), 0);
+    ck_assert_uint_ge(after.footprint_bytes - before.footprint_bytes, 200 * 9000);
+    uint64_t most = 0;
+    for (uint64_t cell = 0; cell < 4096 / 64; cell++) {
+        uint64_t n = nv_cell_count(d, cell, NV_META_HEADER);
+        most = n > most ? n : most;
+    }
+    ck_assert_uint_le(most, 200 / (PMA_HWM_RING_SLOTS - 2) + 1);
+    uint64_t end = after.footprint_bytes;
+    pma_abandon(h);
+    ck_assert_int_eq(pma_open(&h, d), 0);
+    test_heap_ok(h);
+    ck_assert_int_eq(pma_stats(h, &after), 0);
+    ck_assert_uint_eq(after.footprint_bytes, end);
+    ck_assert_uint_eq(after.live_objects, c.persistence == PMA_PERSIST_GC ? 0 : 200);   /* gc: none reachable */
+    pma_destroy(h);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_worn_meta");
@@ -193,6 +235,7 @@ int main(void)
     tcase_add_test(tc, log_records_skip_worn_lines);
     tcase_add_test(tc, realloc_copy_past_a_cell_that_wears_out);
     tcase_add_loop_test(tc, large_object_words_skip_worn_slots, 0, 2);
+    tcase_add_loop_test(tc, hwm_moves_round_its_ring, 0, 3);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
