@@ -10,6 +10,9 @@
  * share of the device's total endurance the run used before its end, 1 when
  * the writes were spread so perfectly that every cell wore out together.
  *
+ * worn_metadata (runs that end as metadata_worn): the kind of the latest
+ * failed cell written mostly by the allocator's metadata, and its line.
+ *
  * failures.csv has one row per failed cell, in order: the event and the
  * failing thread's simulated ns (nv_failures_get), the physical cell and its
  * line's logical offset, the failed cells so far, and the heap's retired
@@ -41,6 +44,36 @@ int run_lifetime_measure(run_result *m)
     return EXP_OK;
 }
 
+/* Which of the allocator's structures wore out when a run ended as
+ * metadata_worn: the latest failed cell whose writes were mostly one
+ * metadata kind (the store that ended the run met it), looked for among the
+ * last 64 failures. NV_DATA and *f untouched when none is found. */
+static nv_tag worn_metadata(const run_result *m, nv_failure *f)
+{
+    if (m->st->ended_by != TR_END_METADATA_WORN || !m->wo.any)
+        return NV_DATA;
+    uint64_t total = m->wo.failed_cells, from = total > 64 ? total - 64 : 0, n = 0;
+    nv_failure buf[64];
+    if (nv_failures_get(m->d, from, buf, total - from, &n) != 0)
+        return NV_DATA;
+    for (uint64_t i = n; i-- > 0;) {
+        nv_tag best = NV_DATA;
+        uint64_t most = nv_cell_count(m->d, buf[i].cell, NV_DATA);
+        for (int t = 0; t < NV_TAGS; t++) {
+            uint64_t c = nv_tag_is_meta((nv_tag)t) ? nv_cell_count(m->d, buf[i].cell, t) : 0;
+            if (c > most) {
+                most = c;
+                best = (nv_tag)t;
+            }
+        }
+        if (best != NV_DATA) {
+            *f = buf[i];
+            return best;
+        }
+    }
+    return NV_DATA;
+}
+
 void run_lifetime_json(const run_result *m, json_t *sum)
 {
     if (!m->sim) {
@@ -56,6 +89,12 @@ void run_lifetime_json(const run_result *m, json_t *sum)
     json_object_set_new(l, "events", json_integer((json_int_t)m->events));
     json_object_set_new(l, "ended_by", json_string(tr_end_name(st->ended_by)));
     json_object_set_new(l, "end_reason", st->end_reason[0] ? json_string(st->end_reason) : json_null());
+    nv_failure wf;
+    nv_tag wt = worn_metadata(m, &wf);
+    json_object_set_new(l, "worn_metadata",
+                        wt == NV_DATA ? json_null()
+                                      : json_pack("{s:s, s:I, s:I}", "kind", nv_tag_name(wt), "line_offset",
+                                                  (json_int_t)wf.line_off, "event", (json_int_t)wf.event));
     json_object_set_new(l, "events_to_first_failure", wo->any ? json_integer((json_int_t)wo->first.event) : json_null());
     json_object_set_new(l, "sim_ns_to_first_failure", wo->any ? jnum(wo->first.sim_ns) : json_null());
     json_object_set_new(l, "capacity_loss", json_real(rc->capacity_loss));
@@ -153,8 +192,14 @@ void run_lifetime_print(const run_result *m)
     const tr_replay_stats *st = m->st;
     if (!endurance_on(m) && st->passes <= 1)
         return;
-    printf("  %-24s %14llu   %llu events, ended by %s\n", "passes", (unsigned long long)st->passes,
-           (unsigned long long)m->events, tr_end_name(st->ended_by));
+    nv_failure wf;
+    nv_tag wt = worn_metadata(m, &wf);
+    char worn[96] = "";
+    if (wt != NV_DATA)
+        snprintf(worn, sizeof worn, " (a %s line wore out, at device offset 0x%llx)", nv_tag_name(wt),
+                 (unsigned long long)wf.line_off);
+    printf("  %-24s %14llu   %llu events, ended by %s%s\n", "passes", (unsigned long long)st->passes,
+           (unsigned long long)m->events, tr_end_name(st->ended_by), worn);
     if (!endurance_on(m))
         return;
     char cap[64] = "not reached";

@@ -101,6 +101,8 @@ START_TEST(until_failure_runs_to_the_end_of_life)
     double ns_first = json_number_value(get(s, "lifetime", "sim_ns_to_first_failure"));
     double ns_end = json_number_value(get(s, "lifetime", "sim_ns_to_end"));
     ck_assert(ns_first > 0 && ns_first <= ns_end);
+    if (strcmp(end, "metadata_worn") != 0)
+        ck_assert(json_is_null(get(s, "lifetime", "worn_metadata")));
     json_t *cap = get(s, "lifetime", "events_to_capacity_loss");
     if (strcmp(end, "capacity_loss") == 0) {
         ck_assert(json_is_integer(cap));
@@ -171,6 +173,38 @@ END_TEST
  * another (a worn directory word moves the directory), so the run goes on
  * to the device's end of life instead of stopping at the first worn entry
  * (after 3 passes before). */
+/* The text of dir/name (at most 64 KiB). */
+static const char *file_text(const char *name)
+{
+    static char buf[65536];
+    FILE *f = fopen(path_in(name), "r");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+/* A log of 8 KiB (128 lines, 4 records a line) at endurance 200 wears out
+ * long before the data does: the run ends as metadata_worn and says that it
+ * was the log, and where. */
+START_TEST(worn_log_is_named)
+{
+    json_t *s = run("wl", "--set replay.repeat=until-failure --set allocator.persistence=log "
+                          "--set allocator.log_kib=8");
+    ck_assert_str_eq(json_string_value(get(s, "lifetime", "ended_by")), "metadata_worn");
+    json_t *w = get(s, "lifetime", "worn_metadata");
+    ck_assert_msg(json_is_object(w), "lifetime.worn_metadata is not an object");
+    ck_assert_str_eq(json_string_value(json_object_get(w, "kind")), "log");
+    uint64_t off = (uint64_t)json_integer_value(json_object_get(w, "line_offset"));
+    ck_assert_uint_ge(off, 4096);
+    ck_assert_uint_lt(off, 4096 + 8192);
+    ck_assert_uint_le((uint64_t)json_integer_value(json_object_get(w, "event")), u(s, "lifetime", "events"));
+    ck_assert_ptr_nonnull(strstr(file_text("stdout"), "a log line wore out"));
+    json_decref(s);
+}
+END_TEST
+
 START_TEST(gc_links_outlive_worn_entries)
 {
     json_t *s = run("gl", "--set replay.repeat=until-failure --set allocator.persistence=gc "
@@ -373,6 +407,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, until_failure_runs_to_the_end_of_life);
     tcase_add_test(tc, gc_links_outlive_worn_entries);
+    tcase_add_test(tc, worn_log_is_named);
     tcase_add_test(tc, repeat_file_trace_parsed_once);
     tcase_add_test(tc, repeat_n_runs_n_passes);
     tcase_add_test(tc, bad_values_exit_2);
