@@ -75,6 +75,7 @@ void run_wearout_json(const run_result *m, json_t *sum)
     json_object_set_new(f, "gap_moves", json_integer((json_int_t)wo.gap_moves));
     json_object_set_new(f, "spare_lines", json_integer((json_int_t)wo.spares));
     json_object_set_new(f, "spared_lines", json_integer((json_int_t)wo.spared));
+    json_object_set_new(f, "frozen_regions", json_integer((json_int_t)wo.frozen_regions));
     json_object_set_new(sum, "failures", f);
 }
 

@@ -88,6 +88,8 @@ typedef struct nv_wearstate {
     uint64_t rlines, nreg;       /* lines per region (R), regions (N / R) */
     uint64_t *start, *gap;       /* per region; region k's physical lines: [k(R+1), (k+1)(R+1)) */
     uint32_t *since;             /* per region: its line writes since its gap moved */
+    uint8_t *frozen;             /* per region: a line of it failed, its gap moves no more */
+    uint64_t nfrozen;
     uint64_t moves;
     /* line sparing: physical line -> the spare it was remapped to (open
      * addressing, key + 1; a spare that fails is remapped in turn) */

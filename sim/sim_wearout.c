@@ -26,7 +26,8 @@
  * Regions (region_lines R): the permuted line l is line l mod R of region
  * l / R, which has its own start, gap and spare line (physical lines
  * [k(R+1), (k+1)(R+1))) and moves its gap every psi writes to it; one
- * region (R = N) is the scheme above.
+ * region (R = N) is the scheme above. A region in which a physical line
+ * fails moves its gap no more (freeze_region).
  *
  * Costs: with endurance, 5 bytes a cell (a uint32 write count, a failed
  * byte), lazily mapped, plus 4 bytes a cell drawn at open for normal
@@ -187,6 +188,23 @@ static int push(nv_failure **v, uint64_t *n, uint64_t *cap, nv_failure f)
     return 0;
 }
 
+/* A physical line of a Start-Gap region failed: the region's gap moves no
+ * more. Were it to keep moving, each move would carry another logical line
+ * onto the failed one (whose bytes a real device would lose; the sim keeps
+ * them, see the top) and the allocator would retire each of them in turn: one
+ * failed cell cost up to a region of lines, and runs with regions ended far
+ * earlier than without leveling. Frozen, the failure stays under the one
+ * logical line already reported, as a device that stops leveling around a
+ * dead line would leave it; the region's other lines keep their places. */
+static void freeze_region(nv_wearstate *w, uint64_t p)
+{
+    uint64_t k = w->level ? p / (w->rlines + 1) : UINT64_MAX;
+    if (k < w->nreg && !w->frozen[k]) {       /* spare lines lie past the regions */
+        w->frozen[k] = 1;
+        w->nfrozen++;
+    }
+}
+
 /* One write reached physical cell c: count it against its endurance. */
 static void wear_cell(nv_sim *s, uint64_t c)
 {
@@ -209,6 +227,7 @@ static void wear_cell(nv_sim *s, uint64_t c)
             return;
         w->failed[c] = 1;
         w->failed_writes++;
+        freeze_region(w, c / w->cpl);
         bool shared;
         f.sim_ns = (double)atomic_load(&nv_sim_slot(s, &shared)->time_ps) / 1000.0;
         if (push(&w->fails, &w->nfails, &w->fcap, f) != 0)
@@ -264,7 +283,7 @@ void nv_sim_line_written(nv_sim *s, uint64_t p)
 {
     nv_wearstate *w = s->ws;
     uint64_t k = p / (w->rlines + 1);
-    if (w->level && k < w->nreg && ++w->since[k] >= w->psi) {
+    if (w->level && k < w->nreg && !w->frozen[k] && ++w->since[k] >= w->psi) {
         w->since[k] = 0;
         gap_move(s, k);
     }
@@ -313,7 +332,8 @@ int nv_sim_wearout_init(nv_sim *s)
         w->start = calloc(w->nreg, sizeof *w->start);
         w->gap = malloc(w->nreg * sizeof *w->gap);
         w->since = calloc(w->nreg, sizeof *w->since);
-        if (!w->start || !w->gap || !w->since)
+        w->frozen = calloc(w->nreg, sizeof *w->frozen);
+        if (!w->start || !w->gap || !w->since || !w->frozen)
             return -1;
         for (uint64_t k = 0; k < w->nreg; k++)
             w->gap[k] = w->rlines;
@@ -364,6 +384,7 @@ void nv_sim_wearout_free(nv_sim *s)
     free(w->start);
     free(w->gap);
     free(w->since);
+    free(w->frozen);
     free(w->fails);
     free(w->pend);
     pthread_mutex_destroy(&w->lock);
@@ -418,6 +439,7 @@ int nv_wearout_get(nv_device *d, nv_wearout *out)
     out->regions = w->level ? w->nreg : 0;
     out->spares = w->spares;
     out->spared = w->spared;
+    out->frozen_regions = w->nfrozen;
     pthread_mutex_unlock(&w->lock);
     return 0;
 }

@@ -272,38 +272,56 @@ START_TEST(start_gap_regions)
 }
 END_TEST
 
-/* A store is NV_EWORN when one of its own cells has failed, not when the gap
- * move it triggers carries another line onto a failed cell (that one is
- * reported for the line it carried, to the callback). Before, such a store
- * came back NV_EWORN, and a replay moved a healthy object off it. */
-START_TEST(gap_move_onto_failed_line_is_not_the_stores)
+/* A physical line that fails stops its region's gap (sim_wearout.c,
+ * freeze_region). Before, every gap move of the region went on carrying
+ * logical lines onto the failed one, and each was reported failed in turn:
+ * one failed cell cost up to a region of lines. Now the other lines of the
+ * region never meet it, only the failed logical line's own stores are
+ * NV_EWORN (a store is refused for its own cells only), and the region's gap
+ * moves no more while other regions' gaps go on. */
+START_TEST(failed_line_freezes_its_region)
 {
-    nv_device *d = open_dev(64 * 64, NV_ENDURANCE_FIXED, 50, 0, NV_LEVELING_START_GAP, 10, false);
+    nv_config c;
+    nv_config_defaults(&c);
+    c.size = 64 * 64;
+    c.endurance.kind = NV_ENDURANCE_FIXED;
+    c.endurance.mean = 50;
+    c.leveling.kind = NV_LEVELING_START_GAP;
+    c.leveling.psi = 10;
+    c.leveling.region_lines = 16;              /* lines 0..15 are region 0 (no randomizing) */
+    nv_device *d;
+    ck_assert_int_eq(nv_open(&d, &c), 0);
     seen sn = {0};
     ck_assert_int_eq(nv_on_failure(d, on_fail, &sn), 0);
     unsigned char b = 1;
     int n = 0;
     while (nv_write(d, 0, &b, 1, NV_DATA) != NV_EWORN && n < 100000)
         n++;
-    nv_failure f;
-    uint64_t got;
-    ck_assert_int_eq(nv_failures_get(d, 0, &f, 1, &got), 0);
-    ck_assert_uint_eq(got, 1);
-    uint64_t failed_line = f.cell;              /* 64-byte cells: cell = physical line */
-    /* Two turns of the gap over writes spread on lines 1..63. */
-    int carried = 0;
-    for (int i = 0; i < 1300; i++) {
-        uint64_t l = 1 + (uint64_t)i % 63, p = nv_level_map(d, l);
-        uint64_t before = sn.n;
-        int rc = nv_write(d, l * 64, &b, 1, NV_DATA);
-        nv_wearout w;
-        nv_wearout_get(d, &w);
-        ck_assert_uint_eq(w.failed_cells, 1);
-        ck_assert_msg((rc == NV_EWORN) == (p == failed_line), "write %d to line %llu on %llu: %d", i,
-                      (unsigned long long)l, (unsigned long long)p, rc);
-        carried += rc == 0 && sn.n > before;    /* its gap move met the failed line */
+    nv_wearout w;
+    nv_wearout_get(d, &w);
+    ck_assert_uint_eq(w.failed_cells, 1);
+    ck_assert_uint_eq(w.frozen_regions, 1);
+    ck_assert_uint_eq(sn.n, 1);
+    ck_assert_uint_eq(sn.off, 0);
+    uint64_t moves = w.gap_moves, failed_p = nv_level_map(d, 0);
+    ck_assert_uint_gt(moves, 0);
+    /* 600 writes over lines 1..15: 4 turns of the gap had it kept moving */
+    for (int i = 0; i < 600; i++) {
+        uint64_t l = 1 + (uint64_t)i % 15;
+        ck_assert_msg(nv_write(d, l * 64, &b, 1, NV_DATA) == 0, "write %d to line %llu refused", i,
+                      (unsigned long long)l);
+        ck_assert_uint_ne(nv_level_map(d, l), failed_p);
     }
-    ck_assert_int_gt(carried, 0);
+    ck_assert_uint_eq(sn.n, 1);                   /* no other line reported */
+    ck_assert_int_eq(nv_write(d, 0, &b, 1, NV_DATA), NV_EWORN);    /* still the failed line's own */
+    nv_wearout_get(d, &w);
+    ck_assert_uint_eq(w.failed_cells, 1);
+    ck_assert_uint_eq(w.gap_moves, moves);
+    for (int i = 0; i < 100; i++)                 /* region 1 still levels */
+        ck_assert_int_eq(nv_write(d, (16 + (uint64_t)i % 16) * 64, &b, 1, NV_DATA), 0);
+    nv_wearout_get(d, &w);
+    ck_assert_uint_eq(w.gap_moves, moves + 10);
+    ck_assert_uint_eq(w.frozen_regions, 1);
     nv_close(d);
 }
 END_TEST
@@ -361,7 +379,7 @@ int main(void)
     tcase_add_test(tc, mapping_is_a_permutation);
     tcase_add_test(tc, skewed_stream_lifetime);
     tcase_add_test(tc, start_gap_regions);
-    tcase_add_test(tc, gap_move_onto_failed_line_is_not_the_stores);
+    tcase_add_test(tc, failed_line_freezes_its_region);
     tcase_add_test(tc, spare_lines_take_failed_lines);
     suite_add_tcase(s, tc);
     return test_run_suite(s);

@@ -352,6 +352,7 @@ typedef struct nv_wearout {
     uint64_t lines;          /* start-gap: N logical lines (N + regions physical) */
     uint64_t regions;        /* start-gap: regions (1 without region_lines) */
     uint64_t spares, spared; /* spare lines, and of them in use (lines remapped) */
+    uint64_t frozen_regions; /* start-gap: regions whose gap stopped (a line failed) */
 } nv_wearout;
 int nv_wearout_get(nv_device *d, nv_wearout *out);
 /* The distinct cell failures in the order they happened: copies up to max of
