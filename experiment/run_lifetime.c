@@ -194,10 +194,11 @@ void run_lifetime_print(const run_result *m)
         return;
     nv_failure wf;
     nv_tag wt = worn_metadata(m, &wf);
-    char worn[96] = "";
+    char worn[160] = "";
     if (wt != NV_DATA)
-        snprintf(worn, sizeof worn, " (a %s line wore out, at device offset 0x%llx)", nv_tag_name(wt),
-                 (unsigned long long)wf.line_off);
+        snprintf(worn, sizeof worn, " (a %s line wore out, at device offset 0x%llx%s)", nv_tag_name(wt),
+                 (unsigned long long)wf.line_off,
+                 wt == NV_META_LOG ? "; a bigger allocator.log_kib spreads the log wider" : "");
     printf("  %-24s %14llu   %llu events, ended by %s%s\n", "passes", (unsigned long long)st->passes,
            (unsigned long long)m->events, tr_end_name(st->ended_by), worn);
     if (!endurance_on(m))
