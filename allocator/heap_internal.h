@@ -216,7 +216,7 @@ struct pma_heap {
     uint32_t half_start[2];          /* each half's first chunk this time round (wear) */
     /* Its own line: every thread adds to it once a chunk (256 records), and
      * on the line of `running`, which every get and return reads, each add
-     * cost the other threads a miss (2 threads did 1.6x one on dram pairs). */
+     * cost the other threads a miss on their next operation. */
     _Alignas(64) _Atomic uint32_t half_used[2];   /* chunks handed out of each half */
     char half_used_pad[64 - 2 * sizeof(uint32_t)];
     _Atomic uint8_t *chunk_marked;   /* per chunk: its writer marked its slots (ck_mark) */
