@@ -107,7 +107,9 @@ static int arena_dram_init(pma_heap *h, pma_arena *a, const pma_geometry *g)
     if (h->persistent && h->cfg.persistence == PMA_PERSIST_LOG) {
         a->ck_mark[0] = calloc(words, 8);
         a->ck_mark[1] = calloc(words, 8);
-        if (!a->ck_mark[0] || !a->ck_mark[1])
+        a->ck_sum[0] = calloc((words + 63) / 64, 8);
+        a->ck_sum[1] = calloc((words + 63) / 64, 8);
+        if (!a->ck_mark[0] || !a->ck_mark[1] || !a->ck_sum[0] || !a->ck_sum[1])
             return PMA_ENOMEM;
     }
     if (h->persistent) {
@@ -134,6 +136,8 @@ void pma_arena_free_dram(pma_heap *h, pma_arena *a)
     free(a->ret);
     free((void *)a->ck_mark[0]);
     free((void *)a->ck_mark[1]);
+    free((void *)a->ck_sum[0]);
+    free((void *)a->ck_sum[1]);
     if (a->units) {
         lazy_free(a->slot, slots_of(a) * sizeof *a->slot);
         if (a->wear)

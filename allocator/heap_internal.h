@@ -128,7 +128,11 @@ typedef struct pma_arena {
      * by the threads that wrote the records (or the checkpoint), taken by
      * the checkpoint that retires the epoch */
     _Atomic uint64_t *ck_mark[2];
-    _Atomic bool ck_any[2];
+    _Atomic uint64_t *ck_sum[2];     /* a bit per ck_mark word that may be non-zero: the
+                                        checkpoint reads only those (its cost follows the
+                                        records, not the arena's size) */
+    _Atomic bool ck_any[2];          /* on h->ck_list[par] (set by whoever pushed it there) */
+    struct pma_arena *ck_next[2];
     struct pma_arena *pool_next;
     /* retirement (badmap.c): small arenas: units that cover a failed line
      * (bad, a whole stride or slot each) and those of them retired: held in
@@ -219,6 +223,8 @@ struct pma_heap {
      * cost the other threads a miss on their next operation. */
     _Alignas(64) _Atomic uint32_t half_used[2];   /* chunks handed out of each half */
     char half_used_pad[64 - 2 * sizeof(uint32_t)];
+    _Atomic(pma_arena *) ck_list[2]; /* log: arenas with marks, by parity (pushed by markers,
+                                        taken whole by the checkpoint): no registry walk */
     _Atomic uint8_t *chunk_marked;   /* per chunk: its writer marked its slots (ck_mark) */
     _Atomic uint64_t running;        /* the epoch new records carry */
     uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */

@@ -292,14 +292,8 @@ static void mark_records(pma_heap *h, uint64_t e, const unsigned char *p, const 
             a = pma_heap_arena_at(h, at);
             a_lo = a->data;
             a_hi = a->off + a->size;
-            if (!atomic_load_explicit(&a->ck_any[par], memory_order_relaxed))
-                atomic_store_explicit(&a->ck_any[par], true, memory_order_relaxed);
         }
-        uint32_t u = (uint32_t)((at - a_lo) >> h->g_shift);
-        _Atomic uint64_t *word = &a->ck_mark[par][u >> 6];
-        uint64_t bit = 1ull << (u & 63);
-        if (!(atomic_load_explicit(word, memory_order_relaxed) & bit))
-            atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
+        pma_log_mark_par(h, a, par, (uint32_t)((at - a_lo) >> h->g_shift));
     }
 }
 
@@ -314,11 +308,15 @@ static int checkpoint_arena_marks(pma_heap *h, pma_arena *a, unsigned par)
         return PMA_ENOMEM;
     uint64_t *idx = h->ck_scratch, *bits = h->ck_scratch + words;
     uint32_t n = 0;
-    atomic_store_explicit(&a->ck_any[par], false, memory_order_relaxed);
-    for (uint32_t w = 0; w < words; w++)
-        if (atomic_load_explicit(&a->ck_mark[par][w], memory_order_relaxed)) {
-            idx[n] = w;
-            bits[n++] = atomic_exchange_explicit(&a->ck_mark[par][w], 0, memory_order_acquire);
+    for (uint32_t s = 0; s < (words + 63) / 64; s++)
+        for (uint64_t sb = atomic_exchange_explicit(&a->ck_sum[par][s], 0, memory_order_acquire); sb;
+             sb &= sb - 1) {
+            uint32_t w = s * 64 + (uint32_t)__builtin_ctzll(sb);
+            uint64_t b = atomic_exchange_explicit(&a->ck_mark[par][w], 0, memory_order_acquire);
+            if (b) {
+                idx[n] = w;
+                bits[n++] = b;
+            }
         }
     if (n == 0)
         return 0;
@@ -354,10 +352,17 @@ static int checkpoint_epoch(pma_heap *h, uint64_t e)
         mark_records(h, e, p, p + PMA_LOG_CHUNK);
     }
     int rc = 0;
-    pthread_mutex_lock(&h->grow);          /* the registry (as pma_stats: grow, then arenas) */
-    for (pma_arena *a = h->first; a && rc == 0; a = a->all_next)
-        if (!a->large && atomic_load_explicit(&a->ck_any[half], memory_order_relaxed))
+    pthread_mutex_lock(&h->grow);          /* arenas stay (as pma_stats: grow, then arenas) */
+    pma_arena *next;
+    for (pma_arena *a = atomic_exchange_explicit(&h->ck_list[half], NULL, memory_order_acquire); a; a = next) {
+        /* next read before ck_any clears: a mark from then on pushes a anew */
+        next = a->ck_next[half];
+        atomic_store_explicit(&a->ck_any[half], false, memory_order_relaxed);
+        if (rc != 0)
+            pma_log_ck_push(h, a, half);   /* left for the next checkpoint of this parity */
+        else if (!a->large)
             rc = checkpoint_arena_marks(h, a, half);
+    }
     pthread_mutex_unlock(&h->grow);
     pma_meta_fence(h, NULL);
     return rc ? rc : retire(h, e);
@@ -481,7 +486,7 @@ int pma_log_append_worn(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, 
      * the next epoch): the first mark already has the old epoch's
      * checkpoint write the slot after this operation, but so each record's
      * slot is marked for its own epoch everywhere */
-    pma_log_mark(tc, a, u);
+    pma_log_mark(h, tc, a, u);
     nv_flush(h->dev, tc->log_pos, PMA_LOG_REC);
     nv_fence(h->dev);
     pma_count(&tc->ct.records, 1);

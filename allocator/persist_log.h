@@ -49,16 +49,38 @@ static inline void pma_log_end(pma_heap *h, pma_tcache *tc)
  * the thread leaves it: the rescan read every record back and was a twelfth
  * of a get+return pair. A checkpoint takes the marks only after quiesce,
  * when every operation of its epoch has finished. */
-static inline void pma_log_mark(pma_tcache *tc, pma_arena *a, uint32_t u)
+/* The first mark since the checkpoint took the arena puts it on the list
+ * (a push; the checkpoint takes the whole list at once, so no ABA). */
+static inline void pma_log_ck_push(pma_heap *h, pma_arena *a, unsigned par)
 {
-    unsigned par = (unsigned)(tc->log_epoch & 1);
+    if (atomic_exchange_explicit(&a->ck_any[par], true, memory_order_relaxed))
+        return;
+    pma_arena *head = atomic_load_explicit(&h->ck_list[par], memory_order_relaxed);
+    do
+        a->ck_next[par] = head;
+    while (!atomic_compare_exchange_weak_explicit(&h->ck_list[par], &head, a, memory_order_release,
+                                                  memory_order_relaxed));
+}
+static inline void pma_log_mark_par(pma_heap *h, pma_arena *a, unsigned par, uint32_t u)
+{
     _Atomic uint64_t *word = &a->ck_mark[par][u >> 6];
     uint64_t bit = 1ull << (u & 63);
-    if (atomic_load_explicit(word, memory_order_relaxed) & bit)
+    uint64_t was = atomic_load_explicit(word, memory_order_relaxed);
+    if (was & bit)
         return;
     atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
+    /* The word's summary bit after the word, set by whoever found the word
+     * zero (the checkpoint takes the summary, then the words it names). A
+     * parity's marks are never made while its checkpoint takes them: that
+     * runs after quiesce, before the epoch after next can start. */
+    if (was == 0)
+        atomic_fetch_or_explicit(&a->ck_sum[par][u >> 12], 1ull << ((u >> 6) & 63), memory_order_release);
     if (!atomic_load_explicit(&a->ck_any[par], memory_order_relaxed))
-        atomic_store_explicit(&a->ck_any[par], true, memory_order_relaxed);
+        pma_log_ck_push(h, a, par);
+}
+static inline void pma_log_mark(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
+{
+    pma_log_mark_par(h, a, (unsigned)(tc->log_epoch & 1), u);
 }
 
 /* One record (gen: the slot's generation after the operation): stored, its
@@ -71,7 +93,7 @@ static inline __attribute__((always_inline)) int pma_log_append(pma_heap *h, pma
     uint64_t at = a->data + ((uint64_t)u << h->g_shift);
     uint64_t off = tc->log_pos;
     nv_device *d = h->dev;
-    pma_log_mark(tc, a, u);
+    pma_log_mark(h, tc, a, u);
     if (__builtin_expect(d->direct, 1)) {
         /* two 8-byte stores of words kept in registers: a 16-byte copy of a
          * record built on the stack waits for the stores that built it (a
