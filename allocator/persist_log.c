@@ -27,7 +27,9 @@
  * records at once. Which slots: the thread that leaves a chunk marks its
  * records' slots in per-arena bitmaps (by epoch parity) while the records
  * are in its cache, so that work is spread over the writers; the checkpoint
- * scans only the chunks nobody marked. Gets and returns of e+1 go on
+ * scans only the chunks nobody marked, and reads only the marked arenas (a
+ * list the first mark of an epoch pushes to) and, in each, the mark words a
+ * summary bit names: its cost follows the records, not the heap's size. Gets and returns of e+1 go on
  * meanwhile; a slot one of them changes is written as it is now, and its
  * own record decides it at recovery either way.
  *

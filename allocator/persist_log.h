@@ -44,11 +44,6 @@ static inline void pma_log_end(pma_heap *h, pma_tcache *tc)
     atomic_store_explicit(&tc->in_op, 0, memory_order_release);
 }
 
-/* Marks the slot of a record for the checkpoint of its epoch (by parity).
- * Done here, inside the operation, rather than by rescanning the chunk when
- * the thread leaves it: the rescan read every record back and was a twelfth
- * of a get+return pair. A checkpoint takes the marks only after quiesce,
- * when every operation of its epoch has finished. */
 /* The first mark since the checkpoint took the arena puts it on the list
  * (a push; the checkpoint takes the whole list at once, so no ABA). */
 static inline void pma_log_ck_push(pma_heap *h, pma_arena *a, unsigned par)
@@ -61,6 +56,11 @@ static inline void pma_log_ck_push(pma_heap *h, pma_arena *a, unsigned par)
     while (!atomic_compare_exchange_weak_explicit(&h->ck_list[par], &head, a, memory_order_release,
                                                   memory_order_relaxed));
 }
+/* Marks the slot of a record for the checkpoint of its epoch (by parity).
+ * Done here, inside the operation, rather than by rescanning the chunk when
+ * the thread leaves it: the rescan read every record back and was a twelfth
+ * of a get+return pair. A checkpoint takes the marks only after quiesce,
+ * when every operation of its epoch has finished. */
 static inline void pma_log_mark_par(pma_heap *h, pma_arena *a, unsigned par, uint32_t u)
 {
     _Atomic uint64_t *word = &a->ck_mark[par][u >> 6];
