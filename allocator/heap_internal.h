@@ -218,13 +218,14 @@ struct pma_heap {
     uint64_t log_off, log_bytes;     /* the log region: two halves, used in turn by epochs */
     uint32_t half_chunks;            /* chunks per half */
     uint32_t half_start[2];          /* each half's first chunk this time round (wear) */
-    /* Its own line: every thread adds to it once a chunk (256 records), and
-     * on the line of `running`, which every get and return reads, each add
-     * cost the other threads a miss on their next operation. */
+    /* A line of their own, away from `running`, which every get and return
+     * reads: every thread adds to half_used once a chunk (256 records), and
+     * on running's line each add cost the other threads a miss on their
+     * next operation; ck_list is pushed to once per arena and epoch. */
     _Alignas(64) _Atomic uint32_t half_used[2];   /* chunks handed out of each half */
-    char half_used_pad[64 - 2 * sizeof(uint32_t)];
-    _Atomic(pma_arena *) ck_list[2]; /* log: arenas with marks, by parity (pushed by markers,
+    _Atomic(pma_arena *) ck_list[2]; /* arenas with marks, by parity (pushed by markers,
                                         taken whole by the checkpoint): no registry walk */
+    char half_used_pad[64 - 2 * sizeof(uint32_t) - 2 * sizeof(pma_arena *)];
     _Atomic uint8_t *chunk_marked;   /* per chunk: its writer marked its slots (ck_mark) */
     _Atomic uint64_t running;        /* the epoch new records carry */
     uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */
@@ -248,6 +249,8 @@ struct pma_heap {
     uint64_t bm_off, bm_bytes, bm_lines;   /* device region (bm_bytes 0: dram metadata) */
     _Atomic uint64_t retired_blocks, retired_bytes, failed_lines, meta_failed_lines, bm_store_failures;
 };
+_Static_assert(offsetof(struct pma_heap, running) - offsetof(struct pma_heap, half_used) >= 64,
+               "the chunk counter and the marked-arena lists have a line of their own");
 
 /* allocs_total changes only under the arena lock; lafo reads it without one.
  * A relaxed load and store keep that race-free without a locked add. */

@@ -362,8 +362,8 @@ static int checkpoint_epoch(pma_heap *h, uint64_t e)
         atomic_store_explicit(&a->ck_any[half], false, memory_order_relaxed);
         if (rc != 0)
             pma_log_ck_push(h, a, half);   /* left for the next checkpoint of this parity */
-        else if (!a->large)
-            rc = checkpoint_arena_marks(h, a, half);
+        else
+            rc = checkpoint_arena_marks(h, a, half);   /* only small arenas have marks */
     }
     pthread_mutex_unlock(&h->grow);
     pma_meta_fence(h, NULL);
