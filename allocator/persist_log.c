@@ -24,14 +24,15 @@
  * instruction) and checkpoints e: every slot a record of e names is brought
  * up to date in the image and the changed words are written and flushed;
  * a fence; then C = e (an 8-byte store, flushed, fenced) retires e's
- * records at once. Which slots: the thread that leaves a chunk marks its
- * records' slots in per-arena bitmaps (by epoch parity) while the records
- * are in its cache, so that work is spread over the writers; the checkpoint
- * scans only the chunks nobody marked, and reads only the marked arenas (a
+ * records at once. Which slots: each operation marks its record's slot in
+ * per-arena bitmaps (by epoch parity), so that work is spread over the
+ * writers; the checkpoint scans only the chunks their writer did not flag
+ * when it left them full (leave_chunk), and reads only the marked arenas (a
  * list the first mark of an epoch pushes to) and, in each, the mark words a
- * summary bit names: its cost follows the records, not the heap's size. Gets and returns of e+1 go on
- * meanwhile; a slot one of them changes is written as it is now, and its
- * own record decides it at recovery either way.
+ * summary bit names: its cost follows the records, not the heap's size.
+ * Gets and returns of e+1 go on meanwhile; a slot one of them changes is
+ * written as it is now, and its own record decides it at recovery either
+ * way.
  *
  * Recovery (pma_open): the checkpoint gives a live set; every valid record
  * overrides the state of its start slot, the record with the latest slot
