@@ -40,7 +40,7 @@
  * Locking: see heap_internal.h (cache -> class -> arena; grow alone or
  * under class).
  */
-#include "persist_log.h"
+#include "lane.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -374,7 +374,7 @@ PMA_SLOW static int refill(pma_heap *h, pma_tcache *tc, int cls, unsigned bin, u
         if (v == PMA_BM_NONE)
             break;
         b->e[b->count++] = (pma_tentry){a, v, n};
-        pma_count(&tc->cached_bytes, bytes);
+        pma_count(&tc->ct.held, bytes);
     }
     full = a->on_list && !pma_arena_has_room(h, a, acls);
     pma_spin_unlock(&a->lock);
@@ -506,6 +506,7 @@ PMA_SLOW static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint
     pma_count(&tc->ct.allocs, 1);
     pma_count(&tc->ct.requested, size);
     pma_count(&tc->ct.allocated, allocated);
+    pma_count(&tc->ct.held, allocated);
     return (unsigned char *)nv_base(h->dev) + a->data;
 }
 
@@ -557,7 +558,7 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
     pma_tentry e;
     bool hit;
     while ((hit = pma_tc_pop(tc, bin, n, &e))) {
-        pma_count(&tc->cached_bytes, -bytes);
+        pma_count(&tc->ct.held, -bytes);
         if (!atomic_load_explicit(&e.a->nbad, memory_order_relaxed))
             break;
         pma_spin_lock(&e.a->lock);
@@ -589,7 +590,7 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
             pma_tbin *b = &tc->bin[bin];
             if (b->count < b->cap) {
                 b->e[b->count++] = e;
-                pma_count(&tc->cached_bytes, bytes);
+                pma_count(&tc->ct.held, bytes);
             } else {
                 pma_tc_release_block(h, a, e.u, n);
             }
@@ -599,10 +600,12 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
     pma_count(&tc->ct.allocs, 1);
     pma_count(&tc->ct.requested, size);
     pma_count(&tc->ct.allocated, bytes);
+    pma_count(&tc->ct.held, bytes);
     return unit_ptr(h, a, e.u);
 }
 
-void *pma_get_mem(pma_heap *h, size_t size)
+/* Everything the lane does not serve (lane.h). */
+static __attribute__((noinline)) void *get_mem(pma_heap *h, size_t size)
 {
     if (!h || size == 0)
         return fail(h, PMA_EINVAL);
@@ -621,6 +624,14 @@ void *pma_get_mem(pma_heap *h, size_t size)
     void *p = cls == PMA_CLASS_LARGE ? get_large(h, tc, size, padded) : get_small(h, tc, cls, size, padded);
     op_end(h, tc);
     return p;
+}
+
+void *pma_get_mem(pma_heap *h, size_t size)
+{
+    pma_tcache *tc = pma_tc_mine;
+    if (__builtin_expect(tc && tc->lane == h && h, 1))
+        return pma_lane_get(h, tc, size, get_mem);
+    return get_mem(h, size);
 }
 
 PMA_SLOW static int bad_free(pma_heap *h, int err)
@@ -649,6 +660,7 @@ PMA_SLOW static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
     pma_count(&tc->ct.frees, 1);
     pma_count(&tc->ct.requested, -requested);
     pma_count(&tc->ct.allocated, -allocated);
+    pma_count(&tc->ct.held, -allocated);
     pthread_mutex_lock(&h->grow);
     if (atomic_load(&a->bad_large)) {
         pma_space_retire_bad(h, a);         /* failed lines: their pages never pooled again */
@@ -690,6 +702,7 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
     pma_count(&tc->ct.frees, 1);
     pma_count(&tc->ct.requested, -(bytes - sl->slack));
     pma_count(&tc->ct.allocated, -bytes);
+    pma_count(&tc->ct.held, -bytes);
     if (!h->tc_on) {
         pma_tc_release_block(h, a, u, n);
         return 0;
@@ -710,11 +723,11 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
         b->want = b->want > 1 ? (uint16_t)(b->want / 2) : 1;    /* overflowing: refill less */
     }
     pma_tc_push(b, a, u, n);
-    pma_count(&tc->cached_bytes, bytes);
+    pma_count(&tc->ct.held, bytes);
     return 0;
 }
 
-int pma_return_mem(pma_heap *h, void *ptr)
+static __attribute__((noinline)) int return_mem(pma_heap *h, void *ptr)
 {
     if (!h)
         return PMA_EINVAL;
@@ -736,6 +749,14 @@ int pma_return_mem(pma_heap *h, void *ptr)
     rc = a->large ? return_large(h, tc, a) : return_small(h, tc, a, u);
     op_end(h, tc);
     return rc;
+}
+
+int pma_return_mem(pma_heap *h, void *ptr)
+{
+    pma_tcache *tc = pma_tc_mine;
+    if (__builtin_expect(tc && tc->lane == h && h, 1))
+        return pma_lane_return(h, tc, ptr, return_mem);
+    return return_mem(h, ptr);
 }
 
 size_t pma_usable_size(pma_heap *h, const void *ptr)

@@ -318,6 +318,7 @@ int pma_init(pma_heap **heap, nv_device *dev, const pma_config *cfg)
     }
     h->info.how = "init";
     h->usable = true;
+    pma_tc_lane_open(h);
     *heap = h;
     return 0;
 }
@@ -395,6 +396,7 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
     for (pma_arena *a = h->first; a; a = a->all_next) {
         pma_count(&h->retired.objects, a->objects);
         pma_count(&h->retired.allocated, a->allocated);
+        pma_count(&h->retired.held, a->allocated);       /* held, not cached */
         pma_count(&h->retired.requested, a->large ? a->requested : a->allocated);
     }
     /* What the bad-block map holds is retired again (not live: after the
@@ -422,6 +424,7 @@ int pma_open_ex(pma_heap **heap, nv_device *dev, const pma_open_opts *opts)
         h->info.live_objects += a->objects - a->retired_runs;
     h->info.wall_s = now_s() - t0;
     h->usable = true;
+    pma_tc_lane_open(h);
     *heap = h;
     return 0;
 }
@@ -583,6 +586,7 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     s->next_class_hits = T(next_class);
     s->cache_hits = T(hits);
     s->cache_misses = T(misses);
+    s->lane_ops = T(lane_gets) + T(lane_frees);
     s->flushes = T(flushes) + T(records);
     s->fences = T(fences) + T(records);
     s->meta_bytes = T(meta_bytes) + T(records) * PMA_LOG_REC;

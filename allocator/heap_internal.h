@@ -168,6 +168,14 @@ typedef struct pma_tcounters {
     _Atomic uint64_t objects;            /* live objects found at open (retired only) */
     _Atomic uint64_t flushes, fences, meta_bytes;
     _Atomic uint64_t records;            /* log records: a line flush, a fence, 16 bytes each */
+    /* The fast lane (lane.h) counts a get or a return once: each is an
+     * alloc or free, a cache hit (gets) and a record, added in at the sum. */
+    _Atomic uint64_t lane_gets, lane_frees;
+    /* Bytes the cache's owner holds: cached blocks plus what it allocated
+     * less what it freed (allocated + cached), so that a get from the cache
+     * or a return into it, which move bytes between the two, leave it as it
+     * is and the lane counts only `allocated`. Cached = held - allocated. */
+    _Atomic uint64_t held;
 } pma_tcounters;
 
 static inline void pma_count(_Atomic uint64_t *c, uint64_t v)
@@ -183,6 +191,8 @@ struct pma_heap {
     uint64_t id;                     /* tells this heap's TLS affinity from others' */
     bool persistent;                 /* metadata != dram */
     bool tc_on;                      /* thread caches keep blocks (first-fit) */
+    bool lane_ok;                    /* new caches serve the fast lane (pma_tc_lane_open) */
+    uint64_t lane_span;              /* the lane: device bytes from arena_base to the end */
     pthread_mutex_t grow;
     uint64_t hwm;                    /* end of the last arena */
     unsigned hwm_slot;               /* layout 5: the ring slot the next move goes to */
@@ -212,7 +222,6 @@ struct pma_heap {
     pthread_mutex_t tc_lock;
     pma_tcache *caches;              /* registry (tc_lock) */
     pma_tcounters retired;           /* caches gone, and what open found (tc_lock) */
-    _Atomic uint64_t cached_bytes_retired;
     /* log protocol (persist_log.c) */
     pthread_mutex_t ckpt;
     uint64_t log_off, log_bytes;     /* the log region: two halves, used in turn by epochs */

@@ -445,6 +445,8 @@ int pma_log_begin_slow(pma_heap *h, pma_tcache *tc, uint64_t e)
             tc->log_end = tc->log_pos + PMA_LOG_CHUNK;
             tc->log_epoch = e;
             tc->rec_e0 = pma_rec_epoch0(e);
+            tc->rec_w0[PMA_OP_ALLOC] = pma_rec_word0_e(PMA_OP_ALLOC, tc->rec_e0, 0);
+            tc->rec_w0[PMA_OP_FREE] = pma_rec_word0_e(PMA_OP_FREE, tc->rec_e0, 0);
             tc->rec_e1 = pma_rec_epoch1(e);
             tc->log_chunk = chunk;
             return 0;

@@ -57,6 +57,7 @@ static int large_in_place(pma_heap *h, pma_arena *a, uint64_t size, uint64_t *ke
                 pma_arena_count_alloc(a);
             pma_count(&tc->ct.requested, size - old_req);
             pma_count(&tc->ct.allocated, a->allocated - old_alloc);
+            pma_count(&tc->ct.held, a->allocated - old_alloc);
             rc = 1;
         }
     }

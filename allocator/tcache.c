@@ -26,6 +26,7 @@ static void sum_into(pma_tcounters *to, const pma_tcounters *from)
     ADD(allocs); ADD(frees); ADD(hits); ADD(misses); ADD(next_class);
     ADD(requested); ADD(allocated); ADD(objects);
     ADD(flushes); ADD(fences); ADD(meta_bytes); ADD(records);
+    ADD(lane_gets); ADD(lane_frees); ADD(held);
 #undef ADD
 }
 
@@ -52,7 +53,7 @@ static void give_back(pma_heap *h, pma_tcache *tc, pma_tbin *b, uint32_t from, u
     for (uint32_t i = from; i < to; i++) {
         pma_tentry *e = &b->e[i];
         pma_tc_release_block(h, e->a, e->u, e->n);
-        pma_count(&tc->cached_bytes, -((uint64_t)e->n << h->g_shift));
+        pma_count(&tc->ct.held, -((uint64_t)e->n << h->g_shift));
     }
 }
 
@@ -140,6 +141,7 @@ pma_tcache *pma_tc_get_slow(pma_heap *h)
     tc->heap = h;
     tc->heap_id = h->id;
     pthread_mutex_lock(&h->tc_lock);
+    tc->lane = h->lane_ok ? h : NULL;
     tc->hnext = h->caches;
     if (h->caches)
         h->caches->hprev = tc;
@@ -151,6 +153,23 @@ pma_tcache *pma_tc_get_slow(pma_heap *h)
     return tc;
 }
 
+/* The lane's conditions (lane.h) hold for the heap's whole life: the
+ * protocol, caches and quantum are fixed at open, and a direct device
+ * never reports a failed line, so only a map loaded with one rules it out. */
+void pma_tc_lane_open(pma_heap *h)
+{
+    bool ok = h->po == &pma_persist_log && h->tc_on && h->dev->direct && h->q == PMA_LANE_Q &&
+              !h->fixed_slots && nv_size(h->dev) <= PMA_LANE_MAX_DEVICE && h->arena_base < nv_size(h->dev);
+    for (pma_arena *a = h->first; ok && a; a = a->all_next)
+        ok = !atomic_load_explicit(&a->nbad, memory_order_relaxed);
+    pthread_mutex_lock(&h->tc_lock);
+    h->lane_ok = ok;
+    h->lane_span = ok ? nv_size(h->dev) - h->arena_base : 0;
+    for (pma_tcache *tc = h->caches; tc; tc = tc->hnext)
+        tc->lane = ok ? h : NULL;
+    pthread_mutex_unlock(&h->tc_lock);
+}
+
 void pma_tc_detach_all(pma_heap *h)
 {
     pthread_mutex_lock(&registry);
@@ -158,6 +177,7 @@ void pma_tc_detach_all(pma_heap *h)
     for (pma_tcache *tc = h->caches, *next; tc; tc = next) {
         next = tc->hnext;
         tc->heap = NULL;
+        tc->lane = NULL;
         tc->hnext = tc->hprev = NULL;
         for (int c = 0; c < PMA_TC_BINS; c++)
             tc->bin[c].count = 0;
@@ -171,10 +191,14 @@ void pma_tc_sum(pma_heap *h, pma_tcounters *out, uint64_t *cached_bytes)
 {
     memset(out, 0, sizeof *out);
     sum_into(out, &h->retired);
-    uint64_t cached = 0;
-    for (pma_tcache *tc = h->caches; tc; tc = tc->hnext) {
+    for (pma_tcache *tc = h->caches; tc; tc = tc->hnext)
         sum_into(out, &tc->ct);
-        cached += atomic_load_explicit(&tc->cached_bytes, memory_order_relaxed);
-    }
-    *cached_bytes = cached;
+#define T(f) atomic_load_explicit(&out->f, memory_order_relaxed)
+    uint64_t gets = T(lane_gets), frees = T(lane_frees);
+    *cached_bytes = T(held) - T(allocated);
+#undef T
+    pma_count(&out->allocs, gets);
+    pma_count(&out->hits, gets);
+    pma_count(&out->frees, frees);
+    pma_count(&out->records, gets + frees);
 }

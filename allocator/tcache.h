@@ -47,10 +47,13 @@ typedef struct pma_tbin {
 _Static_assert(sizeof(pma_tbin) == 512, "a bin is 512 bytes");
 
 struct pma_tcache {
+    pma_heap *lane;              /* the heap whose fast lane this cache serves (lane.h), or NULL */
     _Atomic uint32_t in_op;      /* log: the owner is inside a get or return */
     _Atomic uint64_t ops_done;   /* log: operations the owner finished */
     uint64_t log_epoch;          /* log: the epoch of the chunk below */
     uint64_t rec_e0, rec_e1;     /* log: its bits in a record's words (pma_rec_epoch0/1) */
+    uint64_t rec_w0[3];          /* log: word 0 of a record at offset 0, by op (the lane ORs
+                                    the offset in) */
     pma_heap *heap;              /* NULL once the heap is destroyed */
     uint64_t heap_id;
     pma_tcache *hnext, *hprev;   /* the heap's registry */
@@ -58,7 +61,6 @@ struct pma_tcache {
     uint64_t log_pos, log_end;   /* log: the chunk records go to (pos == end: none) */
     uint64_t log_chunk;          /* log: its index */
     pma_arena *affinity[PMA_CLASSES];
-    _Atomic uint64_t cached_bytes;   /* owner writes (pma_count), pma_stats reads */
     pma_tcounters ct;
     pma_tbin bin[PMA_TC_BINS];
 };
@@ -88,6 +90,13 @@ void pma_tc_trim(pma_heap *h, pma_tcache *tc, unsigned bin);
 /* Puts one block back into its arena, rejoining the class list if it
  * regains room (no arena or class lock held). */
 void pma_tc_release_block(pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
+/* The fast lane's conditions and limits (lane.h; pma_tc_lane_open checks them). */
+#define PMA_LANE_Q 16u                     /* max(G, A) of the default */
+#define PMA_LANE_MAX 4096u                 /* the largest small padded size (pma_heap_class_of) */
+#define PMA_LANE_MAX_DEVICE (1ull << 48)   /* offsets fill a record's 48 bits unmasked */
+/* pma_init and pma_open, once the heap is usable: opens the fast lane
+ * (lane.h) to every cache of h, present and future, when h qualifies. */
+void pma_tc_lane_open(pma_heap *h);
 /* pma_destroy: detaches every cache from h. */
 void pma_tc_detach_all(pma_heap *h);
 /* Sums every cache's counters and the retired ones into *out (tc_lock held). */

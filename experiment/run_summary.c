@@ -107,6 +107,7 @@ static json_t *persistence_json(const run_result *m)
     json_object_set_new(o, "cache_hit_ratio", jnum(run_ratio((double)hs->cache_hits,
                                                              (double)(hs->cache_hits + hs->cache_misses))));
     json_object_set_new(o, "cached_bytes", json_integer((json_int_t)hs->cached_bytes));
+    json_object_set_new(o, "lane_ops", json_integer((json_int_t)hs->lane_ops));
     json_object_set_new(o, "flushes", json_integer((json_int_t)hs->flushes));
     json_object_set_new(o, "fences", json_integer((json_int_t)hs->fences));
     json_object_set_new(o, "meta_bytes", json_integer((json_int_t)hs->meta_bytes));

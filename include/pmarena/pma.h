@@ -232,6 +232,10 @@ typedef struct pma_heap_stats {
     /* thread caches: gets served from the calling thread's cache, and not */
     uint64_t cache_hits, cache_misses;
     uint64_t cached_bytes;        /* blocks held in thread caches (not live, not free) */
+    /* gets and returns the fast lane served (allocator/lane.h): the log
+     * protocol on a direct device (dram, file) with thread caches; 0 on
+     * other heaps. Counted in allocs, frees and cache_hits as well. */
+    uint64_t lane_ops;
     /* the persistence protocol's own device traffic, since the heap was made
      * or opened: cache lines flushed, fences, metadata bytes stored (by
      * gets and returns, checkpoints included; arena creation excluded) */
