@@ -629,7 +629,7 @@ static __attribute__((noinline)) void *get_mem(pma_heap *h, size_t size)
 void *pma_get_mem(pma_heap *h, size_t size)
 {
     pma_tcache *tc = pma_tc_mine;
-    if (__builtin_expect(tc && tc->lane == h && h, 1))
+    if (__builtin_expect(tc && tc->lane == h, 1))   /* never for NULL (tcache.c) */
         return pma_lane_get(h, tc, size, get_mem);
     return get_mem(h, size);
 }
@@ -754,7 +754,7 @@ static __attribute__((noinline)) int return_mem(pma_heap *h, void *ptr)
 int pma_return_mem(pma_heap *h, void *ptr)
 {
     pma_tcache *tc = pma_tc_mine;
-    if (__builtin_expect(tc && tc->lane == h && h, 1))
+    if (__builtin_expect(tc && tc->lane == h, 1))   /* never for NULL (tcache.c) */
         return pma_lane_return(h, tc, ptr, return_mem);
     return return_mem(h, ptr);
 }

@@ -1,8 +1,8 @@
 /*
  * lane.h - the fast lane: the common small get and return, inline, for a
  * heap whose every per-operation choice is known when it opens (the `log`
- * protocol on a direct device, thread caches on, a 16-byte quantum, no
- * failed block anywhere). One test of the calling thread's cache picks the
+ * protocol on a direct device, thread caches on, G 1 and A 16 as by
+ * default, no failed block anywhere). One test of the calling thread's cache picks the
  * lane; inside it nothing is asked twice and nothing else is called, so the
  * compiler keeps it a leaf with few registers to save.
  *
@@ -89,7 +89,7 @@ static inline __attribute__((always_inline)) void *pma_lane_get(pma_heap *h, pma
     if (__builtin_expect(size - 1 >= PMA_LANE_MAX, 0))
         return slow(h, size);                      /* 0 or large */
     uint64_t bytes = ((uint64_t)size + PMA_LANE_Q - 1) & ~(uint64_t)(PMA_LANE_Q - 1);
-    uint32_t n = (uint32_t)(bytes >> h->g_shift);
+    uint32_t n = (uint32_t)bytes;                  /* units of G = 1 byte */
     pma_tbin *b = &tc->bin[pma_tc_bin_of(bytes)];
     uint32_t c = b->count;
     if (__builtin_expect(c == 0 || b->e[c - 1].n != n, 0))
@@ -104,7 +104,7 @@ static inline __attribute__((always_inline)) void *pma_lane_get(pma_heap *h, pma
     sl->slack = (uint16_t)(bytes - size);
     uint32_t gen = pma_lane_gen(sl);               /* odd: live */
     unsigned char *base = h->dev->base;
-    uint64_t at = a->data + ((uint64_t)u << h->g_shift);
+    uint64_t at = a->data + u;
     uint64_t off = pma_lane_record(tc, base, PMA_OP_ALLOC, at, n, gen);
     if (__builtin_expect(atomic_load_explicit(&a->cls, memory_order_relaxed) != (int)pma_heap_class_of(h, bytes), 0))
         pma_count(&tc->ct.next_class, 1);
@@ -130,14 +130,14 @@ static inline __attribute__((always_inline)) int pma_lane_return(pma_heap *h, pm
     if (__builtin_expect(!a || a->large, 0))
         return slow(h, ptr);
     uint64_t rel = off - a->data;                  /* huge when below the data: refused next */
-    if (__builtin_expect((rel & (PMA_LANE_Q - 1)) || (rel >> h->g_shift) >= a->units, 0))
+    if (__builtin_expect((rel & (PMA_LANE_Q - 1)) || rel >= a->units, 0))
         return slow(h, ptr);
-    uint32_t u = (uint32_t)(rel >> h->g_shift);
+    uint32_t u = (uint32_t)rel;
     pma_slot *sl = &a->slot[u >> a->stride_shift];
     if (__builtin_expect(!pma_slot_live(sl), 0))
         return slow(h, ptr);                       /* it says why */
     uint32_t n = pma_slot_n(sl);
-    uint64_t bytes = (uint64_t)n << h->g_shift;
+    uint64_t bytes = n;
     pma_tbin *b = &tc->bin[pma_tc_bin_of(bytes)];
     uint32_t c = b->count;
     if (__builtin_expect(c >= b->cap, 0))

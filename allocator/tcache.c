@@ -106,6 +106,12 @@ static void thread_exit(void *arg)
     pthread_mutex_unlock(&registry);
 }
 
+/* The lane of a cache whose heap has none: no heap's address, and not
+ * NULL, so that pma_get_mem(NULL, ..) does not match it (one test fewer
+ * on every get and return). */
+static char lane_closed;
+#define LANE_CLOSED ((pma_heap *)(void *)&lane_closed)
+
 static void make_key(void) { pthread_key_create(&exit_key, thread_exit); }
 
 pma_tcache *pma_tc_get_slow(pma_heap *h)
@@ -141,7 +147,7 @@ pma_tcache *pma_tc_get_slow(pma_heap *h)
     tc->heap = h;
     tc->heap_id = h->id;
     pthread_mutex_lock(&h->tc_lock);
-    tc->lane = h->lane_ok ? h : NULL;
+    tc->lane = h->lane_ok ? h : LANE_CLOSED;
     tc->hnext = h->caches;
     if (h->caches)
         h->caches->hprev = tc;
@@ -158,7 +164,7 @@ pma_tcache *pma_tc_get_slow(pma_heap *h)
  * never reports a failed line, so only a map loaded with one rules it out. */
 void pma_tc_lane_open(pma_heap *h)
 {
-    bool ok = h->po == &pma_persist_log && h->tc_on && h->dev->direct && h->q == PMA_LANE_Q &&
+    bool ok = h->po == &pma_persist_log && h->tc_on && h->dev->direct && h->q == PMA_LANE_Q && h->g_shift == 0 &&
               !h->fixed_slots && nv_size(h->dev) <= PMA_LANE_MAX_DEVICE && h->arena_base < nv_size(h->dev);
     for (pma_arena *a = h->first; ok && a; a = a->all_next)
         ok = !atomic_load_explicit(&a->nbad, memory_order_relaxed);
@@ -166,7 +172,7 @@ void pma_tc_lane_open(pma_heap *h)
     h->lane_ok = ok;
     h->lane_span = ok ? nv_size(h->dev) - h->arena_base : 0;
     for (pma_tcache *tc = h->caches; tc; tc = tc->hnext)
-        tc->lane = ok ? h : NULL;
+        tc->lane = ok ? h : LANE_CLOSED;
     pthread_mutex_unlock(&h->tc_lock);
 }
 
@@ -177,7 +183,7 @@ void pma_tc_detach_all(pma_heap *h)
     for (pma_tcache *tc = h->caches, *next; tc; tc = next) {
         next = tc->hnext;
         tc->heap = NULL;
-        tc->lane = NULL;
+        tc->lane = LANE_CLOSED;
         tc->hnext = tc->hprev = NULL;
         for (int c = 0; c < PMA_TC_BINS; c++)
             tc->bin[c].count = 0;

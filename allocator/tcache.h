@@ -47,7 +47,7 @@ typedef struct pma_tbin {
 _Static_assert(sizeof(pma_tbin) == 512, "a bin is 512 bytes");
 
 struct pma_tcache {
-    pma_heap *lane;              /* the heap whose fast lane this cache serves (lane.h), or NULL */
+    pma_heap *lane;              /* the heap whose fast lane this cache serves (lane.h); never NULL */
     _Atomic uint32_t in_op;      /* log: the owner is inside a get or return */
     _Atomic uint64_t ops_done;   /* log: operations the owner finished */
     uint64_t log_epoch;          /* log: the epoch of the chunk below */
@@ -91,7 +91,7 @@ void pma_tc_trim(pma_heap *h, pma_tcache *tc, unsigned bin);
  * regains room (no arena or class lock held). */
 void pma_tc_release_block(pma_heap *h, pma_arena *a, uint32_t u, uint32_t n);
 /* The fast lane's conditions and limits (lane.h; pma_tc_lane_open checks them). */
-#define PMA_LANE_Q 16u                     /* max(G, A) of the default */
+#define PMA_LANE_Q 16u                     /* max(G, A) of the default (G 1: units are bytes) */
 #define PMA_LANE_MAX 4096u                 /* the largest small padded size (pma_heap_class_of) */
 #define PMA_LANE_MAX_DEVICE (1ull << 48)   /* offsets fill a record's 48 bits unmasked */
 /* pma_init and pma_open, once the heap is usable: opens the fast lane

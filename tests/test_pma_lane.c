@@ -134,6 +134,42 @@ START_TEST(lane_does_what_the_general_path_does)
 }
 END_TEST
 
+/* A thread whose cache serves a lane still refuses a NULL heap, and a heap
+ * made after another was destroyed (perhaps at the same address) gets a
+ * lane of its own, not the dead one's cache. */
+START_TEST(lane_refuses_null_and_dead_heaps)
+{
+    pma_config cfg;
+    pma_config_defaults(&cfg);
+    for (int round = 0; round < 3; round++) {
+        nv_device *d = dram_open(4 << 20);
+        pma_heap *h;
+        ck_assert_int_eq(pma_init(&h, d, &cfg), 0);
+        for (int i = 0; i < 100; i++) {
+            void *p = pma_get_mem(h, 64);
+            ck_assert_ptr_nonnull(p);
+            ck_assert_int_eq(pma_return_mem(h, p), 0);
+        }
+        ck_assert_ptr_null(pma_get_mem(NULL, 64));
+        ck_assert_int_eq(pma_last_error(), PMA_EINVAL);
+        void *p = pma_get_mem(h, 64);
+        ck_assert_int_eq(pma_return_mem(NULL, p), PMA_EINVAL);
+        ck_assert_int_eq(pma_return_mem(h, p), 0);
+        ck_assert_int_eq(pma_return_mem(h, p), PMA_EDOUBLE);   /* the general path says why */
+        pma_heap_stats st;
+        ck_assert_int_eq(pma_stats(h, &st), 0);
+        ck_assert_uint_ge(st.lane_ops, 200);
+        ck_assert_uint_eq(st.allocs, 101);
+        ck_assert_uint_eq(st.frees, 101);
+        ck_assert_uint_eq(st.bad_frees, 1);
+        test_heap_ok(h);
+        pma_destroy(h);
+        ck_assert_ptr_null(pma_get_mem(NULL, 64));
+        nv_close(d);
+    }
+}
+END_TEST
+
 /* ---- threads --------------------------------------------------------------- */
 
 enum { THREADS = 4, TOPS = 40000, MAILBOX = 64, TSLOTS = 128 };
@@ -328,6 +364,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, lane_does_what_the_general_path_does);
+    tcase_add_test(tc, lane_refuses_null_and_dead_heaps);
     tcase_add_test(tc, lane_threads_with_cross_thread_frees);
     tcase_add_test(tc, lane_gets_and_returns_survive_a_crash_on_file);
     suite_add_tcase(s, tc);
