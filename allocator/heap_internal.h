@@ -91,6 +91,15 @@ typedef struct pma_arena {
     uint32_t units, stride;          /* bits; units between possible starts */
     unsigned stride_shift;           /* log2(stride): no division on the hot path */
     pma_slot *slot;                  /* per start slot */
+    /* log: slots the records of an epoch touched, by epoch parity; marked
+     * by the threads that wrote the records (or the checkpoint), taken by
+     * the checkpoint that retires the epoch. The pointers are read on every
+     * get and return (lane.h): here, not beside the list links and the
+     * owner, which other threads write. */
+    _Atomic uint64_t *ck_mark[2];
+    _Atomic uint64_t *ck_sum[2];     /* a bit per ck_mark word that may be non-zero: the
+                                        checkpoint reads only those (its cost follows the
+                                        records, not the arena's size) */
     uint32_t bitmap_bytes, stripe;   /* persistent bitmap size; interleave stripe */
     uint64_t alloc_dev, start_dev;   /* device offsets of the persistent bitmaps */
     uint64_t *alloc, *start;         /* logical mirrors */
@@ -124,13 +133,7 @@ typedef struct pma_arena {
     bool pooled;                     /* on h->pool_large (grow lock) */
     struct pma_arena *all_next;      /* registry, in address order */
     size_t all_index;                /* position in it (log recovery's scratch) */
-    /* log: slots the records of an epoch touched, by epoch parity; marked
-     * by the threads that wrote the records (or the checkpoint), taken by
-     * the checkpoint that retires the epoch */
-    _Atomic uint64_t *ck_mark[2];
-    _Atomic uint64_t *ck_sum[2];     /* a bit per ck_mark word that may be non-zero: the
-                                        checkpoint reads only those (its cost follows the
-                                        records, not the arena's size) */
+    /* log: the arena is on h->ck_list[par] (ck_mark above) */
     _Atomic bool ck_any[2];          /* on h->ck_list[par] (set by whoever pushed it there) */
     struct pma_arena *ck_next[2];
     struct pma_arena *pool_next;
@@ -192,7 +195,6 @@ struct pma_heap {
     bool persistent;                 /* metadata != dram */
     bool tc_on;                      /* thread caches keep blocks (first-fit) */
     bool lane_ok;                    /* new caches serve the fast lane (pma_tc_lane_open) */
-    uint64_t lane_span;              /* the lane: device bytes from arena_base to the end */
     pthread_mutex_t grow;
     uint64_t hwm;                    /* end of the last arena */
     unsigned hwm_slot;               /* layout 5: the ring slot the next move goes to */
@@ -236,6 +238,16 @@ struct pma_heap {
                                         taken whole by the checkpoint): no registry walk */
     char half_used_pad[64 - 2 * sizeof(uint32_t) - 2 * sizeof(pma_arena *)];
     _Atomic uint8_t *chunk_marked;   /* per chunk: its writer marked its slots (ck_mark) */
+    /* What the fast lane reads (lane.h; set by pma_tc_lane_open), on
+     * running's line, which changes once an epoch: where these fields sat
+     * before, beside the grow lock and a class lock, each lock another
+     * thread took cost the next get or return a miss. */
+    _Alignas(64) struct {
+        unsigned char *base;         /* the device's mapping */
+        uint64_t arena_base, span;   /* device bytes from arena_base to the end */
+        _Atomic(pma_arena *) *pagemap;
+        bool asym, persist_nop;      /* copies of those below */
+    } lane;
     _Atomic uint64_t running;        /* the epoch new records carry */
     uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */
     bool asym;                       /* membarrier() orders the fast path for a checkpoint */
@@ -260,6 +272,8 @@ struct pma_heap {
 };
 _Static_assert(offsetof(struct pma_heap, running) - offsetof(struct pma_heap, half_used) >= 64,
                "the chunk counter and the marked-arena lists have a line of their own");
+_Static_assert(offsetof(struct pma_heap, running) + sizeof(uint64_t) - offsetof(struct pma_heap, lane) <= 64,
+               "the lane's fields and running share one line");
 
 /* allocs_total changes only under the arena lock; lafo reads it without one.
  * A relaxed load and store keep that race-free without a locked add. */

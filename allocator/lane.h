@@ -36,7 +36,13 @@ static inline uint32_t pma_lane_gen(pma_slot *sl)
  * thread's chunk is not of the running epoch or is full. */
 static inline bool pma_lane_enter(pma_heap *h, pma_tcache *tc)
 {
-    uint64_t e = pma_log_enter(h, tc);
+    if (h->lane.asym) {             /* pma_log_enter, on the lane's line */
+        atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
+        atomic_signal_fence(memory_order_seq_cst);
+    } else {
+        atomic_exchange(&tc->in_op, 1);
+    }
+    uint64_t e = atomic_load_explicit(&h->running, memory_order_acquire);
     if (__builtin_expect(tc->log_epoch == e && tc->log_pos != tc->log_end, 1))
         return true;
     atomic_store_explicit(&tc->in_op, 0, memory_order_release);
@@ -103,7 +109,7 @@ static inline __attribute__((always_inline)) void *pma_lane_get(pma_heap *h, pma
     pma_slot_set_n(sl, n);
     sl->slack = (uint16_t)(bytes - size);
     uint32_t gen = pma_lane_gen(sl);               /* odd: live */
-    unsigned char *base = h->dev->base;
+    unsigned char *base = h->lane.base;
     uint64_t at = a->data + u;
     uint64_t off = pma_lane_record(tc, base, PMA_OP_ALLOC, at, n, gen);
     if (__builtin_expect(atomic_load_explicit(&a->cls, memory_order_relaxed) != (int)pma_heap_class_of(h, bytes), 0))
@@ -111,7 +117,7 @@ static inline __attribute__((always_inline)) void *pma_lane_get(pma_heap *h, pma
     pma_count(&tc->ct.lane_gets, 1);               /* an alloc, a hit and a record (pma_tc_sum) */
     pma_count(&tc->ct.requested, size);
     pma_count(&tc->ct.allocated, bytes);
-    if (__builtin_expect(!pma_lane_marked(tc, a, u) || !h->persist_nop, 0))
+    if (__builtin_expect(!pma_lane_marked(tc, a, u) || !h->lane.persist_nop, 0))
         return pma_lane_finish(h, tc, a, u, off, base + at);
     pma_log_end(h, tc);
     return base + at;
@@ -122,11 +128,11 @@ static inline __attribute__((always_inline)) void *pma_lane_get(pma_heap *h, pma
 static inline __attribute__((always_inline)) int pma_lane_return(pma_heap *h, pma_tcache *tc, void *ptr,
                                                                  int (*slow)(pma_heap *, void *))
 {
-    unsigned char *base = h->dev->base;
+    unsigned char *base = h->lane.base;
     uint64_t off = (uint64_t)((uintptr_t)ptr - (uintptr_t)base);
-    if (__builtin_expect(off - h->arena_base >= h->lane_span, 0))
+    if (__builtin_expect(off - h->lane.arena_base >= h->lane.span, 0))
         return slow(h, ptr);                       /* outside the arenas (NULL too) */
-    pma_arena *a = pma_heap_arena_at(h, off);
+    pma_arena *a = atomic_load_explicit(&h->lane.pagemap[off / PMA_ARENA_ALIGN], memory_order_acquire);
     if (__builtin_expect(!a || a->large, 0))
         return slow(h, ptr);
     uint64_t rel = off - a->data;                  /* huge when below the data: refused next */
@@ -153,7 +159,7 @@ static inline __attribute__((always_inline)) int pma_lane_return(pma_heap *h, pm
     b->e[c].u = u;
     b->e[c].n = n;
     b->count = (uint16_t)(c + 1);
-    if (__builtin_expect(!pma_lane_marked(tc, a, u) || !h->persist_nop, 0)) {
+    if (__builtin_expect(!pma_lane_marked(tc, a, u) || !h->lane.persist_nop, 0)) {
         pma_lane_finish(h, tc, a, u, roff, NULL);
         return 0;
     }
