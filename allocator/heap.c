@@ -166,7 +166,14 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
         h->fixed_slots = h->po->fixed_slots;
     }
     atomic_init(&h->wear_ceiling, 1);
-    pthread_mutex_init(&h->grow, NULL);
+    /* Adaptive (spin a while, then sleep): threads take it for large gets
+     * and returns, held for microseconds, and a sleeping waiter cost a
+     * context switch each time (perf: all of the 2-thread replay's). */
+    pthread_mutexattr_t adaptive;
+    pthread_mutexattr_init(&adaptive);
+    pthread_mutexattr_settype(&adaptive, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&h->grow, &adaptive);
+    pthread_mutexattr_destroy(&adaptive);
     pthread_mutex_init(&h->tc_lock, NULL);
     pthread_mutex_init(&h->ckpt, NULL);
     pthread_mutex_init(&h->bad_lock, NULL);
