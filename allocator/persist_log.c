@@ -225,6 +225,9 @@ static inline void pair_put(uint64_t *img, uint32_t u, bool alloc, bool start)
  * another's advance before it blocks on the checkpoint lock (a few tens of
  * microseconds: a checkpoint it must wait for runs longer). */
 #define PMA_LOG_ADVANCE_SPINS 4096u
+/* Chunks a thread claims from its half at a time (a half of the default
+ * log holds hundreds; a small one fewer, and the claim takes what is left). */
+#define PMA_LOG_CLAIM 4u
 #define PAIR_ALLOC 0x5555555555555555ull     /* the alloc bit of each unit in a word */
 
 /* Units [lo, hi) of word w's 32, as a mask of both their bits. */
@@ -315,7 +318,11 @@ static int checkpoint_arena_marks(pma_heap *h, pma_arena *a, unsigned par)
         return PMA_ENOMEM;
     uint64_t *idx = h->ck_scratch, *bits = h->ck_scratch + words;
     uint32_t n = 0;
-    for (uint32_t s = 0; s < (words + 63) / 64; s++)
+    for (uint32_t s = 0; s < (words + 63) / 64; s++) {
+        /* read before the exchange: most summary words are zero, and a
+         * locked exchange of each was most of the checkpoint in perf */
+        if (!atomic_load_explicit(&a->ck_sum[par][s], memory_order_relaxed))
+            continue;
         for (uint64_t sb = atomic_exchange_explicit(&a->ck_sum[par][s], 0, memory_order_acquire); sb;
              sb &= sb - 1) {
             uint32_t w = s * 64 + (uint32_t)__builtin_ctzll(sb);
@@ -325,6 +332,7 @@ static int checkpoint_arena_marks(pma_heap *h, pma_arena *a, unsigned par)
                 bits[n++] = b;
             }
         }
+    }
     if (n == 0)
         return 0;
     uint32_t first = (uint32_t)idx[0] * 64, last = 0;
@@ -445,7 +453,20 @@ int pma_log_begin_slow(pma_heap *h, pma_tcache *tc, uint64_t e)
 {
     leave_chunk(h, tc, e);
     for (;;) {
-        uint32_t k = atomic_fetch_add_explicit(&h->half_used[e & 1], 1, memory_order_relaxed);
+        /* Chunks are claimed PMA_LOG_CLAIM at a time: the shared counter's
+         * line moved between threads at every chunk, and perf put half of
+         * this function on that one add under 2 threads. A claimed chunk
+         * left unused when the epoch ends holds older epochs' records only,
+         * which count for nothing, as a chunk left half full does. */
+        uint32_t k;
+        if (tc->claim_epoch == e && tc->claim_next < tc->claim_end) {
+            k = tc->claim_next++;
+        } else {
+            k = atomic_fetch_add_explicit(&h->half_used[e & 1], PMA_LOG_CLAIM, memory_order_relaxed);
+            tc->claim_epoch = e;
+            tc->claim_next = k + 1;
+            tc->claim_end = (uint64_t)k + PMA_LOG_CLAIM < h->half_chunks ? k + PMA_LOG_CLAIM : h->half_chunks;
+        }
         if (k < h->half_chunks) {
             uint64_t chunk = (e & 1) * h->half_chunks + (h->half_start[e & 1] + k) % h->half_chunks;
             tc->log_pos = h->log_off + chunk * PMA_LOG_CHUNK;

@@ -60,6 +60,8 @@ struct pma_tcache {
     pma_tcache *tnext;           /* the thread's caches */
     uint64_t log_pos, log_end;   /* log: the chunk records go to (pos == end: none) */
     uint64_t log_chunk;          /* log: its index */
+    uint64_t claim_epoch;        /* log: chunks [claim_next, claim_end) of this epoch's half */
+    uint32_t claim_next, claim_end;   /* are this thread's, claimed with the last (k-th of the half) */
     pma_arena *affinity[PMA_CLASSES];
     pma_tcounters ct;
     pma_tbin bin[PMA_TC_BINS];
