@@ -230,7 +230,7 @@ struct pma_heap {
     uint32_t half_chunks;            /* chunks per half */
     uint32_t half_start[2];          /* each half's first chunk this time round (wear) */
     /* A line of their own, away from `running`, which every get and return
-     * reads: every thread adds to half_used once a chunk (256 records), and
+     * reads: every thread adds to half_used once a claim (4 chunks), and
      * on running's line each add cost the other threads a miss on their
      * next operation; ck_list is pushed to once per arena and epoch. */
     _Alignas(64) _Atomic uint32_t half_used[2];   /* chunks handed out of each half */

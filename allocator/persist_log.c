@@ -4,10 +4,11 @@
  * set and a log of what changed since.
  *
  *   log region  [4096, 4096 + log_kib KiB), two halves of 4 KiB chunks of
- *               16-byte records (layout.h). A thread claims a chunk of the
- *               running epoch's half (one atomic add per 256 records) and
- *               appends to it: one record, one line flush, one fence per get
- *               or return (inline, persist_log.h). Epochs use the halves in
+ *               16-byte records (layout.h). A thread claims chunks of the
+ *               running epoch's half, four at a time (one atomic add per
+ *               1,024 records), and appends to them: one record, one line
+ *               flush, one fence per get or return (inline, persist_log.h,
+ *               and the fast lane, lane.h). Epochs use the halves in
  *               turn and each starts where its half was left, so every record
  *               slot is written about equally: the log's wear is spread.
  *   checkpoint  the arena's bitmap area holds (alloc, start) bit pairs, 32
@@ -18,7 +19,8 @@
  *               covers (C); records of C+1 and C+2 count, none other.
  *
  * When the running epoch e's half is used up, the thread that finds it so
- * advances: e+1 starts in the other half (whose records, of e-1, are
+ * advances (another that finds it so meanwhile waits for the new epoch, not
+ * for the checkpoint): e+1 starts in the other half (whose records, of e-1, are
  * retired), then it waits for the operations still inside e (quiesce:
  * membarrier() and each cache's in_op, so the fast path has no locked
  * instruction) and checkpoints e: every slot a record of e names is brought
