@@ -6,6 +6,8 @@
  *   0. Fastest path: a block of exactly that many units from the calling
  *      thread's cache (tcache.h): no shared lock, no shared line; the
  *      persistence protocol makes it live on the device (log: one record).
+ *      On a log heap on a direct device the fast lane (lane.h) does this,
+ *      and the return into the cache, before anything here is asked.
  *   On a miss a batch of blocks is taken from one arena (1-3), one of them
  *   made live, the rest kept in the cache.
  *   1. The arena this thread last used in the class (per-thread
@@ -27,8 +29,9 @@
  * size, and bigger freed ones are carved (space.c).
  *
  * Return_Mem: find the arena by the page map; refuse what is not a live
- * object's start (its slot's generation is even); make the free durable; keep the block in the thread's cache (a full bin
- * hands its older half back). An arena that regains room rejoins its list.
+ * object's start (its slot's generation is even); make the free durable;
+ * keep the block in the thread's cache (a full bin hands its older half
+ * back). An arena that regains room rejoins its list.
  *
  * Caches serve first-fit only (the default policy): under next-fit,
  * wear-aware and lafo every get and every return is the policy's to place,

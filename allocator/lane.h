@@ -2,9 +2,10 @@
  * lane.h - the fast lane: the common small get and return, inline, for a
  * heap whose every per-operation choice is known when it opens (the `log`
  * protocol on a direct device, thread caches on, G 1 and A 16 as by
- * default, no failed block anywhere). One test of the calling thread's cache picks the
- * lane; inside it nothing is asked twice and nothing else is called, so the
- * compiler keeps it a leaf with few registers to save.
+ * default, no failed block anywhere). One test of the calling thread's
+ * cache picks the lane; inside it nothing is asked twice, and its common
+ * path calls nothing (the rare end, pma_lane_finish, is out of line), so
+ * it saves few registers.
  *
  * Why a lane beside the general path rather than a trim of it: the general
  * get and return ask a dozen questions per call (which protocol, which
