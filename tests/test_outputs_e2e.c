@@ -185,6 +185,28 @@ START_TEST(wear_time_csv_follows_the_samples)
 }
 END_TEST
 
+/* The fast lane serves the dram device's gets and returns and none of the
+ * sim device's, and does the same work: the same churn on both reports the
+ * same persistence counters. */
+START_TEST(lane_ops_in_the_summary)
+{
+    json_t *sim = run_gen("lanesim", "32MiB", 5000, "sim"), *dram = run_gen("lanedram", "32MiB", 5000, "dram");
+    json_t *ps = json_object_get(sim, "persistence"), *pd = json_object_get(dram, "persistence");
+    double ops = num(get(dram, "events", "alloc"), "alloc") + num(get(dram, "events", "free"), "free");
+    ck_assert_double_eq(num(json_object_get(ps, "lane_ops"), "sim lane_ops"), 0);
+    ck_assert_double_gt(num(json_object_get(pd, "lane_ops"), "dram lane_ops"), ops / 2);
+    ck_assert_double_le(num(json_object_get(pd, "lane_ops"), "dram lane_ops"), ops);
+    const char *same[] = {"cache_hits", "cache_misses", "cached_bytes", "flushes", "fences", "meta_bytes",
+                          "checkpoints", "log_wraps"};
+    for (size_t i = 0; i < sizeof same / sizeof *same; i++)
+        ck_assert_msg(num(json_object_get(ps, same[i]), same[i]) == num(json_object_get(pd, same[i]), same[i]),
+                      "persistence.%s: sim %g, dram %g", same[i], num(json_object_get(ps, same[i]), same[i]),
+                      num(json_object_get(pd, same[i]), same[i]));
+    json_decref(sim);
+    json_decref(dram);
+}
+END_TEST
+
 START_TEST(every_script_is_noenhanced)
 {
     json_decref(run_gen("plots", "32MiB", 5000, "sim"));
@@ -265,6 +287,7 @@ int main(void)
     tcase_add_test(tc, summary_has_schema_version_and_touched_stats);
     tcase_add_test(tc, touched_stats_do_not_depend_on_device_size);
     tcase_add_test(tc, wear_time_csv_follows_the_samples);
+    tcase_add_test(tc, lane_ops_in_the_summary);
     tcase_add_test(tc, every_script_is_noenhanced);
     tcase_add_test(tc, report_csv_has_full_precision);
     suite_add_tcase(s, tc);
