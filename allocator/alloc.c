@@ -513,14 +513,6 @@ PMA_SLOW static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint
     return (unsigned char *)nv_base(h->dev) + a->data;
 }
 
-/* Release: a checkpoint that sees the new generation sees the length too. */
-static inline uint32_t bump_gen(pma_slot *sl, uint32_t by)
-{
-    uint32_t gen = atomic_load_explicit(&sl->gen, memory_order_relaxed) + by;
-    atomic_store_explicit(&sl->gen, gen, memory_order_release);
-    return gen;
-}
-
 /* The protocol's steps; log's inline (persist_log.h), others through the table. */
 static inline bool is_log(const pma_heap *h) { return h->po == &pma_persist_log; }
 
@@ -585,11 +577,11 @@ static void *get_small(pma_heap *h, pma_tcache *tc, int cls, uint64_t size, uint
     pma_slot *sl = &a->slot[e.u >> a->stride_shift];
     pma_slot_set_n(sl, n);
     sl->slack = (uint16_t)(bytes - size);
-    uint32_t gen = bump_gen(sl, 1);        /* odd: live */
+    uint32_t gen = pma_slot_bump_gen(sl, 1);        /* odd: live */
     {
         int rc = op_persist(h, tc, a, true, e.u, n, gen);
         if (rc) {           /* not durable: not handed out */
-            bump_gen(sl, (uint32_t)-1);
+            pma_slot_bump_gen(sl, (uint32_t)-1);
             pma_tbin *b = &tc->bin[bin];
             if (b->count < b->cap) {
                 b->e[b->count++] = e;
@@ -693,11 +685,11 @@ static int return_small(pma_heap *h, pma_tcache *tc, pma_arena *a, uint32_t u)
         return classify(h, a, u);
     uint32_t n = pma_slot_n(sl);
     uint64_t bytes = (uint64_t)n << h->g_shift;
-    uint32_t gen = bump_gen(sl, 1);
+    uint32_t gen = pma_slot_bump_gen(sl, 1);
     {
         int rc = op_persist(h, tc, a, false, u, n, gen);
         if (rc) {           /* not durable: still live */
-            bump_gen(sl, (uint32_t)-1);
+            pma_slot_bump_gen(sl, (uint32_t)-1);
             pma_set_error(rc);
             return rc;
         }

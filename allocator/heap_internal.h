@@ -77,6 +77,14 @@ static inline void pma_slot_set_n(pma_slot *sl, uint32_t n)
 {
     atomic_store_explicit(&sl->n, (uint16_t)n, memory_order_relaxed);
 }
+/* The slot's generation moved on by `by` (its owner alone writes it).
+ * Release: a checkpoint that sees the new generation sees the length too. */
+static inline uint32_t pma_slot_bump_gen(pma_slot *sl, uint32_t by)
+{
+    uint32_t gen = atomic_load_explicit(&sl->gen, memory_order_relaxed) + by;
+    atomic_store_explicit(&sl->gen, gen, memory_order_release);
+    return gen;
+}
 
 #define PMA_WEAR_BLOCK 64u           /* data bytes per wear-aware estimate slot */
 #define PMA_PLACE_HOT (PMA_BM_NONE - 1)   /* runs fit, but all at or above the wear ceiling */
@@ -238,7 +246,9 @@ struct pma_heap {
                                         taken whole by the checkpoint): no registry walk */
     char half_used_pad[64 - 2 * sizeof(uint32_t) - 2 * sizeof(pma_arena *)];
     _Atomic uint8_t *chunk_marked;   /* per chunk: its writer marked its slots (ck_mark) */
-    /* What the fast lane reads (lane.h; set by pma_tc_lane_open), on
+    /* What every log get and return reads (lane.h, persist_log.h; the
+     * first four set by pma_tc_lane_open, asym and persist_nop by the log
+     * protocol's attach), on
      * running's line, which changes once an epoch: where these fields sat
      * before, beside the grow lock and a class lock, each lock another
      * thread took cost the next get or return a miss. */
@@ -246,12 +256,11 @@ struct pma_heap {
         unsigned char *base;         /* the device's mapping */
         uint64_t arena_base, span;   /* device bytes from arena_base to the end */
         _Atomic(pma_arena *) *pagemap;
-        bool asym, persist_nop;      /* copies of those below */
+        bool asym;                   /* membarrier() orders the fast path for a checkpoint */
+        bool persist_nop;            /* the device's flush and fence do nothing (dram) */
     } lane;
     _Atomic uint64_t running;        /* the epoch new records carry */
     uint64_t ckpt_epoch;             /* records of this epoch and older are in the checkpoint (ckpt) */
-    bool asym;                       /* membarrier() orders the fast path for a checkpoint */
-    bool persist_nop;                /* the device's flush and fence do nothing (dram) */
     _Atomic uint64_t checkpoints, log_wraps;
     _Atomic uint64_t log_worn_skips;    /* log: record slots skipped because a cell had worn out */
     uint64_t *ck_scratch;            /* checkpoint image buffer */

@@ -25,25 +25,11 @@
 
 #include "persist_log.h"
 
-/* The slot's generation moved on by one (its owner alone writes it). */
-static inline uint32_t pma_lane_gen(pma_slot *sl)
-{
-    uint32_t gen = atomic_load_explicit(&sl->gen, memory_order_relaxed) + 1;
-    atomic_store_explicit(&sl->gen, gen, memory_order_release);
-    return gen;
-}
-
 /* Enters the operation (pma_log_enter); false, and out again, when the
  * thread's chunk is not of the running epoch or is full. */
 static inline bool pma_lane_enter(pma_heap *h, pma_tcache *tc)
 {
-    if (h->lane.asym) {             /* pma_log_enter, on the lane's line */
-        atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
-        atomic_signal_fence(memory_order_seq_cst);
-    } else {
-        atomic_exchange(&tc->in_op, 1);
-    }
-    uint64_t e = atomic_load_explicit(&h->running, memory_order_acquire);
+    uint64_t e = pma_log_enter(h, tc);
     if (__builtin_expect(tc->log_epoch == e && tc->log_pos != tc->log_end, 1))
         return true;
     atomic_store_explicit(&tc->in_op, 0, memory_order_release);
@@ -64,12 +50,12 @@ static inline uint64_t pma_lane_record(pma_tcache *tc, unsigned char *base, unsi
     return off;
 }
 
-/* Whether the slot is marked for its epoch's checkpoint already (the
- * common case: pma_log_mark_par returns at once then). */
-static inline bool pma_lane_marked(const pma_tcache *tc, const pma_arena *a, uint32_t u)
+/* Whether the operation can end inline: its slot is marked for its epoch's
+ * checkpoint already (pma_log_mark would return at once) and the device's
+ * flush and fence do nothing. */
+static inline bool pma_lane_ends_here(const pma_heap *h, const pma_tcache *tc, const pma_arena *a, uint32_t u)
 {
-    const _Atomic uint64_t *word = &a->ck_mark[tc->log_epoch & 1][u >> 6];
-    return atomic_load_explicit(word, memory_order_relaxed) >> (u & 63) & 1;
+    return pma_log_marked(a, (unsigned)(tc->log_epoch & 1), u) && h->lane.persist_nop;
 }
 
 /* The rare end of a lane operation, out of line so that the lane calls
@@ -80,7 +66,7 @@ static __attribute__((noinline)) void *pma_lane_finish(pma_heap *h, pma_tcache *
                                                        uint64_t off, void *ret)
 {
     pma_log_mark(h, tc, a, u);
-    if (!h->persist_nop) {
+    if (!h->lane.persist_nop) {
         nv_flush(h->dev, off, PMA_LOG_REC);
         nv_fence(h->dev);
     }
@@ -109,7 +95,7 @@ static inline __attribute__((always_inline)) void *pma_lane_get(pma_heap *h, pma
     pma_slot *sl = &a->slot[u >> a->stride_shift];
     pma_slot_set_n(sl, n);
     sl->slack = (uint16_t)(bytes - size);
-    uint32_t gen = pma_lane_gen(sl);               /* odd: live */
+    uint32_t gen = pma_slot_bump_gen(sl, 1);      /* odd: live */
     unsigned char *base = h->lane.base;
     uint64_t at = a->data + u;
     uint64_t off = pma_lane_record(tc, base, PMA_OP_ALLOC, at, n, gen);
@@ -118,7 +104,7 @@ static inline __attribute__((always_inline)) void *pma_lane_get(pma_heap *h, pma
     pma_count(&tc->ct.lane_gets, 1);               /* an alloc, a hit and a record (pma_tc_sum) */
     pma_count(&tc->ct.requested, size);
     pma_count(&tc->ct.allocated, bytes);
-    if (__builtin_expect(!pma_lane_marked(tc, a, u) || !h->lane.persist_nop, 0))
+    if (__builtin_expect(!pma_lane_ends_here(h, tc, a, u), 0))
         return pma_lane_finish(h, tc, a, u, off, base + at);
     pma_log_end(h, tc);
     return base + at;
@@ -151,7 +137,7 @@ static inline __attribute__((always_inline)) int pma_lane_return(pma_heap *h, pm
         return slow(h, ptr);                       /* a full bin: trimmed there */
     if (__builtin_expect(!pma_lane_enter(h, tc), 0))
         return slow(h, ptr);
-    uint32_t gen = pma_lane_gen(sl);               /* even: free */
+    uint32_t gen = pma_slot_bump_gen(sl, 1);      /* even: free */
     uint64_t roff = pma_lane_record(tc, base, PMA_OP_FREE, off, n, gen);
     pma_count(&tc->ct.lane_frees, 1);              /* a free and a record (pma_tc_sum) */
     pma_count(&tc->ct.requested, -(bytes - sl->slack));
@@ -160,7 +146,7 @@ static inline __attribute__((always_inline)) int pma_lane_return(pma_heap *h, pm
     b->e[c].u = u;
     b->e[c].n = n;
     b->count = (uint16_t)(c + 1);
-    if (__builtin_expect(!pma_lane_marked(tc, a, u) || !h->lane.persist_nop, 0)) {
+    if (__builtin_expect(!pma_lane_ends_here(h, tc, a, u), 0)) {
         pma_lane_finish(h, tc, a, u, roff, NULL);
         return 0;
     }

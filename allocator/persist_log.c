@@ -112,8 +112,8 @@ static int log_attach(pma_heap *h)
         return PMA_ENOMEM;
     /* The checkpoint makes every thread pass a full barrier with one system
      * call, so the fast path needs none (asymmetric fences, as in RCU). */
-    h->persist_nop = !h->dev->ops->flush && !h->dev->ops->fence;
-    h->asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
+    h->lane.persist_nop = !h->dev->ops->flush && !h->dev->ops->fence;
+    h->lane.asym = syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
     return 0;
 }
 
@@ -392,7 +392,7 @@ static int checkpoint_epoch(pma_heap *h, uint64_t e)
  * finished (registry locked). */
 static void quiesce(pma_heap *h)
 {
-    if (h->asym)
+    if (h->lane.asym)
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     for (pma_tcache *tc = h->caches; tc; tc = tc->hnext) {
         if (!atomic_load_explicit(&tc->in_op, memory_order_acquire))

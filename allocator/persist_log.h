@@ -18,7 +18,7 @@ int pma_log_append_worn(pma_heap *h, pma_tcache *tc, pma_arena *a, unsigned op, 
  * where membarrier() supplies the processor's, else a locked exchange. */
 static inline uint64_t pma_log_enter(pma_heap *h, pma_tcache *tc)
 {
-    if (h->asym) {
+    if (h->lane.asym) {
         atomic_store_explicit(&tc->in_op, 1, memory_order_relaxed);
         atomic_signal_fence(memory_order_seq_cst);
     } else {
@@ -61,13 +61,17 @@ static inline void pma_log_ck_push(pma_heap *h, pma_arena *a, unsigned par)
  * the thread leaves it: the rescan read every record back and was a twelfth
  * of a get+return pair. A checkpoint takes the marks only after quiesce,
  * when every operation of its epoch has finished. */
+static inline bool pma_log_marked(const pma_arena *a, unsigned par, uint32_t u)
+{
+    return atomic_load_explicit(&a->ck_mark[par][u >> 6], memory_order_relaxed) >> (u & 63) & 1;
+}
 static inline void pma_log_mark_par(pma_heap *h, pma_arena *a, unsigned par, uint32_t u)
 {
+    if (pma_log_marked(a, par, u))
+        return;                            /* the common case: a load, no locked instruction */
     _Atomic uint64_t *word = &a->ck_mark[par][u >> 6];
     uint64_t bit = 1ull << (u & 63);
     uint64_t was = atomic_load_explicit(word, memory_order_relaxed);
-    if (was & bit)
-        return;
     atomic_fetch_or_explicit(word, bit, memory_order_relaxed);
     /* The word's summary bit after the word, set by whoever found the word
      * zero (the checkpoint takes the summary, then the words it names). A
@@ -108,7 +112,7 @@ static inline __attribute__((always_inline)) int pma_log_append(pma_heap *h, pma
         if (__builtin_expect(rc != 0, 0))
             return pma_log_append_worn(h, tc, a, op, u, n, rc);
     }
-    if (!h->persist_nop) {
+    if (!h->lane.persist_nop) {
         nv_flush(d, off, PMA_LOG_REC);
         nv_fence(d);
     }

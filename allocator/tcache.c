@@ -174,8 +174,6 @@ void pma_tc_lane_open(pma_heap *h)
     h->lane.arena_base = h->arena_base;
     h->lane.span = ok ? nv_size(h->dev) - h->arena_base : 0;
     h->lane.pagemap = h->pagemap;
-    h->lane.asym = h->asym;
-    h->lane.persist_nop = h->persist_nop;
     for (pma_tcache *tc = h->caches; tc; tc = tc->hnext)
         tc->lane = ok ? h : LANE_CLOSED;
     pthread_mutex_unlock(&h->tc_lock);

@@ -24,14 +24,6 @@
 
 enum { DEV_BYTES = 16 << 20 };
 
-static uint64_t xs(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static nv_device *dram_open(uint64_t size)
 {
     nv_config cfg;
@@ -46,7 +38,7 @@ static nv_device *dram_open(uint64_t size)
 /* A size: mostly small and repeated (so caches hit), some large. */
 static size_t pick_size(uint64_t *seed)
 {
-    uint64_t r = xs(seed);
+    uint64_t r = test_xs(seed);
     if (r % 100 == 0)
         return 4097 + (size_t)(r >> 20) % 70000;
     static const size_t common[] = {8, 24, 64, 100, 250, 512, 1000, 4096};
@@ -67,8 +59,8 @@ static void run_workload(pma_heap *h, trace_out *out)
     void *live[SLOTS] = {0};
     uint64_t seed = 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < OPS; i++) {
-        int k = (int)(xs(&seed) % SLOTS);
-        uint64_t r = xs(&seed);
+        int k = (int)(test_xs(&seed) % SLOTS);
+        uint64_t r = test_xs(&seed);
         if (live[k] && r % 50 == 0) {
             /* bad frees: an interior pointer, a foreign one, NULL (nothing
              * changes; the code says why) */
@@ -185,17 +177,9 @@ typedef struct shared {
 
 typedef struct worker { shared *sh; int id; } worker;
 
-static int stamp_ok(const unsigned char *p, size_t size)
-{
-    for (size_t i = 1; i < size; i++)
-        if (p[i] != p[0])
-            return 0;
-    return 1;
-}
-
 static void put_back(shared *sh, unsigned char *p, size_t size)
 {
-    if (!stamp_ok(p, size))
+    if (!test_stamp_ok(p, size))
         atomic_fetch_add(&sh->bad_stamps, 1);
     if (pma_return_mem(sh->h, p) != 0)
         atomic_fetch_add(&sh->failures, 1);
@@ -210,8 +194,8 @@ static void *work(void *arg)
     size_t size_of[TSLOTS] = {0};
     uint64_t seed = 0x2545f4914f6cdd1dull * (uint64_t)(w->id + 1);
     for (int i = 0; i < TOPS; i++) {
-        int k = (int)(xs(&seed) % TSLOTS);
-        if (mine[k] && xs(&seed) % 8 == 0) {        /* someone else frees it */
+        int k = (int)(test_xs(&seed) % TSLOTS);
+        if (mine[k] && test_xs(&seed) % 8 == 0) {        /* someone else frees it */
             pthread_mutex_lock(&sh->lock);
             if (sh->nmail < MAILBOX) {
                 sh->mail[sh->nmail] = mine[k];
@@ -233,7 +217,7 @@ static void *work(void *arg)
             }
             memset(mine[k], (w->id * 61 + k) & 0xff, size_of[k]);
         }
-        if (xs(&seed) % 4 == 0) {                   /* free one from the mailbox */
+        if (test_xs(&seed) % 4 == 0) {                   /* free one from the mailbox */
             unsigned char *p = NULL;
             size_t size = 0;
             pthread_mutex_lock(&sh->lock);
@@ -319,7 +303,7 @@ START_TEST(lane_gets_and_returns_survive_a_crash_on_file)
     uint64_t seed = 77;
     for (int round = 0; round < 3; round++) {
         for (int i = 0; i < 6000; i++) {
-            int k = (int)(xs(&seed) % N);
+            int k = (int)(test_xs(&seed) % N);
             if (off[k]) {
                 ck_assert_int_eq(pma_return_mem(h, pma_pointer(h, off[k])), 0);
                 off[k] = 0;
@@ -347,7 +331,7 @@ START_TEST(lane_gets_and_returns_survive_a_crash_on_file)
             live++;
             const unsigned char *p = pma_pointer(h, off[k]);
             ck_assert_uint_ge(pma_usable_size(h, p), size[k]);
-            TEST_REQUIRE(stamp_ok(p, size[k]) && p[0] == (k & 0xff), "object %d lost its bytes", k);
+            TEST_REQUIRE(test_stamp_ok(p, size[k]) && p[0] == (k & 0xff), "object %d lost its bytes", k);
         }
         ck_assert_int_eq(pma_stats(h, &st), 0);
         ck_assert_uint_eq(st.live_objects, live);    /* and every return stayed done */

@@ -25,22 +25,6 @@ typedef struct shared {
 
 typedef struct worker { shared *sh; int id; } worker;
 
-static uint64_t xs(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
-static int stamp_ok(const unsigned char *p, size_t size)
-{
-    for (size_t i = 1; i < size; i++)
-        if (p[i] != p[0])
-            return 0;
-    return 1;
-}
-
 static void *work(void *arg)
 {
     worker *w = arg;
@@ -49,11 +33,11 @@ static void *work(void *arg)
     size_t size_of[SLOTS] = {0};
     uint64_t seed = 0x1234567ull * (uint64_t)(w->id + 1);
     for (int op = 0; op < OPS_PER_THREAD; op++) {
-        int k = (int)(xs(&seed) % SLOTS);
+        int k = (int)(test_xs(&seed) % SLOTS);
         if (mine[k]) {
-            if (!stamp_ok(mine[k], size_of[k]))
+            if (!test_stamp_ok(mine[k], size_of[k]))
                 atomic_fetch_add(&sh->failures, 1);
-            if (xs(&seed) % 8 == 0) {       /* hand it to another thread */
+            if (test_xs(&seed) % 8 == 0) {       /* hand it to another thread */
                 pthread_mutex_lock(&sh->lock);
                 if (sh->nmail < MAILBOX) {
                     sh->mailbox[sh->nmail] = mine[k];
@@ -70,9 +54,9 @@ static void *work(void *arg)
             }
         } else {
             /* threads share some classes and own others */
-            size_t size = (w->id % 2 == 0) ? 1 + xs(&seed) % 200 : 300 + xs(&seed) % 3000;
-            if (xs(&seed) % 200 == 0)
-                size = 5000 + xs(&seed) % 20000;
+            size_t size = (w->id % 2 == 0) ? 1 + test_xs(&seed) % 200 : 300 + test_xs(&seed) % 3000;
+            if (test_xs(&seed) % 200 == 0)
+                size = 5000 + test_xs(&seed) % 20000;
             unsigned char *p = pma_get_mem(sh->h, size);
             if (!p) {
                 atomic_fetch_add(&sh->failures, 1);
@@ -87,7 +71,7 @@ static void *work(void *arg)
             pthread_mutex_lock(&sh->lock);
             while (sh->nmail > 0) {
                 void *p = sh->mailbox[--sh->nmail];
-                if (!stamp_ok(p, sh->mail_size[sh->nmail]) || pma_return_mem(sh->h, p) != 0)
+                if (!test_stamp_ok(p, sh->mail_size[sh->nmail]) || pma_return_mem(sh->h, p) != 0)
                     atomic_fetch_add(&sh->failures, 1);
                 atomic_fetch_add(&sh->frees, 1);
             }

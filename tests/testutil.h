@@ -25,6 +25,24 @@ static inline nv_device *test_sim_open(uint64_t size, uint32_t cell, nv_write_mo
     return d;
 }
 
+/* xorshift64: the seeded workloads' cheap generator. */
+static inline uint64_t test_xs(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+/* Every byte of an object equals its first (the owner's stamp). */
+static inline int test_stamp_ok(const unsigned char *p, size_t size)
+{
+    for (size_t i = 1; i < size; i++)
+        if (p[i] != p[0])
+            return 0;
+    return 1;
+}
+
 /* For hot loops: Check records every passing ck_assert (a write to its log),
  * which costs a syscall; this asserts only on failure. */
 #define TEST_REQUIRE(cond, ...) do { if (!(cond)) ck_abort_msg(__VA_ARGS__); } while (0)
