@@ -358,6 +358,10 @@ PMA_SLOW static int refill(pma_heap *h, pma_tcache *tc, int cls, unsigned bin, u
     pma_arena *a = NULL;
     uint32_t u = 0;
     int rc = get_space(h, tc, cls, n, &a, &u);
+    if (rc == PMA_ENOMEM && tc->nlarge) {
+        pma_tc_large_drain(h, tc);         /* the large arenas it kept may be carved */
+        rc = get_space(h, tc, cls, n, &a, &u);
+    }
     if (rc)
         return rc;
     *out = (pma_tentry){a, u, n};
@@ -489,8 +493,12 @@ PMA_SLOW static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint
     if (hdr < sizeof(pma_arena_header))
         hdr = sizeof(pma_arena_header);
     uint64_t need = large_arena_size(hdr + padded);
-    pma_arena *a = NULL;
-    int rc = large_arena(h, need, &a);
+    pma_arena *a = pma_tc_large_take(h, tc, need);
+    int rc = 0;
+    if (!a && (rc = large_arena(h, need, &a)) == PMA_ENOMEM && tc->nlarge) {
+        pma_tc_large_drain(h, tc);         /* what it kept may be carved or merged */
+        rc = large_arena(h, need, &a);
+    }
     if (rc)
         return fail(h, rc);
     pma_spin_lock(&a->lock);
@@ -656,12 +664,10 @@ PMA_SLOW static int return_large(pma_heap *h, pma_tcache *tc, pma_arena *a)
     pma_count(&tc->ct.requested, -requested);
     pma_count(&tc->ct.allocated, -allocated);
     pma_count(&tc->ct.held, -allocated);
+    if (pma_tc_large_keep(h, tc, a))
+        return 0;
     pthread_mutex_lock(&h->grow);
-    if (atomic_load(&a->bad_large)) {
-        pma_space_retire_bad(h, a);         /* failed lines: their pages never pooled again */
-    } else {
-        pma_pool_push(h, a);
-    }
+    pma_pool_back(h, a);
     pthread_mutex_unlock(&h->grow);
     return 0;
 }

@@ -33,10 +33,15 @@
 
 static uint64_t round_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
+/* Zeroed memory whose pages come at first touch. Shared: a private page
+ * read first (the checkpoint reads slots no object has used yet) maps the
+ * zero page, and the first write then flushes every other thread's TLB
+ * (sim/dram_device.c says more). A forked child shares it: a heap is not
+ * for use on both sides of a fork. */
 static void *lazy_zalloc(size_t bytes)
 {
     void *p = mmap(NULL, bytes ? bytes : 1, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                   MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 

@@ -100,6 +100,9 @@ int pma_badmap_attach(pma_heap *h, uint64_t off, uint64_t device_size, bool load
         /* Through the device, so recovery's reads are counted and charged. */
         if (load && nv_read(h->dev, off, h->bm, (size_t)((h->bm_lines + 31) / 32) * 8) != 0)
             return PMA_EDEVICE;
+        for (size_t w = 0; load && w < words; w++)
+            if (h->bm[w] & 0x5555555555555555ull)
+                atomic_store_explicit(&h->bm_any, true, memory_order_release);
     }
     nv_on_failure(h->dev, on_failure, h);     /* NV_ENOTSUP: a device whose cells never fail */
     /* The device's own list of failed lines (sim; a real one's bad-block
@@ -160,6 +163,7 @@ static bool map_mark(pma_heap *h, uint64_t li, bool retired)
     uint64_t bits = (retired ? 3ull : 1ull) << (2 * (li % 32));
     pthread_mutex_lock(&h->bm_lock);
     bool was = line_failed(h, li);
+    atomic_store_explicit(&h->bm_any, true, memory_order_release);
     if ((h->bm[li / 32] & bits) != bits) {
         h->bm[li / 32] |= bits;
         map_store(h, li / 32);
@@ -189,7 +193,7 @@ static void map_retire_range(pma_heap *h, uint64_t off, uint64_t end)
 bool pma_badmap_line_failed(pma_heap *h, uint64_t off)
 {
     uint64_t li = off / PMA_LINE;
-    if (!h->bm || li >= h->bm_lines)
+    if (!h->bm || li >= h->bm_lines || !atomic_load_explicit(&h->bm_any, memory_order_acquire))
         return false;
     pthread_mutex_lock(&h->bm_lock);
     bool f = line_failed(h, li);

@@ -185,8 +185,10 @@ static pma_heap *heap_new(nv_device *dev, const pma_config *cfg)
         h->cls[c].units = (uint32_t)(((sz + h->q - 1) / h->q * h->q) / cfg->granularity);
     }
     h->pagemap_bytes = (size_t)((nv_size(dev) + PMA_ARENA_ALIGN - 1) / PMA_ARENA_ALIGN) * sizeof *h->pagemap;
+    /* Shared, as the arenas' slot arrays are (arena.c, lazy_zalloc): every
+     * return reads it, and pages of it are written later, as arenas come. */
     void *pm = mmap(NULL, h->pagemap_bytes ? h->pagemap_bytes : 1, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+                    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (pm == MAP_FAILED) {
         free(h);
         return NULL;

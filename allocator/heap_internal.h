@@ -276,6 +276,10 @@ struct pma_heap {
     _Atomic bool bad_pending;
     _Atomic uint64_t bad_lost;       /* failures not recorded: no host memory for the list */
     uint64_t *bm;                    /* the map image (NULL: not made) */
+    /* Some line of the map has failed: until one does, asking whether a
+     * line has (every large get and return) takes no lock, as bm_lock was
+     * the 2-thread replay's second most contended (perf, issue 11). */
+    _Atomic bool bm_any;
     uint64_t bm_off, bm_bytes, bm_lines;   /* device region (bm_bytes 0: dram metadata) */
     _Atomic uint64_t retired_blocks, retired_bytes, failed_lines, meta_failed_lines, bm_store_failures;
 };
@@ -386,6 +390,9 @@ int pma_arena_resize(pma_heap *h, pma_arena *a, uint64_t size);
  * of adjacent free arenas big enough and carve from it (a large object may
  * take a merged run of its exact size). */
 void pma_pool_push(pma_heap *h, pma_arena *a);
+/* A freed large arena back to the pool, or retired when a line of it has
+ * failed (grow lock held). */
+void pma_pool_back(pma_heap *h, pma_arena *a);
 void pma_pool_unlink(pma_heap *h, pma_arena **pp);
 bool pma_pool_remove(pma_heap *h, pma_arena *a);   /* unlinked: true when it was pooled */
 int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out);

@@ -48,6 +48,14 @@ void pma_pool_push(pma_heap *h, pma_arena *a)
     a->in_pool = true;
 }
 
+void pma_pool_back(pma_heap *h, pma_arena *a)
+{
+    if (atomic_load(&a->bad_large))
+        pma_space_retire_bad(h, a);         /* failed lines: their pages never pooled again */
+    else
+        pma_pool_push(h, a);
+}
+
 void pma_pool_unlink(pma_heap *h, pma_arena **pp)
 {
     pma_arena *a = *pp;

@@ -72,6 +72,54 @@ void pma_tc_drain(pma_heap *h, pma_tcache *tc)
         give_back(h, tc, &tc->bin[c], 0, tc->bin[c].count);
         tc->bin[c].count = 0;
     }
+    pma_tc_large_drain(h, tc);
+}
+
+/* The oldest k kept large arenas back to the pool, under one grow lock. */
+static void large_give_back(pma_heap *h, pma_tcache *tc, uint32_t k)
+{
+    pthread_mutex_lock(&h->grow);
+    for (uint32_t i = 0; i < k; i++)
+        pma_pool_back(h, tc->large[i]);
+    pthread_mutex_unlock(&h->grow);
+    memmove(tc->large, tc->large + k, (tc->nlarge - k) * sizeof tc->large[0]);
+    tc->nlarge -= k;
+}
+
+pma_arena *pma_tc_large_take(pma_heap *h, pma_tcache *tc, uint64_t size)
+{
+    for (uint32_t i = tc->nlarge; i-- > 0;) {
+        pma_arena *a = tc->large[i];
+        /* Its size is fixed while it is here: only pooled arenas are carved
+         * or merged (space.c). */
+        if (a->size != size)
+            continue;
+        memmove(tc->large + i, tc->large + i + 1, (tc->nlarge - i - 1) * sizeof a);
+        tc->nlarge--;
+        if (!atomic_load_explicit(&a->bad_large, memory_order_relaxed))
+            return a;
+        /* A line of it failed while it was kept: retired (pma_pool_back). */
+        pthread_mutex_lock(&h->grow);
+        pma_pool_back(h, a);
+        pthread_mutex_unlock(&h->grow);
+    }
+    return NULL;
+}
+
+bool pma_tc_large_keep(pma_heap *h, pma_tcache *tc, pma_arena *a)
+{
+    if (!h->tc_on || a->size > PMA_TC_LARGE_MAX || atomic_load_explicit(&a->bad_large, memory_order_relaxed))
+        return false;
+    if (tc->nlarge == PMA_TC_LARGE)
+        large_give_back(h, tc, PMA_TC_LARGE / 2);     /* the older half: one lock for several */
+    tc->large[tc->nlarge++] = a;
+    return true;
+}
+
+void pma_tc_large_drain(pma_heap *h, pma_tcache *tc)
+{
+    if (tc->nlarge)
+        large_give_back(h, tc, tc->nlarge);
 }
 
 static void unlink_locked(pma_heap *h, pma_tcache *tc)
@@ -190,6 +238,7 @@ void pma_tc_detach_all(pma_heap *h)
         tc->hnext = tc->hprev = NULL;
         for (int c = 0; c < PMA_TC_BINS; c++)
             tc->bin[c].count = 0;
+        tc->nlarge = 0;
     }
     h->caches = NULL;
     pthread_mutex_unlock(&h->tc_lock);

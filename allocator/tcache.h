@@ -16,6 +16,10 @@
  * while the bin keeps missing (1, 2, 4, 8) and shrinks when the bin
  * overflows; a bin holds 31 blocks, or 16 KiB of blocks, at most.
  *
+ * Freed large arenas of up to 64 KiB are kept too, a few per thread (see
+ * `large`); a get that finds no room anywhere else hands them back to the
+ * pool first, so that space can be carved or merged.
+ *
  * Only the owner touches a cache, except: a thread's exit (the owner),
  * pma_destroy and pma_check (no get or return running). `in_op` and
  * `ops_done` let a log checkpoint wait for the operations in flight
@@ -30,6 +34,8 @@
 #define PMA_TC_BIN_BYTES 16384u   /* ... and bytes per bin at most */
 #define PMA_TC_BATCH 8           /* blocks a miss takes from an arena at most */
 #define PMA_TC_BINS 256          /* padded sizes 1..4096, 16 bytes a bin */
+#define PMA_TC_LARGE 32          /* freed large arenas a cache keeps at most */
+#define PMA_TC_LARGE_MAX (64u << 10)   /* ... each at most this big (the power-of-two sizes) */
 
 typedef struct pma_tentry {
     pma_arena *a;
@@ -63,6 +69,12 @@ struct pma_tcache {
     uint64_t claim_epoch;        /* log: chunks [claim_next, claim_end) of this epoch's half */
     uint32_t claim_next, claim_end;   /* are this thread's, claimed with the last (k-th of the half) */
     pma_arena *affinity[PMA_CLASSES];
+    /* Freed large arenas, most recent last, reused by size before the pool
+     * (first-fit): durably free like pooled ones, but off the pool, which
+     * the grow lock guards; every large get and return took that lock, and
+     * in the 2-thread replay the threads slept on it (perf, issue 11). */
+    uint32_t nlarge;
+    pma_arena *large[PMA_TC_LARGE];
     pma_tcounters ct;
     pma_tbin bin[PMA_TC_BINS];
 };
@@ -87,6 +99,14 @@ static inline pma_tcache *pma_tc_get(pma_heap *h)
 }
 /* Hands every block of tc back to the arenas. */
 void pma_tc_drain(pma_heap *h, pma_tcache *tc);
+/* A freed large arena of `size` bytes the cache keeps, taken out of it
+ * (most recent first); NULL when none. */
+pma_arena *pma_tc_large_take(pma_heap *h, pma_tcache *tc, uint64_t size);
+/* Keeps a freed large arena (its free durable already); false when it is
+ * not for the cache (not first-fit, too big, a failed line in it). */
+bool pma_tc_large_keep(pma_heap *h, pma_tcache *tc, pma_arena *a);
+/* Every large arena the cache keeps back to the pool (takes the grow lock). */
+void pma_tc_large_drain(pma_heap *h, pma_tcache *tc);
 /* Hands the oldest half of a bin back. */
 void pma_tc_trim(pma_heap *h, pma_tcache *tc, unsigned bin);
 /* Puts one block back into its arena, rejoining the class list if it

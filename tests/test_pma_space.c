@@ -7,9 +7,14 @@
  * checks out and still holds the object linked from the root, under each
  * protocol;
  * a freed large arena with a worn line retires that line's page, not the
- * arena (it retired all 64 KiB before), and keeps doing so after reopen. */
+ * arena (it retired all 64 KiB before), and keeps doing so after reopen;
+ * a freed large arena is kept by the thread that freed it (tcache.h): its
+ * next get of the size has it back, another thread's does not, and a
+ * thread's kept arenas go back to the pool when it exits; one whose line
+ * wears out while kept is retired, never handed out again. */
 #include "testutil.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -207,6 +212,91 @@ START_TEST(worn_large_arena_retires_a_page)
 }
 END_TEST
 
+/* Another thread's get and return of a 7,000-byte object (an 8 KiB arena). */
+static void *other_thread(void *arg)
+{
+    pma_heap *h = arg;
+    void *r = pma_get_mem(h, 7000);
+    if (r && pma_return_mem(h, r) != 0)
+        r = NULL;
+    return r;                  /* kept by this thread until it exits */
+}
+
+START_TEST(freed_large_arena_kept_by_its_thread)
+{
+    pma_persistence per = (pma_persistence)_i;
+    pma_config c = cfg_of(per);
+    nv_device *d;
+    pma_heap *h = test_heap_open(&d, DEV, 64, &c);
+    void *p = pma_get_mem(h, 7000);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(pma_return_mem(h, p), 0);
+    ck_assert_ptr_eq(pma_get_mem(h, 7000), p);
+    ck_assert_int_eq(pma_return_mem(h, p), 0);    /* kept by this thread again */
+    pthread_t t;
+    void *r = NULL;
+    ck_assert_int_eq(pthread_create(&t, NULL, other_thread, h), 0);
+    ck_assert_int_eq(pthread_join(t, &r), 0);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_ne(r, p);                      /* p was not the other thread's to take */
+    pma_heap_stats s0, s1;
+    ck_assert_int_eq(pma_stats(h, &s0), 0);
+    test_heap_ok(h);
+    /* Ours first, then the one the exited thread handed back to the pool:
+     * the heap does not grow. */
+    ck_assert_ptr_eq(pma_get_mem(h, 7000), p);
+    ck_assert_ptr_eq(pma_get_mem(h, 7000), r);
+    ck_assert_int_eq(pma_stats(h, &s1), 0);
+    ck_assert_uint_eq(s1.footprint_bytes, s0.footprint_bytes);
+    ck_assert_uint_eq(s1.arena_creations, s0.arena_creations);
+    test_heap_ok(h);
+    pma_destroy(h);
+    nv_close(d);
+}
+END_TEST
+
+START_TEST(worn_kept_large_arena_never_reused)
+{
+    pma_persistence per = (pma_persistence)_i;
+    pma_config c = cfg_of(per);
+    nv_config dc;
+    nv_config_defaults(&dc);
+    dc.size = DEV;
+    dc.endurance.kind = NV_ENDURANCE_FIXED;
+    dc.endurance.mean = 2000;
+    nv_device *d;
+    ck_assert_int_eq(nv_open(&d, &dc), 0);
+    pma_heap *h;
+    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    unsigned char *p = pma_get_mem(h, 40000);           /* a 64 KiB arena: kept once freed */
+    ck_assert_ptr_nonnull(p);
+    uint64_t at = pma_offset(h, p), worn = at + 20000 / 64 * 64;
+    ck_assert_int_eq(pma_return_mem(h, p), 0);
+    unsigned char line[64] = {0};
+    for (int i = 0; i <= 2000; i++)
+        nv_write(d, worn, line, sizeof line, NV_DATA);
+    /* The next gets learn of the failure; none is handed the worn line. */
+    for (int k = 0; k < 8; k++) {
+        unsigned char *q = pma_get_mem(h, 40000);
+        ck_assert_ptr_nonnull(q);
+        uint64_t o = pma_offset(h, q);
+        ck_assert_msg(worn + 64 <= o || o + 40000 <= worn, "%s: object %d at %llu covers the worn line %llu",
+                      pma_persistence_name(per), k, (unsigned long long)o, (unsigned long long)worn);
+    }
+    pma_heap_stats s;
+    ck_assert_int_eq(pma_stats(h, &s), 0);
+    ck_assert_uint_eq(s.failed_lines, 1);
+    ck_assert_uint_ge(s.retired_bytes, 64);
+    ck_assert_uint_le(s.retired_bytes, 2 * 4096);
+    test_heap_ok(h);
+    pma_destroy(h);
+    ck_assert_int_eq(pma_open(&h, d), 0);
+    test_heap_ok(h);
+    pma_destroy(h);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_space");
@@ -215,6 +305,8 @@ int main(void)
     tcase_add_loop_test(tc, freed_large_space_serves_other_sizes, 0, PMA_PERSISTENCES);
     tcase_add_loop_test(tc, crash_during_merge_and_carve, 0, 2 * PMA_PERSISTENCES);
     tcase_add_loop_test(tc, worn_large_arena_retires_a_page, 0, PMA_PERSISTENCES);
+    tcase_add_loop_test(tc, freed_large_arena_kept_by_its_thread, 0, PMA_PERSISTENCES);
+    tcase_add_loop_test(tc, worn_kept_large_arena_never_reused, 0, PMA_PERSISTENCES);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }

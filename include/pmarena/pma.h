@@ -24,6 +24,8 @@
  * pma_destroy (no other call may be running) and pma_check (call when
  * quiescent). Threads in different classes do not share a lock; a thread keeps
  * reusing the arena it last used in a class (affinity), so threads scale.
+ * A heap is not for use on both sides of a fork(): parent and child share
+ * the dram device and parts of the heap's DRAM state (shared mappings).
  *
  * Errors: int functions return 0 or a negative PMA_E* code; pma_strerror
  * names it. pma_get_mem returns NULL on failure; pma_last_error tells why
