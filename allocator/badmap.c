@@ -335,7 +335,8 @@ static bool large_line(pma_heap *h, uint64_t off)
     pma_spin_unlock(&a->lock);
     /* A live one is retired when its object is freed (alloc.c); a freed one
      * is in the pool, or about to be pushed there by a return that will see
-     * bad_large under the grow lock. */
+     * bad_large under the grow lock, or kept by a thread, which retires it
+     * when it next looks at it or hands it back (tcache.c). */
     if (!live && pma_pool_remove(h, a))
         pma_space_retire_bad(h, a);
     pthread_mutex_unlock(&h->grow);

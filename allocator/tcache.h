@@ -16,9 +16,9 @@
  * while the bin keeps missing (1, 2, 4, 8) and shrinks when the bin
  * overflows; a bin holds 31 blocks, or 16 KiB of blocks, at most.
  *
- * Freed large arenas of up to 64 KiB are kept too, a few per thread (see
- * `large`); a get that finds no room anywhere else hands them back to the
- * pool first, so that space can be carved or merged.
+ * Freed large arenas of up to 64 KiB are kept too, up to 32 per thread
+ * (see `large`); a get that finds no room anywhere else hands them back to
+ * the pool first, so that their space can be carved or merged.
  *
  * Only the owner touches a cache, except: a thread's exit (the owner),
  * pma_destroy and pma_check (no get or return running). `in_op` and
