@@ -15,7 +15,8 @@
  *   2. The class's list, then once the next larger class's list. Arenas
  *      another thread holds are skipped, so threads spread over arenas and
  *      scale; when every candidate was busy and the class already has
- *      PMA_BUSY_ARENAS arenas, the lists are searched again, waiting.
+ *      PMA_BUSY_ARENAS arenas (or one per thread using the heap), the lists
+ *      are searched again, waiting.
  *      lafo takes the list's least-allocated arena that fits instead.
  *   3. Create an arena, single-flight: a thread that finds another already
  *      creating one for the class waits for it and starts its search again
@@ -48,7 +49,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A class's arenas all busy or another thread's: a get waits for one of
+ * them, rather than make one more, once the class has this many, or one per
+ * thread using the heap if that is more. Four for any number of threads
+ * made threads beyond the fourth share arenas, and so the lines of their
+ * slots, which every get and return writes. */
 #define PMA_BUSY_ARENAS 4
+static uint32_t share_at(const pma_heap *h)
+{
+    uint32_t n = atomic_load_explicit(&h->ncaches, memory_order_relaxed);
+    return n > PMA_BUSY_ARENAS ? n : PMA_BUSY_ARENAS;
+}
 /* Out of the get and the return: inlined, the slow paths made them save
  * every register on entry, which the profile showed on each call. */
 #define PMA_SLOW __attribute__((noinline, cold))
@@ -300,7 +311,7 @@ static int get_space(pma_heap *h, pma_tcache *tc, int cls, uint32_t n, pma_arena
                     return 0;
                 }
             }
-            if (!(busy && len >= PMA_BUSY_ARENAS))
+            if (!(busy && len >= share_at(h)))
                 break;    /* nothing was busy, or few arenas: create one */
         }
         pthread_mutex_lock(&c->lock);

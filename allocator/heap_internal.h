@@ -231,6 +231,7 @@ struct pma_heap {
     /* thread caches */
     pthread_mutex_t tc_lock;
     pma_tcache *caches;              /* registry (tc_lock) */
+    _Atomic uint32_t ncaches;        /* its length: the threads using the heap */
     pma_tcounters retired;           /* caches gone, and what open found (tc_lock) */
     /* log protocol (persist_log.c) */
     pthread_mutex_t ckpt;

@@ -124,6 +124,7 @@ void pma_tc_large_drain(pma_heap *h, pma_tcache *tc)
 
 static void unlink_locked(pma_heap *h, pma_tcache *tc)
 {
+    atomic_fetch_sub_explicit(&h->ncaches, 1, memory_order_relaxed);
     if (tc->hprev)
         tc->hprev->hnext = tc->hnext;
     else
@@ -200,6 +201,7 @@ pma_tcache *pma_tc_get_slow(pma_heap *h)
     if (h->caches)
         h->caches->hprev = tc;
     h->caches = tc;
+    atomic_fetch_add_explicit(&h->ncaches, 1, memory_order_relaxed);
     pthread_mutex_unlock(&h->tc_lock);
     tc->tnext = mine;
     mine = tc;
@@ -241,6 +243,7 @@ void pma_tc_detach_all(pma_heap *h)
         tc->nlarge = 0;
     }
     h->caches = NULL;
+    atomic_store_explicit(&h->ncaches, 0, memory_order_relaxed);
     pthread_mutex_unlock(&h->tc_lock);
     pthread_mutex_unlock(&registry);
 }

@@ -226,6 +226,54 @@ START_TEST(two_threads_two_arenas)
 }
 END_TEST
 
+/* Eight threads at once, each with pairs of one size: each ends in an
+ * arena of its own, as two do above. Before, a class made at most four
+ * arenas for busy ones whatever the number of threads, and threads beyond
+ * the fourth shared one (and the lines of its slots, which every get and
+ * return writes). Each thread uses the heap once first (another size), and
+ * all wait for each other before and after their pairs, so that all eight
+ * are using the heap while any of them looks for an arena. */
+enum { EIGHT = 8 };
+static pthread_barrier_t eight_bar;
+
+static void *eight_loop(void *arg)
+{
+    (void)arg;
+    pma_return_mem(race_heap, pma_get_mem(race_heap, 16));
+    pthread_barrier_wait(&eight_bar);
+    for (int i = 0; i < 2000; i++)
+        pma_return_mem(race_heap, pma_get_mem(race_heap, 256));
+    pthread_barrier_wait(&eight_bar);
+    return NULL;
+}
+
+START_TEST(eight_threads_eight_arenas)
+{
+    pma_config c;
+    pma_config_defaults(&c);
+    c.arena_size = 64 << 10;
+    for (int trial = 0; trial < 20; trial++) {
+        nv_device *d;
+        race_heap = test_heap_open(&d, 8 << 20, 64, &c);
+        pthread_barrier_init(&eight_bar, NULL, EIGHT);
+        pthread_t t[EIGHT];
+        for (int i = 0; i < EIGHT; i++)
+            pthread_create(&t[i], NULL, eight_loop, NULL);
+        for (int i = 0; i < EIGHT; i++)
+            pthread_join(t[i], NULL);
+        pthread_barrier_destroy(&eight_bar);
+        pma_heap_stats s;
+        pma_stats(race_heap, &s);
+        /* classes: 64, 128, 256, ... bytes */
+        ck_assert_msg(s.arenas[2] >= EIGHT, "trial %d: %llu arenas of 256-byte blocks for eight threads", trial,
+                      (unsigned long long)s.arenas[2]);
+        test_heap_ok(race_heap);
+        pma_destroy(race_heap);
+        nv_close(d);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_threads");
@@ -234,6 +282,7 @@ int main(void)
     tcase_add_loop_test(tc, concurrent_stress, 0, (int)(sizeof runs / sizeof runs[0]));
     tcase_add_test(tc, single_flight_creation);
     tcase_add_test(tc, two_threads_two_arenas);
+    tcase_add_test(tc, eight_threads_eight_arenas);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
