@@ -22,6 +22,7 @@
 #define SMALL_N 9000          /* padded with the header: a 16 KiB arena */
 #define BIG_N 30000           /* a 32 KiB arena */
 #define MAXOBJ 512
+#define ENDURANCE 2000        /* writes a cell of the worn tests takes */
 
 static pma_config cfg_of(pma_persistence per)
 {
@@ -166,25 +167,38 @@ START_TEST(crash_during_merge_and_carve)
 }
 END_TEST
 
-START_TEST(worn_large_arena_retires_a_page)
+/* A heap under per on a device whose cells fail after 2,000 writes. */
+static pma_heap *worn_heap(pma_persistence per, nv_device **d)
 {
-    pma_persistence per = (pma_persistence)_i;
     pma_config c = cfg_of(per);
     nv_config dc;
     nv_config_defaults(&dc);
     dc.size = DEV;
     dc.endurance.kind = NV_ENDURANCE_FIXED;
-    dc.endurance.mean = 2000;
-    nv_device *d;
-    ck_assert_int_eq(nv_open(&d, &dc), 0);
+    dc.endurance.mean = ENDURANCE;
+    ck_assert_int_eq(nv_open(d, &dc), 0);
     pma_heap *h;
-    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    ck_assert_int_eq(pma_init(&h, *d, &c), 0);
+    return h;
+}
+
+/* Writes the line at off until it fails. */
+static void wear_out(nv_device *d, uint64_t off)
+{
+    unsigned char line[64] = {0};
+    for (int i = 0; i <= ENDURANCE; i++)
+        nv_write(d, off, line, sizeof line, NV_DATA);
+}
+
+START_TEST(worn_large_arena_retires_a_page)
+{
+    pma_persistence per = (pma_persistence)_i;
+    nv_device *d;
+    pma_heap *h = worn_heap(per, &d);
     unsigned char *p = pma_get_mem(h, 40000);           /* a 64 KiB arena */
     ck_assert_ptr_nonnull(p);
     uint64_t at = pma_offset(h, p), worn = at + 20000 / 64 * 64;
-    unsigned char line[64] = {0};
-    for (int i = 0; i <= 2000; i++)
-        nv_write(d, worn, line, sizeof line, NV_DATA);
+    wear_out(d, worn);
     ck_assert_int_eq(pma_return_mem(h, p), 0);
     pma_heap_stats s;
     ck_assert_int_eq(pma_stats(h, &s), 0);
@@ -258,23 +272,13 @@ END_TEST
 START_TEST(worn_kept_large_arena_never_reused)
 {
     pma_persistence per = (pma_persistence)_i;
-    pma_config c = cfg_of(per);
-    nv_config dc;
-    nv_config_defaults(&dc);
-    dc.size = DEV;
-    dc.endurance.kind = NV_ENDURANCE_FIXED;
-    dc.endurance.mean = 2000;
     nv_device *d;
-    ck_assert_int_eq(nv_open(&d, &dc), 0);
-    pma_heap *h;
-    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    pma_heap *h = worn_heap(per, &d);
     unsigned char *p = pma_get_mem(h, 40000);           /* a 64 KiB arena: kept once freed */
     ck_assert_ptr_nonnull(p);
     uint64_t at = pma_offset(h, p), worn = at + 20000 / 64 * 64;
     ck_assert_int_eq(pma_return_mem(h, p), 0);
-    unsigned char line[64] = {0};
-    for (int i = 0; i <= 2000; i++)
-        nv_write(d, worn, line, sizeof line, NV_DATA);
+    wear_out(d, worn);
     /* The next gets learn of the failure; none is handed the worn line. */
     for (int k = 0; k < 8; k++) {
         unsigned char *q = pma_get_mem(h, 40000);
