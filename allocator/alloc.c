@@ -178,7 +178,7 @@ static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, bool wait,
 
 /* Takes over an empty arena of another class that no other thread has as its
  * current arena (no lock held on entry). */
-static pma_arena *steal_empty(pma_heap *h, int cls)
+static pma_arena *steal_empty(pma_heap *h, int cls, bool pinned_too)
 {
     for (int k = 0; k < PMA_CLASS_LARGE; k++) {
         pma_class *c = &h->cls[k];
@@ -187,7 +187,8 @@ static pma_arena *steal_empty(pma_heap *h, int cls)
         pthread_mutex_lock(&c->lock);
         for (pma_arena *a = c->head; a; a = a->next) {
             uintptr_t owner = atomic_load_explicit(&a->owner, memory_order_relaxed);
-            if ((owner && owner != me()) || !pma_spin_trylock(&a->lock))
+            if ((owner && owner != me()) || (!pinned_too && atomic_load_explicit(&a->pinned, memory_order_relaxed)) ||
+                !pma_spin_trylock(&a->lock))
                 continue;
             if (a->free_units == a->units && pma_arena_set_class(h, a, cls) == 0) {
                 pma_list_remove(h, c, a);
@@ -203,43 +204,43 @@ static pma_arena *steal_empty(pma_heap *h, int cls)
     return NULL;
 }
 
-/* Moves hwm over a formatted arena and registers it (grow lock held); an
- * arena whose hwm store failed is forgotten (it is invisible on the device). */
-static int publish(pma_heap *h, pma_arena *a, uint64_t hwm)
-{
-    uint64_t old = h->hwm;
-    h->hwm = hwm;
-    if (pma_heap_publish_hwm(h) != 0) {
-        h->hwm = old;
-        pma_arena_free_dram(h, a);
-        return PMA_EDEVICE;
-    }
-    pma_heap_register(h, a);
-    atomic_fetch_add_explicit(&h->creations, 1, memory_order_relaxed);
-    return 0;
-}
-
 /* A new arena for class cls: an empty one taken over, or grown from the
  * device. Growth wear-aware asks for to avoid worn blocks (for_heat) stops at
  * wear_spread_percent of the device, leaving the rest to requests that do not
- * fit anywhere (large objects above all). */
+ * fit anywhere (large objects above all); with the zone (zone.c), at its
+ * bound, and growth for need goes past that bound only when no class's
+ * empty arena, pinned ones too, can be taken over. */
 static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
 {
-    pma_arena *a = steal_empty(h, cls);
+    pma_arena *a = steal_empty(h, cls, false);
     if (a) {
         *out = a;
         return 0;
     }
     pthread_mutex_lock(&h->grow);
     uint64_t off;
-    int rc = pma_heap_alloc_space(h, h->cfg.arena_size, &off);
-    if (rc == 0 && for_heat &&
-        off + h->cfg.arena_size > nv_size(h->dev) / 100 * h->cfg.wear_spread_percent)
-        rc = PMA_ENOMEM;
-    if (rc == 0)
-        rc = pma_arena_create(h, cls, off, h->cfg.arena_size, &a);
-    if (rc == 0)
-        rc = publish(h, a, off + h->cfg.arena_size);
+    int rc;
+    if (pma_zone_on(h)) {
+        rc = pma_zone_end(h, cls, h->cfg.arena_size, true, &a);
+        if (rc == PMA_ENOMEM && !for_heat) {
+            pthread_mutex_unlock(&h->grow);
+            if ((a = steal_empty(h, cls, true)) != NULL) {
+                *out = a;
+                return 0;
+            }
+            pthread_mutex_lock(&h->grow);
+            rc = pma_zone_end(h, cls, h->cfg.arena_size, false, &a);
+        }
+    } else {
+        rc = pma_heap_alloc_space(h, h->cfg.arena_size, &off);
+        if (rc == 0 && for_heat &&
+            off + h->cfg.arena_size > nv_size(h->dev) / 100 * h->cfg.wear_spread_percent)
+            rc = PMA_ENOMEM;
+        if (rc == 0)
+            rc = pma_arena_create(h, cls, off, h->cfg.arena_size, &a);
+        if (rc == 0)
+            rc = pma_heap_publish_arena(h, a, off + h->cfg.arena_size);
+    }
     /* Space freed large arenas hold: an arena of the configured size, else
      * a smaller one (an arena's geometry follows its size) down to 16 KiB,
      * when worn pages have left only pieces. */
@@ -423,6 +424,14 @@ static uint64_t large_arena_size(uint64_t x)
     return (x + step - 1) / step * step;
 }
 
+uint64_t pma_large_arena_bytes(const pma_heap *h, uint64_t padded)
+{
+    uint64_t hdr = (sizeof(pma_arena_header) + h->q - 1) / h->q * h->q;
+    if (hdr < sizeof(pma_arena_header))
+        hdr = sizeof(pma_arena_header);
+    return large_arena_size(hdr + padded);
+}
+
 /* A pooled arena of `need` bytes (grow lock held), unlinked from the pool.
  * wear-aware takes the one allocated fewest times, and only if that is below
  * the ceiling (*hot: arenas of that size wait there, all at or above it);
@@ -433,7 +442,7 @@ static pma_arena *pool_take(pma_heap *h, uint64_t need, uint32_t ceiling, bool *
     pma_arena **best = NULL;
     uint64_t least = UINT64_MAX;
     for (pma_arena **pp = &h->pool_large; *pp; pp = &(*pp)->pool_next) {
-        if ((*pp)->size != need)
+        if ((*pp)->size != need || *pp == h->gap)
             continue;
         uint64_t n = atomic_load_explicit(&(*pp)->allocs_total, memory_order_relaxed);
         if (!wear) {
@@ -459,11 +468,12 @@ static pma_arena *pool_take(pma_heap *h, uint64_t need, uint32_t ceiling, bool *
 /* A large object's arena: one from the pool, else new device space. Under
  * wear-aware large objects follow the small classes' rule, over whole
  * arenas (an arena's allocation count is its blocks' estimate): a pooled
- * arena below the ceiling, else a new one while the heap stays inside
- * wear_spread_percent of the device, else the ceiling rises a step and the
- * pool is looked at again. With no pooled arena of the size at all the heap
- * grows as far as the device allows, as under the other policies, and then
- * carves the arena out of bigger freed ones (space.c). The object
+ * arena below the ceiling, else a new one inside the bound growth for heat
+ * has (zone.c: from the gap's front for PMA_ZONE_MIN bytes and more, else
+ * from its end), else the ceiling rises a step and the pool is looked at
+ * again. With no pooled arena of the size at all the heap grows as far as
+ * the device allows, as under the other policies, and then carves the arena
+ * out of bigger freed ones (space.c). The object
  * always starts at the arena's data area (no rotation inside the arena: gc's
  * trace and the object word of intent and log find it there). */
 static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
@@ -474,7 +484,12 @@ static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
         bool hot;
         pma_arena *a = pool_take(h, need, ceiling, &hot);
         int rc = 0;
-        if (!a) {
+        if (!a && pma_zone_on(h)) {
+            rc = need >= PMA_ZONE_MIN ? pma_zone_front(h, need, hot, &a)
+                                      : pma_zone_end(h, PMA_CLASS_LARGE, need, hot, &a);
+            if (rc == PMA_ENOMEM && !hot)
+                rc = pma_space_take(h, PMA_CLASS_LARGE, need, &a);
+        } else if (!a) {
             uint64_t off;
             rc = pma_heap_alloc_space(h, need, &off);
             if (rc == 0 && hot && off + need > nv_size(h->dev) / 100 * h->cfg.wear_spread_percent)
@@ -482,7 +497,7 @@ static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
             if (rc == 0)
                 rc = pma_arena_create(h, PMA_CLASS_LARGE, off, need, &a);
             if (rc == 0)
-                rc = publish(h, a, off + need);
+                rc = pma_heap_publish_arena(h, a, off + need);
             if (rc == PMA_ENOMEM && !hot)
                 rc = pma_space_take(h, PMA_CLASS_LARGE, need, &a);
         }
@@ -500,10 +515,7 @@ static int large_arena(pma_heap *h, uint64_t need, pma_arena **out)
 
 PMA_SLOW static void *get_large(pma_heap *h, pma_tcache *tc, uint64_t size, uint64_t padded)
 {
-    uint64_t hdr = (sizeof(pma_arena_header) + h->q - 1) / h->q * h->q;
-    if (hdr < sizeof(pma_arena_header))
-        hdr = sizeof(pma_arena_header);
-    uint64_t need = large_arena_size(hdr + padded);
+    uint64_t need = pma_large_arena_bytes(h, padded);
     pma_arena *a = pma_tc_large_take(h, tc, need);
     int rc = 0;
     if (!a && (rc = large_arena(h, need, &a)) == PMA_ENOMEM && tc->nlarge) {

@@ -105,6 +105,7 @@ void pma_config_defaults(pma_config *cfg)
     cfg->bitmap_layout = PMA_LAYOUT_LINEAR;
     cfg->metadata = PMA_META_HYBRID;
     cfg->wear_spread_percent = 50;
+    cfg->wear_spread_full_at = PMA_SPREAD_FULL_AT;
     cfg->persistence = PMA_PERSIST_LOG;
 }
 
@@ -486,6 +487,22 @@ int pma_heap_publish_hwm(pma_heap *h)
     return PMA_EDEVICE;
 }
 
+/* Moves hwm over a formatted arena and registers it (grow lock held); an
+ * arena whose hwm store failed is forgotten (it is invisible on the device). */
+int pma_heap_publish_arena(pma_heap *h, pma_arena *a, uint64_t hwm)
+{
+    uint64_t old = h->hwm;
+    h->hwm = hwm;
+    if (pma_heap_publish_hwm(h) != 0) {
+        h->hwm = old;
+        pma_arena_free_dram(h, a);
+        return PMA_EDEVICE;
+    }
+    pma_heap_register(h, a);
+    atomic_fetch_add_explicit(&h->creations, 1, memory_order_relaxed);
+    return 0;
+}
+
 /* Metadata nvram: the class list's head and every member's links, as the
  * origin design keeps them (a crash can tear them; pma_open rebuilds the
  * lists from the arena walk, which is authoritative). Class lock held. */
@@ -563,7 +580,7 @@ int pma_stats(pma_heap *h, pma_heap_stats *s)
     pthread_mutex_lock(&h->tc_lock);
     pma_tc_sum(h, &t, &s->cached_bytes);
     pthread_mutex_lock(&h->grow);
-    s->footprint_bytes = h->hwm;
+    s->footprint_bytes = h->hwm - pma_zone_unused(h);   /* wear-aware: the gap is unused */
     for (pma_arena *a = h->first; a; a = a->all_next) {
         pma_spin_lock(&a->lock);
         s->arenas[atomic_load(&a->cls)]++;

@@ -155,6 +155,7 @@ typedef struct pma_arena {
     uint32_t retired_runs;
     _Atomic bool bad_large;
     bool retired_large;
+    _Atomic bool pinned;             /* zone.c: its class keeps it (no takeover) */
 } pma_arena;
 
 typedef struct pma_class {
@@ -209,6 +210,9 @@ struct pma_heap {
     uint64_t root;                   /* DRAM copy of the root offset */
     pma_arena *first, *last;         /* registry */
     pma_arena *pool_large;           /* freed large arenas, reused by size (space.c) */
+    pma_arena *gap;                  /* zone.c: the free arena the zone and the other arenas
+                                        are carved from (NULL: not made yet) */
+    uint64_t zone_peak;              /* zone.c: the most bytes below the gap so far */
     pma_arena *dead;                 /* arenas merged into a neighbour: freed at close (a
                                         page-map lookup may still hold one) */
     bool can_resize;                 /* the layout has resize words (space.c) */
@@ -361,6 +365,9 @@ static inline uint32_t pma_heap_class_of(const pma_heap *h, uint64_t padded)
 void pma_heap_register(pma_heap *h, pma_arena *a);
 int pma_heap_alloc_space(pma_heap *h, uint64_t bytes, uint64_t *off);
 int pma_heap_publish_hwm(pma_heap *h);
+/* Moves hwm to `hwm` over the formatted arena a and registers it (grow
+ * lock held); a is freed when the store fails. */
+int pma_heap_publish_arena(pma_heap *h, pma_arena *a, uint64_t hwm);
 int pma_heap_persist_list(pma_heap *h, int cls);
 
 static inline pma_arena *pma_heap_arena_at(pma_heap *h, uint64_t off)
@@ -401,6 +408,34 @@ int pma_space_take(pma_heap *h, int cls, uint64_t need, pma_arena **out);
 /* A freed large arena with failed lines, not pooled: split so that only
  * the pages of its failed lines are retired, the rest pooled. */
 void pma_space_retire_bad(pma_heap *h, pma_arena *a);
+/* A pooled large arena with no object in it, not retired or worn. */
+bool pma_space_is_free(const pma_arena *a);
+/* A new arena for cls at [off, src's end), carved from src, registered
+ * after it; src keeps [src->off, off). */
+int pma_space_carve_at(pma_heap *h, pma_arena *src, int cls, uint64_t off, pma_arena **out);
+/* b (free, right after a) joins a; false when the store did not land. */
+bool pma_space_absorb(pma_heap *h, pma_arena *a, pma_arena *b);
+
+/* zone.c (grow lock held): wear-aware's layout of the device. One free
+ * arena, the gap, spans the unused middle; arenas of PMA_ZONE_MIN bytes
+ * and more (the large-object zone) are carved from its front and given
+ * back to it, all others from its end. 0, or PMA_ENOMEM: no room (growth
+ * for heat: none inside its bound); PMA_EDEVICE. */
+#define PMA_ZONE_MIN 65536u
+#define PMA_SPREAD_FULL_AT 100u     /* wear_spread_full_at's default (not in the heap header) */
+bool pma_zone_on(const pma_heap *h);
+int pma_zone_end(pma_heap *h, int cls, uint64_t size, bool inside, pma_arena **out);
+int pma_zone_front(pma_heap *h, uint64_t size, bool for_heat, pma_arena **out);
+/* A live zone arena grown in place to `size` bytes over the gap right
+ * above it (its object's realloc): the gap's front carved off, then merged
+ * into the arena by its resize word. */
+int pma_zone_extend(pma_heap *h, pma_arena *a, uint64_t size);
+/* The arena size a large object of `padded` bytes gets (alloc.c). */
+uint64_t pma_large_arena_bytes(const pma_heap *h, uint64_t padded);
+/* A zone arena just pooled: merged into the gap when it borders it. */
+void pma_zone_give_back(pma_heap *h, pma_arena *a);
+/* Bytes the gap holds: space the heap has not put to use. */
+uint64_t pma_zone_unused(const pma_heap *h);
 bool pma_arena_has_room(const pma_heap *h, const pma_arena *a, int cls);
 /* Allocates n units in a small arena (arena lock held); returns the first
  * unit, or PMA_BM_NONE (no room, or for wear-aware only blocks at or above

@@ -20,6 +20,9 @@
  * are min(old requested, new size): what the program asked for, not the
  * padding (after a reopen a small object's requested size is not known and
  * its whole block counts).
+ *
+ * Under wear-aware a large object at the top of the large-object zone
+ * (zone.c) grows in place over the free gap above it.
  */
 #include "tcache.h"
 
@@ -28,6 +31,24 @@
 static uint64_t round_q(const pma_heap *h, uint64_t x)
 {
     return ((x + h->q - 1) >> h->q_shift) << h->q_shift;
+}
+
+/* wear-aware: a large object that no longer fits, in the arena at the
+ * zone's top, grows into the gap above it (zone.c) rather than moving: a
+ * move needs the old and the new arena at once, and a realloc chain that
+ * grows to 2 MB made the zone, and the room kept for it, twice its size.
+ * The wear ceiling does not send it away: growing writes no byte of the
+ * object, where a move copies all of it to fresh cells. */
+static bool grow_in_zone(pma_heap *h, pma_arena *a, uint64_t size)
+{
+    uint64_t need = pma_large_arena_bytes(h, round_q(h, size));
+    pthread_mutex_lock(&h->grow);          /* grow, then arena: as pma_stats */
+    pma_spin_lock(&a->lock);
+    bool ok = a->live_large && round_q(h, size) > a->allocated && need > a->size &&
+              pma_zone_extend(h, a, need) == 0;
+    pma_spin_unlock(&a->lock);
+    pthread_mutex_unlock(&h->grow);
+    return ok;
 }
 
 /* 1: resized in place; 0: must move (*keep: the old object's requested
@@ -40,11 +61,20 @@ static int large_in_place(pma_heap *h, pma_arena *a, uint64_t size, uint64_t *ke
     int rc = pma_op_begin(h, tc);
     if (rc)
         return rc;
+    bool grown = pma_zone_on(h) && grow_in_zone(h, a, size);
     pma_spin_lock(&a->lock);
     uint64_t old_req = a->requested, old_alloc = a->allocated;
     uint32_t ceiling = atomic_load_explicit(&h->wear_ceiling, memory_order_relaxed);
     if (!a->live_large) {
         rc = PMA_EDOUBLE;
+    } else if (grown) {
+        rc = pma_arena_large_resize(h, tc, a, size);
+        if (rc == 0) {
+            pma_count(&tc->ct.requested, size - old_req);
+            pma_count(&tc->ct.allocated, a->allocated - old_alloc);
+            pma_count(&tc->ct.held, a->allocated - old_alloc);
+            rc = 1;
+        }
     } else if (round_q(h, size) > a->allocated ||
                (h->cfg.policy == PMA_WEAR_AWARE &&
                 atomic_load_explicit(&a->allocs_total, memory_order_relaxed) >= ceiling)) {

@@ -52,8 +52,10 @@ void pma_pool_back(pma_heap *h, pma_arena *a)
 {
     if (atomic_load(&a->bad_large))
         pma_space_retire_bad(h, a);         /* failed lines: their pages never pooled again */
-    else
+    else {
         pma_pool_push(h, a);
+        pma_zone_give_back(h, a);           /* the zone's top: back to the gap */
+    }
 }
 
 void pma_pool_unlink(pma_heap *h, pma_arena **pp)
@@ -81,10 +83,17 @@ static void pages_to(pma_heap *h, uint64_t off, uint64_t end, pma_arena *a)
         atomic_store_explicit(&h->pagemap[p], a, memory_order_release);
 }
 
-static bool free_space(const pma_arena *a)
+bool pma_space_is_free(const pma_arena *a)
 {
     return a && a->large && a->pooled && !a->live_large && !a->retired_large &&
            !atomic_load_explicit(&a->bad_large, memory_order_relaxed);
+}
+
+/* Free space this file may carve or merge: not zone.c's gap, which only
+ * zone.c carves (under its bounds). */
+static bool takeable(const pma_heap *h, const pma_arena *a)
+{
+    return pma_space_is_free(a) && a != h->gap;
 }
 
 /* The smallest pooled arena at least `need` + one page big (it keeps a
@@ -93,14 +102,14 @@ static pma_arena *carve_source(pma_heap *h, uint64_t need)
 {
     pma_arena *best = NULL;
     for (pma_arena *a = h->pool_large; a; a = a->pool_next)
-        if (free_space(a) && a->size >= need + PMA_ARENA_ALIGN && (!best || a->size < best->size))
+        if (takeable(h, a) && a->size >= need + PMA_ARENA_ALIGN && (!best || a->size < best->size))
             best = a;
     return best;
 }
 
 /* A new arena for class cls at [off, src's end), carved from src (free or
  * being retired), registered after it. */
-static int carve_at(pma_heap *h, pma_arena *src, int cls, uint64_t off, pma_arena **out)
+int pma_space_carve_at(pma_heap *h, pma_arena *src, int cls, uint64_t off, pma_arena **out)
 {
     uint64_t end = src->off + src->size, need = end - off;
     pma_arena *a;
@@ -130,7 +139,7 @@ int pma_space_carve(pma_heap *h, int cls, uint64_t need, pma_arena **out)
     pma_arena *src = h->can_resize ? carve_source(h, need) : NULL;
     if (!src)
         return PMA_ENOMEM;
-    return carve_at(h, src, cls, src->off + src->size - need, out);
+    return pma_space_carve_at(h, src, cls, src->off + src->size - need, out);
 }
 
 /* ---- retiring a worn large arena ------------------------------------------- */
@@ -165,7 +174,7 @@ void pma_space_retire_bad(pma_heap *h, pma_arena *a)
          * its header's included) becomes a free arena of its own. */
         uint64_t t = (last + PMA_LINE + PMA_ARENA_ALIGN - 1) / PMA_ARENA_ALIGN * PMA_ARENA_ALIGN;
         pma_arena *g;
-        if (end - t >= PMA_ARENA_ALIGN && carve_at(h, a, PMA_CLASS_LARGE, t, &g) == 0)
+        if (end - t >= PMA_ARENA_ALIGN && pma_space_carve_at(h, a, PMA_CLASS_LARGE, t, &g) == 0)
             pma_pool_push(h, g);
         end = a->off + a->size;
         /* The failed line's page (and the one before it when the line is
@@ -175,7 +184,7 @@ void pma_space_retire_bad(pma_heap *h, pma_arena *a)
             r -= PMA_ARENA_ALIGN;
         pma_arena *bad;
         if (r < a->off + PMA_ARENA_ALIGN || !header_fits(h, r) ||
-            carve_at(h, a, PMA_CLASS_LARGE, r, &bad) != 0)
+            pma_space_carve_at(h, a, PMA_CLASS_LARGE, r, &bad) != 0)
             break;
         atomic_store(&bad->bad_large, true);
         pma_badmap_retire_large(h, bad);
@@ -184,7 +193,7 @@ void pma_space_retire_bad(pma_heap *h, pma_arena *a)
 }
 
 /* b (free, right after a) joins a. False when the store did not land. */
-static bool absorb(pma_heap *h, pma_arena *a, pma_arena *b)
+bool pma_space_absorb(pma_heap *h, pma_arena *a, pma_arena *b)
 {
     if (pma_arena_resize(h, a, a->size + b->size) != 0)
         return false;
@@ -192,6 +201,8 @@ static bool absorb(pma_heap *h, pma_arena *a, pma_arena *b)
     uint64_t wb = atomic_load_explicit(&b->allocs_total, memory_order_relaxed);
     atomic_store_explicit(&a->allocs_total, wa > wb ? wa : wb, memory_order_relaxed);
     pma_pool_remove(h, b);
+    if (h->gap == b)
+        h->gap = a;                         /* zone.c: the gap is the merged arena now */
     a->all_next = b->all_next;
     if (h->last == b)
         h->last = a;
@@ -212,14 +223,14 @@ static pma_arena *coalesce_for(pma_heap *h, uint64_t want)
     pma_arena *best = NULL;
     uint64_t best_total = UINT64_MAX;
     for (pma_arena *a = h->first; a;) {
-        if (!free_space(a)) {
+        if (!takeable(h, a)) {
             a = a->all_next;
             continue;
         }
         /* the run from a: its shortest prefix of at least want bytes */
         uint64_t total = 0;
         pma_arena *b = a;
-        for (; b && free_space(b) && total < want; b = b->all_next)
+        for (; b && takeable(h, b) && total < want; b = b->all_next)
             total += b->size;
         if (total >= want && total < best_total) {
             best = a;
@@ -229,7 +240,7 @@ static pma_arena *coalesce_for(pma_heap *h, uint64_t want)
     }
     if (!best)
         return NULL;
-    while (best->size < want && free_space(best->all_next) && absorb(h, best, best->all_next))
+    while (best->size < want && takeable(h, best->all_next) && pma_space_absorb(h, best, best->all_next))
         ;
     return best->size >= want ? best : NULL;
 }
@@ -249,5 +260,5 @@ int pma_space_take(pma_heap *h, int cls, uint64_t need, pma_arena **out)
     }
     if (!m || m->size < need + PMA_ARENA_ALIGN)
         m = coalesce_for(h, need + PMA_ARENA_ALIGN);
-    return m ? carve_at(h, m, cls, m->off + m->size - need, out) : PMA_ENOMEM;
+    return m ? pma_space_carve_at(h, m, cls, m->off + m->size - need, out) : PMA_ENOMEM;
 }

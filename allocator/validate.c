@@ -70,6 +70,7 @@ int pma_validate_header(nv_device *dev, pma_config *cfg)
         .policy = (pma_policy)hd->policy, .bitmap_layout = (pma_bitmap_layout)hd->bitmap_layout,
         .metadata = (pma_metadata)hd->metadata, .wear_spread_percent = hd->wear_spread_percent,
         .persistence = (pma_persistence)hd->persistence, .log_kib = hd->log_kib,
+        .wear_spread_full_at = PMA_SPREAD_FULL_AT,     /* not in the header: the default */
     };
     char msg[160];
     if (pma_config_check(cfg, msg, sizeof msg) != 0)

@@ -271,12 +271,13 @@ json_t *cfg_experiment_resolved(const cfg_experiment *x)
     if (c)
         json_object_set(o, "comment", c);
     json_object_set_new(o, "device", cfg_device_to_json(&x->device));
-    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:s, s:i}",
+    json_object_set_new(o, "allocator", json_pack("{s:i, s:i, s:I, s:s, s:s, s:s, s:i, s:i, s:s, s:i}",
         "granularity", (int)x->allocator.granularity, "alignment", (int)x->allocator.alignment,
         "arena_size", (json_int_t)x->allocator.arena_size, "policy", pma_policy_name(x->allocator.policy),
         "bitmap_layout", pma_layout_name(x->allocator.bitmap_layout),
         "metadata", pma_metadata_name(x->allocator.metadata),
         "wear_spread_percent", (int)x->allocator.wear_spread_percent,
+        "wear_spread_full_at", (int)x->allocator.wear_spread_full_at,
         "persistence", pma_persistence_name(x->allocator.persistence), "log_kib", (int)x->allocator.log_kib));
     json_t *se = x->sample_auto ? json_string("auto") : json_integer((json_int_t)x->replay.sample_every);
     json_t *rep = x->replay.repeat ? json_integer((json_int_t)x->replay.repeat) : json_string("until-failure");

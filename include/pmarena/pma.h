@@ -99,6 +99,11 @@ typedef struct pma_config {
      * with arenas to avoid reusing worn blocks before it reuses them [50];
      * 0 grows only when nothing fits, like the other policies */
     uint32_t wear_spread_percent;
+    /* wear-aware only: the wear ceiling at which that share has widened
+     * to the whole device, a step per ceiling (growth for heat then stops
+     * only at the room kept for large objects: allocator/zone.c); 0 keeps
+     * it at wear_spread_percent [100] */
+    uint32_t wear_spread_full_at;
     pma_persistence persistence; /* [log]; ignored with metadata "dram" */
     /* log only: size of the log region in KiB, a multiple of 8 (two halves
      * of 4 KiB chunks) from 8 to
