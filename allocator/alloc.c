@@ -177,9 +177,15 @@ static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, bool wait,
 }
 
 /* Takes over an empty arena of another class that no other thread has as its
- * current arena (no lock held on entry). */
-static pma_arena *steal_empty(pma_heap *h, int cls, bool pinned_too)
+ * current arena (no lock held on entry); pinned ones (zone.c) only when
+ * pinned_too. Growth for heat takes no arena taken over as many times as the
+ * wear ceiling: each takeover stores the class word, and the class words of
+ * the arenas wear-aware passed round between classes wore out before their
+ * blocks (a 1,032-byte get then found five empty arenas no class could
+ * have), so a header line is written no more often than its blocks. */
+static pma_arena *steal_empty(pma_heap *h, int cls, bool pinned_too, bool for_heat)
 {
+    uint32_t ceiling = atomic_load_explicit(&h->wear_ceiling, memory_order_relaxed);
     for (int k = 0; k < PMA_CLASS_LARGE; k++) {
         pma_class *c = &h->cls[k];
         if (k == cls || atomic_load_explicit(&c->listed, memory_order_relaxed) == 0)
@@ -190,7 +196,9 @@ static pma_arena *steal_empty(pma_heap *h, int cls, bool pinned_too)
             if ((owner && owner != me()) || (!pinned_too && atomic_load_explicit(&a->pinned, memory_order_relaxed)) ||
                 !pma_spin_trylock(&a->lock))
                 continue;
-            if (a->free_units == a->units && pma_arena_set_class(h, a, cls) == 0) {
+            if (a->free_units == a->units && !(for_heat && a->takeovers >= ceiling) &&
+                pma_arena_set_class(h, a, cls) == 0) {
+                a->takeovers++;
                 pma_list_remove(h, c, a);
                 a->no_run = 0;
                 pma_spin_unlock(&a->lock);
@@ -212,7 +220,7 @@ static pma_arena *steal_empty(pma_heap *h, int cls, bool pinned_too)
  * empty arena, pinned ones too, can be taken over. */
 static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
 {
-    pma_arena *a = steal_empty(h, cls, false);
+    pma_arena *a = steal_empty(h, cls, false, for_heat);
     if (a) {
         *out = a;
         return 0;
@@ -224,7 +232,7 @@ static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
         rc = pma_zone_end(h, cls, h->cfg.arena_size, true, &a);
         if (rc == PMA_ENOMEM && !for_heat) {
             pthread_mutex_unlock(&h->grow);
-            if ((a = steal_empty(h, cls, true)) != NULL) {
+            if ((a = steal_empty(h, cls, true, false)) != NULL) {
                 *out = a;
                 return 0;
             }
@@ -246,7 +254,8 @@ static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
      * when worn pages have left only pieces. */
     for (uint64_t size = h->cfg.arena_size; rc == PMA_ENOMEM && !for_heat && size >= 16384;
          size = size / 2 / PMA_ARENA_ALIGN * PMA_ARENA_ALIGN)
-        if ((rc = pma_space_take(h, cls, size, &a)) != PMA_ENOMEM)
+        if ((pma_zone_on(h) && (rc = pma_zone_end(h, cls, size, false, &a)) != PMA_ENOMEM) ||
+            (rc = pma_space_take(h, cls, size, &a)) != PMA_ENOMEM)
             break;
     pthread_mutex_unlock(&h->grow);
     *out = rc ? NULL : a;

@@ -156,6 +156,7 @@ typedef struct pma_arena {
     _Atomic bool bad_large;
     bool retired_large;
     _Atomic bool pinned;             /* zone.c: its class keeps it (no takeover) */
+    uint32_t takeovers;              /* class changes: stores to its class word (class lock) */
 } pma_arena;
 
 typedef struct pma_class {
