@@ -182,9 +182,12 @@ static uint32_t search_list(pma_heap *h, int lcls, uint32_t n, bool wait,
  * wear ceiling: each takeover stores the class word, and the class words of
  * the arenas wear-aware passed round between classes wore out before their
  * blocks (a 1,032-byte get then found five empty arenas no class could
- * have), so a header line is written no more often than its blocks. */
+ * have), so a header line is written no more often than its blocks; nor
+ * the reserve of empty arenas need has shown it wants (zone.c). */
 static pma_arena *steal_empty(pma_heap *h, int cls, bool pinned_too, bool for_heat)
 {
+    if (for_heat && pma_zone_on(h) && !pma_zone_heat_may_take(h))
+        return NULL;
     uint32_t ceiling = atomic_load_explicit(&h->wear_ceiling, memory_order_relaxed);
     for (int k = 0; k < PMA_CLASS_LARGE; k++) {
         pma_class *c = &h->cls[k];
@@ -218,7 +221,7 @@ static pma_arena *steal_empty(pma_heap *h, int cls, bool pinned_too, bool for_he
  * fit anywhere (large objects above all); with the zone (zone.c), at its
  * bound, and growth for need goes past that bound only when no class's
  * empty arena, pinned ones too, can be taken over. */
-static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
+static int take_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
 {
     pma_arena *a = steal_empty(h, cls, false, for_heat);
     if (a) {
@@ -259,6 +262,15 @@ static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
             break;
     pthread_mutex_unlock(&h->grow);
     *out = rc ? NULL : a;
+    return rc;
+}
+
+/* The same, counting each arena had for need towards zone.c's reserve. */
+static int new_small_arena(pma_heap *h, int cls, bool for_heat, pma_arena **out)
+{
+    int rc = take_small_arena(h, cls, for_heat, out);
+    if (rc == 0 && !for_heat)
+        pma_zone_note_need(h);
     return rc;
 }
 

@@ -214,6 +214,9 @@ struct pma_heap {
     pma_arena *gap;                  /* zone.c: the free arena the zone and the other arenas
                                         are carved from (NULL: not made yet) */
     uint64_t zone_peak;              /* zone.c: the most bytes below the gap so far */
+    uint32_t need_ceiling, need_run; /* zone.c: takeovers for need at this ceiling (grow lock) */
+    _Atomic uint32_t need_reserve;   /* zone.c: the most at one ceiling: empty arenas
+                                        growth for heat leaves to need */
     pma_arena *dead;                 /* arenas merged into a neighbour: freed at close (a
                                         page-map lookup may still hold one) */
     bool can_resize;                 /* the layout has resize words (space.c) */
@@ -427,6 +430,12 @@ bool pma_space_absorb(pma_heap *h, pma_arena *a, pma_arena *b);
 bool pma_zone_on(const pma_heap *h);
 int pma_zone_end(pma_heap *h, int cls, uint64_t size, bool inside, pma_arena **out);
 int pma_zone_front(pma_heap *h, uint64_t size, bool for_heat, pma_arena **out);
+/* A small arena was had for need (nothing free fitted): counted towards the
+ * reserve of empty arenas (grow lock not held). */
+void pma_zone_note_need(pma_heap *h);
+/* Whether growth for heat may take over an empty arena: only while more
+ * are empty than the reserve (no lock held). */
+bool pma_zone_heat_may_take(pma_heap *h);
 /* A live zone arena grown in place to `size` bytes over the gap right
  * above it (its object's realloc): the gap's front carved off, then merged
  * into the arena by its resize word. */

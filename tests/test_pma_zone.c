@@ -5,7 +5,8 @@
  * it, and one freed below another live one is merged once that one goes;
  * a realloc of the object at the zone's top grows it in place, into the gap
  * (same address, bytes kept), where it used to move; the heap so laid out
- * checks out, reopens with its objects and goes on; a crash at every store
+ * checks out, reopens with its objects and goes on; growth for heat leaves
+ * empty the arenas a class took for need; a crash at every store
  * of a zone carve, a give-back and an in-place growth leaves a heap that
  * opens, checks out, holds the root's object and goes on. */
 #include "testutil.h"
@@ -196,6 +197,69 @@ START_TEST(crash_in_zone_steps)
 }
 END_TEST
 
+/* The reserve of empty arenas: class A (64 bytes) churns over the whole
+ * device, leaving one object of every SURVIVE_EVERY alive, and class B
+ * (1,000 bytes) comes back to a peak of B_PEAK objects between A's churns.
+ * Growth for heat does not take over the arena B took for need: after A's
+ * churn it is still empty, and B's next peak finds it. (Without the reserve
+ * A took it, kept a survivor in it, and B's third peak found no room.) */
+#define RES_DEV (2u << 20)
+#define SURVIVE_EVERY 331
+#define B_PEAK 40
+
+static void churn_a(pma_heap *h, nv_device *d, int n, void **keep, int *kept, int cap)
+{
+    for (int i = 0; i < n; i++) {
+        void *x = pma_get_mem(h, 64);
+        TEST_REQUIRE(x != NULL, "class A: allocation %d failed", i);
+        nv_set(d, pma_offset(h, x), 0x5a, 64, NV_DATA);
+        if (i % SURVIVE_EVERY == 0 && *kept < cap)
+            keep[(*kept)++] = x;
+        else
+            ck_assert_int_eq(pma_return_mem(h, x), 0);
+    }
+}
+
+static int peak_b(pma_heap *h, void **b)
+{
+    int got = 0;
+    for (; got < B_PEAK; got++)
+        if ((b[got] = pma_get_mem(h, 1000)) == NULL)
+            break;
+    for (int i = 0; i < got; i++)
+        ck_assert_int_eq(pma_return_mem(h, b[i]), 0);
+    return got;
+}
+
+START_TEST(empty_arenas_kept_for_need)
+{
+    pma_config c = cfg_of(PMA_PERSIST_GC);
+    c.granularity = 16;
+    c.wear_spread_percent = 100;
+    nv_device *d = test_sim_open(RES_DEV, 64, NV_MODEL_LINE, 0, false);
+    pma_heap *h;
+    ck_assert_int_eq(pma_init(&h, d, &c), 0);
+    enum { KEEP = 4096 };
+    static void *keep[KEEP], *b[B_PEAK];
+    int kept = 0;
+    pma_heap_stats s;
+    churn_a(h, d, 60000, keep, &kept, 0);  /* no survivors yet: the ceiling rises */
+    for (int pass = 0; pass < 4; pass++) {
+        int got = peak_b(h, b);
+        ck_assert_int_eq(pma_stats(h, &s), 0);
+        printf("reserve: pass %d: B's peak %d of %d, then %llu empty arenas\n", pass, got, B_PEAK,
+               (unsigned long long)s.empty_arenas);
+        TEST_REQUIRE(got == B_PEAK, "pass %d: B's peak found room for %d of %d objects", pass, got, B_PEAK);
+        churn_a(h, d, 60000, keep, &kept, KEEP);
+    }
+    test_heap_ok(h);
+    for (int i = 0; i < kept; i++)
+        ck_assert_int_eq(pma_return_mem(h, keep[i]), 0);
+    pma_destroy(h);
+    nv_close(d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("pma_zone");
@@ -203,6 +267,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, large_objects_at_the_bottom_small_at_the_top, 0, PMA_PERSISTENCES);
     tcase_add_loop_test(tc, crash_in_zone_steps, 0, STEPS * PMA_PERSISTENCES);
+    tcase_add_test(tc, empty_arenas_kept_for_need);
     suite_add_tcase(s, tc);
     return test_run_suite(s);
 }
