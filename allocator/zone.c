@@ -53,7 +53,8 @@
  * with 22 MiB of small arenas 99% free and none empty (0.3-0.6% of the
  * device retired). Kept back, they wait for the peak.
  *
- * Locking: the grow lock, for all of it.
+ * Locking: the grow lock, for all of it but the reserve's count of empty
+ * arenas (each class's lock, then each arena's, tried: as steal_empty).
  */
 #include "heap_internal.h"
 
